@@ -1,0 +1,66 @@
+# Two commands: `make run` (set up and start the kiosk) and `make test` (set up and test).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -y -q
+
+# Debian libraries Qt needs at run time (xcb for a desktop session, EGL/GL for Qt Quick).
+QT_RUNTIME_DEBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
+	libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
+	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core
+# Real DICOM peers the integration tests talk to.
+TEST_PEER_DEBS := dcmtk orthanc
+
+.PHONY: run test lint typecheck pytest bench setup debs-run debs-test clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(STAMP)
+
+# Install missing Debian packages when running as root; otherwise say what is missing.
+define ensure_debs
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -q >/dev/null && $(APT_GET) install --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages (install them as root):$$missing"; \
+	  fi; \
+	fi
+endef
+
+debs-run:
+	$(call ensure_debs,$(QT_RUNTIME_DEBS))
+
+debs-test: debs-run
+	$(call ensure_debs,$(TEST_PEER_DEBS))
+	@# The orthanc package may start a system service; tests start their own on free ports.
+
+run: setup debs-run
+	$(BIN)/dicom-kiosk db upgrade
+	$(BIN)/dicom-kiosk $(ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup debs-test
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: setup debs-test
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""dicom-kiosk core: storage, index, DICOM services. Never imports Qt."""

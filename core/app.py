@@ -1,0 +1,71 @@
+"""The Core facade: wires settings, database, store and index writer together.
+
+The kiosk and the CLI build it the same way: ``Core(settings)`` then ``open()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from core.config import Settings
+from core.db import queries
+from core.db.engine import make_engine, make_sessionmaker, upgrade
+from core.indexer import DeleteResult, IndexWriter, Level
+from core.store import FileStore
+
+log = logging.getLogger(__name__)
+
+
+class Core:
+    """One per process. Holds no Qt state; safe under plain asyncio and under qasync."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.db_url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.store = FileStore(
+            settings.store_dir, fsync=settings.fsync, max_bytes=settings.max_store_bytes
+        )
+        self.writer = IndexWriter(self.sessions, self.store, settings.duplicate_policy)
+
+    def open(self) -> None:
+        """Migrate the schema to head, count the store's usage, index what a crash left."""
+        upgrade(self.engine)
+        self.store.set_used_bytes(self.stats()["bytes"])
+        self.writer.recover()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Core:
+        self.open()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- reads ----------------------------------------------------------------------------
+    def stats(self) -> dict[str, int]:
+        with self.sessions() as session:
+            return queries.stats(session)
+
+    def list_rows(
+        self,
+        level: queries.BrowseLevel,
+        flt: queries.StudyFilter,
+        sort: str | None = None,
+        descending: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        with self.sessions() as session:
+            return queries.list_rows(session, level, flt, sort, descending, limit, offset)
+
+    def count(self, level: queries.BrowseLevel, flt: queries.StudyFilter) -> int:
+        with self.sessions() as session:
+            return queries.count(session, level, flt)
+
+    # -- writes -----------------------------------------------------------------------------
+    def delete(self, level: Level, key: str) -> DeleteResult:
+        return self.writer.delete(level, key)

@@ -1,0 +1,154 @@
+"""Typed, frozen settings.
+
+Precedence, lowest first: defaults, ``<data dir>/config.toml``, ``DICOM_KIOSK_*`` environment
+variables, command-line flags. The data directory itself comes from ``--data-dir``,
+``DICOM_KIOSK_DATA`` or ``$XDG_DATA_HOME/dicom-kiosk`` (else ``~/.local/share/dicom-kiosk``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from core.errors import ConfigError
+
+DuplicatePolicy = Literal["keep", "replace"]
+AcceptPolicy = Literal["any", "known"]
+Theme = Literal["dark", "light"]
+
+CONFIG_FILE_NAME = "config.toml"
+_AE_RE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # PS3.5 AE: no backslash, no controls
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the core needs to know about this installation."""
+
+    data_dir: Path
+    db_url: str = ""
+    ae_title: str = "KIOSK"
+    port: int = 11112
+    bind: str = "0.0.0.0"
+    duplicate_policy: DuplicatePolicy = "keep"
+    max_store_bytes: int = 0  # 0 = only the disk limits the store
+    fsync: bool = True
+    accept_policy: AcceptPolicy = "any"
+    theme: Theme = "dark"
+    virtual_keyboard: bool = True
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / CONFIG_FILE_NAME
+
+    def __post_init__(self) -> None:
+        if not self.db_url:
+            object.__setattr__(self, "db_url", f"sqlite:///{self.data_dir / 'index.sqlite'}")
+        _validate(self)
+
+
+def default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "dicom-kiosk"
+
+
+def _validate(s: Settings) -> None:
+    if not _AE_RE.match(s.ae_title) or not s.ae_title.strip():
+        raise ConfigError(
+            f"AE title {s.ae_title!r} must be 1-16 printable characters, no backslash"
+        )
+    if not 0 < s.port < 65536:
+        raise ConfigError(f"port {s.port} is outside 1-65535")
+    if s.max_store_bytes < 0:
+        raise ConfigError("max_store_bytes cannot be negative")
+    for name in ("duplicate_policy", "accept_policy", "theme"):
+        allowed = get_args(_FIELD_TYPES[name])
+        if getattr(s, name) not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}")
+
+
+_FIELD_TYPES: dict[str, Any] = {
+    "duplicate_policy": DuplicatePolicy,
+    "accept_policy": AcceptPolicy,
+    "theme": Theme,
+}
+_SCALARS = {f.name: f for f in fields(Settings) if f.name != "data_dir"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default = _SCALARS[name].default
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(value)
+        if isinstance(default, int):
+            return int(value)
+        return str(value)
+    except ValueError as exc:
+        raise ConfigError(f"setting {name}: {value!r} is not a valid value") from exc
+
+
+def load_settings(
+    data_dir: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """Build the settings from defaults, the config file, the environment and ``overrides``."""
+    env = os.environ
+    directory = Path(data_dir or env.get("DICOM_KIOSK_DATA") or default_data_dir()).expanduser()
+    values: dict[str, Any] = {}
+    config_file = directory / CONFIG_FILE_NAME
+    if config_file.exists():
+        try:
+            parsed = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            raise ConfigError(f"cannot read {config_file}: {exc}") from exc
+        for key, value in parsed.items():
+            if key not in _SCALARS:
+                raise ConfigError(f"{config_file}: unknown setting {key!r}")
+            values[key] = _coerce(key, value)
+    for key in _SCALARS:
+        env_value = env.get(f"DICOM_KIOSK_{key.upper()}")
+        if env_value is not None:
+            values[key] = _coerce(key, env_value)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = _coerce(key, value)
+    return Settings(data_dir=directory.resolve(), **values)
+
+
+def save_settings(settings: Settings, **changes: Any) -> Settings:
+    """Persist ``changes`` to the config file and return the new settings."""
+    new = dataclasses.replace(settings, **{k: _coerce(k, v) for k, v in changes.items()})
+    stored: dict[str, Any] = {}
+    if settings.config_file.exists():
+        stored = tomllib.loads(settings.config_file.read_text(encoding="utf-8"))
+    stored.update({k: getattr(new, k) for k in changes})
+    lines = [f"{key} = {_toml_value(value)}" for key, value in sorted(stored.items())]
+    new.data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = settings.config_file.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(settings.config_file)
+    return new
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

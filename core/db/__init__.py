@@ -1,0 +1,1 @@
+"""Database layer: typed ORM models, engine setup, browse queries."""

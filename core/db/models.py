@@ -1,0 +1,129 @@
+"""The index schema: patient -> study -> series -> instance.
+
+Every DICOM column carries its tag, keyword and VR. ``*_fold`` columns hold the Unicode
+case-folded value used for case-insensitive, accent-preserving matching; folding happens in
+Python so SQLite and PostgreSQL match identically.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UID_LEN = 64
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Patient(Base):
+    __tablename__ = "patient"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Identity of a patient in this index: PatientID, or name and birth date when it is empty.
+    patient_key: Mapped[str] = mapped_column(String(), unique=True)
+    patient_id: Mapped[str] = mapped_column(String(), default="")  # (0010,0020) PatientID, LO
+    patient_id_fold: Mapped[str] = mapped_column(String(), default="", index=True)
+    patient_name: Mapped[str] = mapped_column(String(), default="")  # (0010,0010) PatientName, PN
+    patient_name_fold: Mapped[str] = mapped_column(String(), default="", index=True)
+    # (0010,0030) PatientBirthDate, DA
+    birth_date: Mapped[str] = mapped_column(String(), default="")
+    sex: Mapped[str] = mapped_column(String(), default="")  # (0010,0040) PatientSex, CS
+    # (0020,1200) NumberOfPatientRelatedStudies, IS
+    num_studies: Mapped[int] = mapped_column(Integer, default=0)
+    # (0020,1202) NumberOfPatientRelatedSeries, IS
+    num_series: Mapped[int] = mapped_column(Integer, default=0)
+    # (0020,1204) NumberOfPatientRelatedInstances, IS
+    num_instances: Mapped[int] = mapped_column(Integer, default=0)
+
+    studies: Mapped[list[Study]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Study(Base):
+    __tablename__ = "study"
+    __table_args__ = (Index("ix_study_date_time", "study_date", "study_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_pk: Mapped[int] = mapped_column(
+        ForeignKey("patient.id", ondelete="CASCADE"), index=True
+    )
+    study_uid: Mapped[str] = mapped_column(String(UID_LEN), unique=True)  # (0020,000D), UI
+    study_date: Mapped[str] = mapped_column(String(), default="")  # (0008,0020) StudyDate, DA
+    study_time: Mapped[str] = mapped_column(String(), default="")  # (0008,0030) StudyTime, TM
+    # (0008,0050) AccessionNumber, SH
+    accession_number: Mapped[str] = mapped_column(String(), default="", index=True)
+    # (0008,1030) StudyDescription, LO
+    study_description: Mapped[str] = mapped_column(String(), default="", index=True)
+    study_id: Mapped[str] = mapped_column(String(), default="")  # (0020,0010) StudyID, SH
+    # (0008,0090) ReferringPhysicianName, PN
+    referring_physician: Mapped[str] = mapped_column(String(), default="", index=True)
+    # (0008,0061) ModalitiesInStudy, CS multi-valued, stored backslash-joined and sorted
+    modalities: Mapped[str] = mapped_column(String(), default="", index=True)
+    # (0020,1206) NumberOfStudyRelatedSeries, IS
+    num_series: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # (0020,1208) NumberOfStudyRelatedInstances, IS
+    num_instances: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    patient: Mapped[Patient] = relationship(back_populates="studies")
+    series: Mapped[list[Series]] = relationship(
+        back_populates="study", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Series(Base):
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_pk: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    series_uid: Mapped[str] = mapped_column(String(UID_LEN), unique=True)  # (0020,000E), UI
+    modality: Mapped[str] = mapped_column(String(), default="", index=True)  # (0008,0060), CS
+    series_number: Mapped[int | None] = mapped_column(Integer, index=True)  # (0020,0011), IS
+    # (0008,103E) SeriesDescription, LO
+    series_description: Mapped[str] = mapped_column(String(), default="", index=True)
+    # (0018,0015) BodyPartExamined, CS
+    body_part: Mapped[str] = mapped_column(String(), default="", index=True)
+    series_date: Mapped[str] = mapped_column(String(), default="", index=True)  # (0008,0021), DA
+    series_time: Mapped[str] = mapped_column(String(), default="")  # (0008,0031) SeriesTime, TM
+    # (0020,1209) NumberOfSeriesRelatedInstances, IS
+    num_instances: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+    study: Mapped[Study] = relationship(back_populates="series")
+    instances: Mapped[list[Instance]] = relationship(
+        back_populates="series", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Instance(Base):
+    __tablename__ = "instance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_pk: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    sop_uid: Mapped[str] = mapped_column(String(UID_LEN), unique=True)  # (0008,0018), UI
+    sop_class_uid: Mapped[str] = mapped_column(String(UID_LEN), index=True)  # (0008,0016), UI
+    instance_number: Mapped[int | None] = mapped_column(Integer, index=True)  # (0020,0013), IS
+    transfer_syntax: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0002,0010), UI
+    num_frames: Mapped[int] = mapped_column(Integer, default=1)  # (0028,0008) NumberOfFrames, IS
+    rows: Mapped[int | None] = mapped_column(Integer)  # (0028,0010) Rows, US
+    columns: Mapped[int | None] = mapped_column(Integer)  # (0028,0011) Columns, US
+    file_path: Mapped[str] = mapped_column(String())  # relative to the store directory
+    file_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # Where it came from: "import" or the calling AE title of a network peer.
+    source: Mapped[str] = mapped_column(String(), default="")
+    source_detail: Mapped[str] = mapped_column(String(), default="")  # path or peer address
+
+    series: Mapped[Series] = relationship(back_populates="instances")

@@ -1,0 +1,39 @@
+"""The exception hierarchy of the core. Every error a user can see derives from KioskError."""
+
+from __future__ import annotations
+
+
+class KioskError(Exception):
+    """Base class: something the user should be told about, in plain words."""
+
+
+class ConfigError(KioskError):
+    """A setting has an invalid value."""
+
+
+class StoreError(KioskError):
+    """The file store could not keep an instance."""
+
+
+class StoreFullError(StoreError):
+    """The store reached its configured size limit or the disk is full."""
+
+
+class InvalidUIDError(StoreError):
+    """A UID is not a valid DICOM UID and cannot name a file."""
+
+
+class RejectedFile(KioskError):  # noqa: N818 - it is a verdict on a file, not a crash
+    """A file or dataset that cannot be indexed; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotFoundError(KioskError):
+    """The requested patient, study, series, instance or node does not exist."""
+
+
+class QueryError(KioskError):
+    """A browse query was malformed (unknown column, bad date, ...)."""

@@ -1,0 +1,170 @@
+"""The file store: one Part 10 file per instance, named from validated UIDs.
+
+Ingest is two-phase so that an acknowledged image survives a crash at any moment:
+
+1. ``write_incoming`` writes the bytes to ``incoming/<random>.part``, fsyncs and renames to
+   ``incoming/<random>.dcm``. From here on the image is durable; a receiver may acknowledge it.
+2. The index writer ``place``s the file at its final path (a hard link, so the incoming name
+   stays valid), commits the index row, then ``discard``s the incoming name.
+
+On start, everything still in ``incoming/`` is indexed again (``pending``); ``.part`` files are
+half-written by definition and removed.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from core.errors import InvalidUIDError, StoreError, StoreFullError
+
+log = logging.getLogger(__name__)
+
+UID_RE = re.compile(r"^[0-9.]{1,64}$")
+_COPY_CHUNK = 1 << 20
+
+
+def validate_uid(uid: str, what: str = "UID") -> str:
+    """Return ``uid`` if it is a syntactically valid DICOM UID usable as a file name."""
+    if not UID_RE.match(uid) or uid.startswith(".") or uid.endswith(".") or ".." in uid:
+        shown = uid if len(uid) <= 80 else uid[:77] + "..."
+        raise InvalidUIDError(f"{what} {shown!r} is not a valid DICOM UID")
+    return uid
+
+
+class FileStore:
+    """Owns the store directory; thread-safe for concurrent ``write_incoming`` calls."""
+
+    def __init__(self, root: Path, *, fsync: bool = True, max_bytes: int = 0) -> None:
+        self.root = root
+        self.incoming_dir = root / "incoming"
+        self.fsync = fsync
+        self.max_bytes = max_bytes
+        self._used = 0
+        self._lock = threading.Lock()
+        self.incoming_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- capacity -------------------------------------------------------------------------
+    @property
+    def used_bytes(self) -> int:
+        return self._used
+
+    def set_used_bytes(self, used: int) -> None:
+        with self._lock:
+            self._used = used
+
+    def _reserve(self, size: int) -> None:
+        with self._lock:
+            if self.max_bytes and self._used + size > self.max_bytes:
+                raise StoreFullError(
+                    f"the store limit of {self.max_bytes} bytes would be exceeded"
+                    f" ({self._used} used, {size} more)"
+                )
+            self._used += size
+
+    def release(self, size: int) -> None:
+        with self._lock:
+            self._used = max(0, self._used - size)
+
+    # -- phase 1: durable incoming file ----------------------------------------------------
+    def write_incoming(self, chunks: bytes | Iterable[bytes], size: int) -> Path:
+        """Write one file to ``incoming/`` durably; return its path.
+
+        Raises StoreFullError when the configured limit or the disk is exhausted; nothing
+        partial is left behind in that case.
+        """
+        self._reserve(size)
+        name = uuid.uuid4().hex
+        part = self.incoming_dir / f"{name}.part"
+        final = self.incoming_dir / f"{name}.dcm"
+        try:
+            with open(part, "wb") as fh:
+                if isinstance(chunks, bytes | bytearray | memoryview):
+                    fh.write(chunks)
+                else:
+                    for chunk in chunks:
+                        fh.write(chunk)
+                fh.flush()
+                if self.fsync:
+                    os.fsync(fh.fileno())
+            os.replace(part, final)
+        except OSError as exc:
+            self.release(size)
+            part.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreFullError(f"the disk holding {self.root} is full") from exc
+            raise StoreError(f"cannot write to {self.incoming_dir}: {exc.strerror}") from exc
+        return final
+
+    def write_incoming_from(self, source: BinaryIO, size: int) -> Path:
+        """Stream a (large) file object into ``incoming/``."""
+        return self.write_incoming(iter(lambda: source.read(_COPY_CHUNK), b""), size)
+
+    def pending(self) -> list[Path]:
+        """Complete incoming files not yet indexed (after a crash); removes half-written ones."""
+        pending: list[Path] = []
+        for entry in sorted(self.incoming_dir.iterdir()):
+            if entry.suffix == ".part":
+                log.warning("removing half-written file %s", entry.name)
+                entry.unlink(missing_ok=True)
+            elif entry.suffix == ".dcm":
+                pending.append(entry)
+        return pending
+
+    # -- phase 2: final placement ------------------------------------------------------------
+    @staticmethod
+    def relative_path(study_uid: str, series_uid: str, sop_uid: str) -> str:
+        """The store-relative path of an instance; every part is a validated UID."""
+        return "/".join(
+            (
+                validate_uid(study_uid, "StudyInstanceUID"),
+                validate_uid(series_uid, "SeriesInstanceUID"),
+                validate_uid(sop_uid, "SOPInstanceUID") + ".dcm",
+            )
+        )
+
+    def absolute(self, relative: str) -> Path:
+        path = (self.root / relative).resolve()
+        if self.root.resolve() not in path.parents:
+            raise StoreError(f"path {relative!r} lies outside the store")
+        return path
+
+    def place(self, incoming: Path, relative: str) -> None:
+        """Make ``incoming`` visible at ``relative``, atomically replacing any file there."""
+        target = self.absolute(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.link")
+        try:
+            os.link(incoming, tmp)
+        except OSError:  # file systems without hard links: copy instead
+            shutil.copyfile(incoming, tmp)
+        os.replace(tmp, target)
+
+    @staticmethod
+    def discard(incoming: Path) -> None:
+        incoming.unlink(missing_ok=True)
+
+    def remove(self, relative: str, size: int = 0) -> None:
+        """Delete a stored file and the directories it leaves empty."""
+        path = self.absolute(relative)
+        path.unlink(missing_ok=True)
+        self.release(size)
+        for parent in (path.parent, path.parent.parent):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+
+    def same_file(self, relative: str, incoming: Path) -> bool:
+        try:
+            return os.path.samefile(self.absolute(relative), incoming)
+        except OSError:
+            return False

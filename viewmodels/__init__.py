@@ -1,0 +1,1 @@
+"""Qt viewmodels that expose the core to the QML views."""
