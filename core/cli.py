@@ -119,10 +119,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         study_uid=args.study or "",
         series_uid=args.series or "",
     )
+    # --desc reverses; without --sort and --desc each level keeps its natural order.
+    descending = True if args.desc else (False if args.sort else None)
     with Core(_settings(args)) as core:
-        rows = core.list_rows(
-            args.level, flt, args.sort, args.desc or None, args.limit, args.offset
-        )
+        rows = core.list_rows(args.level, flt, args.sort, descending, args.limit, args.offset)
     for row in rows:
         row.pop("_pk", None)
     if args.json:

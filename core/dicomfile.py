@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from pydicom import dcmread
+from pydicom.charset import convert_encodings, decode_bytes
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.tag import BaseTag
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     UID,
@@ -23,6 +27,7 @@ from pydicom.uid import (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
+from pydicom.valuerep import PersonName
 
 from core.errors import InvalidUIDError, RejectedFile
 from core.store import validate_uid
@@ -72,17 +77,78 @@ class ParsedInstance:
     rewritten: bytes | None = None
 
 
-def _text(ds: Dataset, keyword: str) -> str:
+_KEYWORDS = (
+    "SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID",
+    "PatientName", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime", "AccessionNumber",
+    "StudyDescription", "StudyID", "ReferringPhysicianName", "Modality", "SeriesNumber",
+    "SeriesDescription", "BodyPartExamined", "SeriesDate", "SeriesTime", "InstanceNumber",
+    "NumberOfFrames", "Rows", "Columns",
+)  # fmt: skip
+_TAGS = {keyword: BaseTag(tag_for_keyword(keyword) or 0) for keyword in _KEYWORDS}
+_PERSON_NAMES = {"PatientName", "ReferringPhysicianName"}
+_CHARSET_TEXT = {"PatientID", "AccessionNumber", "StudyDescription", "StudyID", "SeriesDescription"}
+_BACKSLASH = {0x5C}
+_SPECIFIC_CHARACTER_SET = BaseTag(0x00080005)
+
+
+def _encodings(ds: Dataset) -> list[str]:
+    """Python codecs for the dataset's Specific Character Set (default repertoire if absent)."""
+    elem = ds._dict.get(_SPECIFIC_CHARACTER_SET)
+    if elem is None:
+        return ["iso8859"]
     try:
-        value = ds.get(keyword)
+        if isinstance(elem, RawDataElement):
+            raw = (elem.value or b"").decode("ascii", "replace")
+            terms: list[str] = [t.strip(" \x00") for t in raw.split("\\")]
+        else:
+            value = elem.value
+            terms = [value] if isinstance(value, str) else [str(v) for v in value or []]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return convert_encodings(terms)
+    except Exception:
+        log.debug("unusable Specific Character Set; using the default", exc_info=True)
+        return ["iso8859"]
+
+
+def _text(ds: Dataset, keyword: str, encodings: list[str] | None = None) -> str:
+    """A string attribute decoded straight from its raw bytes (much faster than converting
+    a pydicom DataElement), honouring the Specific Character Set for names and texts."""
+    elem = ds._dict.get(_TAGS[keyword])
+    if elem is None:
+        return ""
+    try:
+        if not isinstance(elem, RawDataElement):
+            value = elem.value
+            if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+                return "\\".join(str(v) for v in value).strip()
+            return "" if value is None else str(value).strip()
+        raw = (elem.value or b"").rstrip(b" \x00")
+        if keyword in _PERSON_NAMES:
+            text = str(PersonName(raw, encodings or _encodings(ds)).decode())
+        elif keyword in _CHARSET_TEXT:
+            text = decode_bytes(raw, encodings or _encodings(ds), _BACKSLASH)
+        else:
+            text = raw.decode("ascii", "replace")
     except Exception:  # undecodable value: index it as empty rather than reject the image
         log.debug("cannot decode %s", keyword, exc_info=True)
         return ""
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value).strip()
-    return str(value).strip()
+    return text.strip(" \x00")
+
+
+def _binary_int(ds: Dataset, keyword: str) -> int | None:
+    """An unsigned short (US) such as Rows, read from its raw bytes in the file's byte order."""
+    elem = ds._dict.get(_TAGS[keyword])
+    if isinstance(elem, RawDataElement):
+        raw = elem.value or b""
+        if len(raw) < 2:
+            return None
+        return int.from_bytes(raw[:2], "little" if ds.original_encoding[1] else "big")
+    try:
+        value = ds.get(keyword)
+    except Exception:
+        return None
+    return int(value) if isinstance(value, int) else None
 
 
 def _int(ds: Dataset, keyword: str) -> int | None:
@@ -105,23 +171,69 @@ def _check_complete(ds: Dataset) -> None:
                 )
 
 
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT"}
+_SEQ_DELIMITER = {
+    True: b"\xfe\xff\xdd\xe0\x00\x00\x00\x00",
+    False: b"\xff\xfe\xe0\xdd\x00\x00\x00\x00",
+}
+
+
+def _check_pixel_tail(ds: Dataset, data: bytes, pos: int) -> None:
+    """The pixel data element where a header-only parse stopped must be complete."""
+    if pos >= len(data):
+        return
+    implicit, little = ds.original_encoding
+    little = bool(little)
+    if not implicit and not (
+        data[pos + 4 : pos + 6].isalpha() and data[pos + 4 : pos + 6].isupper()
+    ):
+        implicit = True  # mislabelled file: pydicom also falls back to implicit VR here
+    order = "<" if little else ">"
+    if implicit:
+        header, length_at, length_size = 8, 4, 4
+    elif data[pos + 4 : pos + 6] in _LONG_VRS:
+        header, length_at, length_size = 12, 8, 4
+    else:
+        header, length_at, length_size = 8, 6, 2
+    if pos + header > len(data):
+        raise RejectedFile("truncated file: the pixel data element header is cut off")
+    fmt = order + ("L" if length_size == 4 else "H")
+    (length,) = struct.unpack_from(fmt, data, pos + length_at)
+    if length == UNDEFINED_LENGTH:
+        if data.find(_SEQ_DELIMITER[little], pos + header) < 0:
+            raise RejectedFile("truncated file: encapsulated pixel data has no end delimiter")
+    elif pos + header + length > len(data):
+        raise RejectedFile(
+            f"truncated file: pixel data declares {length} bytes,"
+            f" only {len(data) - pos - header} present"
+        )
+
+
 def _read(data: bytes) -> tuple[Dataset, bool]:
-    """Read ``data``; return the dataset and whether it had a valid Part 10 header."""
+    """Header-only read of ``data`` (stops before pixel data, which is checked for
+    completeness). Returns the dataset and whether it had a valid Part 10 header."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        fp = io.BytesIO(data)
         try:
-            return dcmread(io.BytesIO(data)), True
+            ds = dcmread(fp, stop_before_pixels=True)
+            part10 = True
         except InvalidDicomError:
-            pass
+            fp = io.BytesIO(data)
+            try:
+                ds = dcmread(fp, force=True, stop_before_pixels=True)
+            except Exception as exc:
+                raise RejectedFile(f"not a DICOM file ({exc})") from exc
+            if len(ds) == 0 or "SOPInstanceUID" not in ds:
+                raise RejectedFile(
+                    "not a DICOM file (no DICOM header and no SOP Instance UID)"
+                ) from None
+            part10 = False
         except Exception as exc:
             raise RejectedFile(f"unreadable DICOM file: {exc}") from exc
-        try:
-            ds = dcmread(io.BytesIO(data), force=True)
-        except Exception as exc:
-            raise RejectedFile(f"not a DICOM file ({exc})") from exc
-        if len(ds) == 0 or "SOPInstanceUID" not in ds:
-            raise RejectedFile("not a DICOM file (no DICOM header and no SOP Instance UID)")
-        return ds, False
+        _check_complete(ds)
+        _check_pixel_tail(ds, data, fp.tell())
+        return ds, part10
 
 
 def _transfer_syntax_of(ds: Dataset) -> str:
@@ -137,6 +249,7 @@ def _transfer_syntax_of(ds: Dataset) -> str:
 
 def header_of(ds: Dataset, transfer_syntax: str) -> InstanceHeader:
     """Extract and validate the indexed attributes of ``ds``."""
+    enc = _encodings(ds)
     uids: dict[str, str] = {}
     for keyword in ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID"):
         value = _text(ds, keyword)
@@ -155,26 +268,26 @@ def header_of(ds: Dataset, transfer_syntax: str) -> InstanceHeader:
         study_uid=uids["StudyInstanceUID"],
         series_uid=uids["SeriesInstanceUID"],
         transfer_syntax=transfer_syntax,
-        patient_id=_text(ds, "PatientID"),
-        patient_name=_text(ds, "PatientName"),
+        patient_id=_text(ds, "PatientID", enc),
+        patient_name=_text(ds, "PatientName", enc),
         birth_date=_text(ds, "PatientBirthDate")[:8],
         sex=_text(ds, "PatientSex"),
         study_date=_text(ds, "StudyDate")[:8],
         study_time=_text(ds, "StudyTime"),
-        accession_number=_text(ds, "AccessionNumber"),
-        study_description=_text(ds, "StudyDescription"),
-        study_id=_text(ds, "StudyID"),
-        referring_physician=_text(ds, "ReferringPhysicianName"),
+        accession_number=_text(ds, "AccessionNumber", enc),
+        study_description=_text(ds, "StudyDescription", enc),
+        study_id=_text(ds, "StudyID", enc),
+        referring_physician=_text(ds, "ReferringPhysicianName", enc),
         modality=_text(ds, "Modality"),
         series_number=_int(ds, "SeriesNumber"),
-        series_description=_text(ds, "SeriesDescription"),
+        series_description=_text(ds, "SeriesDescription", enc),
         body_part=_text(ds, "BodyPartExamined"),
         series_date=_text(ds, "SeriesDate")[:8],
         series_time=_text(ds, "SeriesTime"),
         instance_number=_int(ds, "InstanceNumber"),
         num_frames=frames if frames and frames > 0 else 1,
-        rows=_int(ds, "Rows"),
-        columns=_int(ds, "Columns"),
+        rows=_binary_int(ds, "Rows"),
+        columns=_binary_int(ds, "Columns"),
     )
 
 
@@ -184,7 +297,6 @@ def parse_instance(data: bytes) -> ParsedInstance:
     meta = getattr(ds, "file_meta", None)
     if meta is not None and meta.get("MediaStorageSOPClassUID") == DICOMDIR_SOP_CLASS:
         raise RejectedFile("a DICOMDIR is an index of media, not an image")
-    _check_complete(ds)
     ts = _transfer_syntax_of(ds)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid values are indexed as found, not fatal
@@ -195,7 +307,11 @@ def parse_instance(data: bytes) -> ParsedInstance:
         and ds.file_meta.get("TransferSyntaxUID")
     ):
         return ParsedInstance(header)
-    return ParsedInstance(header, rewritten=encode_part10(ds, header))
+    # Not a valid Part 10 file: read it whole and store it re-encoded with a file meta header.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = dcmread(io.BytesIO(data), force=True)
+    return ParsedInstance(header, rewritten=encode_part10(full, header))
 
 
 def encode_part10(ds: Dataset, header: InstanceHeader) -> bytes:

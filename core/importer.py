@@ -19,14 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import Instance
-from core.dicomfile import parse_instance
-from core.errors import RejectedFile, StoreFullError
+from core.dicomfile import ParsedInstance, parse_instance
+from core.errors import RejectedFile, StoreError, StoreFullError
 from core.indexer import IndexWriter, IngestItem, Outcome
 
 log = logging.getLogger(__name__)
 
 ZIP_MAGIC = b"PK\x03\x04"
 DICOMDIR_NAME = "DICOMDIR"
+BATCH_BYTES = 64 << 20  # flush a batch early when its files hold this much
+DICOM_SUFFIXES = {".dcm", ".dicom", ".dic", ".ima"}
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def collect_sources(paths: list[Path]) -> tuple[list[Source], list[tuple[str, st
         seen.add(resolved)
         if path.name.upper() == DICOMDIR_NAME:
             return  # an index of the media; its files are walked anyway
-        if _is_zip(path):
+        if path.suffix.lower() not in DICOM_SUFFIXES and _is_zip(path):
             try:
                 with zipfile.ZipFile(path) as archive:
                     for info in archive.infolist():
@@ -221,70 +223,86 @@ class Importer:
         problems = problems or []
         summary = ImportSummary(total=len(sources) + len(problems))
         summary.rejected.extend(problems)
-        batch: list[IngestItem] = []
+        pending: list[tuple[str, ParsedInstance, bytes]] = []
         done = len(problems)
-        known = self.writer.duplicate_policy == "keep"
-        with self.sessions() as session:
-            for source in sources:
-                if cancel is not None and cancel.is_set():
-                    summary.cancelled = True
-                    break
+        for source in sources:
+            if cancel is not None and cancel.is_set():
+                summary.cancelled = True
+                break
+            try:
+                data = source.read()
+            except (OSError, zipfile.BadZipFile, RuntimeError) as exc:
+                summary.rejected.append((source.display, f"cannot read: {exc}"))
+            else:
                 try:
-                    item = self._ingest(source, session if known else None, source_name)
+                    pending.append((source.display, parse_instance(data), data))
                 except RejectedFile as exc:
                     summary.rejected.append((source.display, exc.reason))
-                except StoreFullError as exc:
-                    summary.stopped = str(exc)
-                    summary.rejected.append((source.display, str(exc)))
-                    break
-                else:
-                    if item is None:
-                        summary.duplicates += 1
-                    else:
-                        batch.append(item)
-                        if len(batch) >= self.batch_size:
-                            self._flush(batch, summary)
-                            session.rollback()  # end the read snapshot: see the new rows
-                done += 1
-                if progress is not None:
-                    progress(
-                        ImportProgress(
-                            done,
-                            summary.total,
-                            summary.imported + len(batch),
-                            summary.duplicates,
-                            len(summary.rejected),
-                            source.display,
-                        )
+            done += 1
+            full = len(pending) >= self.batch_size or sum(len(d) for *_, d in pending) > BATCH_BYTES
+            if full and not self._flush(pending, summary, source_name):
+                break
+            if progress is not None:
+                progress(
+                    ImportProgress(
+                        done,
+                        summary.total,
+                        summary.imported,
+                        summary.duplicates,
+                        len(summary.rejected),
+                        source.display,
                     )
-        self._flush(batch, summary)
+                )
+        self._flush(pending, summary, source_name)
         return summary
 
-    def _ingest(
-        self, source: Source | MemorySource, session: Session | None, source_name: str
-    ) -> IngestItem | None:
-        """Parse and copy one source into incoming/; None when it is a known duplicate."""
-        try:
-            data = source.read()
-        except (OSError, zipfile.BadZipFile, RuntimeError) as exc:
-            raise RejectedFile(f"cannot read: {exc}") from exc
-        parsed = parse_instance(data)
-        if session is not None and session.scalar(
-            select(Instance.id).where(Instance.sop_uid == parsed.header.sop_uid)
-        ):
-            return None
-        payload = parsed.rewritten if parsed.rewritten is not None else data
-        incoming = self.writer.store.write_incoming(payload, len(payload))
-        return IngestItem(
-            incoming, parsed.header, len(payload), source=source_name, source_detail=source.display
-        )
-
-    def _flush(self, batch: list[IngestItem], summary: ImportSummary) -> None:
-        if not batch:
-            return
-        for outcome in self.writer.write_batch(batch):
-            if outcome in (Outcome.STORED, Outcome.REPLACED):
-                summary.imported += 1
-            else:
+    def _flush(
+        self,
+        pending: list[tuple[str, ParsedInstance, bytes]],
+        summary: ImportSummary,
+        source_name: str,
+    ) -> bool:
+        """Copy a batch into incoming/, make it durable, index it. False if the store is full."""
+        if not pending:
+            return True
+        known = self._known([parsed.header.sop_uid for _, parsed, _ in pending])
+        items: list[IngestItem] = []
+        ok = True
+        for display, parsed, data in pending:
+            if parsed.header.sop_uid in known:
                 summary.duplicates += 1
-        batch.clear()
+                continue
+            payload = parsed.rewritten if parsed.rewritten is not None else data
+            try:
+                incoming = self.writer.store.write_incoming(payload, len(payload), durable=False)
+            except StoreFullError as exc:
+                summary.stopped = str(exc)
+                summary.rejected.append((display, str(exc)))
+                ok = False
+                break
+            except StoreError as exc:
+                summary.rejected.append((display, str(exc)))
+                continue
+            items.append(
+                IngestItem(
+                    incoming, parsed.header, len(payload), source=source_name, source_detail=display
+                )
+            )
+        pending.clear()
+        if items:
+            self.writer.store.sync()
+            for outcome in self.writer.write_batch(items):
+                if outcome in (Outcome.STORED, Outcome.REPLACED):
+                    summary.imported += 1
+                else:
+                    summary.duplicates += 1
+        return ok
+
+    def _known(self, sop_uids: list[str]) -> set[str]:
+        """SOP Instance UIDs already indexed (skipped without copying when duplicates are kept)."""
+        if self.writer.duplicate_policy != "keep":
+            return set()
+        with self.sessions() as session:
+            return set(
+                session.scalars(select(Instance.sop_uid).where(Instance.sop_uid.in_(sop_uids)))
+            )

@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import Instance, Patient, Series, Study
@@ -97,6 +97,7 @@ class IndexWriter:
             series_by_uid: dict[str, Series] = {}
             seen: set[str] = set()
             touched: set[int] = set()
+            rows: list[dict[str, object]] = []
             for item in items:
                 h = item.header
                 old = existing.get(h.sop_uid)
@@ -125,25 +126,27 @@ class IndexWriter:
                 seen.add(h.sop_uid)
                 series = self._series(session, h, patients, studies, series_by_uid)
                 self.store.place(item.incoming, relative)
-                session.add(
-                    Instance(
-                        series_pk=series.id,
-                        sop_uid=h.sop_uid,
-                        sop_class_uid=h.sop_class_uid,
-                        instance_number=h.instance_number,
-                        transfer_syntax=h.transfer_syntax,
-                        num_frames=h.num_frames,
-                        rows=h.rows,
-                        columns=h.columns,
-                        file_path=relative,
-                        file_size=item.size,
-                        received_at=item.received_at,
-                        source=item.source[:80],
-                        source_detail=item.source_detail,
-                    )
+                rows.append(
+                    {
+                        "series_pk": series.id,
+                        "sop_uid": h.sop_uid,
+                        "sop_class_uid": h.sop_class_uid,
+                        "instance_number": h.instance_number,
+                        "transfer_syntax": h.transfer_syntax,
+                        "num_frames": h.num_frames,
+                        "rows": h.rows,
+                        "columns": h.columns,
+                        "file_path": relative,
+                        "file_size": item.size,
+                        "received_at": item.received_at,
+                        "source": item.source[:80],
+                        "source_detail": item.source_detail,
+                    }
                 )
                 touched.add(series.id)
                 to_discard.append(item.incoming)
+            if rows:
+                session.execute(insert(Instance), rows)
             session.flush()
             refresh_counts(session, touched)
         for path in to_discard:

@@ -159,6 +159,21 @@ def chest_phantom(size: int, lateral: bool = False) -> np.ndarray:
     return np.clip(image, 0, 1)
 
 
+def thorax_slice_hu(size: int, z: float = 0.0) -> np.ndarray:
+    """An axial chest CT slice in Hounsfield units: fat, muscle, lungs, heart, aorta, spine."""
+    y, x = np.mgrid[-1 : 1 : size * 1j, -1 : 1 : size * 1j]
+    hu = np.full((size, size), -1000.0, dtype=np.float32)
+    hu[(x / 0.92) ** 2 + (y / 0.66) ** 2 <= 1] = -100  # subcutaneous fat
+    hu[(x / 0.86) ** 2 + (y / 0.6) ** 2 <= 1] = 45  # muscle and mediastinum
+    lung = 0.42 * float(np.sqrt(max(0.2, 1 - z * z)))
+    for cx in (-0.4, 0.4):
+        hu[((x - cx) / 0.3) ** 2 + ((y + 0.02) / lung) ** 2 <= 1] = -850
+    hu[((x + 0.08) / 0.26) ** 2 + ((y + 0.08) / 0.22) ** 2 <= 1] = 40  # heart
+    hu[((x - 0.1) / 0.07) ** 2 + ((y - 0.2) / 0.07) ** 2 <= 1] = 250  # contrast-filled aorta
+    hu[(x / 0.1) ** 2 + ((y - 0.42) / 0.1) ** 2 <= 1] = 700  # vertebral body
+    return hu
+
+
 def ultrasound_frame(width: int, height: int, rng: np.random.Generator, organ: int) -> np.ndarray:
     """A sector scan with a bright capsule, a darker organ and speckle; values in [0, 1]."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -232,9 +247,16 @@ def _pixels_for(
 ) -> tuple[np.ndarray, dict[str, object]]:
     z = -0.8 + 1.6 * (index + 0.5) / max(1, plan.images)
     if modality == "CT":
-        hu = head_phantom(256, z) * 1100 - 1000 + nprng.normal(0, 6, (256, 256))
+        # Additive Hounsfield contributions: air -1000, skull +1000, brain 40, CSF 5.
+        hu_weights = (2000, -960, -35, -35, 20, 15, 15, 15, 15, 15)
+        if plan.body_part == "CHEST":
+            hu = thorax_slice_hu(256, z)
+            preset = (-600, 1500)
+        else:
+            hu = head_phantom(256, z, hu_weights) - 1000
+            preset = (40, 80) if "bone" not in plan.description else (500, 2000)
+        hu = hu + nprng.normal(0, 4, (256, 256))
         stored = np.clip(hu + 1024, 0, 4095).astype(np.int16)
-        preset = (40, 80) if "bone" not in plan.description else (500, 2000)
         return stored, {
             "RescaleIntercept": -1024,
             "RescaleSlope": 1,
@@ -340,6 +362,7 @@ def ct_series(count: int, size: int = 144, seed: int = 7) -> Iterator[bytes]:
         ds.InstanceNumber = index + 1
         ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
         z = -0.9 + 1.8 * index / max(1, count - 1)
-        pixels = np.clip(head_phantom(size, z) * 1100 + 24, 0, 4095).astype(np.int16)
+        hu = head_phantom(size, z, (2000, -960, -35, -35, 20, 15, 15, 15, 15, 15)) - 1000
+        pixels = np.clip(hu + 1024, 0, 4095).astype(np.int16)
         _set_pixels(ds, pixels)
         yield encode(ds)

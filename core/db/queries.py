@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.db.models import Instance, Patient, Series, Study
@@ -115,14 +115,23 @@ def _study_conditions(f: StudyFilter) -> list[ColumnElement[bool]]:
         conds.append(Study.study_date >= f.date_from)
     if f.date_to:
         conds.append(Study.study_date <= f.date_to)
+        conds.append(Study.study_date != "")  # a study without a date is in no range
     if f.modality:
         conds.append(
-            exists().where(Series.study_pk == Study.id, Series.modality == f.modality.upper())
+            select(Series.id)
+            .where(Series.study_pk == Study.id, Series.modality == f.modality.upper())
+            .correlate(Study)
+            .exists()
         )
     if f.study_uid:
         conds.append(Study.study_uid == f.study_uid)
     if f.series_uid:
-        conds.append(exists().where(Series.study_pk == Study.id, Series.series_uid == f.series_uid))
+        conds.append(
+            select(Series.id)
+            .where(Series.study_pk == Study.id, Series.series_uid == f.series_uid)
+            .correlate(Study)
+            .exists()
+        )
     return conds
 
 
@@ -144,7 +153,12 @@ def _base(level: BrowseLevel, f: StudyFilter) -> Select[Any]:
     if level == "patient":
         query = select(Patient.id).where(*patient_conds)
         if study_conds:
-            query = query.where(exists().where(Study.patient_pk == Patient.id, *study_conds))
+            query = query.where(
+                select(Study.id)
+                .where(Study.patient_pk == Patient.id, *study_conds)
+                .correlate(Patient)
+                .exists()
+            )
         return query
     query = select(Study.id).join(Patient, Study.patient_pk == Patient.id)
     query = query.where(*patient_conds, *study_conds)
@@ -178,10 +192,12 @@ def list_rows(
         raise QueryError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
     columns = COLUMNS[level]
     default_sort, default_desc = DEFAULT_SORT[level]
+    if descending is None:  # the level's default order, else ascending (first tap)
+        descending = default_desc if sort is None else False
     sort = sort or default_sort
     if sort not in columns:
         raise QueryError(f"cannot sort {level} rows by {sort!r}; columns: {', '.join(columns)}")
-    desc = default_desc if descending is None else descending
+    desc = descending
     if limit < 0 or offset < 0:
         raise QueryError("limit and offset cannot be negative")
     pk = _PK[level]

@@ -200,3 +200,57 @@ def _filter():  # type: ignore[no-untyped-def]
     from core.db.queries import StudyFilter
 
     return StudyFilter()
+
+
+class TestHeaderDecoding:
+    """The indexer's fast raw decoding agrees with pydicom's full element conversion."""
+
+    FIELDS = {
+        "patient_name": "PatientName",
+        "patient_id": "PatientID",
+        "study_description": "StudyDescription",
+        "series_description": "SeriesDescription",
+        "referring_physician": "ReferringPhysicianName",
+        "accession_number": "AccessionNumber",
+        "modality": "Modality",
+        "study_date": "StudyDate",
+        "rows": "Rows",
+        "columns": "Columns",
+    }
+
+    def test_all_bundled_files(self) -> None:
+        from core.dicomfile import parse_instance
+        from core.errors import RejectedFile
+
+        checked = 0
+        for path in _all_files(TEST_FILES, CHARSET_FILES):
+            try:
+                header = parse_instance(path.read_bytes()).header
+            except RejectedFile:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = pydicom.dcmread(path, force=True)
+            for field, keyword in self.FIELDS.items():
+                expected = ds.get(keyword)
+                got = getattr(header, field)
+                if expected is None or expected == "":
+                    assert got in ("", None), (path.name, keyword, got)
+                elif isinstance(expected, int):
+                    assert got == expected, (path.name, keyword)
+                else:
+                    multi = isinstance(expected, pydicom.multival.MultiValue)
+                    text = "\\".join(map(str, expected)) if multi else str(expected)
+                    if field == "study_date":
+                        text = text[:8]
+                    assert got == text.strip(), (path.name, keyword, got, text)
+            checked += 1
+        assert checked > 80
+
+    def test_german_name_is_decoded(self) -> None:
+        from core.dicomfile import parse_instance
+
+        header = parse_instance((CHARSET_FILES / "chrGerm.dcm").read_bytes()).header
+        assert header.patient_name == "Äneas^Rüdiger"
+        header = parse_instance((CHARSET_FILES / "chrH31.dcm").read_bytes()).header
+        assert header.patient_name == "Yamada^Tarou=山田^太郎=やまだ^たろう"

@@ -1,0 +1,191 @@
+"""Settings precedence, migrations, crash recovery, and the core's independence from Qt."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from core.app import Core
+from core.config import load_settings, save_settings
+from core.db.engine import current_revision, make_engine, upgrade
+from core.db.models import Base
+from core.errors import ConfigError
+from tests.conftest import TEST_FILES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class TestSettings:
+    def test_defaults_follow_xdg(self, tmp_path: Path) -> None:
+        settings = load_settings()
+        assert settings.data_dir == (tmp_path / "xdg" / "dicom-kiosk").resolve()
+        assert settings.db_url == f"sqlite:///{settings.data_dir / 'index.sqlite'}"
+        assert (settings.ae_title, settings.port, settings.duplicate_policy) == (
+            "KIOSK",
+            11112,
+            "keep",
+        )
+
+    def test_precedence_file_env_flags(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        data = tmp_path / "d"
+        data.mkdir()
+        (data / "config.toml").write_text('ae_title = "FROMFILE"\nport = 2000\n')
+        assert load_settings(data).ae_title == "FROMFILE"
+        monkeypatch.setenv("DICOM_KIOSK_AE_TITLE", "FROMENV")
+        assert load_settings(data).ae_title == "FROMENV"
+        assert load_settings(data, {"ae_title": "FLAG"}).ae_title == "FLAG"
+        assert load_settings(data).port == 2000
+        monkeypatch.setenv("DICOM_KIOSK_DATA", str(tmp_path / "other"))
+        assert load_settings().data_dir == (tmp_path / "other").resolve()
+
+    def test_save_round_trips(self, tmp_path: Path) -> None:
+        settings = load_settings(tmp_path / "d")
+        saved = save_settings(settings, port=4242, accept_policy="known")
+        assert (saved.port, saved.accept_policy) == (4242, "known")
+        reloaded = load_settings(tmp_path / "d")
+        assert (reloaded.port, reloaded.accept_policy) == (4242, "known")
+
+    @pytest.mark.parametrize(
+        ("key", "value", "message"),
+        [
+            ("ae_title", "WAY_TOO_LONG_AE_TITLE", "AE title"),
+            ("ae_title", "BAD\\AE", "AE title"),
+            ("port", "0", "port"),
+            ("port", "http", "not a valid value"),
+            ("duplicate_policy", "merge", "duplicate_policy"),
+        ],
+    )
+    def test_invalid_values_are_clear_errors(
+        self, tmp_path: Path, key: str, value: str, message: str
+    ) -> None:
+        with pytest.raises(ConfigError, match=message):
+            load_settings(tmp_path, {key: value})
+
+    def test_unknown_key_in_file(self, tmp_path: Path) -> None:
+        (tmp_path / "config.toml").write_text("colour = 1\n")
+        with pytest.raises(ConfigError, match="unknown setting 'colour'"):
+            load_settings(tmp_path)
+
+
+class TestMigrations:
+    def test_upgrade_head_matches_models(self, tmp_path: Path) -> None:
+        engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+        upgrade(engine)
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert diff == []
+        assert current_revision(engine) is not None
+
+    def test_upgrade_is_idempotent(self, tmp_path: Path) -> None:
+        engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+        upgrade(engine)
+        first = current_revision(engine)
+        upgrade(engine)
+        assert current_revision(engine) == first
+
+
+class TestCrashRecovery:
+    def test_incoming_files_are_indexed_on_start(self, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        with Core(settings) as core:
+            # What a receiver leaves when killed after acknowledging, before indexing:
+            data = (TEST_FILES / "CT_small.dcm").read_bytes()
+            core.store.write_incoming(data, len(data))
+            half = core.store.incoming_dir / "deadbeef.part"
+            half.write_bytes(data[:100])
+        with Core(settings) as core:
+            assert core.stats()["instances"] == 1
+            assert list(core.store.incoming_dir.iterdir()) == []
+
+    def test_recovery_after_commit_before_cleanup(self, settings) -> None:  # type: ignore[no-untyped-def]
+        from core.dicomfile import parse_instance
+        from core.indexer import IngestItem
+
+        with Core(settings) as core:
+            data = (TEST_FILES / "MR_small.dcm").read_bytes()
+            incoming = core.store.write_incoming(data, len(data))
+            header = parse_instance(data).header
+            # Simulate a crash between commit and removal of the incoming name:
+            kept = incoming.with_name("kept.dcm")
+            os.link(incoming, kept)
+            core.writer.write_batch([IngestItem(incoming, header, len(data))])
+            kept.rename(incoming)
+        with Core(settings) as core:
+            assert core.stats()["instances"] == 1
+            assert list(core.store.incoming_dir.iterdir()) == []
+            assert len(list(core.store.root.rglob("*.dcm"))) == 1
+
+
+def test_core_never_imports_qt() -> None:
+    code = (
+        "import importlib, pkgutil, sys, core\n"
+        "for m in pkgutil.walk_packages(core.__path__, 'core.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "qt = ('PySide6', 'qasync', 'shiboken6')\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in qt))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+class TestCli:
+    def run(self, data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "core.cli", "--data-dir", str(data), *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def test_import_list_stats_delete(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        files = [
+            TEST_FILES / "CT_small.dcm",
+            TEST_FILES / "MR_small.dcm",
+            TEST_FILES / "README.txt",
+        ]
+        out = self.run(data, "import", *map(str, files), "--json")
+        assert out.returncode == 0, out.stderr
+        summary = json.loads(out.stdout)
+        assert (summary["imported"], summary["duplicates"]) == (2, 0)
+        assert summary["rejected"][0]["path"].endswith("README.txt")
+
+        stats = json.loads(self.run(data, "db", "stats", "--json").stdout)
+        assert stats["instances"] == 2
+        assert stats["bytes"] == sum(f.stat().st_size for f in files[:2])
+
+        rows = json.loads(self.run(data, "list", "--level", "series", "--json").stdout)
+        assert {r["Modality"] for r in rows} == {"CT", "MR"}
+        ct = next(r for r in rows if r["Modality"] == "CT")
+        out = self.run(data, "delete", "--series", ct["SeriesInstanceUID"])
+        assert out.returncode == 0, out.stderr
+        stats = json.loads(self.run(data, "db", "stats", "--json").stdout)
+        assert stats["instances"] == 1
+
+    def test_errors_are_clear(self, tmp_path: Path) -> None:
+        out = self.run(tmp_path / "d", "delete", "--study", "1.2.3")
+        assert out.returncode == 1
+        assert "no study '1.2.3'" in out.stderr
+        assert "Traceback" not in out.stderr
+        out = self.run(tmp_path / "d", "list", "--date-from", "yesterday")
+        assert out.returncode == 1 and "YYYYMMDD" in out.stderr
+
+    def test_demo_data(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        out = self.run(data, "demo", "--patients", "2", "--seed", "3")
+        assert out.returncode == 0, out.stderr
+        rows = json.loads(self.run(data, "list", "--level", "study", "--json").stdout)
+        assert rows and all(r["StudyDescription"] for r in rows)
+        assert all(r["NumberOfStudyRelatedInstances"] > 0 for r in rows)
