@@ -10,8 +10,8 @@ APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -y -q
 QT_RUNTIME_DEBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
 	libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core
-# Real DICOM peers the integration tests talk to.
-TEST_PEER_DEBS := dcmtk orthanc
+# Real DICOM peers the integration tests talk to, and PostgreSQL for the second database.
+TEST_PEER_DEBS := dcmtk orthanc postgresql
 
 .PHONY: run test lint typecheck pytest bench setup debs-run debs-test clean
 

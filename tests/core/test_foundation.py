@@ -17,7 +17,7 @@ from core.config import load_settings, save_settings
 from core.db.engine import current_revision, make_engine, upgrade
 from core.db.models import Base
 from core.errors import ConfigError
-from tests.conftest import TEST_FILES
+from tests.conftest import TEST_FILES, fresh_pg_database
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,8 +77,15 @@ class TestSettings:
 
 
 class TestMigrations:
-    def test_upgrade_head_matches_models(self, tmp_path: Path) -> None:
-        engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+    def test_upgrade_head_matches_models(
+        self, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+    ) -> None:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / 'm.sqlite'}"
+        else:
+            url = fresh_pg_database(request.getfixturevalue("pg_server"))
+        engine = make_engine(url)
         upgrade(engine)
         with engine.connect() as connection:
             diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)

@@ -24,7 +24,8 @@ PATIENTS = [
 
 
 @pytest.fixture
-def populated(core: Core) -> Core:
+def populated(any_core: Core) -> Core:
+    core = any_core
     sources = []
     for name, pid, date, modality in PATIENTS:
         ds = make_dataset(patient_name=name, patient_id=pid, study_date=date, modality=modality)
@@ -124,7 +125,8 @@ class TestSortingAndPaging:
 
 
 class TestCountsAndDelete:
-    def test_counts_follow_inserts_and_deletes(self, core: Core, tmp_path: Path) -> None:
+    def test_counts_follow_inserts_and_deletes(self, any_core: Core, tmp_path: Path) -> None:
+        core = any_core
         study = "1.2.826.0.1.3680043.2.1143.10"
         sources = []
         for i, modality in enumerate(["CT", "CT", "SR"]):
