@@ -37,3 +37,11 @@ class NotFoundError(KioskError):
 
 class QueryError(KioskError):
     """A browse query was malformed (unknown column, bad date, ...)."""
+
+
+class NetworkError(KioskError):
+    """A DICOM peer could not be reached or refused what we asked; the text says why."""
+
+
+class RetrieveError(NetworkError):
+    """A C-MOVE or C-GET failed or was refused by the peer."""

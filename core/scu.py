@@ -1,0 +1,150 @@
+"""Opening associations to remote DICOM nodes, with errors that explain themselves.
+
+Every association gets TCP_NODELAY: without it each small DIMSE message waits for the peer's
+delayed ACK (about 40 ms a round trip on Linux), which makes a C-STORE stream 5-10 times slower.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom.uid import (
+    JPEG2000,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    RLELossless,
+)
+from pynetdicom import AE, Association, evt
+from pynetdicom.events import Event
+
+from core.errors import NetworkError
+
+log = logging.getLogger(__name__)
+
+UNCOMPRESSED_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian]
+# What we accept when storing: uncompressed, deflated and every compressed syntax the
+# installed decoders can render (files are kept exactly as received).
+STORAGE_SYNTAXES = [
+    *UNCOMPRESSED_SYNTAXES,
+    DeflatedExplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    JPEG2000Lossless,
+    JPEG2000,
+    RLELossless,
+]
+
+
+@dataclass(frozen=True)
+class RemoteAE:
+    """Where a peer is: its AE title, host and port (and a display name)."""
+
+    ae_title: str
+    host: str
+    port: int
+    name: str = ""
+
+    def __str__(self) -> str:
+        label = f"{self.name} " if self.name else ""
+        return f"{label}({self.ae_title}@{self.host}:{self.port})"
+
+
+def set_nodelay(event: Event) -> None:
+    """EVT_CONN_OPEN handler: disable Nagle's algorithm on the association's socket."""
+    try:
+        sock = event.assoc.dul.socket.socket  # type: ignore[union-attr]
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (AttributeError, OSError):
+        log.debug("could not set TCP_NODELAY", exc_info=True)
+
+
+NODELAY_HANDLER = (evt.EVT_CONN_OPEN, set_nodelay)
+
+
+def check_reachable(remote: RemoteAE, timeout: float) -> None:
+    """Open and close a TCP connection first, so the error names the real problem."""
+    try:
+        with socket.create_connection((remote.host, remote.port), timeout=timeout):
+            pass
+    except ConnectionRefusedError as exc:
+        raise NetworkError(
+            f"{remote} refused the connection: nothing listens on port {remote.port}"
+            " (is the DICOM service running, and is the port right?)"
+        ) from exc
+    except TimeoutError as exc:
+        raise NetworkError(
+            f"{remote} did not answer within {timeout:g} s (host down, or a firewall drops"
+            " the connection)"
+        ) from exc
+    except socket.gaierror as exc:
+        raise NetworkError(f"cannot resolve host {remote.host!r}: {exc.strerror}") from exc
+    except OSError as exc:
+        raise NetworkError(f"cannot connect to {remote}: {exc.strerror or exc}") from exc
+
+
+def associate(
+    ae: AE,
+    remote: RemoteAE,
+    *,
+    ext_neg: Sequence[Any] | None = None,
+    evt_handlers: Sequence[Any] | None = None,
+    timeout: float = 30.0,
+) -> Association:
+    """Request an association; raise NetworkError with the reason when it is not established."""
+    check_reachable(remote, timeout)
+    handlers = [NODELAY_HANDLER, *(evt_handlers or [])]
+    assoc = ae.associate(
+        remote.host,
+        remote.port,
+        ae_title=remote.ae_title,
+        ext_neg=list(ext_neg) if ext_neg else None,
+        evt_handlers=handlers,
+    )
+    if assoc.is_established:
+        return assoc
+    if assoc.is_rejected:
+        primitive = assoc.acceptor.primitive
+        reason = getattr(primitive, "reason_str", "") or "no reason given"
+        source = getattr(primitive, "source_str", "")
+        result = getattr(primitive, "result_str", "")
+        hint = ""
+        if "Called AE" in reason:
+            hint = f"; check the AE title configured for this node ({remote.ae_title!r})"
+        elif "Calling AE" in reason:
+            hint = f"; the peer does not know our AE title {ae.ae_title!r}: register it there"
+        raise NetworkError(
+            f"{remote} rejected the association: {reason} ({result}, {source}){hint}"
+        )
+    if assoc.is_aborted:
+        raise NetworkError(f"{remote} aborted the association request")
+    raise NetworkError(
+        f"no association with {remote}: the peer closed the connection or did not answer"
+        f" within {timeout:g} s"
+    )
+
+
+def make_ae(ae_title: str, timeout: float = 30.0) -> AE:
+    ae = AE(ae_title=ae_title)
+    ae.acse_timeout = timeout
+    ae.dimse_timeout = timeout
+    ae.network_timeout = timeout
+    ae.connection_timeout = timeout
+    return ae
