@@ -139,7 +139,9 @@ def _str(ds: Dataset, keyword: str) -> str:
     return str(value).strip()
 
 
-def _failure(status: Dataset, what: str, remote: RemoteAE, destination: str = "") -> NetworkError:
+def _failure(
+    status: Dataset, what: str, remote: RemoteAE, destination: str = "", hint: bool = False
+) -> NetworkError:
     code = int(status.Status)
     comment = str(status.get("ErrorComment", "") or "")
     text = f"{remote} answered {what} with status 0x{code:04X}"
