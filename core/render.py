@@ -212,10 +212,12 @@ def _transfer_syntax(ds: Dataset) -> UID:
 
 
 def frame_count(ds: Dataset) -> int:
-    try:
-        return max(1, int(get_nr_frames(ds, warn=False)))
-    except (TypeError, ValueError):
-        return 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return max(1, int(get_nr_frames(ds, warn=False)))
+        except (TypeError, ValueError):
+            return 1
 
 
 # -- functional groups (enhanced multi-frame objects) ------------------------------------------
@@ -470,6 +472,12 @@ def display(
 # -- the public entry points -------------------------------------------------------------------
 def render_dataset(ds: Dataset, frame: int = 0, window: Window | None = None) -> RenderedImage:
     """Render ``frame`` of a dataset; placeholders for non-images and undecodable data."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid header values are rendered as found
+        return _render_dataset(ds, frame, window)
+
+
+def _render_dataset(ds: Dataset, frame: int, window: Window | None) -> RenderedImage:
     kind = object_kind(ds)
     modality = _modality_of(ds)
     if kind != "image":
