@@ -37,8 +37,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import Instance, Patient, Series, Study
-from core.errors import NotFoundError
-from core.render import load_font, render_thumbnail
+from core.errors import NotFoundError, StoreError
+from core.render import (
+    RenderedImage,
+    Window,
+    load_font,
+    render_frame_async,
+    render_thumbnail,
+)
 from core.store import FileStore, validate_uid
 
 log = logging.getLogger(__name__)
@@ -47,6 +53,7 @@ THUMBNAIL_DIR = "thumbnails"
 DEFAULT_SIZE = 128
 MIN_SIZE, MAX_SIZE = 16, 1024
 _IN_CHUNK = 500
+_BATCH = 16  # thumbnails per pool task: amortises the inter-process round trip
 
 Level = Literal["patient", "study", "series", "instance"]
 
@@ -71,6 +78,21 @@ def make_thumbnail(source: str, dest: str, size: int) -> str:
     return dest
 
 
+def make_thumbnails(jobs: Sequence[tuple[str, str, int]]) -> list[str]:
+    """A batch of ``make_thumbnail`` jobs (one pool task); returns the paths written."""
+    written = []
+    for source, dest, size in jobs:
+        try:
+            written.append(make_thumbnail(source, dest, size))
+        except OSError as exc:  # disk full, folder gone: the others may still succeed
+            logging.getLogger(__name__).error("cannot write thumbnail %s: %s", dest, exc)
+    return written
+
+
+def _ready() -> bool:
+    return True
+
+
 def default_workers() -> int:
     """Leave one core to the GUI and the network node."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -92,8 +114,8 @@ class ThumbnailCache:
         self._store = store
         self._workers = workers or default_workers()
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
-        self._pending: dict[tuple[str, int], concurrent.futures.Future[str]] = {}
+        self._lock = threading.RLock()
+        self._pending: dict[tuple[str, int], concurrent.futures.Future[list[str]]] = {}
         self._closed = False
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -109,6 +131,11 @@ class ThumbnailCache:
                     initializer=_init_worker,
                 )
             return self._pool
+
+    @property
+    def executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        """The worker pool, shared with full-size rendering (``render_async``)."""
+        return self._executor()
 
     def close(self, *, cancel: bool = True) -> None:
         """Stop the worker processes; queued work is dropped when ``cancel``."""
@@ -169,49 +196,69 @@ class ThumbnailCache:
             make_thumbnail(str(source), str(thumb), size)
         return thumb
 
-    def _submit(self, sop_uid: str, source: Path, size: int) -> concurrent.futures.Future[str]:
-        key = (sop_uid, size)
+    def _submit(
+        self, items: Sequence[tuple[str, Path]], size: int
+    ) -> list[concurrent.futures.Future[list[str]]]:
+        """Queue ``(sop_uid, source)`` items in batches; an item already queued is not again."""
+        futures: dict[int, concurrent.futures.Future[list[str]]] = {}
         with self._lock:
-            pending = self._pending.get(key)
-        if pending is not None:
-            return pending
-        future = self._executor().submit(
-            make_thumbnail, str(source), str(self.path_for(sop_uid, size)), size
-        )
-        with self._lock:
-            self._pending[key] = future
-        future.add_done_callback(functools.partial(self._forget, key))
-        return future
+            executor = self._executor()
+            new: list[tuple[str, Path]] = []
+            for sop_uid, source in items:
+                pending = self._pending.get((sop_uid, size))
+                if pending is not None:
+                    futures[id(pending)] = pending
+                else:
+                    new.append((sop_uid, source))
+            batch = max(1, min(_BATCH, -(-len(new) // (self._workers * 4))))
+            for start in range(0, len(new), batch):
+                chunk = new[start : start + batch]
+                jobs = [(str(src), str(self.path_for(uid, size)), size) for uid, src in chunk]
+                future = executor.submit(make_thumbnails, jobs)
+                keys = [(uid, size) for uid, _ in chunk]
+                for key in keys:
+                    self._pending[key] = future
+                future.add_done_callback(functools.partial(self._forget, keys))
+                futures[id(future)] = future
+        return list(futures.values())
 
-    def _forget(self, key: tuple[str, int], _future: object = None) -> None:
+    def _forget(self, keys: list[tuple[str, int]], _future: object = None) -> None:
         with self._lock:
-            self._pending.pop(key, None)
+            for key in keys:
+                self._pending.pop(key, None)
 
-    def _prepare(self, sop_uid: str, size: int) -> Path | concurrent.futures.Future[str]:
+    def _prepare(self, sop_uid: str, size: int) -> Path | concurrent.futures.Future[list[str]]:
         thumb = self.path_for(sop_uid, size)
         source = self.source_of(sop_uid)
         if self._fresh(thumb, source):
             return thumb
-        return self._submit(sop_uid, source, size)
+        return self._submit([(sop_uid, source)], size)[0]
 
     async def get_async(self, sop_uid: str, size: int = DEFAULT_SIZE) -> Path:
         """The thumbnail file; the index look-up runs on a thread, rendering in the pool."""
         prepared = await asyncio.to_thread(self._prepare, sop_uid, size)
         if isinstance(prepared, Path):
             return prepared
-        done: str = await asyncio.wrap_future(prepared)
-        return Path(done)
+        await asyncio.wrap_future(prepared)
+        thumb = self.path_for(sop_uid, size)
+        if not thumb.is_file():
+            raise StoreError(f"the thumbnail of {sop_uid} could not be written")
+        return thumb
 
     def schedule(
         self, sop_uids: Iterable[str], size: int = DEFAULT_SIZE
-    ) -> list[concurrent.futures.Future[str]]:
-        """Queue thumbnails not yet made (after ingest); returns at once, from any thread."""
+    ) -> list[concurrent.futures.Future[list[str]]]:
+        """Queue thumbnails not yet made (after ingest); returns at once, from any thread.
+
+        Each future resolves to the paths its batch wrote.
+        """
         uids = list(sop_uids)
-        futures = []
-        for sop_uid, source in self._sources(uids).items():
-            if not self._fresh(self.path_for(sop_uid, size), source):
-                futures.append(self._submit(sop_uid, source, size))
-        return futures
+        stale = [
+            (sop_uid, source)
+            for sop_uid, source in self._sources(uids).items()
+            if not self._fresh(self.path_for(sop_uid, size), source)
+        ]
+        return self._submit(stale, size) if stale else []
 
     def generate(self, sop_uids: Iterable[str], size: int = DEFAULT_SIZE) -> list[Path]:
         """Make (in the pool) and wait for the thumbnails of ``sop_uids``; return their paths."""
@@ -219,6 +266,19 @@ class ThumbnailCache:
         for future in concurrent.futures.as_completed(self.schedule(uids, size)):
             future.result()
         return [self.path_for(uid, size) for uid in uids]
+
+    def start(self) -> None:
+        """Start the worker processes now (at launch) so the first thumbnails are quick."""
+        executor = self._executor()
+        for future in [executor.submit(_ready) for _ in range(self._workers)]:
+            future.result()
+
+    async def render_async(
+        self, sop_uid: str, frame: int = 0, window: Window | None = None
+    ) -> RenderedImage:
+        """A full-size frame of a stored instance, rendered in the pool (for the viewer)."""
+        source = await asyncio.to_thread(self.source_of, sop_uid)
+        return await render_frame_async(source, frame, window, self._executor())
 
     # -- series --------------------------------------------------------------------------------
     def middle_instance(self, series_uid: str) -> str:

@@ -36,6 +36,7 @@ from core.render import (
     decode_frame,
     display,
     frame_count,
+    modality_of,
     object_kind,
     placeholder,
     read_dataset,
@@ -272,16 +273,18 @@ class Viewer:
             self._frames.move_to_end(key)
             return cached
         result: DecodedFrame | RenderedImage
+        modality = "?"
         try:
             ds = self._dataset(entry)
+            modality = modality_of(ds)
             kind = object_kind(ds)
             if kind != "image":
-                result = placeholder(str(ds.get("Modality", "") or "OT"), kind)
+                result = placeholder(modality, kind)
             else:
                 result = decode_frame(ds, entry.frame)
         except DecodeError as exc:
             log.warning("cannot decode %s frame %d: %s", entry.sop_uid, entry.frame, exc)
-            result = placeholder("", "image", reason=str(exc))
+            result = placeholder(modality, "image", reason=str(exc))
         except (OSError, ValueError) as exc:
             log.warning("cannot read %s: %s", entry.path, exc)
             result = placeholder("", "unreadable file", reason=str(exc))

@@ -277,3 +277,15 @@ class TestPlaceholders:
         ds = make_dataset()
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
         assert not render_dataset(ds).placeholder
+
+
+def test_rendering_modules_do_not_import_qt() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, core.render, core.thumbnails, core.viewer, core.commands.render;"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'qasync'))];"
+        "sys.exit(1 if bad else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

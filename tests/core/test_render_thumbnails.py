@@ -13,7 +13,7 @@ from PIL import Image
 
 from core.app import Core
 from core.importer import Importer
-from core.render import object_kind, read_dataset
+from core.render import Window, object_kind, read_dataset, render_frame
 from core.thumbnails import ThumbnailCache, contact_sheet
 from tests.conftest import CHARSET_FILES, TEST_FILES
 from tests.helpers import make_dataset, write
@@ -109,14 +109,22 @@ class TestCache:
         assert len(set(paths)) == 2 and all(p.is_file() for p in paths)
         assert multiprocessing.active_children()  # the pool's workers did it
 
+    def test_full_size_render_in_the_pool(self, core: Core, cache: ThumbnailCache) -> None:
+        Importer(core.writer, core.sessions).run([TEST_FILES / "CT_small.dcm"])
+        uid = str(_stored(core)[0]["SOPInstanceUID"])
+        rendered = asyncio.run(cache.render_async(uid, 0, Window(40, 400)))
+        assert rendered.pixels.shape == (128, 128) and rendered.window == Window(40, 400)
+        local = render_frame(cache.source_of(uid), 0, Window(40, 400))
+        assert (rendered.pixels == local.pixels).all()
+
     def test_schedule_returns_at_once_and_completes(
         self, core: Core, cache: ThumbnailCache, tmp_path: Path
     ) -> None:
         _, uids = _series(core, 5, tmp_path)
         futures = cache.schedule(uids)
-        assert len(futures) == 5
-        for future in futures:
-            assert Path(future.result(timeout=120)).is_file()
+        written = [Path(p) for future in futures for p in future.result(timeout=120)]
+        assert sorted(written) == sorted(cache.path_for(uid) for uid in uids)
+        assert all(p.is_file() for p in written)
         assert cache.schedule(uids) == []  # nothing left to do
 
     def test_series_thumbnail_is_the_middle_image(
