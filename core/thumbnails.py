@@ -24,13 +24,14 @@ import concurrent.futures
 import functools
 import hashlib
 import logging
+import logging.handlers
 import multiprocessing
 import os
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from PIL import Image, ImageDraw
 from sqlalchemy import select
@@ -59,9 +60,22 @@ Level = Literal["patient", "study", "series", "instance"]
 
 
 # -- work done in the pool (module level so it can be pickled) ---------------------------------
-def _init_worker() -> None:
+def _init_worker(log_queue: Any, level: int) -> None:
+    """Send the worker's log records to the parent, which handles them as its own."""
+    root = logging.getLogger()
+    root.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
+    root.setLevel(level)
     # pydicom logs every failed decoder attempt with a traceback; we log one line ourselves.
     logging.getLogger("pydicom").setLevel(logging.CRITICAL)
+
+
+class _Forward(logging.Handler):
+    """In the parent: hand a worker's record to the logger of the same name."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
 
 
 def make_thumbnail(source: str, dest: str, size: int) -> str:
@@ -93,6 +107,15 @@ def _ready() -> bool:
     return True
 
 
+def stored_path(sessions: sessionmaker[Session], store: FileStore, sop_uid: str) -> Path:
+    """The stored file of an instance, looked up in the index. Raises NotFoundError."""
+    with sessions() as session:
+        relative = session.scalar(select(Instance.file_path).where(Instance.sop_uid == sop_uid))
+    if relative is None:
+        raise NotFoundError(f"no image {sop_uid!r} in the database")
+    return store.absolute(relative)
+
+
 def default_workers() -> int:
     """Leave one core to the GUI and the network node."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -117,6 +140,7 @@ class ThumbnailCache:
         self._lock = threading.RLock()
         self._pending: dict[tuple[str, int], concurrent.futures.Future[list[str]]] = {}
         self._closed = False
+        self._listener: logging.handlers.QueueListener | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
@@ -125,10 +149,16 @@ class ThumbnailCache:
                 raise RuntimeError("the thumbnail cache is closed")
             if self._pool is None:
                 # spawn: forking a process that runs Qt and network threads is unsafe
+                context = multiprocessing.get_context("spawn")
+                log_queue = context.Queue()
+                self._listener = logging.handlers.QueueListener(log_queue, _Forward())
+                self._listener.start()
+                level = logging.getLogger("core").getEffectiveLevel()
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     max_workers=self._workers,
-                    mp_context=multiprocessing.get_context("spawn"),
+                    mp_context=context,
                     initializer=_init_worker,
+                    initargs=(log_queue, level),
                 )
             return self._pool
 
@@ -142,8 +172,11 @@ class ThumbnailCache:
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
+            listener, self._listener = self._listener, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=cancel)
+        if listener is not None:
+            listener.stop()
 
     def __enter__(self) -> ThumbnailCache:
         return self
@@ -175,10 +208,7 @@ class ThumbnailCache:
 
     def source_of(self, sop_uid: str) -> Path:
         """The stored file of an instance. Raises NotFoundError."""
-        path = self._sources([sop_uid]).get(sop_uid)
-        if path is None:
-            raise NotFoundError(f"no image {sop_uid!r} in the database")
-        return path
+        return stored_path(self._sessions, self._store, sop_uid)
 
     @staticmethod
     def _fresh(thumb: Path, source: Path) -> bool:

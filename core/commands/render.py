@@ -10,7 +10,7 @@ from typing import Any
 from core.app import Core
 from core.config import load_settings
 from core.render import Window, fit, render_frame
-from core.thumbnails import ThumbnailCache
+from core.thumbnails import stored_path
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -47,9 +47,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.instance:
         settings = load_settings(args.data_dir, {"db_url": args.db_url})
         with Core(settings) as core:
-            path = ThumbnailCache(settings.data_dir, core.sessions, core.store).source_of(
-                args.instance
-            )
+            path = stored_path(core.sessions, core.store, args.instance)
     else:
         path = Path(args.file)
         if not path.is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -153,6 +154,19 @@ class TestCache:
         core.delete("series", series_uid)
         assert cache.prune() == 3
         assert not any(cache.root.rglob("*.png"))
+
+    def test_worker_logs_reach_the_parent(
+        self, core: Core, cache: ThumbnailCache, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        Importer(core.writer, core.sessions).run([TEST_FILES / "JPEG-lossy.dcm"])
+        uid = str(_stored(core)[0]["SOPInstanceUID"])
+        with caplog.at_level(logging.WARNING, logger="core"):
+            path = asyncio.run(cache.get_async(uid, 64))
+            cache.close()  # flushes the log queue
+        assert Image.open(path).size == (64, 64)  # a placeholder that says why
+        records = [r for r in caplog.records if r.name == "core.render"]
+        assert records and "cannot render" in records[0].getMessage()
+        assert records[0].process != os.getpid()
 
     def test_unknown_instance(self, cache: ThumbnailCache) -> None:
         from core.errors import NotFoundError
