@@ -198,3 +198,15 @@ class TestRenderCommand:
         (uid,) = self._import(core, "rtplan.dcm")
         assert main([*base, "--instance", uid]) == 0
         assert Image.open(tmp_path / "x.png").size == (256, 256)
+
+    def test_thumbnails_command_with_contact_sheet(
+        self, core: Core, data_dir: Path, tmp_path: Path
+    ) -> None:
+        uids = self._import(core, "CT_small.dcm", "MR_small.dcm", "rtplan.dcm")
+        sheet = tmp_path / "sheet.png"
+        base = ["--data-dir", str(data_dir), "thumbnails", "--size", "48"]
+        assert main([*base, "--contact-sheet", str(sheet), "--columns", "2"]) == 0
+        assert Image.open(sheet).size == (2 * 48, 2 * (48 + 12))
+        made = sorted(p.stem for p in (data_dir / "thumbnails" / "48").rglob("*.png"))
+        assert made == sorted(uids)
+        assert main([*base[:-2], "--size", "8"]) == 2
