@@ -97,6 +97,16 @@ class TestViewer:
         assert value.stored == 1928 and value.value == pytest.approx(904) and value.units == "HU"
         assert viewer.value_at(-1, 3) is None and viewer.value_at(128, 0) is None
 
+    def test_dose_read_out_in_gray(self) -> None:
+        ds = pydicom.dcmread(TEST_FILES / "rtdose.dcm")
+        viewer = Viewer(SeriesStack.from_paths([TEST_FILES / "rtdose.dcm"]))
+        viewer.go_to(3)
+        value = viewer.value_at(5, 5)
+        assert value is not None and value.units == ds.DoseUnits
+        stored = ds.pixel_array[3, 5, 5]
+        assert value.stored == stored
+        assert value.value == pytest.approx(stored * float(ds.DoseGridScaling), rel=1e-6)
+
     def test_colour_read_out(self) -> None:
         viewer = Viewer(SeriesStack.from_paths([TEST_FILES / "SC_rgb_rle.dcm"]))
         value = viewer.value_at(0, 0)
