@@ -358,6 +358,8 @@ def decode_frame(ds: Dataset, frame: int = 0) -> DecodedFrame:
     decoded.voi_function = str(function_source.get("VOILUTFunction", "LINEAR") or "LINEAR")
     rescale_type = str(ds.get("RescaleType", "") or "").strip()
     decoded.units = "HU" if modality == "CT" and rescale_type in ("", "HU") else rescale_type
+    if not decoded.units and "DoseGridScaling" in ds:
+        decoded.units = str(ds.get("DoseUnits", "") or "").strip()
     return decoded
 
 
@@ -367,6 +369,8 @@ def _modality_values(ds: Dataset, arr: np.ndarray, frame: int) -> np.ndarray:
     source = item if item is not None else ds
     slope = _first_float(source.get("RescaleSlope"))
     intercept = _first_float(source.get("RescaleIntercept"))
+    if slope is None and "DoseGridScaling" in ds:  # RT Dose: stored * scaling = dose
+        slope = _first_float(ds.get("DoseGridScaling"))
     if item is None and "ModalityLUTSequence" in ds:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -10,9 +10,10 @@ from typing import Any
 from core.app import Core
 from core.config import load_settings
 from core.render import Window, fit, render_frame
-from core.thumbnails import stored_path
+from core.thumbnails import DEFAULT_SIZE, ThumbnailCache, contact_sheet, stored_path
 
 EXIT_ERROR = 1
+_PAGE = 1000
 EXIT_USAGE = 2
 
 
@@ -31,6 +32,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--width", type=float, help="window width (modality units)")
     p.add_argument("--size", type=int, metavar="PX", help="scale so the longer side is PX")
     p.set_defaults(func=cmd_render)
+
+    p = subparsers.add_parser(
+        "thumbnails",
+        help="make the missing thumbnails of stored images; optionally a contact sheet",
+        description="Make (in worker processes) every missing or stale thumbnail, drop those of"
+        " deleted images, and optionally write a contact sheet of them all.",
+    )
+    p.add_argument("--size", type=int, default=DEFAULT_SIZE, metavar="PX")
+    p.add_argument("--series", metavar="UID", help="only this series")
+    p.add_argument("--contact-sheet", metavar="FILE.png", help="write all thumbnails as one PNG")
+    p.add_argument("--columns", type=int, default=10, help="contact sheet columns (default 10)")
+    p.set_defaults(func=cmd_thumbnails)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -73,4 +86,37 @@ def cmd_render(args: argparse.Namespace) -> int:
         f"{out}: {image.width}x{image.height}, frame {rendered.frame + 1} of {rendered.frames},"
         f" {rendered.modality}, {shown}"
     )
+    return 0
+
+
+def cmd_thumbnails(args: argparse.Namespace) -> int:
+    from core.db.queries import StudyFilter
+
+    if not 16 <= args.size <= 1024:
+        print("dicom-kiosk thumbnails: --size must be 16-1024", file=sys.stderr)
+        return EXIT_USAGE
+    settings = load_settings(args.data_dir, {"db_url": args.db_url})
+    flt = StudyFilter(series_uid=args.series or "")
+    with (
+        Core(settings) as core,
+        ThumbnailCache(settings.data_dir, core.sessions, core.store) as cache,
+    ):
+        uids: list[str] = []
+        while True:
+            rows = core.list_rows("image", flt, limit=_PAGE, offset=len(uids))
+            uids += [str(row["SOPInstanceUID"]) for row in rows]
+            if len(rows) < _PAGE:
+                break
+        pruned = 0 if args.series else cache.prune()
+        paths = cache.generate(uids, args.size)
+    print(f"{len(paths)} thumbnails of {args.size} px in {cache.root}; {pruned} orphaned removed")
+    if args.contact_sheet:
+        from PIL import Image
+
+        items = []
+        for uid, path in zip(uids, paths, strict=True):
+            with Image.open(path) as image:
+                items.append((uid[-14:], image.copy()))
+        contact_sheet(items, args.size, max(1, args.columns)).save(args.contact_sheet)
+        print(f"contact sheet: {args.contact_sheet}")
     return 0

@@ -212,6 +212,16 @@ class TestKnownValues:
         second = decode_frame(ds, 1)
         assert second.values is not None and second.values[0].tolist() == [110, 120]
 
+    def test_float_pixel_data(self) -> None:
+        ds = make_dataset()
+        del ds.PixelData, ds.BitsStored, ds.HighBit, ds.PixelRepresentation
+        ds.BitsAllocated = 32
+        ds.FloatPixelData = np.array([0.5, 1.5, 2.5, 3.5], dtype=np.float32).tobytes()
+        rendered = render_dataset(ds, window=Window(2, 3))
+        assert not rendered.placeholder
+        # PS3.3 C.11.2.1.2.1 LINEAR: 0 up to c - 0.5 - (w - 1) / 2, 255 above c - 0.5 + (w - 1) / 2
+        assert rendered.pixels.ravel().tolist() == [0, 127, 255, 255]
+
     def test_sigmoid_voi_function(self) -> None:
         values = np.array([-1000.0, 40.0, 1000.0])
         out = apply_window(values, Window(40, 80), "SIGMOID")

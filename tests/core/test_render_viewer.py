@@ -97,6 +97,16 @@ class TestViewer:
         assert value.stored == 1928 and value.value == pytest.approx(904) and value.units == "HU"
         assert viewer.value_at(-1, 3) is None and viewer.value_at(128, 0) is None
 
+    def test_dose_read_out_in_gray(self) -> None:
+        ds = pydicom.dcmread(TEST_FILES / "rtdose.dcm")
+        viewer = Viewer(SeriesStack.from_paths([TEST_FILES / "rtdose.dcm"]))
+        viewer.go_to(3)
+        value = viewer.value_at(5, 5)
+        assert value is not None and value.units == ds.DoseUnits
+        stored = ds.pixel_array[3, 5, 5]
+        assert value.stored == stored
+        assert value.value == pytest.approx(stored * float(ds.DoseGridScaling), rel=1e-6)
+
     def test_colour_read_out(self) -> None:
         viewer = Viewer(SeriesStack.from_paths([TEST_FILES / "SC_rgb_rle.dcm"]))
         value = viewer.value_at(0, 0)
@@ -198,3 +208,15 @@ class TestRenderCommand:
         (uid,) = self._import(core, "rtplan.dcm")
         assert main([*base, "--instance", uid]) == 0
         assert Image.open(tmp_path / "x.png").size == (256, 256)
+
+    def test_thumbnails_command_with_contact_sheet(
+        self, core: Core, data_dir: Path, tmp_path: Path
+    ) -> None:
+        uids = self._import(core, "CT_small.dcm", "MR_small.dcm", "rtplan.dcm")
+        sheet = tmp_path / "sheet.png"
+        base = ["--data-dir", str(data_dir), "thumbnails", "--size", "48"]
+        assert main([*base, "--contact-sheet", str(sheet), "--columns", "2"]) == 0
+        assert Image.open(sheet).size == (2 * 48, 2 * (48 + 12))
+        made = sorted(p.stem for p in (data_dir / "thumbnails" / "48").rglob("*.png"))
+        assert made == sorted(uids)
+        assert main([*base[:-2], "--size", "8"]) == 2
