@@ -13,6 +13,7 @@ from core.db import queries
 from core.db.engine import make_engine, make_sessionmaker, upgrade
 from core.indexer import DeleteResult, IndexWriter, Level
 from core.store import FileStore
+from core.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class Core:
             settings.store_dir, fsync=settings.fsync, max_bytes=settings.max_store_bytes
         )
         self.writer = IndexWriter(self.sessions, self.store, settings.duplicate_policy)
+        self.thumbnails = ThumbnailCache(settings.data_dir, self.sessions, self.store)
 
     def open(self) -> None:
         """Migrate the schema to head, count the store's usage, index what a crash left."""
@@ -36,6 +38,7 @@ class Core:
         self.writer.recover()
 
     def close(self) -> None:
+        self.thumbnails.close()
         self.engine.dispose()
 
     def __enter__(self) -> Core:
@@ -68,4 +71,7 @@ class Core:
 
     # -- writes -----------------------------------------------------------------------------
     def delete(self, level: Level, key: str) -> DeleteResult:
-        return self.writer.delete(level, key)
+        """Delete rows and files, then the thumbnails of the deleted instances."""
+        result = self.writer.delete(level, key)
+        self.thumbnails.remove(result.sop_uids)
+        return result

@@ -54,6 +54,7 @@ class IngestItem:
 class DeleteResult:
     instances: int
     bytes: int
+    sop_uids: tuple[str, ...] = ()
 
 
 def patient_key(header: InstanceHeader) -> str:
@@ -198,7 +199,13 @@ class IndexWriter:
     def delete(self, level: Level, key: str) -> DeleteResult:
         """Delete a patient (by PatientID), study, series or instance (by UID) and its files."""
         with self._sessions.begin() as session:
-            query = select(Instance.id, Instance.file_path, Instance.file_size, Instance.series_pk)
+            query = select(
+                Instance.id,
+                Instance.sop_uid,
+                Instance.file_path,
+                Instance.file_size,
+                Instance.series_pk,
+            )
             if level == "patient":
                 ids = session.scalars(select(Patient.id).where(Patient.patient_id == key)).all()
                 if not ids:
@@ -223,7 +230,9 @@ class IndexWriter:
         for row in rows:
             self.store.remove(row.file_path, row.file_size)
             total += row.file_size
-        return DeleteResult(instances=len(rows), bytes=total)
+        return DeleteResult(
+            instances=len(rows), bytes=total, sop_uids=tuple(r.sop_uid for r in rows)
+        )
 
     # -- recovery ------------------------------------------------------------------------------
     def recover(self, batch_size: int = 200) -> tuple[int, list[tuple[Path, str]]]:

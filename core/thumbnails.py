@@ -13,8 +13,8 @@ Hooks for the rest of the core:
 
 - after ingest: ``schedule(sop_uids)`` queues background generation and returns at once
   (safe from any thread);
-- before deleting: ``instances_under(level, key)`` lists the SOP Instance UIDs, and after the
-  deletion ``remove(uids)`` drops their thumbnails; ``prune()`` removes any left orphaned.
+- after a deletion: ``remove(uids)`` drops the thumbnails of the deleted instances (Core.delete
+  does it with the UIDs the index writer reports); ``prune()`` removes any left orphaned.
 """
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db.models import Instance, Patient, Series, Study
+from core.db.models import Instance, Series
 from core.errors import NotFoundError, StoreError
 from core.render import (
     RenderedImage,
@@ -56,7 +56,6 @@ MIN_SIZE, MAX_SIZE = 16, 1024
 _IN_CHUNK = 500
 _BATCH = 16  # thumbnails per pool task: amortises the inter-process round trip
 
-Level = Literal["patient", "study", "series", "instance"]
 
 
 # -- work done in the pool (module level so it can be pickled) ---------------------------------
@@ -334,20 +333,6 @@ class ThumbnailCache:
         return await self.get_async(sop_uid, size)
 
     # -- removal -------------------------------------------------------------------------------
-    def instances_under(self, level: Level, key: str) -> list[str]:
-        """SOP Instance UIDs a deletion of ``level`` ``key`` will remove (call it before)."""
-        query = select(Instance.sop_uid)
-        if level == "patient":
-            query = query.join(Series).join(Study).join(Patient).where(Patient.patient_id == key)
-        elif level == "study":
-            query = query.join(Series).join(Study).where(Study.study_uid == key)
-        elif level == "series":
-            query = query.join(Series).where(Series.series_uid == key)
-        else:
-            query = query.where(Instance.sop_uid == key)
-        with self._sessions() as session:
-            return list(session.scalars(query))
-
     def _all_sizes(self) -> list[Path]:
         if not self.root.is_dir():
             return []

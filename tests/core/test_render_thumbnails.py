@@ -144,14 +144,13 @@ class TestCache:
         series_uid, uids = _series(core, 4, tmp_path)
         cache.generate(uids, 32)
         cache.generate(uids[:1], 64)
-        doomed = cache.instances_under("instance", uids[0])
-        assert doomed == [uids[0]]
-        core.delete("instance", uids[0])
+        doomed = core.writer.delete("instance", uids[0]).sop_uids
+        assert doomed == (uids[0],)
         assert cache.remove(doomed) == 2
         assert not cache.path_for(uids[0], 32).exists()
         assert cache.path_for(uids[1], 32).exists()
         # a deletion that did not tell the cache: prune finds the orphans
-        core.delete("series", series_uid)
+        core.writer.delete("series", series_uid)
         assert cache.prune() == 3
         assert not any(cache.root.rglob("*.png"))
 
@@ -190,3 +189,10 @@ class TestCache:
         assert not any(w.is_alive() for w in workers)
         with pytest.raises(RuntimeError):
             cache.schedule(uids, 40)
+
+
+def test_core_delete_drops_thumbnails(core: Core, tmp_path: Path) -> None:
+    series_uid, uids = _series(core, 3, tmp_path)
+    core.thumbnails.generate(uids, 32)
+    core.delete("series", series_uid)
+    assert not any(core.thumbnails.path_for(uid, 32).exists() for uid in uids)
