@@ -475,6 +475,7 @@ class Exporter:
         fileset = FileSet()
         fileset.ID = FILESET_ID
         for item, stored, changed in produced:
+            ds: Dataset
             if changed is None:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
