@@ -268,7 +268,9 @@ class Exporter:
         options: ExportOptions,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        deidentifier: Deidentifier | None = None,
     ) -> ExportSummary:
+        """Export ``selection``; ``deidentifier`` overrides the one ``options`` would make."""
         items = self.resolve(selection)
         destination = Path(destination).expanduser()
         target = self._target(destination, options.format)
@@ -281,11 +283,11 @@ class Exporter:
             studies=len({i.study_uid for i in items}),
             series=len({i.series_uid for i in items}),
         )
-        deid = (
-            Deidentifier(options.deidentify, {i.sop_uid for i in items})
-            if options.deidentify is not None
-            else None
-        )
+        deid = deidentifier
+        if deid is None and options.deidentify is not None:
+            deid = Deidentifier(options.deidentify)
+        if deid is not None:
+            deid.exported = {i.sop_uid for i in items}
         staging_parent = target.parent if options.format == "zip" else target
         staging_parent.mkdir(parents=True, exist_ok=True)
         staging = staging_parent / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:8]}"
@@ -588,6 +590,14 @@ def export_selection(
     options: ExportOptions | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    deidentifier: Deidentifier | None = None,
 ) -> ExportSummary:
-    """Export ``selection`` of ``core``'s database to ``destination`` (blocking)."""
-    return Exporter(core).run(selection, destination, options or ExportOptions(), progress, cancel)
+    """Export ``selection`` of ``core``'s database to ``destination`` (blocking).
+
+    ``progress`` is called after each instance; setting ``cancel`` stops the export and removes
+    what it wrote. ``deidentifier`` (optional) supplies the UID key and mappings, for callers
+    that need to relate exported UIDs to the originals.
+    """
+    return Exporter(core).run(
+        selection, destination, options or ExportOptions(), progress, cancel, deidentifier
+    )
