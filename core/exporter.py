@@ -77,6 +77,9 @@ class Selection:
 
 @dataclass(frozen=True)
 class ExportOptions:
+    """Where and how: a folder (``files``, ``dicomdir``) or a folder or .zip path (``zip``)."""
+
+    destination: Path
     format: ExportFormat = "files"
     deidentify: DeidentifyOptions | None = None  # None: exported as stored
 
@@ -264,7 +267,6 @@ class Exporter:
     def run(
         self,
         selection: Selection,
-        destination: Path,
         options: ExportOptions,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
@@ -272,7 +274,7 @@ class Exporter:
     ) -> ExportSummary:
         """Export ``selection``; ``deidentifier`` overrides the one ``options`` would make."""
         items = self.resolve(selection)
-        destination = Path(destination).expanduser()
+        destination = Path(options.destination).expanduser()
         target = self._target(destination, options.format)
         summary = ExportSummary(
             format=options.format,
@@ -586,18 +588,15 @@ def _leaf_record(ds: Dataset) -> Dataset:
 def export_selection(
     core: Any,
     selection: Selection,
-    destination: Path,
-    options: ExportOptions | None = None,
+    options: ExportOptions,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     deidentifier: Deidentifier | None = None,
 ) -> ExportSummary:
-    """Export ``selection`` of ``core``'s database to ``destination`` (blocking).
+    """Export ``selection`` of ``core``'s database as ``options`` say (blocking).
 
     ``progress`` is called after each instance; setting ``cancel`` stops the export and removes
     what it wrote. ``deidentifier`` (optional) supplies the UID key and mappings, for callers
     that need to relate exported UIDs to the originals.
     """
-    return Exporter(core).run(
-        selection, destination, options or ExportOptions(), progress, cancel, deidentifier
-    )
+    return Exporter(core).run(selection, options, progress, cancel, deidentifier)

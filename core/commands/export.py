@@ -67,15 +67,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.anonymize
         else None
     )
-    options = ExportOptions(format=args.format, deidentify=deid)
+    options = ExportOptions(Path(args.to), format=args.format, deidentify=deid)
     settings = load_settings(args.data_dir, {"db_url": args.db_url})
     cancel = threading.Event()
     bar = _Bar()
     with Core(settings) as core:
         try:
-            summary = export_selection(
-                core, selection, Path(args.to), options, None if args.json else bar, cancel
-            )
+            summary = export_selection(core, selection, options, None if args.json else bar, cancel)
         except KeyboardInterrupt:
             bar.close()
             print("export interrupted; nothing was left behind", file=sys.stderr)

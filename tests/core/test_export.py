@@ -145,8 +145,7 @@ def _build(tmp: Path, load: str) -> Iterator[Scenario]:
             summary = export_selection(
                 core,
                 Selection(studies=studies),
-                out,
-                ExportOptions(format=fmt, deidentify=DeidentifyOptions()),
+                ExportOptions(out, format=fmt, deidentify=DeidentifyOptions()),
                 deidentifier=deid,
             )
             exports[fmt] = _collect(out, summary, fmt)

@@ -69,7 +69,9 @@ def _read_all(root: Path) -> list[Dataset]:
 class TestPlainExport:
     def test_files_are_byte_identical_copies(self, core: Core, tmp_path: Path) -> None:
         study, datasets = _study(core)
-        summary = export_selection(core, Selection(studies=(study,)), tmp_path / "out")
+        summary = export_selection(
+            core, Selection(studies=(study,)), ExportOptions(tmp_path / "out")
+        )
         assert summary.exported == 3 and not summary.deidentified
         exported = {p.read_bytes() for p in _dicom_files(tmp_path / "out")}
         assert exported == {_bytes(ds) for ds in datasets}
@@ -78,7 +80,7 @@ class TestPlainExport:
     def test_zip_holds_the_same_tree(self, core: Core, tmp_path: Path) -> None:
         study, datasets = _study(core)
         summary = export_selection(
-            core, Selection(studies=(study,)), tmp_path, ExportOptions(format="zip")
+            core, Selection(studies=(study,)), ExportOptions(tmp_path, format="zip")
         )
         assert summary.destination == tmp_path / "dicom-export.zip"
         with zipfile.ZipFile(summary.destination) as archive:
@@ -95,16 +97,16 @@ class TestPlainExport:
             series=(str(datasets[0].SeriesInstanceUID),),
             instances=(str(datasets[1].SOPInstanceUID),),
         )
-        summary = export_selection(core, selection, tmp_path / "out")
+        summary = export_selection(core, selection, ExportOptions(tmp_path / "out"))
         assert summary.exported == 6 and summary.patients == 2 and summary.studies == 2
         assert other
 
     def test_unknown_selection_is_an_error(self, core: Core, tmp_path: Path) -> None:
         _study(core)
         with pytest.raises(NotFoundError):
-            export_selection(core, Selection(studies=("1.2.3.4",)), tmp_path / "out")
+            export_selection(core, Selection(studies=("1.2.3.4",)), ExportOptions(tmp_path))
         with pytest.raises(ExportError):
-            export_selection(core, Selection(), tmp_path / "out")
+            export_selection(core, Selection(), ExportOptions(tmp_path))
 
 
 class TestNoOverwriteAndCancel:
@@ -115,20 +117,20 @@ class TestNoOverwriteAndCancel:
         (out / "keep.txt").write_text("mine")
         for fmt in ("files", "dicomdir"):
             with pytest.raises(ExportError, match="not empty"):
-                export_selection(core, Selection(studies=(study,)), out, ExportOptions(format=fmt))
+                export_selection(core, Selection(studies=(study,)), ExportOptions(out, format=fmt))
         assert [p.name for p in out.iterdir()] == ["keep.txt"]
         assert (out / "keep.txt").read_text() == "mine"
 
     def test_a_zip_is_never_replaced(self, core: Core, tmp_path: Path) -> None:
         study, _ = _study(core)
-        first = export_selection(core, Selection(studies=(study,)), tmp_path, ExportOptions("zip"))
+        first = export_selection(core, Selection(studies=(study,)), ExportOptions(tmp_path, "zip"))
         content = first.destination.read_bytes()
-        second = export_selection(core, Selection(studies=(study,)), tmp_path, ExportOptions("zip"))
+        second = export_selection(core, Selection(studies=(study,)), ExportOptions(tmp_path, "zip"))
         assert second.destination.name == "dicom-export-2.zip"
         assert first.destination.read_bytes() == content
         with pytest.raises(ExportError, match="already exists"):
             export_selection(
-                core, Selection(studies=(study,)), first.destination, ExportOptions("zip")
+                core, Selection(studies=(study,)), ExportOptions(first.destination, "zip")
             )
 
     @pytest.mark.parametrize("fmt", ["files", "dicomdir", "zip"])
@@ -144,7 +146,7 @@ class TestNoOverwriteAndCancel:
 
         out = tmp_path / "out"
         summary = export_selection(
-            core, Selection(studies=(study,)), out, ExportOptions(fmt), progress, cancel
+            core, Selection(studies=(study,)), ExportOptions(out, fmt), progress, cancel
         )  # type: ignore[arg-type]
         assert summary.cancelled and summary.exported == 0
         assert [p.done for p in seen] == [1, 2]
@@ -153,7 +155,9 @@ class TestNoOverwriteAndCancel:
     def test_progress_reaches_the_total(self, core: Core, tmp_path: Path) -> None:
         study, _ = _study(core, count=4)
         seen: list[ExportProgress] = []
-        export_selection(core, Selection(studies=(study,)), tmp_path / "o", progress=seen.append)
+        export_selection(
+            core, Selection(studies=(study,)), ExportOptions(tmp_path / "o"), progress=seen.append
+        )
         assert [(p.done, p.total) for p in seen] == [(i, 4) for i in range(1, 5)]
 
 
@@ -163,8 +167,7 @@ class TestDeidentificationOptions:
         export_selection(
             core,
             Selection(studies=(study,)),
-            out,
-            ExportOptions(deidentify=DeidentifyOptions(**options)),  # type: ignore[arg-type]
+            ExportOptions(out, deidentify=DeidentifyOptions(**options)),  # type: ignore[arg-type]
         )
         return _read_all(out)
 
@@ -193,8 +196,7 @@ class TestDeidentificationOptions:
         export_selection(
             core,
             Selection(studies=(first, second)),
-            out,
-            ExportOptions(deidentify=DeidentifyOptions(dates="shift")),
+            ExportOptions(out, deidentify=DeidentifyOptions(dates="shift")),
         )
         dates = sorted({ds.StudyDate for ds in _read_all(out)})
         assert len(dates) == 2 and "20240301" not in dates
@@ -227,8 +229,7 @@ class TestDeidentificationOptions:
         export_selection(
             core,
             Selection(studies=(one, two)),
-            out,
-            ExportOptions(deidentify=DeidentifyOptions(patient_id="RESEARCH")),
+            ExportOptions(out, deidentify=DeidentifyOptions(patient_id="RESEARCH")),
         )
         ids = {str(ds.PatientID) for ds in _read_all(out)}
         assert len(ids) == 2 and all(i.startswith("RESEARCH") for i in ids)
@@ -267,8 +268,7 @@ class TestDeidentificationOptions:
         summary = export_selection(
             core,
             Selection(studies=(study,)),
-            out,
-            ExportOptions(deidentify=DeidentifyOptions()),
+            ExportOptions(out, deidentify=DeidentifyOptions()),
             deidentifier=deid,
         )
         assert summary.removed_references == 1
@@ -297,8 +297,8 @@ class TestDeidentificationOptions:
 
         def warnings_for(uid: str) -> list[str]:
             out = tmp_path / uid[-8:]
-            options = ExportOptions(deidentify=DeidentifyOptions())
-            return export_selection(core, Selection(studies=(uid,)), out, options).warnings
+            options = ExportOptions(out, deidentify=DeidentifyOptions())
+            return export_selection(core, Selection(studies=(uid,)), options).warnings
 
         assert any("BurnedInAnnotation" in w for w in warnings_for(str(yes.StudyInstanceUID)))
         assert any("ultrasound" in w for w in warnings_for(str(us.StudyInstanceUID)))
