@@ -40,7 +40,7 @@ from typing import Any, Literal
 from pydicom import dcmread
 from pydicom import fileset as pydicom_fileset
 from pydicom.dataset import Dataset
-from pydicom.fileset import FileSet, RecordNode
+from pydicom.fileset import FileInstance, FileSet, RecordNode
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from sqlalchemy import or_, select
 
@@ -476,8 +476,9 @@ class Exporter:
         root: Path,
         summary: ExportSummary,
     ) -> None:
-        fileset = FileSet()
+        fileset = _ExportFileSet()
         fileset.ID = FILESET_ID
+        fileset.adding_unique = True
         for item, stored, changed in produced:
             ds: Dataset
             if changed is None:
@@ -488,6 +489,7 @@ class Exporter:
                 ds = changed
             _explicit_little_endian(ds)
             fileset.add_custom(ds, _record_tree(ds, item))
+        fileset.adding_unique = False
         fileset.write(root)
         for instance in fileset:
             summary.files.append(str(Path(*Path(instance.FileID).parts)))
@@ -502,6 +504,36 @@ class Exporter:
             if final.exists():
                 raise ExportError(f"{final} appeared during the export; it is not overwritten")
             os.rename(entry, final)
+
+
+class _ExportFileSet(FileSet):
+    """A FileSet filled with instances known to be distinct, in linear rather than square time.
+
+    ``FileSet.add_custom`` looks for the new instance among all those already added (a scan
+    of every instance per addition: 40 s for 1200 images). The index guarantees unique SOP
+    Instance UIDs and their de-identified replacements are distinct too, so while
+    ``adding_unique`` is set, that scan sees an empty File-set. Everything else (the tree,
+    ``write``) is pydicom's own.
+    """
+
+    adding_unique = False
+
+    def __iter__(self) -> Iterator[FileInstance]:
+        if self.adding_unique:
+            return iter(())
+        return super().__iter__()
+
+
+class _LeafNode(RecordNode):
+    """A leaf record node whose key (its SOP Instance UID) is computed once, not per lookup."""
+
+    def __init__(self, record: Dataset, key: str) -> None:
+        self._fixed_key = key
+        super().__init__(record)
+
+    @property
+    def key(self) -> str:
+        return self._fixed_key
 
 
 def _explicit_little_endian(ds: Dataset) -> None:
@@ -556,7 +588,8 @@ def _record_tree(ds: Dataset, item: _Item) -> RecordNode:
         RecordNode(study),
         RecordNode(series),
     )
-    leaf_node = RecordNode(leaf)
+    leaf_key = leaf.PrivateRecordUID if leaf.DirectoryRecordType == "PRIVATE" else ds.SOPInstanceUID
+    leaf_node = _LeafNode(leaf, str(leaf_key))
     study_node.parent = patient_node
     series_node.parent = study_node
     leaf_node.parent = series_node
