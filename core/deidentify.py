@@ -229,8 +229,8 @@ class Deidentifier:
         warning = burned_in_warning(ds)
         if warning:
             report.warnings.append(warning)
-        original_id = _text_of(ds.get("PatientID", "")).strip()
-        original_name = _text_of(ds.get("PatientName", "")).strip()
+        original_id = _value_text(ds, "PatientID")
+        original_name = _value_text(ds, "PatientName")
         needles = {n.upper() for n in (original_id, original_name) if len(n) >= 3}
         if original_name:
             needles.add(original_name.replace("^", " ").strip().upper())
@@ -387,6 +387,13 @@ class Deidentifier:
             elem.value = b"\x00\x00"
         else:
             del ds[elem.tag]
+
+
+def _value_text(ds: Dataset, keyword: str) -> str:
+    try:
+        return _text_of(ds.get(keyword, "")).strip()
+    except Exception:  # undecodable: the element is removed by the table anyway
+        return ""
 
 
 def _empty(elem: DataElement) -> None:

@@ -185,6 +185,7 @@ class Exporter:
 
     def __init__(self, core: Any) -> None:
         self.core = core
+        self._current = ""  # SOP Instance UID being exported, for error messages
 
     # -- selection ----------------------------------------------------------------------------
     def resolve(self, selection: Selection) -> list[_Item]:
@@ -311,6 +312,12 @@ class Exporter:
             summary.cancelled = True
             summary.files.clear()
             summary.exported = 0
+        except KioskError:
+            raise
+        except Exception as exc:  # a file pydicom cannot write, a full disk, ...: say which
+            where = f" at image {self._current}" if self._current else ""
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ExportError(f"export stopped{where}: {reason}; nothing was left behind") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return summary
@@ -352,6 +359,7 @@ class Exporter:
         for index, item in enumerate(items):
             if cancel is not None and cancel.is_set():
                 raise ExportCancelled
+            self._current = item.sop_uid
             stored = self.core.store.absolute(item.file_path)
             ds: Dataset | None = None
             if deid is not None:

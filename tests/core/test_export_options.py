@@ -17,6 +17,8 @@ from pydicom.uid import generate_uid
 
 from core.app import Core
 from core.cli import main
+from core.config import load_settings
+from core.db.queries import StudyFilter
 from core.deidentify import Deidentifier, DeidentifyOptions, profile_action
 from core.errors import NotFoundError
 from core.exporter import (
@@ -364,3 +366,56 @@ class TestCommandLine:
         assert main([*base, "--study", study, "--dates", "keep"]) == 2
         assert main([*base, "--study", "1.2.3"]) == 1
         assert "no study" in capsys.readouterr().err
+
+
+class TestFailures:
+    def test_a_missing_store_file_stops_the_export_cleanly(
+        self, core: Core, tmp_path: Path
+    ) -> None:
+        study, datasets = _study(core, count=3)
+        from sqlalchemy import select
+
+        from core.db.models import Instance
+
+        with core.sessions() as session:
+            path = session.scalar(
+                select(Instance.file_path).where(
+                    Instance.sop_uid == str(datasets[1].SOPInstanceUID)
+                )
+            )
+        assert path is not None
+        core.store.absolute(path).unlink()
+        out = tmp_path / "out"
+        for fmt in ("files", "dicomdir", "zip"):
+            with pytest.raises(ExportError, match="export stopped at image"):
+                export_selection(
+                    core,
+                    Selection(studies=(study,)),
+                    ExportOptions(out, fmt, DeidentifyOptions() if fmt == "zip" else None),  # type: ignore[arg-type]
+                )
+            assert not [p for p in out.rglob("*") if p.is_file()]
+
+
+class TestPlainRoundTrip:
+    @pytest.mark.parametrize("fmt", ["files", "dicomdir", "zip"])
+    def test_import_reads_back_the_same_instances(
+        self, core: Core, tmp_path: Path, fmt: str
+    ) -> None:
+        from core import synth
+
+        sources = [MemorySource(f"demo {i}", b) for i, b in enumerate(synth.demo_instances(2, 5))]
+        Importer(core.writer, core.sessions).run_sources(sources)
+        patients = tuple(r["PatientID"] for r in core.list_rows("patient", StudyFilter()))
+        summary = export_selection(
+            core, Selection(patients=patients), ExportOptions(tmp_path / "out", fmt)
+        )  # type: ignore[arg-type]
+        source = summary.destination
+        if fmt == "dicomdir":
+            source = source / "DICOMDIR"
+        with Core(load_settings(tmp_path / "again", {"fsync": False})) as again:
+            result = Importer(again.writer, again.sessions).run([source])
+            assert not result.rejected and result.imported == len(sources)
+            assert again.stats() | {"bytes": 0} == core.stats() | {"bytes": 0}
+            rows = again.list_rows("image", StudyFilter(), limit=1000)
+        originals = core.list_rows("image", StudyFilter(), limit=1000)
+        assert {r["SOPInstanceUID"] for r in rows} == {r["SOPInstanceUID"] for r in originals}
