@@ -112,6 +112,13 @@ class DeidentifyOptions:
     def __post_init__(self) -> None:
         if self.dates not in DATES_OPTIONS:
             raise ValueError(f"dates must be one of {', '.join(DATES_OPTIONS)}")
+        # PN: at most 64 characters per component group; LO: at most 64; one value each.
+        for what, value in (("patient name", self.patient_name), ("patient ID", self.patient_id)):
+            if len(value) > 60 or "\\" in value or any(ord(c) < 32 for c in value):
+                raise ValueError(
+                    f"the new {what} must be at most 60 characters, without backslashes"
+                    " or control characters"
+                )
 
 
 @dataclass

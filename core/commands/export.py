@@ -58,15 +58,19 @@ def cmd_export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    deid = (
-        DeidentifyOptions(
-            dates=args.dates or "remove",
-            patient_name=args.new_patient_name or "",
-            patient_id=args.new_patient_id or "",
+    try:
+        deid = (
+            DeidentifyOptions(
+                dates=args.dates or "remove",
+                patient_name=args.new_patient_name or "",
+                patient_id=args.new_patient_id or "",
+            )
+            if args.anonymize
+            else None
         )
-        if args.anonymize
-        else None
-    )
+    except ValueError as exc:
+        print(f"dicom-kiosk export: {exc}", file=sys.stderr)
+        return 2
     options = ExportOptions(Path(args.to), format=args.format, deidentify=deid)
     settings = load_settings(args.data_dir, {"db_url": args.db_url})
     cancel = threading.Event()

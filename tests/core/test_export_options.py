@@ -364,6 +364,7 @@ class TestCommandLine:
         base = ["--data-dir", str(data_dir), "export", "--to", str(tmp_path / "o")]
         assert main(base) == 2
         assert main([*base, "--study", study, "--dates", "keep"]) == 2
+        assert main([*base, "--study", study, "--anonymize", "--new-patient-id", "A\\B"]) == 2
         assert main([*base, "--study", "1.2.3"]) == 1
         assert "no study" in capsys.readouterr().err
 
