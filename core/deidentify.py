@@ -18,6 +18,11 @@ sequence in it, recursively, and adds what the table leaves to the implementatio
 * as a safety net beyond the table, any person name the table does not list is emptied, and any
   text value still containing the original patient name or ID is emptied.
 
+Compound actions depend on the attribute's type in its IOD, which a generic tool does not know;
+the choice made here stays conformant for every type: Z/D, X/Z and X/Z/D empty the value (valid
+for Type 2 and 3), X/D writes a dummy value (valid for Type 1), and X/Z/U* keeps the sequence
+with its UIDs replaced. A sequence with action D keeps its items, each cleaned by the table.
+
 Choice of implementation: dicognito replaces every PN/UI/date heuristically but keeps private
 tags and descriptions (StudyDescription, ImageComments) that the profile removes; deid's
 default recipe is a site recipe, not Annex E (it removes every UID, SOPClassUID included);

@@ -45,7 +45,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate
 from sqlalchemy import or_, select
 
 from core.db.models import Instance, Patient, Series, Study
-from core.deidentify import Deidentifier, DeidentifyOptions
+from core.deidentify import Deidentifier, DeidentifyOptions, burned_in_warning
 from core.errors import KioskError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -264,6 +264,24 @@ class Exporter:
             if missing:
                 raise NotFoundError(f"no {level} {missing[0]!r} in the database")
 
+    def burned_in_warnings(self, selection: Selection) -> list[str]:
+        """Warnings about identifying text in the pixels, per series, before exporting.
+
+        Reads headers only (no pixel data), so a dialog can show them before the user starts.
+        """
+        messages: list[str] = []
+        seen: set[tuple[str, str]] = set()
+        for item in self.resolve(selection):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = dcmread(self.core.store.absolute(item.file_path), stop_before_pixels=True)
+            ds.PixelData = b""  # the warning rules ask whether the instance is an image
+            message = burned_in_warning(ds)
+            if message and (item.series_uid, message) not in seen:
+                seen.add((item.series_uid, message))
+                messages.append(_series_message(item, message))
+        return messages
+
     # -- export ----------------------------------------------------------------------------------
     def run(
         self,
@@ -372,8 +390,7 @@ class Exporter:
                     key = f"{item.series_uid}:{message}"
                     if key not in warned:
                         warned.add(key)
-                        series_no = "" if item.series_number is None else f" {item.series_number}"
-                        summary.warnings.append(f"series{series_no} ({item.modality}): {message}")
+                        summary.warnings.append(_series_message(item, message))
             yield item, stored, ds
             if progress is not None:
                 progress(ExportProgress(index + 1, len(items), item.sop_uid))
@@ -512,6 +529,11 @@ class Exporter:
             if final.exists():
                 raise ExportError(f"{final} appeared during the export; it is not overwritten")
             os.rename(entry, final)
+
+
+def _series_message(item: _Item, message: str) -> str:
+    number = "" if item.series_number is None else f" {item.series_number}"
+    return f"series{number} ({item.modality}): {message}"
 
 
 class _ExportFileSet(FileSet):

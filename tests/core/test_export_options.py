@@ -22,6 +22,7 @@ from core.db.queries import StudyFilter
 from core.deidentify import Deidentifier, DeidentifyOptions, profile_action
 from core.errors import NotFoundError
 from core.exporter import (
+    Exporter,
     ExportError,
     ExportOptions,
     ExportProgress,
@@ -302,6 +303,10 @@ class TestDeidentificationOptions:
             options = ExportOptions(out, deidentify=DeidentifyOptions())
             return export_selection(core, Selection(studies=(uid,)), options).warnings
 
+        exporter = Exporter(core)
+        before = exporter.burned_in_warnings(Selection(studies=(str(us.StudyInstanceUID),)))
+        assert len(before) == 1 and "ultrasound" in before[0]
+        assert exporter.burned_in_warnings(Selection(studies=(str(clean.StudyInstanceUID),))) == []
         assert any("BurnedInAnnotation" in w for w in warnings_for(str(yes.StudyInstanceUID)))
         assert any("ultrasound" in w for w in warnings_for(str(us.StudyInstanceUID)))
         assert warnings_for(str(clean.StudyInstanceUID)) == []
