@@ -36,6 +36,12 @@ class _Bar:
             sys.stderr.write("\n")
 
 
+def _count(number: int, noun: str) -> str:
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from core.app import Core
     from core.config import load_settings
@@ -90,9 +96,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         what = "de-identified " if summary.deidentified else ""
         print(
-            f"exported {summary.exported} {what}images ({summary.patients} patients,"
-            f" {summary.studies} studies, {summary.series} series) to {summary.destination}"
-            f" as {summary.format}"
+            f"exported {_count(summary.exported, what + 'image')}"
+            f" ({_count(summary.patients, 'patient')}, {_count(summary.studies, 'study')},"
+            f" {summary.series} series) to {summary.destination} as {summary.format}"
         )
         if summary.deidentified and summary.removed_references:
             print(f"  removed {summary.removed_references} references to images not exported")
