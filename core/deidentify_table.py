@@ -4,7 +4,8 @@ Source: DICOM PS3.15 (edition 2026c), Annex E, Table E.1-1 "Application Level Co
 Profile Attributes", column "Basic Prof.". The table was transcribed from the standard's HTML
 edition by the dicom-anonymizer project (KitwareMedical, BSD-3-Clause), release 2.1.0, module
 ``dicomanonymizer/dicom_anonymization_databases/dicomfields_2026c.py``, and converted to this
-module unchanged: one entry per attribute, tag -> action code. Generated; do not edit by hand.
+module unchanged: one entry per attribute, tag -> action code (converted mechanically, so a
+newer edition of the table can replace it the same way).
 
 Action codes (PS3.15 E.1.1): D replace with a non-zero length dummy value; Z replace with a zero
 length value (or a dummy); X remove; U replace with a UID consistent within the set of instances;
