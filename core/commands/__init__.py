@@ -7,4 +7,9 @@ not import Qt; GUI-backed commands import ``viewmodels`` lazily inside their fun
 
 from __future__ import annotations
 
-MODULES: tuple[str, ...] = ("core.commands.render",)
+MODULES: tuple[str, ...] = (
+    "core.commands.render",
+    "core.commands.export",
+    "core.commands.node",
+    "core.commands.gui",
+)
