@@ -209,3 +209,92 @@ class Storescp:
 def orthanc_binary() -> str | None:
     path = Path("/usr/sbin/Orthanc")
     return str(path) if path.exists() else shutil.which("Orthanc")
+
+
+class Orthanc:
+    """Debian's Orthanc with a generated configuration in a temp dir, on free ports."""
+
+    def __init__(self, folder: Path, ae: str = "ORTHANC") -> None:
+        self.folder = folder
+        self.ae = ae
+        self.dicom_port = free_port()
+        self.http_port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.modalities: dict[str, list[Any]] = {}
+
+    def start(self) -> Orthanc:
+        import json
+
+        binary = orthanc_binary()
+        if binary is None:
+            raise AssertionError("Orthanc is not installed (make test installs it)")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        config = {
+            "Name": "test-orthanc",
+            "StorageDirectory": str(self.folder / "storage"),
+            "IndexDirectory": str(self.folder / "storage"),
+            "DicomAet": self.ae,
+            "DicomPort": self.dicom_port,
+            "HttpPort": self.http_port,
+            "RemoteAccessAllowed": False,
+            "AuthenticationEnabled": False,
+            "HttpServerEnabled": True,
+            "DicomServerEnabled": True,
+            "DicomCheckCalledAet": False,
+            "DicomModalities": self.modalities,
+            "Plugins": [],
+            "ConcurrentJobs": 2,
+            "StorageCompression": False,
+            "SaveJobs": False,
+        }
+        path = self.folder / "orthanc.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        log = open(self.folder / "orthanc.log", "wb")  # noqa: SIM115 - closed below
+        self.proc = subprocess.Popen([binary, str(path)], stdout=log, stderr=log, env=peer_env())
+        log.close()
+        proc = self.proc
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"Orthanc exited {proc.returncode}:\n"
+                    + (self.folder / "orthanc.log").read_text(errors="replace")[-3000:]
+                )
+            try:
+                self.get("/system")
+            except OSError:
+                return False
+            return port_open(self.dicom_port)
+
+        wait_for(ready, 60, "Orthanc to start")
+        return self
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        import json
+        import urllib.request
+
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}{path}", data=data, method=method
+        )
+        with urllib.request.urlopen(req, timeout=120) as response:
+            payload = response.read()
+        return json.loads(payload) if payload else None
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.request("POST", path, body)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None

@@ -1,4 +1,4 @@
-"""SIGKILL of ``dicom-kiosk serve`` in the middle of a storescu run: nothing acknowledged is lost."""
+"""SIGKILL of `dicom-kiosk serve` during a storescu run: no acknowledged image is lost."""
 
 from __future__ import annotations
 
