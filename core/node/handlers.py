@@ -20,6 +20,7 @@ from core.dicomfile import header_of
 from core.errors import KioskError, RejectedFile, StoreError, StoreFullError
 from core.indexer import IngestItem
 from core.node import matching
+from core.node.part10 import part10
 
 if TYPE_CHECKING:
     from core.node.server import DicomNode
@@ -59,9 +60,14 @@ def handle_store(event: Event, node: DicomNode) -> int | Dataset:
     if not node.allows(ae, "store"):
         log.warning("refused C-STORE from %s at %s: store not allowed for this node", ae, peer)
         return NOT_AUTHORIZED
-    data = event.encoded_dataset(include_meta=True)
     transfer_syntax = str(event.context.transfer_syntax)
-    request_sop = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
+    request = event.request
+    request_sop = str(getattr(request, "AffectedSOPInstanceUID", "") or "")
+    request_class = str(getattr(request, "AffectedSOPClassUID", "") or "")
+    # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
+    data = part10(
+        event.encoded_dataset(include_meta=False), request_class, request_sop, transfer_syntax, ae
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -37,15 +37,15 @@ from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAsso
 
 from core.app import Core
 from core.indexer import IngestItem, Outcome
-from core.node import handlers
+from core.node import fastpath, handlers
 from core.nodes import NodeInfo, NodeRegistry
 from core.transfers import ITEM_DUPLICATE, ITEM_FAILED, ITEM_STORED, ItemRecord, TransferLog
 
 log = logging.getLogger(__name__)
 
 _BATCH_MAX = 256
-_IDLE_GAP = 0.008  # s without a new image: flush now
-_MAX_LINGER = 0.05  # s: flush at least this often while images stream in
+_IDLE_GAP = 0.03  # s without a new image: flush now
+_MAX_LINGER = 0.1  # s: flush at least this often while images stream in
 _NO_AE = "-" * 17  # longer than any AE title: matches no calling AE
 _POLICY_TTL = 2.0  # seconds a registry read is reused for accept decisions
 
@@ -214,14 +214,15 @@ class _FastSocket(AssociationSocket):
         if sock is None:
             return bytearray()
         buffer = bytearray(nr_bytes)
-        view = memoryview(buffer)
         done = 0
-        while done < nr_bytes:
-            got = sock.recv_into(view[done:], nr_bytes - done)
-            if not got:  # connection broken: return what we have, as pynetdicom does
-                del buffer[done:]
-                break
-            done += got
+        with memoryview(buffer) as view:
+            while done < nr_bytes:
+                got = sock.recv_into(view[done:], nr_bytes - done)
+                if not got:  # connection broken: return what we have, as pynetdicom does
+                    break
+                done += got
+        if done < nr_bytes:
+            del buffer[done:]
         return buffer
 
 
@@ -324,6 +325,7 @@ class DicomNode:
         await asyncio.to_thread(self._start_blocking)
 
     def _start_blocking(self) -> None:
+        fastpath.install()
         failed = self.transfers.fail_unfinished()
         if failed:
             log.warning("%d incoming transfers were interrupted by the last stop", failed)
@@ -401,6 +403,13 @@ class DicomNode:
                 log.warning("aborting association with %s at stop", assoc.requestor.ae_title)
                 assoc.abort()
             ae.shutdown()
+        while self._assocs and time.monotonic() < deadline + 1.0:
+            time.sleep(0.01)  # the last associations' close events are still being handled
+        with self._lock:
+            left, self._assocs = list(self._assocs.values()), {}
+        for entry in left:
+            if worker is not None:
+                worker.put("end", entry, "the node stopped during the association")
         if worker is not None:
             worker.stop()
         self._ae, self._worker = None, None
@@ -494,10 +503,11 @@ class DicomNode:
         self._set_state(active_associations=max(0, self._state.active_associations - 1))
 
     def _end(self, event: Event, error: str) -> None:
-        with self._lock:
+        with self._lock:  # pop and enqueue together: stop() waits for _assocs to empty
             found = self._assocs.pop(id(event.assoc), None)
-        if found is not None and self._worker is not None:
-            if not error and event.assoc.is_aborted:
-                error = "association aborted"
-            self._worker.put("end", found, error)
+            if found is not None and self._worker is not None:
+                if not error and event.assoc.is_aborted:
+                    error = "association aborted"
+                self._worker.put("end", found, error)
+        if found is not None:
             log.info("association from %s ended: %d images", found.ae_title, found.stored)
