@@ -37,7 +37,7 @@ from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAsso
 
 from core.app import Core
 from core.indexer import IngestItem, Outcome
-from core.node import fastpath, handlers
+from core.node import handlers
 from core.nodes import NodeInfo, NodeRegistry
 from core.transfers import ITEM_DUPLICATE, ITEM_FAILED, ITEM_STORED, ItemRecord, TransferLog
 
@@ -325,7 +325,6 @@ class DicomNode:
         await asyncio.to_thread(self._start_blocking)
 
     def _start_blocking(self) -> None:
-        fastpath.install()
         failed = self.transfers.fail_unfinished()
         if failed:
             log.warning("%d incoming transfers were interrupted by the last stop", failed)
