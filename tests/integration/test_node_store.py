@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import warnings
 from pathlib import Path
 
@@ -49,10 +50,14 @@ def _pixels(data: bytes | Path) -> bytes:
         return bytes(pydicom.dcmread(source)["PixelData"].value)
 
 
-def test_echo(kiosk: KioskServer) -> None:
+def test_echo_and_graceful_stop(kiosk: KioskServer) -> None:
     result = run([dcmtk("echoscu"), "-aec", KIOSK_AE, "127.0.0.1", str(kiosk.port)])
     assert result.returncode == 0
     assert "C-ECHO from ECHOSCU" in kiosk.log()
+    assert kiosk.stop(signal.SIGINT) == 0
+    assert "index flushed" in kiosk.log()
+    kiosk.start()
+    assert kiosk.stop(signal.SIGTERM) == 0
 
 
 def test_store_every_transfer_syntax(tmp_path: Path) -> None:
