@@ -1,0 +1,1 @@
+"""The DICOM node: association handling (server), DIMSE handlers, C-FIND matching."""

@@ -1,0 +1,202 @@
+"""DIMSE service handlers. They run on pynetdicom's association threads and return fast.
+
+Each handler takes the event and the node (``handle_<service>(event, node)``); every failure
+maps to a named status constant.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pynetdicom.events import Event
+
+from core.dicomfile import header_of
+from core.errors import KioskError, RejectedFile, StoreError, StoreFullError
+from core.indexer import IngestItem
+from core.node import matching
+from core.node.part10 import part10
+
+if TYPE_CHECKING:
+    from core.node.server import DicomNode
+
+log = logging.getLogger(__name__)
+
+SUCCESS = 0x0000
+PENDING = 0xFF00
+CANCEL = 0xFE00
+NOT_AUTHORIZED = 0x0124  # Refused: Not Authorized (PS3.7 C.5)
+OUT_OF_RESOURCES = 0xA700  # C-STORE: Refused: Out of Resources
+MOVE_DESTINATION_UNKNOWN = 0xA801
+IDENTIFIER_DOES_NOT_MATCH = 0xA900  # Error: Data Set does not match SOP Class
+CANNOT_UNDERSTAND = 0xC000  # Error: Cannot understand (bad or missing UIDs)
+UNABLE_TO_PROCESS = 0xC001  # C-FIND/C-MOVE/C-GET: Failed: Unable to process
+PROCESSING_FAILURE = 0x0110
+
+_MAX_SUBOP_CONTEXTS = 120
+
+
+def peer_of(event: Event) -> tuple[str, str]:
+    """(calling AE title, host:port) of the association's requestor."""
+    req = event.assoc.requestor
+    return str(req.ae_title).strip(), f"{req.address}:{req.port}"
+
+
+# -- C-ECHO -------------------------------------------------------------------------------------
+def handle_echo(event: Event, node: DicomNode) -> int:
+    ae, peer = peer_of(event)
+    log.info("C-ECHO from %s at %s", ae, peer)
+    return SUCCESS
+
+
+# -- C-STORE ------------------------------------------------------------------------------------
+def handle_store(event: Event, node: DicomNode) -> int | Dataset:
+    ae, peer = peer_of(event)
+    if not node.allows(ae, "store"):
+        log.warning("refused C-STORE from %s at %s: store not allowed for this node", ae, peer)
+        return NOT_AUTHORIZED
+    transfer_syntax = str(event.context.transfer_syntax)
+    request = event.request
+    request_sop = str(getattr(request, "AffectedSOPInstanceUID", "") or "")
+    request_class = str(getattr(request, "AffectedSOPClassUID", "") or "")
+    # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
+    data = part10(
+        event.encoded_dataset(include_meta=False), request_class, request_sop, transfer_syntax, ae
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(io.BytesIO(data), stop_before_pixels=True)
+            header = header_of(ds, transfer_syntax)
+    except RejectedFile as exc:
+        log.warning("refused image %r from %s: %s", request_sop[:80], ae, exc.reason)
+        node.record_failure(event, request_sop, CANNOT_UNDERSTAND, exc.reason)
+        return CANNOT_UNDERSTAND
+    except Exception as exc:  # undecodable header
+        log.warning("refused image %r from %s: unreadable dataset: %s", request_sop[:80], ae, exc)
+        node.record_failure(event, request_sop, CANNOT_UNDERSTAND, f"unreadable dataset: {exc}")
+        return CANNOT_UNDERSTAND
+    try:
+        path = node.store.write_incoming(data, len(data))
+    except StoreFullError as exc:
+        log.error("refused image from %s: %s", ae, exc)
+        node.record_failure(event, header.sop_uid, OUT_OF_RESOURCES, str(exc))
+        return OUT_OF_RESOURCES
+    except StoreError as exc:
+        log.error("cannot store image from %s: %s", ae, exc)
+        node.record_failure(event, header.sop_uid, PROCESSING_FAILURE, str(exc))
+        return PROCESSING_FAILURE
+    # Durable now: acknowledge, and let the single index writer pick it up.
+    node.ingest(
+        event,
+        IngestItem(path, header, len(data), source=ae or "network", source_detail=peer),
+    )
+    return SUCCESS
+
+
+# -- C-FIND ------------------------------------------------------------------------------------
+def handle_find(event: Event, node: DicomNode) -> Iterator[tuple[int, Dataset | None]]:
+    ae, peer = peer_of(event)
+    if not node.allows(ae, "find"):
+        log.warning("refused C-FIND from %s at %s: find not allowed for this node", ae, peer)
+        yield NOT_AUTHORIZED, None
+        return
+    try:
+        identifier = event.identifier
+        level = matching.level_of(identifier)
+        log.info("C-FIND at %s level from %s", level, ae)
+        with node.sessions() as session:
+            for count, response in enumerate(matching.find(session, identifier), start=1):
+                if event.is_cancelled:
+                    log.info("C-FIND cancelled by %s after %d matches", ae, count - 1)
+                    yield CANCEL, None
+                    return
+                yield PENDING, response
+    except KioskError as exc:
+        log.warning("C-FIND from %s failed: %s", ae, exc)
+        yield UNABLE_TO_PROCESS, None
+        return
+    except Exception:
+        log.exception("C-FIND from %s failed", ae)
+        yield UNABLE_TO_PROCESS, None
+        return
+
+
+# -- C-MOVE / C-GET ---------------------------------------------------------------------------
+def _matched(event: Event, node: DicomNode) -> list[tuple[str, str, str]]:
+    with node.sessions() as session:
+        return matching.instances(session, event.identifier)
+
+
+def _datasets(
+    event: Event, node: DicomNode, matched: list[tuple[str, str, str]]
+) -> Iterator[tuple[int, Dataset | None]]:
+    for relative, _sop_class, _ts in matched:
+        if event.is_cancelled:
+            yield CANCEL, None
+            return
+        try:
+            ds: Dataset = dcmread(node.store.absolute(relative))
+        except Exception as exc:
+            log.error("cannot read stored file %s: %s", relative, exc)
+            ds = Dataset()  # an empty dataset counts as a failed sub-operation
+        yield PENDING, ds
+
+
+def _contexts(matched: list[tuple[str, str, str]]) -> list[Any]:
+    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+    from pynetdicom.presentation import build_context
+
+    by_class: dict[str, set[str]] = {}
+    for _path, sop_class, ts in matched:
+        by_class.setdefault(sop_class, set()).add(ts)
+    contexts = []
+    for sop_class, syntaxes in by_class.items():
+        wanted = sorted(syntaxes | {ExplicitVRLittleEndian, ImplicitVRLittleEndian})
+        contexts.append(build_context(sop_class, wanted))
+    return contexts[:_MAX_SUBOP_CONTEXTS]
+
+
+def handle_move(event: Event, node: DicomNode) -> Iterator[Any]:
+    """C-MOVE SCP. A refusal or a bad identifier raises: pynetdicom answers a failure status."""
+    ae, peer = peer_of(event)
+    if not node.allows(ae, "retrieve"):
+        log.warning("refused C-MOVE from %s at %s: retrieve not allowed", ae, peer)
+        raise PermissionError(f"C-MOVE not allowed for {ae}")
+    destination = str(event.move_destination).strip()
+    target = node.destination(destination)
+    if target is None:
+        log.warning("C-MOVE from %s to unknown destination %r refused (0xA801)", ae, destination)
+        yield None, None
+        return
+    options: dict[str, Any] = {}
+    yield target.host, target.port, options
+    matched = _matched(event, node)
+    options["contexts"] = _contexts(matched)
+    log.info("C-MOVE of %d images from %s to %s", len(matched), ae, destination)
+    yield len(matched)
+    yield from _datasets(event, node, matched)
+
+
+def handle_get(event: Event, node: DicomNode) -> Iterator[Any]:
+    ae, peer = peer_of(event)
+    if not node.allows(ae, "retrieve"):
+        log.warning("refused C-GET from %s at %s: retrieve not allowed", ae, peer)
+        yield 0
+        yield NOT_AUTHORIZED, None
+        return
+    try:
+        matched = _matched(event, node)
+    except KioskError as exc:
+        log.warning("C-GET from %s failed: %s", ae, exc)
+        yield 0
+        yield UNABLE_TO_PROCESS, None
+        return
+    log.info("C-GET of %d images by %s", len(matched), ae)
+    yield len(matched)
+    yield from _datasets(event, node, matched)

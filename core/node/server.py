@@ -1,0 +1,512 @@
+"""``DicomNode``: the DICOM node, hosted by ``dicom-kiosk serve`` (asyncio) or the kiosk (qasync).
+
+pynetdicom runs each association on its own thread; handlers (core.node.handlers) write the
+received bytes durably and hand them to ``IngestWorker``, the one thread that calls
+``IndexWriter.write_batch``: small batches, flushed as soon as the queue is idle, so an image is
+queryable a few milliseconds after its acknowledgement. State changes reach asyncio listeners
+only through ``loop.call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+from pynetdicom.association import Association
+from pynetdicom.events import Event
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
+    Verification,
+)
+from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
+
+from core.app import Core
+from core.indexer import IngestItem, Outcome
+from core.node import handlers
+from core.nodes import NodeInfo, NodeRegistry
+from core.transfers import ITEM_DUPLICATE, ITEM_FAILED, ITEM_STORED, ItemRecord, TransferLog
+
+log = logging.getLogger(__name__)
+
+_BATCH_MAX = 256
+_IDLE_GAP = 0.03  # s without a new image: flush now
+_MAX_LINGER = 0.1  # s: flush at least this often while images stream in
+_NO_AE = "-" * 17  # longer than any AE title: matches no calling AE
+_POLICY_TTL = 2.0  # seconds a registry read is reused for accept decisions
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    running: bool = False
+    ae_title: str = ""
+    bind: str = ""
+    port: int = 0
+    active_associations: int = 0
+    images_today: int = 0
+    last_error: str = ""
+
+
+# -- the single index writer --------------------------------------------------------------------
+@dataclass(slots=True)
+class _Assoc:
+    """Per-association bookkeeping shared by handlers and the writer thread."""
+
+    key: int
+    ae_title: str
+    peer: str
+    node_name: str
+    transfer_id: int | None = None
+    stored: int = 0
+
+
+_Msg = tuple[str, _Assoc, Any]
+
+
+class IngestWorker(threading.Thread):
+    """Indexes received images in small batches; records the incoming transfer log."""
+
+    def __init__(self, core: Core, transfers: TransferLog, on_indexed: Callable[[int], None]):
+        super().__init__(name="ingest-writer", daemon=True)
+        self.core = core
+        self.transfers = transfers
+        self.on_indexed = on_indexed
+        self.queue: queue.Queue[_Msg | None] = queue.Queue()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.pending = 0
+        self._lock = threading.Lock()
+
+    def put(self, kind: str, assoc: _Assoc, payload: Any = None) -> None:
+        with self._lock:
+            self.pending += 1
+            self.idle.clear()
+        self.queue.put((kind, assoc, payload))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.queue.put(None)
+        self.join(timeout)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return self.idle.wait(timeout)
+
+    def run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self.queue.get()
+            batch: list[_Msg] = []
+            if first is None:
+                stopping = True
+            else:
+                batch.append(first)
+            # Gather while images keep arriving: flush when the queue has been idle for
+            # _IDLE_GAP, after _MAX_LINGER, or at _BATCH_MAX. One commit per image would cost
+            # ~10 ms of CPU each; batches of dozens cost under 1 ms per image.
+            deadline = time.monotonic() + _MAX_LINGER
+            while len(batch) < _BATCH_MAX and not stopping:
+                wait = min(_IDLE_GAP, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+                try:
+                    msg = self.queue.get(timeout=wait)
+                except queue.Empty:
+                    break
+                if msg is None:
+                    stopping = True
+                    break
+                batch.append(msg)
+            if batch:
+                try:
+                    self._process(batch)
+                except Exception:
+                    log.exception("indexing a batch of %d messages failed", len(batch))
+            with self._lock:
+                self.pending -= len(batch)
+                if self.pending <= 0:
+                    self.idle.set()
+
+    def _process(self, batch: Sequence[_Msg]) -> None:
+        # Keep order: images before the "end" of their association.
+        run: list[_Msg] = []
+        for msg in batch:
+            if msg[0] == "end":
+                self._flush(run)
+                run = []
+                self._end(msg[1], msg[2])
+            else:
+                run.append(msg)
+        self._flush(run)
+
+    def _transfer(self, assoc: _Assoc) -> int:
+        if assoc.transfer_id is None:
+            assoc.transfer_id = self.transfers.start_incoming(
+                assoc.ae_title, assoc.peer, assoc.node_name
+            )
+        return assoc.transfer_id
+
+    def _flush(self, run: Sequence[_Msg]) -> None:
+        if not run:
+            return
+        items = [m for m in run if m[0] == "store"]
+        outcomes: list[Outcome] = []
+        if items:
+            try:
+                outcomes = self.core.writer.write_batch([m[2] for m in items])
+            except Exception:
+                log.exception("index batch failed; retrying image by image")
+                outcomes = []
+                for m in items:
+                    try:
+                        outcomes += self.core.writer.write_batch([m[2]])
+                    except Exception as exc:
+                        log.error("cannot index %s: %s", m[2].incoming.name, exc)
+                        outcomes.append(Outcome.DUPLICATE)  # left in incoming/ for recovery
+        records: dict[int, list[ItemRecord]] = {}
+        assoc_of: dict[int, _Assoc] = {}
+        for (_kind, assoc, item), outcome in zip(items, outcomes, strict=True):
+            h = item.header
+            status = ITEM_DUPLICATE if outcome == Outcome.DUPLICATE else ITEM_STORED
+            records.setdefault(assoc.key, []).append(
+                ItemRecord(
+                    h.sop_uid, h.series_uid, h.study_uid, h.patient_name, status, 0, item.size
+                )
+            )
+            assoc_of[assoc.key] = assoc
+        for _kind, assoc, record in (m for m in run if m[0] == "failed"):
+            records.setdefault(assoc.key, []).append(record)
+            assoc_of[assoc.key] = assoc
+        if records:
+            ids = {key: self._transfer(assoc_of[key]) for key in records}
+            with self.core.sessions.begin() as session:
+                for key, recs in records.items():
+                    self.transfers.add_items(session, ids[key], recs)
+        if items:
+            self.on_indexed(len(items))
+
+    def _end(self, assoc: _Assoc, error: str) -> None:
+        if assoc.transfer_id is not None:
+            self.transfers.finish(assoc.transfer_id, error)
+
+
+# -- the association socket ------------------------------------------------------------------
+class _FastSocket(AssociationSocket):
+    """TCP_NODELAY, and PDUs read with few large ``recv_into`` calls instead of 4 KB ``recv``s.
+
+    Without TCP_NODELAY each C-STORE response waits for the peer's delayed ACK (~40 ms).
+    """
+
+    def recv(self, nr_bytes: int) -> bytearray:
+        sock = self.socket
+        if sock is None:
+            return bytearray()
+        buffer = bytearray(nr_bytes)
+        done = 0
+        with memoryview(buffer) as view:
+            while done < nr_bytes:
+                got = sock.recv_into(view[done:], nr_bytes - done)
+                if not got:  # connection broken: return what we have, as pynetdicom does
+                    break
+                done += got
+        if done < nr_bytes:
+            del buffer[done:]
+        return buffer
+
+
+class _RequestHandler(RequestHandler):
+    def _create_association(self) -> Association:
+        assoc = super()._create_association()
+        sock = assoc.dul.socket
+        if isinstance(sock, AssociationSocket) and sock.socket is not None:
+            sock.__class__ = _FastSocket
+            try:
+                sock.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                log.debug("cannot set TCP_NODELAY", exc_info=True)
+        return assoc
+
+
+# -- the node ------------------------------------------------------------------------------------
+class _KioskAE(AE):
+    """An AE whose accepted calling AE titles follow the registry (accept policy 'known')."""
+
+    def __init__(self, ae_title: str, node: DicomNode) -> None:
+        super().__init__(ae_title=ae_title)
+        self._node = node
+
+    @property
+    def require_calling_aet(self) -> list[str]:
+        return self._node.required_calling_aets()
+
+    @require_calling_aet.setter
+    def require_calling_aet(self, ae_titles: list[str]) -> None:
+        self._require_calling_aet = ae_titles
+
+
+class DicomNode:
+    """Start, stop and reset the node; read its state. Safe under asyncio and qasync."""
+
+    def __init__(
+        self,
+        core: Core,
+        *,
+        ae_title: str | None = None,
+        port: int | None = None,
+        bind: str | None = None,
+        accept_policy: str | None = None,
+    ) -> None:
+        self.core = core
+        self.store = core.store
+        self.sessions = core.sessions
+        self.registry = NodeRegistry(core.sessions)
+        self.transfers = TransferLog(core.sessions)
+        self.ae_title = ae_title or core.settings.ae_title
+        self.port = core.settings.port if port is None else port
+        self.bind = bind or core.settings.bind
+        self.accept_policy = accept_policy or core.settings.accept_policy
+        self._state = NodeState(ae_title=self.ae_title, bind=self.bind, port=self.port)
+        self._ae: AE | None = None
+        self._server: ThreadedAssociationServer | None = None
+        self._worker: IngestWorker | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listeners: list[Callable[[NodeState], None]] = []
+        self._assocs: dict[int, _Assoc] = {}
+        self._lock = threading.Lock()
+        self._policy_cache: tuple[float, list[NodeInfo]] = (0.0, [])
+        self._today = datetime.now(UTC).date()
+
+    # -- state ----------------------------------------------------------------------------
+    @property
+    def state(self) -> NodeState:
+        return self._state
+
+    def add_listener(self, callback: Callable[[NodeState], None]) -> None:
+        """``callback(state)`` runs on the event loop that called ``start`` after each change."""
+        self._listeners.append(callback)
+
+    def _set_state(self, **changes: Any) -> None:
+        with self._lock:
+            self._state = replace(self._state, **changes)
+            state = self._state
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        for callback in self._listeners:
+            loop.call_soon_threadsafe(callback, state)
+
+    def _count_indexed(self, count: int) -> None:
+        today = datetime.now(UTC).date()
+        with self._lock:
+            if today != self._today:
+                self._today = today
+                base = 0
+            else:
+                base = self._state.images_today
+        self._set_state(images_today=base + count)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self._start_blocking)
+
+    def _start_blocking(self) -> None:
+        failed = self.transfers.fail_unfinished()
+        if failed:
+            log.warning("%d incoming transfers were interrupted by the last stop", failed)
+        worker = IngestWorker(self.core, self.transfers, self._count_indexed)
+        worker.start()
+        ae = _KioskAE(self.ae_title, self)
+        ae.maximum_associations = 32
+        ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs
+        ae.network_timeout = 60
+        ae.acse_timeout = 30
+        ae.dimse_timeout = 60
+        storage = [cx.abstract_syntax for cx in AllStoragePresentationContexts]
+        for uid in storage:
+            ae.add_supported_context(str(uid), ALL_TRANSFER_SYNTAXES, scu_role=False, scp_role=True)
+        ae.add_supported_context(Verification)
+        for model in (
+            PatientRootQueryRetrieveInformationModelFind,
+            StudyRootQueryRetrieveInformationModelFind,
+            PatientRootQueryRetrieveInformationModelMove,
+            StudyRootQueryRetrieveInformationModelMove,
+            PatientRootQueryRetrieveInformationModelGet,
+            StudyRootQueryRetrieveInformationModelGet,
+        ):
+            ae.add_supported_context(model)
+        handlers_bound: list[Any] = [
+            (evt.EVT_CONN_OPEN, self._on_conn_open),
+            (evt.EVT_CONN_CLOSE, self._on_conn_close),
+            (evt.EVT_ABORTED, self._on_aborted),
+            (evt.EVT_REJECTED, self._on_rejected),
+            (evt.EVT_C_ECHO, partial(handlers.handle_echo, node=self)),
+            (evt.EVT_C_STORE, partial(handlers.handle_store, node=self)),
+            (evt.EVT_C_FIND, partial(handlers.handle_find, node=self)),
+            (evt.EVT_C_MOVE, partial(handlers.handle_move, node=self)),
+            (evt.EVT_C_GET, partial(handlers.handle_get, node=self)),
+        ]
+        try:
+            server = ae.start_server(
+                (self.bind, self.port), block=False, evt_handlers=handlers_bound
+            )
+        except OSError as exc:
+            worker.stop()
+            self._set_state(running=False, last_error=str(exc))
+            raise
+        if server is None:
+            raise RuntimeError("the association server did not start")
+        server.RequestHandlerClass = _RequestHandler
+        self._ae, self._server, self._worker = ae, server, worker
+        port = int(server.server_address[1])
+        self.port = port
+        self._set_state(running=True, port=port, ae_title=self.ae_title, last_error="")
+        log.info(
+            "DICOM node %s listening on %s:%d (accept: %s)",
+            self.ae_title,
+            self.bind,
+            port,
+            "known nodes only" if self.accept_policy == "known" else "any calling AE",
+        )
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop accepting, let in-flight associations finish (abort after ``grace`` s), flush."""
+        if self._server is None:
+            return
+        await asyncio.to_thread(self._stop_blocking, grace)
+
+    def _stop_blocking(self, grace: float) -> None:
+        server, ae, worker = self._server, self._ae, self._worker
+        self._server = None
+        if server is not None:
+            server.shutdown()  # no new associations
+        deadline = time.monotonic() + grace
+        if ae is not None:
+            while ae.active_associations and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for assoc in ae.active_associations:
+                log.warning("aborting association with %s at stop", assoc.requestor.ae_title)
+                assoc.abort()
+            ae.shutdown()
+        while self._assocs and time.monotonic() < deadline + 1.0:
+            time.sleep(0.01)  # the last associations' close events are still being handled
+        with self._lock:
+            left, self._assocs = list(self._assocs.values()), {}
+        for entry in left:
+            if worker is not None:
+                worker.put("end", entry, "the node stopped during the association")
+        if worker is not None:
+            worker.stop()
+        self._ae, self._worker = None, None
+        self._set_state(running=False, active_associations=0)
+        log.info("DICOM node %s stopped; index flushed", self.ae_title)
+
+    async def reset(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def wait_indexed(self, timeout: float = 30.0) -> bool:
+        """Block until every acknowledged image is indexed (for tests and benchmarks)."""
+        worker = self._worker
+        return worker.wait_idle(timeout) if worker is not None else True
+
+    # -- policy ------------------------------------------------------------------------------
+    def _known(self) -> list[NodeInfo]:
+        now = time.monotonic()
+        stamp, nodes = self._policy_cache
+        if now - stamp > _POLICY_TTL:
+            nodes = self.registry.list()
+            self._policy_cache = (now, nodes)
+        return nodes
+
+    def required_calling_aets(self) -> list[str]:
+        if self.accept_policy != "known":
+            return []
+        titles = sorted({n.ae_title for n in self._known()})
+        return titles or [_NO_AE]
+
+    def allows(self, ae_title: str, service: str) -> bool:
+        matches = [n for n in self._known() if n.ae_title == ae_title]
+        if not matches:
+            return self.accept_policy != "known"
+        return any(n.allows(service) for n in matches)
+
+    def destination(self, ae_title: str) -> NodeInfo | None:
+        self._policy_cache = (0.0, [])  # a move destination must be current
+        for node in self._known():
+            if node.ae_title == ae_title:
+                return node
+        return None
+
+    # -- association events (pynetdicom threads) ------------------------------------------------
+    def _assoc(self, event: Event) -> _Assoc:
+        key = id(event.assoc)
+        with self._lock:
+            found = self._assocs.get(key)
+            if found is None:
+                ae, peer = handlers.peer_of(event)
+                names = [n.name for n in self._known() if n.ae_title == ae]
+                found = _Assoc(key, ae, peer, names[0] if names else "")
+                self._assocs[key] = found
+            return found
+
+    def ingest(self, event: Event, item: IngestItem) -> None:
+        assoc = self._assoc(event)
+        assoc.stored += 1
+        if self._worker is not None:
+            self._worker.put("store", assoc, item)
+
+    def record_failure(self, event: Event, sop_uid: str, code: int, error: str) -> None:
+        assoc = self._assoc(event)
+        if self._worker is not None:
+            record = ItemRecord(sop_uid[:64], "", "", "", ITEM_FAILED, code, 0, error[:500])
+            self._worker.put("failed", assoc, record)
+
+    def _on_conn_open(self, event: Event) -> None:
+        sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
+        if sock is not None:  # also for sub-associations we request (C-MOVE)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                log.debug("cannot set TCP_NODELAY", exc_info=True)
+        event.assoc.dul._run_loop_delay = 0.0005  # pynetdicom polls; 1 ms by default
+        self._set_state(active_associations=self._state.active_associations + 1)
+
+    def _on_rejected(self, event: Event) -> None:
+        ae, peer = handlers.peer_of(event)
+        log.warning(
+            "rejected association from %s at %s: calling AE not a known node (accept: known)",
+            ae,
+            peer,
+        )
+
+    def _on_aborted(self, event: Event) -> None:
+        self._end(event, "association aborted")
+
+    def _on_conn_close(self, event: Event) -> None:
+        self._end(event, "")
+        self._set_state(active_associations=max(0, self._state.active_associations - 1))
+
+    def _end(self, event: Event, error: str) -> None:
+        with self._lock:  # pop and enqueue together: stop() waits for _assocs to empty
+            found = self._assocs.pop(id(event.assoc), None)
+            if found is not None and self._worker is not None:
+                if not error and event.assoc.is_aborted:
+                    error = "association aborted"
+                self._worker.put("end", found, error)
+        if found is not None:
+            log.info("association from %s ended: %d images", found.ae_title, found.stored)

@@ -1,0 +1,156 @@
+"""Receive throughput: 1000 ~40 KB CT images sent by DCMTK storescu on loopback to
+(a) ``dicom-kiosk serve``, (b) DCMTK storescp writing files, (c) Debian's Orthanc;
+over one association, then over 4 parallel associations.
+
+An image counts only once it is indexed and queryable (ours: in the index; Orthanc: in its
+index, which it commits before acknowledging; storescp: the file is written). The clock stops
+when the sender has finished and every image counts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core.synth import ct_series
+from tests.integration.node_support import (
+    KioskServer,
+    Orthanc,
+    Storescp,
+    dcmtk,
+    orthanc_binary,
+    peer_env,
+    wait_for,
+)
+
+COUNT = int(os.environ.get("BENCH_NODE_IMAGES", "1000"))
+PARALLEL = 4
+
+
+def _make_series(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True)
+    files = []
+    for i, data in enumerate(ct_series(COUNT)):
+        path = folder / f"{i:05d}.dcm"
+        path.write_bytes(data)
+        files.append(path)
+    return files
+
+
+def _send(port: int, ae: str, groups: list[list[Path]]) -> None:
+    senders = [
+        subprocess.Popen(
+            [dcmtk("storescu"), "-aec", ae, "127.0.0.1", str(port), *map(str, group)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=peer_env(),
+        )
+        for group in groups
+    ]
+    for sender in senders:
+        _out, err = sender.communicate(timeout=600)
+        if sender.returncode != 0:
+            raise RuntimeError(f"storescu failed: {err.decode(errors='replace')[-500:]}")
+
+
+def _timed(send: Callable[[], None], counted: Callable[[], int], expected: int) -> float:
+    start = time.perf_counter()
+    send()
+    wait_for(lambda: counted() >= expected, 300, f"{expected} images counted", 0.002)
+    return time.perf_counter() - start
+
+
+def _kiosk_count(data_dir: Path) -> Callable[[], int]:
+    db = data_dir / "index.sqlite"
+
+    def count() -> int:
+        with sqlite3.connect(db, timeout=30) as conn:
+            return int(conn.execute("SELECT count(*) FROM instance").fetchone()[0])
+
+    return count
+
+
+def _groups(files: list[Path], parallel: int) -> list[list[Path]]:
+    return [files[i::parallel] for i in range(parallel)]
+
+
+def run_kiosk(base: Path, files: list[Path], parallel: int) -> float:
+    server = KioskServer(base / f"kiosk-{parallel}").start()
+    try:
+        return _timed(
+            lambda: _send(server.port, server.ae, _groups(files, parallel)),
+            _kiosk_count(server.data_dir),
+            len(files),
+        )
+    finally:
+        server.stop()
+
+
+def run_storescp(base: Path, files: list[Path], parallel: int) -> float:
+    folder = base / f"storescp-{parallel}"
+    scp = Storescp(folder, ae="STORESCP")
+    # storescp handles one association at a time unless it forks
+    scp_args = ["--fork"] if parallel > 1 else []
+    scp.folder.mkdir(parents=True, exist_ok=True)
+    scp.proc = subprocess.Popen(
+        [dcmtk("storescp"), *scp_args, "-aet", "STORESCP", "-od", str(folder), str(scp.port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=peer_env(),
+    )
+    from tests.integration.node_support import port_open
+
+    wait_for(lambda: port_open(scp.port), 30, "storescp")
+    try:
+        return _timed(
+            lambda: _send(scp.port, "STORESCP", _groups(files, parallel)),
+            lambda: sum(1 for p in folder.iterdir() if p.is_file()),
+            len(files),
+        )
+    finally:
+        scp.stop()
+
+
+def run_orthanc(base: Path, files: list[Path], parallel: int) -> float:
+    orthanc = Orthanc(base / f"orthanc-{parallel}").start()
+    try:
+        return _timed(
+            lambda: _send(orthanc.dicom_port, orthanc.ae, _groups(files, parallel)),
+            lambda: int(orthanc.get("/statistics")["CountInstances"]),
+            len(files),
+        )
+    finally:
+        orthanc.stop()
+
+
+def main() -> None:
+    base = Path(tempfile.mkdtemp(prefix="bench-node-"))
+    try:
+        files = _make_series(base / "series")
+        size = sum(p.stat().st_size for p in files) / len(files)
+        print(f"{len(files)} CT images, {size / 1024:.1f} KB each, storescu on loopback")
+        for parallel in (1, PARALLEL):
+            times = {"dicom-kiosk serve": run_kiosk(base, files, parallel)}
+            times["DCMTK storescp"] = run_storescp(base, files, parallel)
+            if orthanc_binary():
+                times["Orthanc"] = run_orthanc(base, files, parallel)
+            label = "1 association" if parallel == 1 else f"{parallel} parallel associations"
+            print(f"-- {label}")
+            for name, seconds in times.items():
+                print(f"  {name:20} {seconds:6.2f} s  {len(files) / seconds:8.1f} instances/s")
+            ours = times["dicom-kiosk serve"]
+            for name in ("DCMTK storescp", "Orthanc"):
+                if name in times:
+                    print(f"  ratio vs {name:14} {times[name] / ours:5.2f}x (higher is better)")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

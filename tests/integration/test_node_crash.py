@@ -1,0 +1,84 @@
+"""SIGKILL of `dicom-kiosk serve` during a storescu run: no acknowledged image is lost."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import warnings
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from core.synth import ct_series
+from tests.integration.node_support import AE, KioskServer, cli, dcmtk, peer_env
+
+pytestmark = pytest.mark.integration
+
+IMAGES = 400
+KILL_AFTER = 80
+_SENDING = re.compile(r"Sending file: (.+\.dcm)")
+
+
+def _sop(path: Path) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
+
+
+def test_sigkill_during_storescu_loses_no_acknowledged_image(tmp_path: Path) -> None:
+    source = tmp_path / "series"
+    source.mkdir()
+    files = []
+    for i, data in enumerate(ct_series(IMAGES, size=96)):
+        path = source / f"{i:04d}.dcm"
+        path.write_bytes(data)
+        files.append(path)
+    server = KioskServer(tmp_path / "kiosk").start()
+    acknowledged: list[Path] = []
+    killed = threading.Event()
+    sender = subprocess.Popen(
+        [dcmtk("storescu"), "-v", "-aec", AE, "127.0.0.1", str(server.port), *map(str, files)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=peer_env(),
+    )
+    try:
+        assert sender.stdout is not None
+        current: Path | None = None
+        for line in sender.stdout:
+            match = _SENDING.search(line)
+            if match:
+                current = Path(match.group(1))
+            elif "Received Store Response (Success)" in line and current is not None:
+                acknowledged.append(current)
+                if len(acknowledged) == KILL_AFTER and not killed.is_set():
+                    server.kill()  # SIGKILL, while storescu is still sending
+                    killed.set()
+        sender.wait(60)
+    finally:
+        if sender.poll() is None:
+            sender.kill()
+            sender.wait(10)
+        server.stop()
+    assert killed.is_set(), "the sender finished before the kill"
+    assert KILL_AFTER <= len(acknowledged) < IMAGES
+    # restart: recovery indexes whatever was acknowledged but not yet indexed
+    server.start()
+    try:
+        indexed = server.instances()
+        missing = [p.name for p in acknowledged if _sop(p) not in indexed]
+        assert not missing, f"{len(missing)} acknowledged images lost: {missing[:5]}"
+        for path in acknowledged:
+            row = indexed[_sop(path)]
+            assert (server.data_dir / "store" / row.file_path).read_bytes()[132:] != b""
+        incoming = server.data_dir / "store" / "incoming"
+        assert not list(incoming.glob("*.part"))
+    finally:
+        server.stop()
+    transfers = json.loads(cli(server.data_dir, "transfers", "list", "--json").stdout)
+    assert transfers[0]["status"] == "failed"
+    assert "interrupted" in transfers[0]["error"]
