@@ -7,4 +7,4 @@ not import Qt; GUI-backed commands import ``viewmodels`` lazily inside their fun
 
 from __future__ import annotations
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("core.commands.gui",)

@@ -117,12 +117,18 @@ def _study_conditions(f: StudyFilter) -> list[ColumnElement[bool]]:
         conds.append(Study.study_date <= f.date_to)
     if f.modality:
         conds.append(
-            exists().where(Series.study_pk == Study.id, Series.modality == f.modality.upper())
+            exists()
+            .where(Series.study_pk == Study.id, Series.modality == f.modality.upper())
+            .correlate(Study)
         )
     if f.study_uid:
         conds.append(Study.study_uid == f.study_uid)
     if f.series_uid:
-        conds.append(exists().where(Series.study_pk == Study.id, Series.series_uid == f.series_uid))
+        conds.append(
+            exists()
+            .where(Series.study_pk == Study.id, Series.series_uid == f.series_uid)
+            .correlate(Study)
+        )
     return conds
 
 
