@@ -36,14 +36,14 @@ LEVEL_COLUMNS: dict[BrowseLevel, list[tuple[str, str, float]]] = {
     "patient": [
         ("PatientName", "Name", 3.0),
         ("PatientID", "Patient ID", 2.0),
-        ("PatientBirthDate", "Born", 1.7),
+        ("PatientBirthDate", "Born", 2.1),
         ("PatientSex", "Sex", 0.9),
         ("NumberOfPatientRelatedStudies", "Studies", 1.2),
         ("NumberOfPatientRelatedInstances", "Images", 1.2),
     ],
     "study": [
-        ("StudyDate", "Date", 1.7),
-        ("StudyTime", "Time", 1.0),
+        ("StudyDate", "Date", 2.1),
+        ("StudyTime", "Time", 1.2),
         ("StudyDescription", "Description", 3.0),
         ("ModalitiesInStudy", "Modality", 1.4),
         ("PatientName", "Patient", 2.4),
@@ -56,7 +56,7 @@ LEVEL_COLUMNS: dict[BrowseLevel, list[tuple[str, str, float]]] = {
         ("Modality", "Modality", 1.3),
         ("SeriesDescription", "Description", 3.0),
         ("BodyPartExamined", "Body part", 1.6),
-        ("SeriesDate", "Date", 1.7),
+        ("SeriesDate", "Date", 2.1),
         ("NumberOfSeriesRelatedInstances", "Images", 1.2),
     ],
     "image": [
@@ -481,7 +481,11 @@ class LevelModel(QAbstractListModel):
     async def moveCurrent(self, delta: int) -> None:  # noqa: N802
         """Select the previous (-1) or next (1) entry, turning the page at its ends."""
         try:
-            row = self.currentRow + delta if self._current else (0 if delta > 0 else -1)
+            if self.currentRow < 0:  # nothing current here: start at this page's end
+                if self._rows:
+                    self.select(0 if delta > 0 else len(self._rows) - 1, False)
+                return
+            row = self.currentRow + delta
             if row < 0 and self._offset > 0:
                 self._offset = max(0, self._offset - self._page_size)
                 await self.reload()
