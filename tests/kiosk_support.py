@@ -96,11 +96,18 @@ def qt_prepared() -> None:
     prepare_qt(virtual_keyboard=False, software=True)
 
 
-@pytest.fixture
-def loop(qt_prepared: None, qapp) -> Iterator[asyncio.AbstractEventLoop]:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def _session_loop(qt_prepared: None, qapp) -> Iterator[asyncio.AbstractEventLoop]:  # type: ignore[no-untyped-def]
+    """One qasync loop for the whole run (its worker threads live as long as the app)."""
     event_loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(event_loop)
     yield event_loop
     settle(event_loop)
-    event_loop.close()
-    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def loop(_session_loop: asyncio.AbstractEventLoop) -> Iterator[asyncio.AbstractEventLoop]:
+    """The qasync loop; every task a test started has finished when it ends."""
+    asyncio.set_event_loop(_session_loop)
+    yield _session_loop
+    settle(_session_loop)

@@ -26,7 +26,7 @@ LIVE_REFRESH_MS = 350  # at most about three refreshes a second while images arr
 
 @QmlElement
 @QmlUncreatable("The kiosk makes the application model.")
-class AppModel(QObject):
+class AppModel(QObject):  # type: ignore[operator]
     themeChanged = Signal()
     fullscreenChanged = Signal()
     keyboardChanged = Signal()
@@ -56,8 +56,10 @@ class AppModel(QObject):
         self._viewer = ViewerModel(frames, self)
         self._database = DatabaseModel(core, self._viewer, self)
         self._importer = ImportModel(core, self)
-        for child in (self._viewer, self._database, self._importer, self._importer.folders):
-            child.errorOccurred.connect(self.errorOccurred)
+        self._viewer.errorOccurred.connect(self.errorOccurred)
+        self._database.errorOccurred.connect(self.errorOccurred)
+        self._importer.errorOccurred.connect(self.errorOccurred)
+        self._importer.folder_model.errorOccurred.connect(self.errorOccurred)
         self._database.message.connect(self.message)
         self._database.viewerRequested.connect(lambda: self._set_view("viewer"))
         self._importer.finished.connect(lambda: self.message.emit(self._importer.summary))
@@ -96,6 +98,9 @@ class AppModel(QObject):
 
     @Property(bool, notify=statsChanged, final=True)
     def empty(self) -> bool:
+        return self.is_empty()
+
+    def is_empty(self) -> bool:
         return bool(self._stats) and self._stats.get("instances", 0) == 0
 
     @Property(str, notify=statsChanged, final=True)
@@ -143,7 +148,7 @@ class AppModel(QObject):
             self._stats = stats
             self.statsChanged.emit()
         await self._database.apply_filter()
-        await self._database.filters.load_choices()
+        await self._database.filter_model.load_choices()
 
     def _index_changed(self) -> None:
         """Called by the index writer on whatever thread committed: hop onto our loop."""
@@ -164,13 +169,13 @@ class AppModel(QObject):
     async def _refresh_now(self) -> None:
         try:
             stats = await asyncio.to_thread(self._core.stats)
-            was_empty = self.empty
+            was_empty = self.is_empty()
             if stats != self._stats:
                 self._stats = stats
                 self.statsChanged.emit()
             await self._database.refresh_all()
             if was_empty:
-                await self._database.filters.load_choices()
+                await self._database.filter_model.load_choices()
             self.refresh_count += 1
             self.refreshed.emit()
         except asyncio.CancelledError:

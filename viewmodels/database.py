@@ -40,7 +40,7 @@ def _count(n: int, level: str) -> str:
 
 @QmlElement
 @QmlUncreatable("The database view model is made by the kiosk.")
-class DatabaseModel(QObject):
+class DatabaseModel(QObject):  # type: ignore[operator]
     """Binds the levels together: selecting a patient shows its studies, a study its series."""
 
     multiSelectChanged = Signal()
@@ -152,19 +152,19 @@ class DatabaseModel(QObject):
 
     @Property(str, notify=previewChanged, final=True)
     def previewMode(self) -> str:  # noqa: N802
-        if self.series.currentKey:
+        if self._levels["series"].current_key():
             return "images"
-        if self.studies.currentKey:
+        if self._levels["study"].current_key():
             return "series"
         return "none"
 
     @Property(str, notify=previewChanged, final=True)
     def previewTitle(self) -> str:  # noqa: N802
-        series = self.series.current_row()
+        series = self._levels["series"].current_row()
         if series is not None:
             desc = series.get("SeriesDescription") or series.get("Modality") or "Series"
             return f"{desc}: {series.get('NumberOfSeriesRelatedInstances', 0)} images"
-        study = self.studies.current_row()
+        study = self._levels["study"].current_row()
         if study is not None:
             desc = study.get("StudyDescription") or "Study"
             return f"{desc}: {study.get('NumberOfStudyRelatedSeries', 0)} series"
@@ -190,6 +190,13 @@ class DatabaseModel(QObject):
                 return level, rows
         return "study", []
 
+    @property
+    def filter_model(self) -> FilterModel:
+        return self._filters
+
+    def level_model(self, level: BrowseLevel) -> LevelModel:
+        return self._levels[level]
+
     def base_filter(self) -> StudyFilter:
         return self._filters.applied_filter()
 
@@ -200,7 +207,7 @@ class DatabaseModel(QObject):
 
     def _on_selection(self, level: BrowseLevel) -> None:
         self.selectionChanged.emit()
-        current = self._levels[level].currentKey
+        current = self._levels[level].current_key()
         if self._cascaded.get(level, "") == current:
             return
         self._cascaded[level] = current
@@ -265,7 +272,7 @@ class DatabaseModel(QObject):
                 else:
                     model.set_filter(base)
             self.previewChanged.emit()
-            await asyncio.gather(self.patients.reload(), self.studies.reload())
+            await asyncio.gather(self._levels["patient"].reload(), self._levels["study"].reload())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -274,11 +281,11 @@ class DatabaseModel(QObject):
 
     async def refresh_all(self) -> None:
         """Re-read every level that shows something (Refresh, and live updates)."""
-        loads = [self.patients.reload(), self.studies.reload()]
-        if self.series.filter.study_uid:
-            loads.append(self.series.reload())
-        if self.images.filter.series_uid:
-            loads.append(self.images.reload())
+        loads = [self._levels["patient"].reload(), self._levels["study"].reload()]
+        if self._levels["series"].filter.study_uid:
+            loads.append(self._levels["series"].reload())
+        if self._levels["image"].filter.series_uid:
+            loads.append(self._levels["image"].reload())
         await asyncio.gather(*loads)
         self.previewChanged.emit()
 
@@ -301,35 +308,35 @@ class DatabaseModel(QObject):
     def select(self, level: str, row: int) -> None:
         """Tap on a row: select it, or add/remove it in multiple selection."""
         if level in self._levels:
-            self._levels[level].select(row, self._multi)  # type: ignore[index]
+            self._levels[level].select(row, self._multi)
 
     @Slot(str)
     def toggleLevel(self, level: str) -> None:  # noqa: N802
         """Tapping a level's name shows or hides it."""
         if level in self._levels:
-            model = self._levels[level]  # type: ignore[index]
-            if model.shown:
-                model.shown = False
+            model = self._levels[level]
+            if model.is_shown():
+                model.set_shown(False)
             else:
-                self.show_level(level)  # type: ignore[arg-type]
+                self.show_level(level)
 
     def show_level(self, level: BrowseLevel) -> None:
         """Show a level; when more tables are open than fit, fold the farthest one."""
         order: list[BrowseLevel] = ["patient", "study", "series", "image"]
-        self._levels[level].shown = True
-        shown = [lv for lv in order if self._levels[lv].shown]
+        self._levels[level].set_shown(True)
+        shown = [lv for lv in order if self._levels[lv].is_shown()]
         while len(shown) > self._max_expanded:
             farthest = max(
                 shown, key=lambda lv: (abs(order.index(lv) - order.index(level)), -order.index(lv))
             )
-            self._levels[farthest].shown = False
+            self._levels[farthest].set_shown(False)
             shown.remove(farthest)
 
     @Slot(str, result=str)
     def deletePrompt(self, level: str) -> str:  # noqa: N802
         if level not in self._levels:
             return ""
-        model = self._levels[level]  # type: ignore[index]
+        model = self._levels[level]
         rows = model.selected_rows()
         if not rows:
             return ""
@@ -345,9 +352,9 @@ class DatabaseModel(QObject):
             self._set_busy(True)
             if level not in self._levels:
                 return
-            model = self._levels[level]  # type: ignore[index]
+            model = self._levels[level]
             rows = model.selected_rows()
-            removed = await asyncio.to_thread(self._delete, level, rows)  # type: ignore[arg-type]
+            removed = await asyncio.to_thread(self._delete, level, rows)
             model.clearSelection()
             await self.refresh_all()
             self.message.emit(f"Deleted {_count(removed, 'image')}.")
@@ -459,7 +466,7 @@ class DatabaseModel(QObject):
         if not rows:
             self.errorOccurred.emit("Select a study, series or images to load.")
             return
-        study_uid = self.images.study_uid
+        study_uid = self._levels["image"].study_uid
         stack, title = await asyncio.to_thread(self._stack, level, rows, study_uid)
         if not stack:
             self.errorOccurred.emit("The selection holds no images.")

@@ -27,7 +27,7 @@ def _display_date(value: str) -> str:
 
 @QmlElement
 @QmlUncreatable("The filter model belongs to the database view model.")
-class FilterModel(QObject):
+class FilterModel(QObject):  # type: ignore[operator]
     """What the user is typing (``draft``) and what is applied (``applied``)."""
 
     changed = Signal()

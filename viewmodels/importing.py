@@ -59,7 +59,7 @@ def list_folders(path: Path) -> list[tuple[str, str]]:
 
 @QmlElement
 @QmlUncreatable("The folder picker model is made by the kiosk.")
-class FolderModel(QAbstractListModel):
+class FolderModel(QAbstractListModel):  # type: ignore[operator]
     """A touch folder picker: the folders inside ``path``, with removable-media shortcuts."""
 
     pathChanged = Signal()
@@ -122,13 +122,13 @@ class FolderModel(QAbstractListModel):
 
     @Slot()
     def up(self) -> None:
-        if self.canGoUp:
+        if self._path.parent != self._path:
             self.open(str(self._path.parent))
 
 
 @QmlElement
 @QmlUncreatable("The import model is made by the kiosk.")
-class ImportModel(QObject):
+class ImportModel(QObject):  # type: ignore[operator]
     """Runs the core Importer on a worker thread; progress, cancel and a summary."""
 
     runningChanged = Signal()
@@ -150,6 +150,10 @@ class ImportModel(QObject):
 
     @Property(FolderModel, constant=True, final=True)
     def folders(self) -> FolderModel:
+        return self._folders
+
+    @property
+    def folder_model(self) -> FolderModel:
         return self._folders
 
     @Property(bool, notify=runningChanged, final=True)

@@ -58,7 +58,7 @@ class Kiosk:
     engine: object
     thumbnails: object
 
-    def window(self):  # type: ignore[no-untyped-def]
+    def window(self):
         roots = self.engine.rootObjects()  # type: ignore[attr-defined]
         return roots[0] if roots else None
 
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     core.open()
     kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen)
     closed = asyncio.Event()
-    qt_app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
+    qt_app.aboutToQuit.connect(closed.set)
     kiosk.app_model.quitRequested.connect(qt_app.quit)  # type: ignore[attr-defined]
     try:
         with loop:

@@ -37,7 +37,7 @@ LEVEL_COLUMNS: dict[BrowseLevel, list[tuple[str, str, float]]] = {
         ("PatientName", "Name", 3.0),
         ("PatientID", "Patient ID", 2.0),
         ("PatientBirthDate", "Born", 2.1),
-        ("PatientSex", "Sex", 0.9),
+        ("PatientSex", "Sex", 1.0),
         ("NumberOfPatientRelatedStudies", "Studies", 1.2),
         ("NumberOfPatientRelatedInstances", "Images", 1.2),
     ],
@@ -52,7 +52,7 @@ LEVEL_COLUMNS: dict[BrowseLevel, list[tuple[str, str, float]]] = {
         ("NumberOfStudyRelatedInstances", "Images", 1.2),
     ],
     "series": [
-        ("SeriesNumber", "No.", 0.9),
+        ("SeriesNumber", "No.", 1.0),
         ("Modality", "Modality", 1.3),
         ("SeriesDescription", "Description", 3.0),
         ("BodyPartExamined", "Body part", 1.6),
@@ -60,7 +60,7 @@ LEVEL_COLUMNS: dict[BrowseLevel, list[tuple[str, str, float]]] = {
         ("NumberOfSeriesRelatedInstances", "Images", 1.2),
     ],
     "image": [
-        ("InstanceNumber", "No.", 0.9),
+        ("InstanceNumber", "No.", 1.0),
         ("Rows", "Rows", 1.0),
         ("Columns", "Columns", 1.2),
         ("NumberOfFrames", "Frames", 1.1),
@@ -132,7 +132,7 @@ def row_key(level: BrowseLevel, row: dict[str, Any]) -> str:
 
 @QmlElement
 @QmlUncreatable("A level model belongs to the database view model.")
-class LevelModel(QAbstractListModel):
+class LevelModel(QAbstractListModel):  # type: ignore[operator]
     """A page of one level's rows; sorting, paging and selection (single or multiple)."""
 
     pageChanged = Signal()
@@ -228,12 +228,12 @@ class LevelModel(QAbstractListModel):
     def _get_shown(self) -> bool:
         return self._shown
 
-    def _set_shown(self, shown: bool) -> None:
+    def set_shown(self, shown: bool) -> None:
         if shown != self._shown:
             self._shown = shown
             self.shownChanged.emit()
 
-    shown = Property(bool, _get_shown, _set_shown, notify=shownChanged, final=True)
+    shown = Property(bool, _get_shown, set_shown, notify=shownChanged, final=True)
 
     @Property(bool, notify=busyChanged, final=True)
     def busy(self) -> bool:
@@ -293,10 +293,19 @@ class LevelModel(QAbstractListModel):
 
     @Property(int, notify=selectionChanged, final=True)
     def currentRow(self) -> int:  # noqa: N802
+        return self.current_index()
+
+    def current_index(self) -> int:
         for i, row in enumerate(self._rows):
             if row_key(self._level, row) == self._current:
                 return i
         return -1
+
+    def current_key(self) -> str:
+        return self._current
+
+    def is_shown(self) -> bool:
+        return self._shown
 
     # -- Python API (the database view model) ----------------------------------------------
     @property
@@ -481,11 +490,11 @@ class LevelModel(QAbstractListModel):
     async def moveCurrent(self, delta: int) -> None:  # noqa: N802
         """Select the previous (-1) or next (1) entry, turning the page at its ends."""
         try:
-            if self.currentRow < 0:  # nothing current here: start at this page's end
+            if self.current_index() < 0:  # nothing current here: start at this page's end
                 if self._rows:
                     self.select(0 if delta > 0 else len(self._rows) - 1, False)
                 return
-            row = self.currentRow + delta
+            row = self.current_index() + delta
             if row < 0 and self._offset > 0:
                 self._offset = max(0, self._offset - self._page_size)
                 await self.reload()

@@ -36,7 +36,7 @@ def _first(value: object, default: float) -> float:
         and not isinstance(value, str)
     ):
         try:
-            value = value[0]  # type: ignore[index]
+            value = value[0]
         except (IndexError, TypeError):
             return default
     try:

@@ -53,7 +53,7 @@ def run_screenshot(args: argparse.Namespace) -> int:
             )
         kiosk = build_kiosk(core, theme=args.shot_theme or getattr(args, "theme", None))
         window = kiosk.window()
-        window.resize(width, height)  # type: ignore[union-attr]
+        window.resize(width, height)
         model = kiosk.app_model
         with loop:
             loop.run_until_complete(model.start())  # type: ignore[attr-defined]
@@ -61,7 +61,7 @@ def run_screenshot(args: argparse.Namespace) -> int:
             _process(app, 0.3)
             kiosk.thumbnails.wait_idle()  # type: ignore[attr-defined]
             _process(app, 0.5)
-            image = window.grabWindow()  # type: ignore[union-attr]
+            image = window.grabWindow()
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         if not image.save(str(out)):

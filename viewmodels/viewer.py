@@ -35,7 +35,7 @@ CACHE_FRAMES = 48
 
 @QmlElement
 @QmlUncreatable("The viewer model is made by the kiosk.")
-class ViewerModel(QObject):
+class ViewerModel(QObject):  # type: ignore[operator]
     stackChanged = Signal()
     frameChanged = Signal()
     windowChanged = Signal()
@@ -283,7 +283,7 @@ class ViewerModel(QObject):
             self.probeChanged.emit()
 
 
-def _render(frame: pixels.Frame, center: float, width: float):  # type: ignore[no-untyped-def]
+def _render(frame: pixels.Frame, center: float, width: float):
     if frame.rgb:
         return to_qimage(frame.values, rgb=True)
     return to_qimage(pixels.window_to_gray(frame.values, center, width))

@@ -263,7 +263,9 @@ class TestActions:
         assert "MULLER^Bob" not in names(db.patients)
         assert db.patients.total == 3
 
-    def test_delete_an_image(self, db: DatabaseModel, core: Core, loop: asyncio.AbstractEventLoop) -> None:
+    def test_delete_an_image(
+        self, db: DatabaseModel, core: Core, loop: asyncio.AbstractEventLoop
+    ) -> None:
         db.select("study", 0)
         settle(loop)
         db.select("series", 0)

@@ -158,8 +158,9 @@ Rectangle {
                             }
                         }
                         TapHandler {
-                            onTapped: (point) => {
-                                if (point.modifiers & Qt.ControlModifier)
+                            id: rowTap
+                            onTapped: {
+                                if (rowTap.point.modifiers & Qt.ControlModifier)
                                     panel.level.select(rowItem.index, true)
                                 else
                                     panel.database.select(panel.level.level, rowItem.index)
