@@ -103,6 +103,7 @@ def _session_loop(qt_prepared: None, qapp) -> Iterator[asyncio.AbstractEventLoop
     asyncio.set_event_loop(event_loop)
     yield event_loop
     settle(event_loop)
+    event_loop.close()  # stops its worker threads before the interpreter exits
 
 
 @pytest.fixture

@@ -348,40 +348,50 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
         self._set_selection({}, "")
         self.pageChanged.emit()
 
-    async def reload(self) -> None:
-        """Fetch the current page (and the total) off the GUI thread."""
+    async def reload(self, recount: bool = True) -> None:
+        """Fetch the current page off the GUI thread, show it, then count the matches.
+
+        The page comes first so it shows as soon as it can; ``recount`` is False when only
+        the page or the order changed (the total stays the same).
+        """
         self._generation += 1
         generation = self._generation
         self._set_busy(True)
         try:
             flt, sort, desc = self._filter, self._sort_key, self._descending
             offset, size = self._offset, self._page_size
-            total, rows = await asyncio.to_thread(self._fetch, flt, sort, desc, size, offset)
+            rows = await asyncio.to_thread(
+                self._core.list_rows, self._level, flt, sort, desc, size, offset
+            )
             if generation != self._generation:
                 return  # a newer request superseded this one
-            if rows == [] and total > 0 and offset >= total:
+            if not rows and offset > 0:  # the page went away (deletions): show the last one
+                total = await asyncio.to_thread(self._core.count, self._level, flt)
+                if generation != self._generation:
+                    return
+                self._total = total
                 self._offset = max(0, (total - 1) // size * size)
-                await self.reload()
+                await self.reload(recount=False)
                 return
             self.beginResetModel()
             self._rows = rows
-            self._total = total
             self.endResetModel()
             # Keep the selection's row data current (counts change when images arrive).
             fresh = {row_key(self._level, r): r for r in rows}
             self._selected = {k: fresh.get(k, v) for k, v in self._selected.items()}
+            if not recount:
+                self._total = max(self._total, offset + len(rows))
             self.pageChanged.emit()
             self.selectionChanged.emit()
+            if recount:
+                total = await asyncio.to_thread(self._core.count, self._level, flt)
+                if generation != self._generation:
+                    return
+                self._total = total
+                self.pageChanged.emit()
         finally:
             if generation == self._generation:
                 self._set_busy(False)
-
-    def _fetch(
-        self, flt: StudyFilter, sort: str, desc: bool, limit: int, offset: int
-    ) -> tuple[int, list[dict[str, Any]]]:
-        total = self._core.count(self._level, flt)
-        rows = self._core.list_rows(self._level, flt, sort, desc, limit, offset)
-        return total, rows
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:
@@ -445,7 +455,7 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
                 return
             self._offset = 0
             self.pageChanged.emit()
-            await self.reload()
+            await self.reload(recount=False)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -465,7 +475,7 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
             if offset == self._offset:
                 return
             self._offset = offset
-            await self.reload()
+            await self.reload(recount=False)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -497,11 +507,11 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
             row = self.current_index() + delta
             if row < 0 and self._offset > 0:
                 self._offset = max(0, self._offset - self._page_size)
-                await self.reload()
+                await self.reload(recount=False)
                 row = len(self._rows) - 1
             elif row >= len(self._rows) and self._offset + len(self._rows) < self._total:
                 self._offset += self._page_size
-                await self.reload()
+                await self.reload(recount=False)
                 row = 0
             row = min(max(row, 0), len(self._rows) - 1)
             if row >= 0:
