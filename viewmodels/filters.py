@@ -115,12 +115,12 @@ class FilterModel(QObject):  # type: ignore[operator]
     def _get_shown(self) -> bool:
         return self._shown
 
-    def _set_shown(self, shown: bool) -> None:
+    def set_shown(self, shown: bool) -> None:
         if shown != self._shown:
             self._shown = shown
             self.shownChanged.emit()
 
-    shown = Property(bool, _get_shown, _set_shown, notify=shownChanged, final=True)
+    shown = Property(bool, _get_shown, set_shown, notify=shownChanged, final=True)
 
     # -- Python API ---------------------------------------------------------------------------
     def applied_filter(self) -> StudyFilter:

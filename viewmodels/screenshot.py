@@ -83,21 +83,33 @@ async def stage(kiosk: object, view: str) -> None:
     db = model.database
     if view == "first-run":
         return
-    if db.patients.rowCount() > 0:
-        db.patients.select(0, False)
+    studies = db.level_model("study")
+    patients = db.level_model("patient")
+    # A patient with a CT or MR study makes the most telling pictures.
+    rows = studies.rows()
+    pick = next((r for r in rows if "CT" in r["ModalitiesInStudy"]), rows[0] if rows else None)
+    if pick is not None:
+        index = next(
+            i for i, r in enumerate(patients.rows()) if r["PatientID"] == pick["PatientID"]
+        )
+        patients.select(index, False)
         await _settle()
-        if db.studies.rowCount() > 0:
-            db.studies.select(0, False)
-            await _settle()
+        index = next(
+            i
+            for i, r in enumerate(studies.rows())
+            if r["StudyInstanceUID"] == pick["StudyInstanceUID"]
+        )
+        studies.select(index, False)
+        await _settle()
     if view == "database":
         return
     if view == "database-filters":
-        names = db.patients.rows()
-        if names:
-            db.filters.setPatientName(str(names[0]["PatientName"])[:3] + "*")
-        db.filters.lastDays(900)
-        db.filters.shown = True
-        await db.filters.load_choices()
+        current = db.level_model("patient").current_row()
+        if current is not None:
+            db.filter_model.setPatientName(str(current["PatientName"])[:3] + "*")
+        db.filter_model.lastDays(900)
+        db.filter_model.set_shown(True)
+        await db.filter_model.load_choices()
         return
     if view in ("send-dialog", "export-dialog"):
         dialog = window.findChild(object, "sendDialog" if view == "send-dialog" else "exportDialog")
@@ -105,12 +117,18 @@ async def stage(kiosk: object, view: str) -> None:
         await _settle()
         return
     if view == "viewer":
-        if db.series.rowCount() > 0:
-            db.series.select(0, False)
+        series = db.level_model("series")
+        if series.rowCount() > 0:
+            series.select(0, False)
             await _settle()
         await db.load_selection()
-        model.viewer.applyPreset("Default")
+        viewer = model.viewer
         await _settle()
+        viewer.step(viewer.count // 2)
+        await _settle()
+        viewer.applyPreset("Lung")
+        await _settle()
+        viewer.probe(0.5, 0.3)
 
 
 async def _settle(seconds: float = 0.4) -> None:

@@ -73,3 +73,23 @@ def test_first_run_and_keyboard_panel_load_without_warnings(
         assert panel is not None, [e.toString() for e in component.errors()]
         settle(loop)
     assert warnings.messages == []
+
+
+def test_suggestions_never_fill_a_filter_by_themselves(
+    core: Core, loop: asyncio.AbstractEventLoop
+) -> None:
+    seed(core)
+    with open_kiosk(core, loop) as kiosk:
+        filters = kiosk.app_model.database.filter_model  # type: ignore[attr-defined]
+        filters.set_shown(True)
+        filters.refreshChoices()
+        settle(loop)
+        kiosk.window().grabWindow()
+        settle(loop)
+        id_box = find(kiosk, "filterId")
+        assert id_box.property("count") > 0  # suggestions are there...
+        assert id_box.property("editText") == ""  # ...but the field stays as the user left it
+        assert filters.draft().patient_id == ""
+        filters.setPatientName("smi*")
+        settle(loop)
+        assert find(kiosk, "filterName").property("editText") == "smi*"

@@ -16,16 +16,6 @@ Rectangle {
     border.width: Theme.border
     border.color: Theme.borderColor
 
-    Connections {
-        target: panel.filters
-        function onChanged() {
-            if (nameBox.editText !== panel.filters.patientName)
-                nameBox.editText = panel.filters.patientName
-            if (idBox.editText !== panel.filters.patientId)
-                idBox.editText = panel.filters.patientId
-        }
-    }
-
     ColumnLayout {
         anchors.fill: parent
         anchors.margins: Theme.spacing
@@ -49,8 +39,9 @@ Rectangle {
                     objectName: "filterName"
                     Layout.fillWidth: true
                     model: panel.filters.nameSuggestions
-                    onEditTextChanged: {
-                        panel.filters.setPatientName(editText)
+                    value: panel.filters.patientName
+                    onEdited: (text) => {
+                        panel.filters.setPatientName(text)
                         panel.filters.refreshChoices()
                     }
                     onAccepted: panel.filters.apply()
@@ -61,8 +52,9 @@ Rectangle {
                     objectName: "filterId"
                     Layout.fillWidth: true
                     model: panel.filters.idSuggestions
-                    onEditTextChanged: {
-                        panel.filters.setPatientId(editText)
+                    value: panel.filters.patientId
+                    onEdited: (text) => {
+                        panel.filters.setPatientId(text)
                         panel.filters.refreshChoices()
                     }
                     onAccepted: panel.filters.apply()

@@ -126,6 +126,7 @@ Rectangle {
                     model: panel.level
                     boundsBehavior: Flickable.StopAtBounds
                     currentIndex: panel.level.currentRow
+                    onCurrentIndexChanged: if (currentIndex >= 0) positionViewAtIndex(currentIndex, ListView.Contain)
                     delegate: Rectangle {
                         id: rowItem
                         required property int index

@@ -73,8 +73,8 @@ Item {
                 Binding {
                     target: view.database
                     property: "maxExpanded"
-                    // A table needs its bar, its header and at least two rows.
-                    value: Math.max(1, Math.floor((levels.height - Theme.touch) / (Theme.touch * 3.5 + Theme.spacing)))
+                    // Parent and child always fit; more when each table keeps about four rows.
+                    value: Math.max(2, Math.floor((levels.height - Theme.touch) / (Theme.touch * 5.5)))
                 }
             }
 
