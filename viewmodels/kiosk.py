@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,11 +64,15 @@ class Kiosk:
         return roots[0] if roots else None
 
     def close(self) -> None:
+        """Stop live updates, let thumbnails finish, then drop the QML before the models."""
+        import shiboken6
+
         self.app_model.stop()  # type: ignore[attr-defined]
         self.thumbnails.wait_idle()  # type: ignore[attr-defined]
-        for root in self.engine.rootObjects():  # type: ignore[attr-defined]
-            root.close()
-        self.engine.deleteLater()  # type: ignore[attr-defined]
+        if shiboken6.isValid(self.engine):
+            for root in self.engine.rootObjects():  # type: ignore[attr-defined]
+                root.close()
+            shiboken6.delete(self.engine)  # type: ignore[arg-type]
 
 
 def build_kiosk(
@@ -107,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         print(NO_DISPLAY_HELP, file=sys.stderr, end="")
         return 1
     import qasync
+    from PySide6.QtCore import QTimer
     from PySide6.QtGui import QGuiApplication
 
     settings = _settings(args)
@@ -121,13 +127,26 @@ def run(args: argparse.Namespace) -> int:
     core.open()
     kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen)
     closed = asyncio.Event()
-    qt_app.aboutToQuit.connect(closed.set)
-    kiosk.app_model.quitRequested.connect(qt_app.quit)  # type: ignore[attr-defined]
+    qt_app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]  # the loop ends it
+    qt_app.lastWindowClosed.connect(closed.set)  # type: ignore[attr-defined]
+    kiosk.app_model.quitRequested.connect(closed.set)  # type: ignore[attr-defined]
+    # Ctrl+C and SIGTERM (systemd stopping a kiosk) close it the same way. Python runs signal
+    # handlers only between bytecodes: a light timer keeps it looking while Qt waits.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: loop.call_soon_threadsafe(closed.set))
+    wake = QTimer()
+    wake.start(250)
+    wake.timeout.connect(lambda: None)
+
+    async def main() -> None:
+        await kiosk.app_model.start()  # type: ignore[attr-defined]
+        await closed.wait()
+
     try:
         with loop:
-            loop.run_until_complete(kiosk.app_model.start())  # type: ignore[attr-defined]
-            loop.run_until_complete(closed.wait())
+            loop.run_until_complete(main())
     finally:
+        wake.stop()
         kiosk.close()
         core.close()
     return 0
