@@ -195,6 +195,11 @@ class ViewerModel(QObject):  # type: ignore[operator]
             if index != self._index:
                 self._index = index
                 await self._safe_render()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("viewer action failed")
+            self.errorOccurred.emit(f"Could not update the image: {exc}")
         finally:
             self._set_busy(self._rendering)
 
@@ -210,6 +215,11 @@ class ViewerModel(QObject):  # type: ignore[operator]
                 if index != self._index:
                     self._index = index
                     await self._safe_render()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("viewer action failed")
+            self.errorOccurred.emit(f"Could not update the image: {exc}")
         finally:
             self._set_busy(self._rendering)
 
@@ -222,6 +232,11 @@ class ViewerModel(QObject):  # type: ignore[operator]
             self._center = self._center + dy * scale
             self.windowChanged.emit()
             await self._safe_render()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("viewer action failed")
+            self.errorOccurred.emit(f"Could not update the image: {exc}")
         finally:
             self._set_busy(self._rendering)
 
@@ -240,6 +255,11 @@ class ViewerModel(QObject):  # type: ignore[operator]
                 self._center, self._width = match[1], match[2]
             self.windowChanged.emit()
             await self._safe_render()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("viewer action failed")
+            self.errorOccurred.emit(f"Could not update the image: {exc}")
         finally:
             self._set_busy(self._rendering)
 
@@ -252,6 +272,11 @@ class ViewerModel(QObject):  # type: ignore[operator]
             self.probeChanged.emit()
             self.resetRequested.emit()
             await self._safe_render()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("viewer action failed")
+            self.errorOccurred.emit(f"Could not update the image: {exc}")
         finally:
             self._set_busy(self._rendering)
 
