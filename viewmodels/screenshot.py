@@ -103,6 +103,14 @@ async def stage(kiosk: object, view: str) -> None:
         await _settle()
     if view == "database":
         return
+    if view == "database-images":
+        series = db.level_model("series")
+        if series.rowCount() > 0:
+            series.select(0, False)
+            await _settle()
+        db.toggleLevel("image")
+        await _settle()
+        return
     if view == "database-filters":
         current = db.level_model("patient").current_row()
         if current is not None:

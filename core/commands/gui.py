@@ -7,6 +7,7 @@ from typing import Any
 
 SCREENSHOT_VIEWS = (
     "database",
+    "database-images",
     "database-filters",
     "send-dialog",
     "export-dialog",

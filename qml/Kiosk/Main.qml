@@ -175,10 +175,12 @@ ApplicationWindow {
         anchors.bottomMargin: Theme.primary + 3 * Theme.spacing
     }
 
+    // The on-screen keyboard lives above dialogs (in the overlay), so it also serves them.
     Loader {
+        parent: Overlay.overlay
         anchors.fill: parent
         active: window.app.virtualKeyboard
-        z: 100
+        z: 1000
         source: Qt.resolvedUrl("components/KeyboardPanel.qml")
     }
 }

@@ -13,7 +13,10 @@ Popup {
     parent: Overlay.overlay
     modal: true
     focus: true
-    anchors.centerIn: parent
+    // Centred; moved to the top while the on-screen keyboard covers the bottom.
+    x: parent ? Math.round((parent.width - width) / 2) : 0
+    y: parent ? (Qt.inputMethod.visible ? Theme.spacing
+                                        : Math.round((parent.height - height) / 2)) : 0
     width: Math.min(parent ? parent.width - 2 * Theme.spacing : Theme.dialogWidth, Theme.dialogWidth)
     height: Math.min(parent ? parent.height - 2 * Theme.spacing : implicitHeight, implicitHeight)
     padding: Theme.spacing * 2
