@@ -221,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="data directory (env DICOM_KIOSK_DATA)")
     parser.add_argument("--db-url", help="SQLAlchemy database URL (env DICOM_KIOSK_DB_URL)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument(
+        "--fullscreen", action="store_true", help="kiosk mode: full screen, no window controls"
+    )
+    parser.add_argument("--theme", choices=("dark", "light"), help="kiosk colour theme")
     parser.set_defaults(func=cmd_gui)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 

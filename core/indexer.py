@@ -8,7 +8,7 @@ removes the incoming names. Re-running a batch after a crash is harmless.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -84,6 +84,27 @@ class IndexWriter:
         self._sessions = sessions
         self.store = store
         self.duplicate_policy = duplicate_policy
+        self._listeners: list[Callable[[], None]] = []
+
+    # -- change notification -----------------------------------------------------------------
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every committed change to the index.
+
+        It runs on the committing thread (an import worker, a network thread): it must return
+        fast and hand over to its own loop (``loop.call_soon_threadsafe``).
+        """
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def _changed(self) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback()
+            except Exception:
+                log.exception("index change listener failed")
 
     # -- ingest ------------------------------------------------------------------------------
     def write_batch(self, items: Sequence[IngestItem]) -> list[Outcome]:
@@ -154,6 +175,8 @@ class IndexWriter:
             self.store.discard(path)
         for relative, size in removed_files:
             self.store.remove(relative, size)
+        if any(o in (Outcome.STORED, Outcome.REPLACED) for o in outcomes):
+            self._changed()
         return outcomes
 
     @staticmethod
@@ -230,6 +253,7 @@ class IndexWriter:
         for row in rows:
             self.store.remove(row.file_path, row.file_size)
             total += row.file_size
+        self._changed()
         return DeleteResult(
             instances=len(rows), bytes=total, sop_uids=tuple(r.sop_uid for r in rows)
         )

@@ -57,7 +57,6 @@ _IN_CHUNK = 500
 _BATCH = 16  # thumbnails per pool task: amortises the inter-process round trip
 
 
-
 # -- work done in the pool (module level so it can be pickled) ---------------------------------
 def _init_worker(log_queue: Any, level: int) -> None:
     """Send the worker's log records to the parent, which handles them as its own."""

@@ -117,21 +117,14 @@ def _study_conditions(f: StudyFilter) -> list[ColumnElement[bool]]:
         conds.append(Study.study_date <= f.date_to)
         conds.append(Study.study_date != "")  # a study without a date is in no range
     if f.modality:
+        # IN (a list the modality index yields once) rather than a correlated EXISTS per study.
         conds.append(
-            select(Series.id)
-            .where(Series.study_pk == Study.id, Series.modality == f.modality.upper())
-            .correlate(Study)
-            .exists()
+            Study.id.in_(select(Series.study_pk).where(Series.modality == f.modality.upper()))
         )
     if f.study_uid:
         conds.append(Study.study_uid == f.study_uid)
     if f.series_uid:
-        conds.append(
-            select(Series.id)
-            .where(Series.study_pk == Study.id, Series.series_uid == f.series_uid)
-            .correlate(Study)
-            .exists()
-        )
+        conds.append(Study.id.in_(select(Series.study_pk).where(Series.series_uid == f.series_uid)))
     return conds
 
 
@@ -153,15 +146,12 @@ def _base(level: BrowseLevel, f: StudyFilter) -> Select[Any]:
     if level == "patient":
         query = select(Patient.id).where(*patient_conds)
         if study_conds:
-            query = query.where(
-                select(Study.id)
-                .where(Study.patient_pk == Patient.id, *study_conds)
-                .correlate(Patient)
-                .exists()
-            )
+            query = query.where(Patient.id.in_(select(Study.patient_pk).where(*study_conds)))
         return query
     query = select(Study.id).join(Patient, Study.patient_pk == Patient.id)
-    query = query.where(*patient_conds, *study_conds)
+    if patient_conds:  # an IN list the name/ID indexes yield once, not a probe per study
+        query = query.where(Study.patient_pk.in_(select(Patient.id).where(*patient_conds)))
+    query = query.where(*study_conds)
     if level == "study":
         return query
     query = query.with_only_columns(Series.id).join(Series, Series.study_pk == Study.id)
@@ -201,15 +191,20 @@ def list_rows(
     if limit < 0 or offset < 0:
         raise QueryError("limit and offset cannot be negative")
     pk = _PK[level]
-    ids = _base(level, f).subquery()
-    query = select(pk.label("_pk"), *(col.label(name) for name, col in columns.items()))
-    query = _join_parents(query.select_from(pk.class_), level)
-    query = query.join(ids, ids.c[0] == pk)
-    order = columns[sort]
-    # NULLs last in both directions, the same on SQLite and PostgreSQL.
-    query = query.order_by(
-        order.is_(None), order.desc() if desc else order.asc(), pk.desc() if desc else pk.asc()
+    # _base already joins every table a level's columns come from: select them from it.
+    query = _base(level, f).with_only_columns(
+        pk.label("_pk"), *(col.label(name) for name, col in columns.items())
     )
+    order = columns[sort]
+    direction: list[ColumnElement[Any]] = [
+        order.desc() if desc else order.asc(),
+        pk.desc() if desc else pk.asc(),
+    ]
+    # NULLs last in both directions, the same on SQLite and PostgreSQL; only nullable
+    # columns need the extra key (it would keep the database from ordering by an index).
+    if any(c.nullable for c in order.property.columns):
+        direction.insert(0, order.is_(None))
+    query = query.order_by(*direction)
     query = query.limit(limit).offset(offset)
     rows = []
     for row in session.execute(query):
@@ -218,16 +213,6 @@ def list_rows(
             mapping["ReceivedAt"] = mapping["ReceivedAt"].isoformat(timespec="seconds")
         rows.append(mapping)
     return rows
-
-
-def _join_parents(query: Select[Any], level: BrowseLevel) -> Select[Any]:
-    if level == "study":
-        return query.join(Patient, Study.patient_pk == Patient.id)
-    if level == "series":
-        return query.join(Study, Series.study_pk == Study.id)
-    if level == "image":
-        return query.join(Series, Instance.series_pk == Series.id)
-    return query
 
 
 def suggestions(

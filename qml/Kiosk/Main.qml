@@ -1,0 +1,186 @@
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Controls.Material
+import QtQuick.Layouts
+import Kiosk
+import Kiosk.Backend
+
+ApplicationWindow {
+    id: window
+    required property AppModel app
+
+    width: 1280
+    height: 800
+    minimumWidth: 1024
+    minimumHeight: 600
+    visible: true
+    title: "dicom-kiosk"
+    flags: app.fullscreen ? (Qt.Window | Qt.FramelessWindowHint) : Qt.Window
+    visibility: app.fullscreen ? Window.FullScreen : Window.AutomaticVisibility
+    color: Theme.background
+
+    Material.theme: Theme.dark ? Material.Dark : Material.Light
+    Material.accent: Theme.accent
+    Material.primary: Theme.accent
+
+    Binding { target: Theme; property: "dark"; value: window.app.theme !== "light" }
+    Binding {
+        target: Theme
+        property: "scale"
+        value: Math.max(1, Math.min(3, Math.min(window.width / 1280, window.height / 720)))
+    }
+
+    Connections {
+        target: window.app
+        function onErrorOccurred(text) { toast.show(text, true) }
+        function onMessage(text) { toast.show(text, false) }
+    }
+
+    ColumnLayout {
+        anchors.fill: parent
+        spacing: 0
+        visible: window.app.view === "database"
+
+        Rectangle {
+            Layout.fillWidth: true
+            Layout.preferredHeight: Theme.touch + Theme.spacing
+            color: Theme.header
+            RowLayout {
+                anchors.fill: parent
+                spacing: Theme.spacing
+                Repeater {
+                    id: tabs
+                    property int current: 0
+                    model: ["Database", "Transfer Log", "Query/Retrieve", "Settings"]
+                    TouchButton {
+                        required property string modelData
+                        required property int index
+                        objectName: "tab_" + index
+                        Layout.preferredWidth: Theme.touch * 3.4
+                        Layout.fillHeight: true
+                        text: modelData
+                        checked: tabs.current === index
+                        onClicked: tabs.current = index
+                    }
+                }
+                Column {
+                    Layout.fillWidth: true
+                    Layout.rightMargin: Theme.spacing
+                    Text {
+                        width: parent.width
+                        horizontalAlignment: Text.AlignRight
+                        text: window.app.statsText
+                        color: Theme.textDim
+                        font.family: Theme.fontFamily
+                        font.pixelSize: Theme.fontSmall
+                        elide: Text.ElideLeft
+                    }
+                    Text {
+                        width: parent.width
+                        horizontalAlignment: Text.AlignRight
+                        text: [window.app.database.filters.summary, window.app.database.selectionText]
+                              .filter(function (s) { return s !== "" }).join("  ·  ")
+                        color: Theme.textDim
+                        font.family: Theme.fontFamily
+                        font.pixelSize: Theme.fontSmall
+                        elide: Text.ElideLeft
+                    }
+                }
+            }
+        }
+
+        StackLayout {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            currentIndex: tabs.current
+            DatabaseView {
+                id: databaseView
+                objectName: "databaseView"
+                app: window.app
+                onSendRequested: sendDialog.open()
+                onExportRequested: exportDialog.open()
+                onImportRequested: {
+                    window.app.importer.folders.open(window.app.importer.folders.path)
+                    importDialog.open()
+                }
+                onDeleteRequested: (name) => {
+                    var prompt = window.app.database.deletePrompt(name)
+                    if (prompt !== "")
+                        confirm.ask("Delete", prompt, "Delete", true,
+                                    function () { window.app.database.deleteSelected(name) })
+                }
+                onDatePickRequested: (from) => {
+                    datePicker.from = from
+                    datePicker.pick(from ? "Study date from" : "Study date to",
+                                    from ? window.app.database.filters.dateFrom
+                                         : window.app.database.filters.dateTo)
+                }
+                onCloseRequested: {
+                    if (window.app.fullscreen)
+                        toast.show("Kiosk mode: leave it in Settings to close the kiosk.", false)
+                    else
+                        confirm.ask("Close", "Close dicom-kiosk?", "Close", false,
+                                    function () { window.app.requestQuit() })
+                }
+            }
+            TransferLogView {}
+            QueryRetrieveView {}
+            SettingsView {
+                app: window.app
+                onLeaveKioskRequested: confirm.ask(
+                    "Leave kiosk mode", "Show the window controls again? Anyone at this screen "
+                    + "can then close or switch away from the kiosk.", "Leave kiosk mode", false,
+                    function () { window.app.leaveKioskMode() })
+            }
+        }
+    }
+
+    ViewerView {
+        id: viewerView
+        objectName: "viewerView"
+        anchors.fill: parent
+        visible: window.app.view === "viewer"
+        viewer: window.app.viewer
+        onBackRequested: window.app.showView("database")
+    }
+
+    SendDialog { id: sendDialog; objectName: "sendDialog"; database: window.app.database }
+    ExportDialog {
+        id: exportDialog
+        objectName: "exportDialog"
+        database: window.app.database
+        folders: window.app.importer.folders
+    }
+    ImportDialog { id: importDialog; objectName: "importDialog"; importer: window.app.importer }
+    ConfirmDialog { id: confirm; objectName: "confirmDialog" }
+    DatePickerDialog {
+        id: datePicker
+        property bool from: true
+        onPicked: (value) => from ? window.app.database.filters.setDateFrom(value)
+                                  : window.app.database.filters.setDateTo(value)
+    }
+
+    ProgressToast {
+        anchors.horizontalCenter: parent.horizontalCenter
+        anchors.bottom: parent.bottom
+        anchors.bottomMargin: Theme.primary + 3 * Theme.spacing
+        importer: window.app.importer
+        visible: window.app.importer.running && !importDialog.opened
+    }
+    Toast {
+        id: toast
+        objectName: "toast"
+        anchors.horizontalCenter: parent.horizontalCenter
+        anchors.bottom: parent.bottom
+        anchors.bottomMargin: Theme.primary + 3 * Theme.spacing
+    }
+
+    // The on-screen keyboard lives above dialogs (in the overlay), so it also serves them.
+    Loader {
+        parent: Overlay.overlay
+        anchors.fill: parent
+        active: window.app.virtualKeyboard
+        z: 1000
+        source: Qt.resolvedUrl("components/KeyboardPanel.qml")
+    }
+}

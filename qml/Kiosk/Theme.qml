@@ -1,0 +1,49 @@
+pragma Singleton
+import QtQuick
+
+// Every size, colour and font of the kiosk. Sizes are logical pixels times `scale`, which the
+// window sets from its size (1.0 at 1024x600 and 1280x720, up to 3.0 at 3840x2160).
+QtObject {
+    property bool dark: true
+    property real scale: 1.0
+
+    readonly property int spacing: Math.round(8 * scale)
+    readonly property int touch: Math.round(48 * scale)        // minimum touch target
+    readonly property int primary: Math.round(60 * scale)      // primary actions
+    readonly property int rowHeight: Math.round(48 * scale)
+    readonly property int radius: Math.round(6 * scale)
+    readonly property int border: Math.max(1, Math.round(scale))
+    readonly property int columnUnit: Math.round(52 * scale)
+    readonly property int thumbSize: Math.round(132 * scale)
+    readonly property int sidePanel: Math.round(340 * scale)
+    readonly property int dialogWidth: Math.round(560 * scale)
+    readonly property int infoHeight: Math.round(28 * scale)
+
+    readonly property string fontFamily: "DejaVu Sans"
+    readonly property int fontSmall: Math.round(13 * scale)
+    readonly property int fontNormal: Math.round(15 * scale)
+    readonly property int fontLarge: Math.round(18 * scale)
+    readonly property int fontTitle: Math.round(26 * scale)
+
+    readonly property color background: dark ? "#16181c" : "#f3f4f6"
+    readonly property color surface: dark ? "#1f2228" : "#ffffff"
+    readonly property color surfaceAlt: dark ? "#252932" : "#f7f8fa"
+    readonly property color header: dark ? "#2b303a" : "#e6e9ee"
+    readonly property color buttonFill: dark ? "#323844" : "#e3e7ed"
+    readonly property color buttonPressed: dark ? "#4a5364" : "#c9d0da"
+    readonly property color borderColor: dark ? "#3a404c" : "#cfd5dd"
+    readonly property color text: dark ? "#e8eaed" : "#1d2127"
+    readonly property color textDim: dark ? "#9aa3ae" : "#5c6570"
+    readonly property color accent: dark ? "#4da3ff" : "#1565c0"
+    readonly property color accentPressed: dark ? "#2f7fd6" : "#0d47a1"
+    readonly property color accentText: "#ffffff"
+    readonly property color selected: dark ? "#1f4d7a" : "#cfe3fa"
+    readonly property color current: dark ? "#2a6bb0" : "#a9cdf5"
+    readonly property color danger: dark ? "#e05252" : "#c62828"
+    readonly property color dangerPressed: dark ? "#b53b3b" : "#8e1c1c"
+    readonly property color toastBackground: dark ? "#eceff3" : "#2b303a"
+    readonly property color toastText: dark ? "#16181c" : "#ffffff"
+    readonly property color viewerBackground: "#000000"
+    readonly property color viewerText: "#e8eaed"
+    readonly property color overlay: dark ? "#cc000000" : "#99000000"
+}

@@ -1,0 +1,129 @@
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import Kiosk
+import Kiosk.Backend
+
+// Show Filters: patient name and ID (editable, with suggestions; * is a wildcard), the
+// study date range with quick ranges, the modalities present; Apply and Clear.
+Rectangle {
+    id: panel
+    required property FilterModel filters
+    signal pickDate(bool from)
+
+    color: Theme.surface
+    radius: Theme.radius
+    border.width: Theme.border
+    border.color: Theme.borderColor
+
+    ColumnLayout {
+        anchors.fill: parent
+        anchors.margins: Theme.spacing
+        spacing: Theme.spacing
+
+        Flickable {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            contentHeight: fields.implicitHeight
+            clip: true
+            boundsBehavior: Flickable.StopAtBounds
+
+            ColumnLayout {
+                id: fields
+                width: parent.width
+                spacing: Theme.spacing
+
+                SectionLabel { text: "Patient name" }
+                TouchComboBox {
+                    id: nameBox
+                    objectName: "filterName"
+                    Layout.fillWidth: true
+                    model: panel.filters.nameSuggestions
+                    value: panel.filters.patientName
+                    onEdited: (text) => {
+                        panel.filters.setPatientName(text)
+                        panel.filters.refreshChoices()
+                    }
+                    onAccepted: panel.filters.apply()
+                }
+                SectionLabel { text: "Patient ID" }
+                TouchComboBox {
+                    id: idBox
+                    objectName: "filterId"
+                    Layout.fillWidth: true
+                    model: panel.filters.idSuggestions
+                    value: panel.filters.patientId
+                    onEdited: (text) => {
+                        panel.filters.setPatientId(text)
+                        panel.filters.refreshChoices()
+                    }
+                    onAccepted: panel.filters.apply()
+                }
+                SectionLabel { text: "Study date" }
+                RowLayout {
+                    Layout.fillWidth: true
+                    spacing: Theme.spacing
+                    TouchButton {
+                        Layout.fillWidth: true
+                        text: "From " + panel.filters.dateFromText
+                        onClicked: panel.pickDate(true)
+                    }
+                    TouchButton {
+                        Layout.fillWidth: true
+                        text: "To " + panel.filters.dateToText
+                        onClicked: panel.pickDate(false)
+                    }
+                }
+                RowLayout {
+                    Layout.fillWidth: true
+                    spacing: Theme.spacing
+                    TouchButton { Layout.fillWidth: true; text: "Today"; onClicked: panel.filters.lastDays(1) }
+                    TouchButton { Layout.fillWidth: true; text: "7 days"; onClicked: panel.filters.lastDays(7) }
+                    TouchButton { Layout.fillWidth: true; text: "30 days"; onClicked: panel.filters.lastDays(30) }
+                    TouchButton { Layout.fillWidth: true; text: "Any"; onClicked: panel.filters.anyDate() }
+                }
+                SectionLabel { text: "Modality" }
+                Flow {
+                    Layout.fillWidth: true
+                    spacing: Theme.spacing
+                    Repeater {
+                        model: panel.filters.modalities
+                        Chip {
+                            required property string modelData
+                            text: modelData
+                            checked: panel.filters.modality === modelData
+                            onClicked: panel.filters.toggleModality(modelData)
+                        }
+                    }
+                }
+                Text {
+                    visible: panel.filters.modalities.length === 0
+                    text: "No modalities in the database yet"
+                    color: Theme.textDim
+                    font.family: Theme.fontFamily
+                    font.pixelSize: Theme.fontSmall
+                }
+            }
+        }
+
+        RowLayout {
+            Layout.fillWidth: true
+            spacing: Theme.spacing
+            TouchButton {
+                objectName: "filterClear"
+                Layout.fillWidth: true
+                primary: false
+                implicitHeight: Theme.primary
+                text: "Clear"
+                onClicked: panel.filters.clear()
+            }
+            TouchButton {
+                objectName: "filterApply"
+                Layout.fillWidth: true
+                primary: true
+                text: "Apply"
+                onClicked: panel.filters.apply()
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import QtQuick
+import QtQuick.Layouts
+import Kiosk
+import Kiosk.Backend
+
+// Send: choose the destination (a configured DICOM node) and the priority.
+KioskDialog {
+    id: dialog
+    required property DatabaseModel database
+    property string priority: "Medium"
+    title: "Send " + database.selectionText.replace(" selected", "")
+
+    SectionLabel { text: "Destination" }
+    TouchComboBox {
+        id: destination
+        objectName: "sendDestination"
+        Layout.fillWidth: true
+        editable: false
+        model: dialog.database.destinations
+        displayText: count === 0 ? "No destinations configured yet" : currentText
+    }
+    SectionLabel { text: "Priority" }
+    RowLayout {
+        Layout.fillWidth: true
+        spacing: Theme.spacing
+        Repeater {
+            model: dialog.database.priorities
+            Chip {
+                required property string modelData
+                Layout.fillWidth: true
+                text: modelData
+                checked: dialog.priority === modelData
+                onClicked: dialog.priority = modelData
+            }
+        }
+    }
+    Text {
+        Layout.fillWidth: true
+        visible: !dialog.database.sendAvailable
+        text: "Sending is not available in this build yet: OK tells you so and sends nothing."
+        wrapMode: Text.WordWrap
+        color: Theme.textDim
+        font.family: Theme.fontFamily
+        font.pixelSize: Theme.fontSmall
+    }
+
+    buttons: [
+        Item { Layout.fillWidth: true },
+        TouchButton { text: "Cancel"; implicitHeight: Theme.primary; onClicked: dialog.close() },
+        TouchButton {
+            objectName: "sendOk"
+            text: "OK"
+            primary: true
+            onClicked: {
+                dialog.close()
+                dialog.database.send(destination.currentText, dialog.priority)
+            }
+        }
+    ]
+}

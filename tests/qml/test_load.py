@@ -1,0 +1,95 @@
+"""Every QML file compiles, and the kiosk opens in every state with zero QML warnings."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtQml import QQmlComponent, QQmlEngine
+
+from core.app import Core
+from tests.kiosk_support import seed, settle
+from tests.qml.kiosk_window import captured_warnings, find, open_kiosk, qml_files
+from viewmodels import app, database, filters, importing, levels, viewer  # noqa: F401, I001
+from viewmodels.kiosk import QML_DIR
+
+
+@pytest.mark.parametrize("path", qml_files(), ids=lambda p: str(p.relative_to(QML_DIR)))
+def test_file_compiles_without_warnings(path: Path, loop: asyncio.AbstractEventLoop) -> None:
+    engine = QQmlEngine()
+    engine.addImportPath(str(QML_DIR))
+    with captured_warnings() as warnings:
+        component = QQmlComponent(engine, QUrl.fromLocalFile(str(path)))
+        errors = [e.toString() for e in component.errors()]
+    assert component.isReady(), errors
+    assert warnings.messages == []
+
+
+def test_every_view_and_dialog_opens_without_warnings(
+    core: Core, loop: asyncio.AbstractEventLoop
+) -> None:
+    seed(core)
+    with captured_warnings() as warnings, open_kiosk(core, loop) as kiosk:
+        model = kiosk.app_model
+        db = model.database  # type: ignore[attr-defined]
+        db.select("patient", 0)
+        settle(loop)
+        db.select("study", 0)
+        settle(loop)
+        db.select("series", 0)
+        settle(loop)
+        db.filters.shown = True
+        settle(loop)
+        for name in ("sendDialog", "exportDialog", "importDialog"):
+            dialog = find(kiosk, name)
+            dialog.open()
+            settle(loop)
+            dialog.close()
+        for index in range(4):
+            find(kiosk, f"tab_{index}").click()
+            settle(loop)
+        db.load()
+        settle(loop)
+        assert model.view == "viewer"  # type: ignore[attr-defined]
+        model.setTheme("light")  # type: ignore[attr-defined]
+        settle(loop)
+        kiosk.window().grabWindow()
+    assert warnings.messages == []
+
+
+def test_first_run_and_keyboard_panel_load_without_warnings(
+    core: Core, loop: asyncio.AbstractEventLoop
+) -> None:
+    with captured_warnings() as warnings, open_kiosk(core, loop) as kiosk:
+        assert kiosk.app_model.empty  # type: ignore[attr-defined]
+        assert find(kiosk, "firstRunDemo").isVisible()
+        engine = QQmlEngine()
+        engine.addImportPath(str(QML_DIR))
+        path = QML_DIR / "Kiosk" / "components" / "KeyboardPanel.qml"
+        component = QQmlComponent(engine, QUrl.fromLocalFile(str(path)))
+        panel = component.create()
+        assert panel is not None, [e.toString() for e in component.errors()]
+        settle(loop)
+    assert warnings.messages == []
+
+
+def test_suggestions_never_fill_a_filter_by_themselves(
+    core: Core, loop: asyncio.AbstractEventLoop
+) -> None:
+    seed(core)
+    with open_kiosk(core, loop) as kiosk:
+        filters = kiosk.app_model.database.filter_model  # type: ignore[attr-defined]
+        filters.set_shown(True)
+        filters.refreshChoices()
+        settle(loop)
+        kiosk.window().grabWindow()
+        settle(loop)
+        id_box = find(kiosk, "filterId")
+        assert id_box.property("count") > 0  # suggestions are there...
+        assert id_box.property("editText") == ""  # ...but the field stays as the user left it
+        assert filters.draft().patient_id == ""
+        filters.setPatientName("smi*")
+        settle(loop)
+        assert find(kiosk, "filterName").property("editText") == "smi*"

@@ -1,0 +1,197 @@
+"""Touch: every visible interactive item is at least 48x48 at 1024x600; real taps work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtQuick import QQuickItem, QQuickWindow
+from PySide6.QtTest import QTest
+
+from core.app import Core
+from tests.kiosk_support import run_until, seed, settle
+from tests.qml.kiosk_window import find, open_kiosk
+from viewmodels.kiosk import Kiosk
+
+MIN_TOUCH = 48
+INTERACTIVE = (
+    "QQuickAbstractButton",
+    "QQuickComboBox",
+    "QQuickTextInput",
+    "QQuickTumbler",
+    "QQuickMouseArea",
+    "QQuickSlider",
+)
+
+
+def is_interactive(item: QQuickItem) -> bool:
+    if any(item.inherits(name) for name in INTERACTIVE):
+        return True
+    return any(child.inherits("QQuickTapHandler") for child in item.children())
+
+
+def too_small(window: QQuickWindow) -> list[str]:
+    """Visible interactive items under 48x48 (an interactive item's insides are its own)."""
+    found: list[str] = []
+
+    def walk(item: QQuickItem) -> None:
+        if not item.isVisible() or item.opacity() == 0:
+            return
+        if is_interactive(item):
+            if item.width() < MIN_TOUCH or item.height() < MIN_TOUCH:
+                label = item.property("text") or item.objectName() or ""
+                found.append(
+                    f"{item.metaObject().className()} {label!r}: "
+                    f"{item.width():.0f}x{item.height():.0f}"
+                )
+            return
+        for child in item.childItems():
+            walk(child)
+
+    walk(window.contentItem())
+    return found
+
+
+def select_down_to_series(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    db = kiosk.app_model.database  # type: ignore[attr-defined]
+    for level in ("patient", "study", "series"):
+        db.select(level, 0)
+        settle(loop)
+
+
+def open_popup(name: str) -> Callable[[Kiosk, asyncio.AbstractEventLoop], None]:
+    def action(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+        select_down_to_series(kiosk, loop)
+        find(kiosk, name).open()
+        settle(loop)
+
+    return action
+
+
+def show_filters(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    kiosk.app_model.database.filters.shown = True  # type: ignore[attr-defined]
+    settle(loop)
+
+
+def show_viewer(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    select_down_to_series(kiosk, loop)
+    kiosk.app_model.database.load()  # type: ignore[attr-defined]
+    settle(loop)
+    assert kiosk.app_model.view == "viewer"  # type: ignore[attr-defined]
+
+
+def show_tab(index: int) -> Callable[[Kiosk, asyncio.AbstractEventLoop], None]:
+    def action(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+        find(kiosk, f"tab_{index}").click()
+        settle(loop)
+
+    return action
+
+
+def image_level(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    select_down_to_series(kiosk, loop)
+    kiosk.app_model.database.toggleLevel("image")  # type: ignore[attr-defined]
+    settle(loop)
+
+
+STATES: dict[str, Callable[[Kiosk, asyncio.AbstractEventLoop], None]] = {
+    "database": select_down_to_series,
+    "database-images": image_level,
+    "database-filters": show_filters,
+    "send-dialog": open_popup("sendDialog"),
+    "export-dialog": open_popup("exportDialog"),
+    "import-dialog": open_popup("importDialog"),
+    "confirm-dialog": open_popup("confirmDialog"),
+    "viewer": show_viewer,
+    "transfer-log": show_tab(1),
+    "query-retrieve": show_tab(2),
+    "settings": show_tab(3),
+}
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_touch_targets_at_1024x600(state: str, core: Core, loop: asyncio.AbstractEventLoop) -> None:
+    seed(core)
+    with open_kiosk(core, loop, (1024, 600)) as kiosk:
+        STATES[state](kiosk, loop)
+        problems = too_small(kiosk.window())
+    assert problems == []
+
+
+def test_first_run_touch_targets(core: Core, loop: asyncio.AbstractEventLoop) -> None:
+    with open_kiosk(core, loop, (1024, 600)) as kiosk:
+        assert kiosk.app_model.empty  # type: ignore[attr-defined]
+        assert too_small(kiosk.window()) == []
+
+
+def test_audit_catches_a_small_button(core: Core, loop: asyncio.AbstractEventLoop) -> None:
+    with open_kiosk(core, loop, (1024, 600)) as kiosk:
+        button = find(kiosk, "firstRunDemo")
+        button.setProperty("implicitHeight", 30)
+        button.setHeight(30)
+        settle(loop)
+        assert any("Load demo data" in p for p in too_small(kiosk.window()))
+
+
+def tap(window: QQuickWindow, item: QQuickItem, loop: asyncio.AbstractEventLoop) -> None:
+    """A real touch tap (press and release of one finger) in the middle of ``item``.
+
+    The events are sent from inside the running loop, as in the kiosk, where every Qt event
+    is handled while the asyncio loop runs.
+    """
+    window.grabWindow()  # lay out and render first: positions are those on screen
+    centre = item.mapToScene(QPointF(item.width() / 2, item.height() / 2)).toPoint()
+    device = QTest.createTouchDevice()
+
+    def press() -> None:
+        QTest.touchEvent(window, device).press(0, centre, window).commit()
+
+    def release() -> None:
+        QTest.touchEvent(window, device).release(0, centre, window).commit()
+
+    async def press_and_release() -> None:
+        loop.call_soon(press)
+        await asyncio.sleep(0.05)
+        loop.call_soon(release)
+        await asyncio.sleep(0.05)
+
+    loop.run_until_complete(press_and_release())
+    settle(loop)
+
+
+def test_touch_tap_shows_filters_and_selects_a_row(
+    core: Core, loop: asyncio.AbstractEventLoop
+) -> None:
+    seed(core)
+    with open_kiosk(core, loop, (1024, 600)) as kiosk:
+        window = kiosk.window()
+        window.show()
+        db = kiosk.app_model.database  # type: ignore[attr-defined]
+        assert not db.filters.shown
+        tap(window, find(kiosk, "filtersButton"), loop)
+        assert db.filters.shown
+        # Tapping a level's name hides it, tapping again shows it.
+        assert db.patients.shown
+        tap(window, find(kiosk, "levelToggle_patient"), loop)
+        assert not db.patients.shown
+        tap(window, find(kiosk, "levelToggle_patient"), loop)
+        assert db.patients.shown
+        # Tap a patient row: its studies come up (the cascade), through a TapHandler.
+        row = next(
+            item
+            for item in _items(window.contentItem())
+            if item.property("cells") is not None and item.property("cells")[1] == "J_7%"
+        )
+        tap(window, row, loop)
+        run_until(loop, lambda: db.patients.currentKey != "")
+        settle(loop)
+        assert db.patients.current_row()["PatientID"] == "J_7%"
+        assert [r["PatientID"] for r in db.studies.rows()] == ["J_7%"]
+
+
+def _items(root: QQuickItem):  # type: ignore[no-untyped-def]
+    yield root
+    for child in root.childItems():
+        yield from _items(child)

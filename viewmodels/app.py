@@ -1,0 +1,233 @@
+"""The kiosk's root view model: theme, kiosk mode, first run, live updates, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from PySide6.QtCore import Property, QObject, QTimer, Signal, Slot
+from PySide6.QtQml import QmlElement, QmlUncreatable
+from qasync import asyncSlot
+
+from core.app import Core
+from core.config import save_settings
+from viewmodels.database import DatabaseModel
+from viewmodels.images import FrameProvider
+from viewmodels.importing import ImportModel
+from viewmodels.viewer import ViewerModel
+
+log = logging.getLogger(__name__)
+
+QML_IMPORT_NAME = "Kiosk.Backend"
+QML_IMPORT_MAJOR_VERSION = 1
+
+LIVE_REFRESH_MS = 350  # at most about three refreshes a second while images arrive
+
+
+@QmlElement
+@QmlUncreatable("The kiosk makes the application model.")
+class AppModel(QObject):  # type: ignore[operator]
+    themeChanged = Signal()
+    fullscreenChanged = Signal()
+    keyboardChanged = Signal()
+    statsChanged = Signal()
+    viewChanged = Signal()
+    errorOccurred = Signal(str)
+    message = Signal(str)
+    refreshed = Signal()
+    quitRequested = Signal()
+
+    def __init__(
+        self,
+        core: Core,
+        frames: FrameProvider,
+        *,
+        theme: str | None = None,
+        fullscreen: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._core = core
+        self._theme = theme or core.settings.theme
+        self._fullscreen = fullscreen
+        self._keyboard = core.settings.virtual_keyboard
+        self._stats: dict[str, int] = {}
+        self._view = "database"
+        self._viewer = ViewerModel(frames, self)
+        self._database = DatabaseModel(core, self._viewer, self)
+        self._importer = ImportModel(core, self)
+        self._viewer.errorOccurred.connect(self.errorOccurred)
+        self._database.errorOccurred.connect(self.errorOccurred)
+        self._importer.errorOccurred.connect(self.errorOccurred)
+        self._importer.folder_model.errorOccurred.connect(self.errorOccurred)
+        self._database.message.connect(self.message)
+        self._database.viewerRequested.connect(lambda: self._set_view("viewer"))
+        self._importer.finished.connect(lambda: self.message.emit(self._importer.summary))
+        self._live = QTimer(self)
+        self._live.setSingleShot(True)
+        self._live.setInterval(LIVE_REFRESH_MS)
+        self._live.timeout.connect(self._live_refresh)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._refreshing: asyncio.Task[None] | None = None
+        self.refresh_count = 0
+
+    # -- properties ---------------------------------------------------------------------------
+    @Property(DatabaseModel, constant=True, final=True)
+    def database(self) -> DatabaseModel:
+        return self._database
+
+    @Property(ViewerModel, constant=True, final=True)
+    def viewer(self) -> ViewerModel:
+        return self._viewer
+
+    @Property(ImportModel, constant=True, final=True)
+    def importer(self) -> ImportModel:
+        return self._importer
+
+    @Property(str, notify=themeChanged, final=True)
+    def theme(self) -> str:
+        return self._theme
+
+    @Property(bool, notify=fullscreenChanged, final=True)
+    def fullscreen(self) -> bool:
+        return self._fullscreen
+
+    @Property(bool, notify=keyboardChanged, final=True)
+    def virtualKeyboard(self) -> bool:  # noqa: N802
+        return self._keyboard
+
+    @Property(bool, notify=statsChanged, final=True)
+    def empty(self) -> bool:
+        return self.is_empty()
+
+    def is_empty(self) -> bool:
+        return bool(self._stats) and self._stats.get("instances", 0) == 0
+
+    @Property(str, notify=statsChanged, final=True)
+    def statsText(self) -> str:  # noqa: N802
+        s = self._stats
+        if not s:
+            return ""
+        return (
+            f"{s['patients']:,} patients · {s['studies']:,} studies · "
+            f"{s['instances']:,} images · {s['bytes'] / 1e6:,.0f} MB"
+        )
+
+    @Property(str, constant=True, final=True)
+    def nodeText(self) -> str:  # noqa: N802
+        s = self._core.settings
+        return f"AE title {s.ae_title} · port {s.port}"
+
+    @Property(str, constant=True, final=True)
+    def dataDir(self) -> str:  # noqa: N802
+        return str(self._core.settings.data_dir)
+
+    @Property(str, notify=viewChanged, final=True)
+    def view(self) -> str:
+        return self._view
+
+    def _set_view(self, view: str) -> None:
+        if view != self._view:
+            self._view = view
+            self.viewChanged.emit()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """First load, and live updates from the index writer."""
+        self._loop = asyncio.get_running_loop()
+        self._core.writer.add_listener(self._index_changed)
+        await self.reload()
+
+    def stop(self) -> None:
+        self._core.writer.remove_listener(self._index_changed)
+        self._live.stop()
+
+    async def reload(self) -> None:
+        stats = await asyncio.to_thread(self._core.stats)
+        if stats != self._stats:
+            self._stats = stats
+            self.statsChanged.emit()
+        await self._database.apply_filter()
+        await self._database.filter_model.load_choices()
+
+    def _index_changed(self) -> None:
+        """Called by the index writer on whatever thread committed: hop onto our loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._schedule_live)
+
+    def _schedule_live(self) -> None:
+        if not self._live.isActive():
+            self._live.start()
+
+    def _live_refresh(self) -> None:
+        if self._refreshing is not None and not self._refreshing.done():
+            self._live.start()  # still busy: try again shortly
+            return
+        self._refreshing = asyncio.ensure_future(self._refresh_now())
+
+    async def _refresh_now(self) -> None:
+        try:
+            stats = await asyncio.to_thread(self._core.stats)
+            was_empty = self.is_empty()
+            if stats != self._stats:
+                self._stats = stats
+                self.statsChanged.emit()
+            await self._database.refresh_all()
+            if was_empty:
+                await self._database.filter_model.load_choices()
+            self.refresh_count += 1
+            self.refreshed.emit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("live refresh failed")
+            self.errorOccurred.emit(f"Could not refresh: {exc}")
+
+    # -- slots ------------------------------------------------------------------------------------
+    @Slot(str)
+    def showView(self, view: str) -> None:  # noqa: N802
+        if view in ("database", "viewer"):
+            self._set_view(view)
+
+    @asyncSlot(str)
+    async def setTheme(self, theme: str) -> None:  # noqa: N802
+        try:
+            if theme not in ("dark", "light") or theme == self._theme:
+                return
+            self._theme = theme
+            self.themeChanged.emit()
+            await asyncio.to_thread(save_settings, self._core.settings, theme=theme)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("saving the theme failed")
+            self.errorOccurred.emit(f"Could not save the theme: {exc}")
+        finally:
+            pass
+
+    @asyncSlot(bool)
+    async def setVirtualKeyboard(self, enabled: bool) -> None:  # noqa: N802
+        try:
+            if enabled == self._keyboard:
+                return
+            self._keyboard = enabled
+            self.keyboardChanged.emit()
+            await asyncio.to_thread(save_settings, self._core.settings, virtual_keyboard=enabled)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("saving the keyboard setting failed")
+            self.errorOccurred.emit(f"Could not save the setting: {exc}")
+        finally:
+            pass
+
+    @Slot()
+    def leaveKioskMode(self) -> None:  # noqa: N802
+        if self._fullscreen:
+            self._fullscreen = False
+            self.fullscreenChanged.emit()
+
+    @Slot()
+    def requestQuit(self) -> None:  # noqa: N802
+        self.quitRequested.emit()

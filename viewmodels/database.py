@@ -1,0 +1,526 @@
+"""The Database tab: four cascading levels, filters, delete, load, send and export."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Property, QObject, Signal, Slot
+from PySide6.QtQml import QmlElement, QmlUncreatable
+from qasync import asyncSlot
+
+from core.app import Core
+from core.db.queries import BrowseLevel, StudyFilter
+from core.indexer import Level
+from viewmodels.filters import FilterModel
+from viewmodels.images import instance_path
+from viewmodels.levels import LEVEL_TITLES, LevelModel
+from viewmodels.viewer import ViewerModel
+
+log = logging.getLogger(__name__)
+
+QML_IMPORT_NAME = "Kiosk.Backend"
+QML_IMPORT_MAJOR_VERSION = 1
+
+NOT_AVAILABLE_SEND = "Sending is not available yet: this build has no send queue."
+NOT_AVAILABLE_EXPORT = "Export is not available yet: this build has no exporter."
+PRIORITIES = ("Low", "Medium", "High")
+EXPORT_FORMATS = ("files", "dicomdir", "zip")
+_PLURAL = {"patient": "patients", "study": "studies", "series": "series", "image": "images"}
+
+Target = tuple[Level, str]
+
+
+def _count(n: int, level: str) -> str:
+    return f"{n} {level if n == 1 else _PLURAL[level]}"
+
+
+@QmlElement
+@QmlUncreatable("The database view model is made by the kiosk.")
+class DatabaseModel(QObject):  # type: ignore[operator]
+    """Binds the levels together: selecting a patient shows its studies, a study its series."""
+
+    multiSelectChanged = Signal()
+    maxExpandedChanged = Signal()
+    previewChanged = Signal()
+    selectionChanged = Signal()
+    busyChanged = Signal()
+    errorOccurred = Signal(str)
+    message = Signal(str)
+    viewerRequested = Signal()
+
+    def __init__(
+        self, core: Core, viewer: ViewerModel | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._core = core
+        self._viewer = viewer
+        self._levels: dict[BrowseLevel, LevelModel] = {
+            level: LevelModel(core, level, self)
+            for level in ("patient", "study", "series", "image")
+        }
+        self._filters = FilterModel(core, self)
+        self._filters.applied.connect(self._on_filter_applied)
+        self._filters.errorOccurred.connect(self.errorOccurred)
+        self._multi = False
+        self._max_expanded = 4
+        self._busy = False
+        self._cascaded: dict[BrowseLevel, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        for level, model in self._levels.items():
+            model.errorOccurred.connect(self.errorOccurred)
+            model.selectionChanged.connect(lambda lv=level: self._on_selection(lv))
+
+    # -- properties --------------------------------------------------------------------------
+    @Property(LevelModel, constant=True, final=True)
+    def patients(self) -> LevelModel:
+        return self._levels["patient"]
+
+    @Property(LevelModel, constant=True, final=True)
+    def studies(self) -> LevelModel:
+        return self._levels["study"]
+
+    @Property(LevelModel, constant=True, final=True)
+    def series(self) -> LevelModel:
+        return self._levels["series"]
+
+    @Property(LevelModel, constant=True, final=True)
+    def images(self) -> LevelModel:
+        return self._levels["image"]
+
+    @Property(FilterModel, constant=True, final=True)
+    def filters(self) -> FilterModel:
+        return self._filters
+
+    @Property(list, constant=True, final=True)
+    def priorities(self) -> list[str]:
+        return list(PRIORITIES)
+
+    @Property(list, constant=True, final=True)
+    def exportFormats(self) -> list[str]:  # noqa: N802
+        return list(EXPORT_FORMATS)
+
+    @Property(list, constant=True, final=True)
+    def destinations(self) -> list[str]:
+        """The send destinations the core knows (empty until the send queue exists)."""
+        known = getattr(self._core, "destinations", None)
+        if callable(known):
+            try:
+                return [str(d) for d in known()]
+            except Exception:
+                log.exception("listing destinations failed")
+        return []
+
+    @Property(bool, constant=True, final=True)
+    def sendAvailable(self) -> bool:  # noqa: N802
+        return callable(getattr(self._core, "send", None))
+
+    @Property(bool, constant=True, final=True)
+    def exportAvailable(self) -> bool:  # noqa: N802
+        return callable(getattr(self._core, "export", None))
+
+    def _get_multi(self) -> bool:
+        return self._multi
+
+    def _set_multi(self, multi: bool) -> None:
+        if multi != self._multi:
+            self._multi = multi
+            self.multiSelectChanged.emit()
+
+    multiSelect = Property(bool, _get_multi, _set_multi, notify=multiSelectChanged, final=True)
+
+    def _get_max_expanded(self) -> int:
+        return self._max_expanded
+
+    def _set_max_expanded(self, value: int) -> None:
+        value = max(1, min(4, int(value)))
+        if value != self._max_expanded:
+            self._max_expanded = value
+            self.maxExpandedChanged.emit()
+
+    # How many level tables fit on the screen at once (the view sets it from its height).
+    maxExpanded = Property(  # noqa: N815
+        int, _get_max_expanded, _set_max_expanded, notify=maxExpandedChanged, final=True
+    )
+
+    @Property(bool, notify=busyChanged, final=True)
+    def busy(self) -> bool:
+        return self._busy
+
+    @Property(str, notify=previewChanged, final=True)
+    def previewMode(self) -> str:  # noqa: N802
+        if self._levels["series"].current_key():
+            return "images"
+        if self._levels["study"].current_key():
+            return "series"
+        return "none"
+
+    @Property(str, notify=previewChanged, final=True)
+    def previewTitle(self) -> str:  # noqa: N802
+        series = self._levels["series"].current_row()
+        if series is not None:
+            desc = series.get("SeriesDescription") or series.get("Modality") or "Series"
+            return f"{desc}: {series.get('NumberOfSeriesRelatedInstances', 0)} images"
+        study = self._levels["study"].current_row()
+        if study is not None:
+            desc = study.get("StudyDescription") or "Study"
+            return f"{desc}: {study.get('NumberOfStudyRelatedSeries', 0)} series"
+        return "Select a study to see its series"
+
+    @Property(str, notify=selectionChanged, final=True)
+    def selectionText(self) -> str:  # noqa: N802
+        level, rows = self.selection()
+        if not rows:
+            return "Nothing selected"
+        return f"{_count(len(rows), level)} selected"
+
+    @Property(bool, notify=selectionChanged, final=True)
+    def hasSelection(self) -> bool:  # noqa: N802
+        return bool(self.selection()[1])
+
+    # -- selection and cascade ----------------------------------------------------------------
+    def selection(self) -> tuple[BrowseLevel, list[dict[str, Any]]]:
+        """The deepest level with selected entries, and those entries."""
+        for level in ("image", "series", "study", "patient"):
+            rows = self._levels[level].selected_rows()
+            if rows:
+                return level, rows
+        return "study", []
+
+    @property
+    def filter_model(self) -> FilterModel:
+        return self._filters
+
+    def level_model(self, level: BrowseLevel) -> LevelModel:
+        return self._levels[level]
+
+    def base_filter(self) -> StudyFilter:
+        return self._filters.applied_filter()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_selection(self, level: BrowseLevel) -> None:
+        self.selectionChanged.emit()
+        current = self._levels[level].current_key()
+        if self._cascaded.get(level, "") == current:
+            return
+        self._cascaded[level] = current
+        self._spawn(self._cascade(level))
+
+    async def _cascade(self, level: BrowseLevel) -> None:
+        """Show the children of the current entry of ``level``; clear deeper levels."""
+        try:
+            base = self.base_filter()
+            model = self._levels[level]
+            row = model.current_row()
+            order: list[BrowseLevel] = ["patient", "study", "series", "image"]
+            child_level = order[order.index(level) + 1] if level != "image" else None
+            if child_level is None:
+                return
+            for deeper in order[order.index(child_level) + 1 :]:
+                self._levels[deeper].clear()
+                self._cascaded[deeper] = ""
+            child = self._levels[child_level]
+            self._cascaded[child_level] = ""
+            if row is None:
+                if level == "patient":
+                    child.set_filter(base)
+                    child.clearSelection()
+                    await child.reload()
+                else:
+                    child.clear()
+                self.previewChanged.emit()
+                return
+            if level == "patient":
+                child.set_filter(dataclasses.replace(base, patient_pk=int(row["_pk"])))
+            elif level == "study":
+                child.set_filter(dataclasses.replace(base, study_uid=row["StudyInstanceUID"]))
+            else:
+                child.study_uid = row["StudyInstanceUID"]
+                child.set_filter(dataclasses.replace(base, series_uid=row["SeriesInstanceUID"]))
+            child.clearSelection()
+            if child_level != "image":
+                self.show_level(child_level)  # the next level is displayed by default
+            self.previewChanged.emit()
+            await child.reload()
+            self.previewChanged.emit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("showing the %s level failed", level)
+            self.errorOccurred.emit(f"Could not show the entries: {exc}")
+
+    def _on_filter_applied(self) -> None:
+        self._spawn(self.apply_filter())
+
+    async def apply_filter(self) -> None:
+        """Show the first page of patients and studies matching the applied filter."""
+        try:
+            base = self.base_filter()
+            for level in ("patient", "study", "series", "image"):
+                model = self._levels[level]
+                model.clearSelection()
+                self._cascaded[level] = ""
+                if level in ("series", "image"):
+                    model.clear()
+                else:
+                    model.set_filter(base)
+            self.previewChanged.emit()
+            await asyncio.gather(self._levels["patient"].reload(), self._levels["study"].reload())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("applying the filter failed")
+            self.errorOccurred.emit(f"Could not apply the filter: {exc}")
+
+    async def refresh_all(self) -> None:
+        """Re-read every level that shows something (Refresh, and live updates)."""
+        loads = [self._levels["patient"].reload(), self._levels["study"].reload()]
+        if self._levels["series"].filter.study_uid:
+            loads.append(self._levels["series"].reload())
+        if self._levels["image"].filter.series_uid:
+            loads.append(self._levels["image"].reload())
+        await asyncio.gather(*loads)
+        self.previewChanged.emit()
+
+    # -- slots ----------------------------------------------------------------------------------
+    @asyncSlot()
+    async def refresh(self) -> None:
+        try:
+            self._set_busy(True)
+            await self.refresh_all()
+            await self._filters.load_choices()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("refresh failed")
+            self.errorOccurred.emit(f"Could not refresh: {exc}")
+        finally:
+            self._set_busy(False)
+
+    @Slot(str, int)
+    def select(self, level: str, row: int) -> None:
+        """Tap on a row: select it, or add/remove it in multiple selection."""
+        if level in self._levels:
+            self._levels[level].select(row, self._multi)
+
+    @Slot(str)
+    def toggleLevel(self, level: str) -> None:  # noqa: N802
+        """Tapping a level's name shows or hides it."""
+        if level in self._levels:
+            model = self._levels[level]
+            if model.is_shown():
+                model.set_shown(False)
+            else:
+                self.show_level(level)
+
+    def show_level(self, level: BrowseLevel) -> None:
+        """Show a level; when more tables are open than fit, fold the farthest one."""
+        order: list[BrowseLevel] = ["patient", "study", "series", "image"]
+        self._levels[level].set_shown(True)
+        shown = [lv for lv in order if self._levels[lv].is_shown()]
+        while len(shown) > self._max_expanded:
+            farthest = max(
+                shown, key=lambda lv: (abs(order.index(lv) - order.index(level)), -order.index(lv))
+            )
+            self._levels[farthest].set_shown(False)
+            shown.remove(farthest)
+
+    @Slot(str, result=str)
+    def deletePrompt(self, level: str) -> str:  # noqa: N802
+        if level not in self._levels:
+            return ""
+        model = self._levels[level]
+        rows = model.selected_rows()
+        if not rows:
+            return ""
+        images = model.selected_images()
+        return (
+            f"Delete {_count(len(rows), level)}? "
+            f"{_count(images, 'image')} will be removed from the database and the disk."
+        )
+
+    @asyncSlot(str)
+    async def deleteSelected(self, level: str) -> None:  # noqa: N802
+        try:
+            self._set_busy(True)
+            if level not in self._levels:
+                return
+            model = self._levels[level]
+            rows = model.selected_rows()
+            removed = await asyncio.to_thread(self._delete, level, rows)
+            model.clearSelection()
+            await self.refresh_all()
+            self.message.emit(f"Deleted {_count(removed, 'image')}.")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("delete failed")
+            self.errorOccurred.emit(f"Could not delete: {exc}")
+        finally:
+            self._set_busy(False)
+
+    def _target(self, level: BrowseLevel, row: dict[str, Any]) -> list[Target]:
+        if level == "patient":
+            if row.get("PatientID"):
+                return [("patient", str(row["PatientID"]))]
+            studies = self._core.list_rows(
+                "study", StudyFilter(patient_pk=int(row["_pk"])), limit=10_000
+            )
+            return [("study", s["StudyInstanceUID"]) for s in studies]
+        if level == "study":
+            return [("study", row["StudyInstanceUID"])]
+        if level == "series":
+            return [("series", row["SeriesInstanceUID"])]
+        return [("instance", row["SOPInstanceUID"])]
+
+    def _delete(self, level: BrowseLevel, rows: list[dict[str, Any]]) -> int:
+        removed = 0
+        for row in rows:
+            for target_level, key in self._target(level, row):
+                removed += self._core.delete(target_level, key).instances
+        return removed
+
+    def targets(self) -> list[Target]:
+        """The selection as (level, key) pairs for send and export."""
+        level, rows = self.selection()
+        found: list[Target] = []
+        for row in rows:
+            found.extend(self._target(level, row))
+        return found
+
+    @asyncSlot(str, str)
+    async def send(self, destination: str, priority: str) -> None:
+        try:
+            self._set_busy(True)
+            service = getattr(self._core, "send", None)
+            if not callable(service):
+                self.errorOccurred.emit(NOT_AVAILABLE_SEND)
+                return
+            targets = await asyncio.to_thread(self.targets)
+            if not targets:
+                self.errorOccurred.emit("Select what to send first.")
+                return
+            await asyncio.to_thread(service, targets, destination, priority)
+            self.message.emit(f"Queued {len(targets)} for sending to {destination}.")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("send failed")
+            self.errorOccurred.emit(f"Could not send: {exc}")
+        finally:
+            self._set_busy(False)
+
+    @asyncSlot(str, bool, str, str, str)
+    async def exportTo(  # noqa: N802
+        self, folder: str, anonymize: bool, new_name: str, new_id: str, fmt: str
+    ) -> None:
+        try:
+            self._set_busy(True)
+            service = getattr(self._core, "export", None)
+            if not callable(service):
+                self.errorOccurred.emit(NOT_AVAILABLE_EXPORT)
+                return
+            if fmt not in EXPORT_FORMATS:
+                self.errorOccurred.emit(f"Unknown export format {fmt!r}.")
+                return
+            targets = await asyncio.to_thread(self.targets)
+            if not targets:
+                self.errorOccurred.emit("Select what to export first.")
+                return
+            options = {"anonymize": anonymize, "new_name": new_name, "new_id": new_id}
+            await asyncio.to_thread(service, targets, Path(folder), fmt, **options)
+            self.message.emit(f"Exported {len(targets)} to {folder}.")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("export failed")
+            self.errorOccurred.emit(f"Could not export: {exc}")
+        finally:
+            self._set_busy(False)
+
+    @asyncSlot()
+    async def load(self) -> None:
+        """Open the selected images, series, study or patient in the viewer."""
+        try:
+            self._set_busy(True)
+            await self.load_selection()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("load failed")
+            self.errorOccurred.emit(f"Could not load: {exc}")
+        finally:
+            self._set_busy(False)
+
+    async def load_selection(self) -> None:
+        if self._viewer is None:
+            return
+        level, rows = self.selection()
+        if not rows:
+            self.errorOccurred.emit("Select a study, series or images to load.")
+            return
+        study_uid = self._levels["image"].study_uid
+        stack, title = await asyncio.to_thread(self._stack, level, rows, study_uid)
+        if not stack:
+            self.errorOccurred.emit("The selection holds no images.")
+            return
+        await self._viewer.open_stack(stack, title)
+        self.viewerRequested.emit()
+
+    def _stack(
+        self, level: BrowseLevel, rows: list[dict[str, Any]], study_uid: str
+    ) -> tuple[list[tuple[Path, int]], str]:
+        core = self._core
+        if level == "image":
+            ordered = sorted(rows, key=lambda r: r.get("InstanceNumber") or 0)
+            stack = [
+                (instance_path(core, study_uid, r["SeriesInstanceUID"], r["SOPInstanceUID"]), f)
+                for r in ordered
+                for f in range(int(r.get("NumberOfFrames") or 1))
+            ]
+            return stack, f"{_count(len(rows), 'image')}"
+        if level == "patient":
+            studies = core.list_rows("study", StudyFilter(patient_pk=int(rows[0]["_pk"])), limit=1)
+            if not studies:
+                return [], ""
+            rows, level = studies, "study"
+        if level == "study":
+            series = core.list_rows(
+                "series", StudyFilter(study_uid=rows[0]["StudyInstanceUID"]), limit=1
+            )
+            if not series:
+                return [], ""
+            rows = series
+        series_row = rows[0]
+        flt = StudyFilter(series_uid=series_row["SeriesInstanceUID"])
+        images = core.list_rows("image", flt, limit=max(core.count("image", flt), 1))
+        stack = [
+            (
+                instance_path(
+                    core,
+                    series_row["StudyInstanceUID"],
+                    series_row["SeriesInstanceUID"],
+                    r["SOPInstanceUID"],
+                ),
+                f,
+            )
+            for r in images
+            for f in range(int(r.get("NumberOfFrames") or 1))
+        ]
+        title = series_row.get("SeriesDescription") or series_row.get("Modality") or "Series"
+        return stack, str(title)
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busyChanged.emit()
+
+    def level_title(self, level: BrowseLevel) -> str:
+        return LEVEL_TITLES[level]

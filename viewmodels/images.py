@@ -1,0 +1,142 @@
+"""Image providers: series/image thumbnails (async, off the GUI thread) and viewer frames.
+
+``thumbnail_image`` is the one function that makes a thumbnail; it renders with
+viewmodels.pixels today and is where the shared thumbnail cache (core.thumbnails) plugs in.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import shiboken6
+from PySide6.QtCore import QRunnable, QSize, QThreadPool
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtQuick import (
+    QQuickAsyncImageProvider,
+    QQuickImageProvider,
+    QQuickImageResponse,
+    QQuickTextureFactory,
+)
+
+from core.app import Core
+from core.db.queries import StudyFilter
+from core.store import FileStore
+from viewmodels import pixels
+
+log = logging.getLogger(__name__)
+
+THUMB_SIZE = 192
+
+
+def to_qimage(array: np.ndarray, rgb: bool = False) -> QImage:
+    """A deep-copied QImage of a uint8 grey (H, W) or RGB (H, W, 3) array."""
+    array = np.ascontiguousarray(array)
+    height, width = array.shape[:2]
+    fmt = QImage.Format.Format_RGB888 if rgb else QImage.Format.Format_Grayscale8
+    image = QImage(array.data, width, height, array.strides[0], fmt)
+    return image.copy()
+
+
+def placeholder(size: int, label: str = "") -> QImage:
+    """A neutral grey tile shown while (or instead of) a preview."""
+    image = QImage(size, size, QImage.Format.Format_RGB32)
+    image.fill(QColor("#3a3d42"))
+    if label:
+        painter = QPainter(image)
+        painter.setPen(QColor("#9aa0a6"))
+        font = painter.font()
+        font.setPixelSize(max(10, size // 6))
+        painter.setFont(font)
+        painter.drawText(image.rect(), 0x84, label)  # AlignCenter
+        painter.end()
+    return image
+
+
+def instance_path(core: Core, study_uid: str, series_uid: str, sop_uid: str) -> Path:
+    return core.store.absolute(FileStore.relative_path(study_uid, series_uid, sop_uid))
+
+
+def thumbnail_image(core: Core, request_id: str, size: int) -> QImage:
+    """The thumbnail for ``series/<study>/<series>`` or ``image/<study>/<series>/<sop>``.
+
+    Blocking (database read and pixel decoding): runs on the provider's worker threads.
+    """
+    parts = request_id.split("/")
+    try:
+        if parts[0] == "series" and len(parts) == 3:
+            flt = StudyFilter(series_uid=parts[2])
+            total = core.count("image", flt)
+            if total == 0:
+                return placeholder(size, "—")
+            rows = core.list_rows("image", flt, limit=1, offset=total // 2)
+            path = instance_path(core, parts[1], parts[2], rows[0]["SOPInstanceUID"])
+        elif parts[0] == "image" and len(parts) == 4:
+            path = instance_path(core, parts[1], parts[2], parts[3])
+        else:
+            return placeholder(size, "?")
+        array, rgb = pixels.thumbnail_pixels(path, size)
+        return to_qimage(array, rgb)
+    except Exception as exc:  # a broken file still gets a tile; the reason goes to the log
+        log.info("no thumbnail for %s: %s", request_id, exc)
+        return placeholder(size, "no preview")
+
+
+class _ThumbnailResponse(QQuickImageResponse):
+    def __init__(self) -> None:
+        super().__init__()
+        self.image = QImage()
+
+    def textureFactory(self) -> QQuickTextureFactory:  # noqa: N802 (Qt override)
+        return QQuickTextureFactory.textureFactoryForImage(self.image)
+
+
+class _ThumbnailJob(QRunnable):
+    def __init__(self, core: Core, request_id: str, size: int, response: _ThumbnailResponse):
+        super().__init__()
+        self.core, self.request_id, self.size, self.response = core, request_id, size, response
+
+    def run(self) -> None:
+        image = thumbnail_image(self.core, self.request_id, self.size)
+        if shiboken6.isValid(self.response):
+            self.response.image = image
+            self.response.finished.emit()
+
+
+class ThumbnailProvider(QQuickAsyncImageProvider):
+    """``image://thumbs/...``: every thumbnail is made on a worker thread."""
+
+    def __init__(self, core: Core) -> None:
+        super().__init__()
+        self.core = core
+        self.pool = QThreadPool()
+        self.pool.setMaxThreadCount(2)
+        self._responses: list[_ThumbnailResponse] = []
+
+    def requestImageResponse(  # noqa: N802 (Qt override)
+        self, request_id: str, requested_size: QSize
+    ) -> QQuickImageResponse:
+        size = max(requested_size.width(), requested_size.height(), 0) or THUMB_SIZE
+        response = _ThumbnailResponse()
+        # The engine deletes a response when done with it; keep the Python side alive until then.
+        self._responses = [r for r in self._responses if shiboken6.isValid(r)]
+        self._responses.append(response)
+        self.pool.start(_ThumbnailJob(self.core, request_id, size, response))
+        return response
+
+    def wait_idle(self, msecs: int = 10_000) -> bool:
+        return self.pool.waitForDone(msecs)
+
+
+class FrameProvider(QQuickImageProvider):
+    """``image://viewer/<generation>``: the frame the viewer model rendered last."""
+
+    def __init__(self) -> None:
+        super().__init__(QQuickImageProvider.ImageType.Image)
+        self.image = placeholder(16)
+
+    def requestImage(  # noqa: N802 (Qt override)
+        self, request_id: str, size: QSize, requested_size: QSize
+    ) -> QImage:
+        return self.image

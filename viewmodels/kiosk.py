@@ -1,0 +1,152 @@
+"""Start the kiosk: Qt application, qasync loop, Core, view models and the QML window."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.app import Core
+from core.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+QML_DIR = Path(__file__).resolve().parent.parent / "qml"
+NO_DISPLAY_HELP = """\
+dicom-kiosk: no display to open the kiosk window on (DISPLAY and WAYLAND_DISPLAY are unset).
+  On a desktop or kiosk session, run it from there.
+  Under a virtual X server:   xvfb-run -a dicom-kiosk
+  Headless, no window:        QT_QPA_PLATFORM=offscreen dicom-kiosk
+  Pictures of the views:      dicom-kiosk screenshot database out.png --demo
+"""
+
+
+def display_available() -> bool:
+    """False when Qt would fail to find a display (Linux without X11 or Wayland)."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith(("xcb", "wayland")):
+        return True  # offscreen, eglfs, linuxfb, vnc...: no desktop session needed
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def prepare_qt(*, virtual_keyboard: bool, software: bool = False) -> None:
+    """Process-wide Qt settings; call before the QGuiApplication exists."""
+    from PySide6.QtQuick import QQuickWindow, QSGRendererInterface
+    from PySide6.QtQuickControls2 import QQuickStyle
+
+    if virtual_keyboard:
+        os.environ["QT_IM_MODULE"] = "qtvirtualkeyboard"
+    else:
+        os.environ.pop("QT_IM_MODULE", None)
+    if software:
+        QQuickWindow.setGraphicsApi(QSGRendererInterface.GraphicsApi.Software)
+    QQuickStyle.setStyle("Material")
+
+
+@dataclass
+class Kiosk:
+    """Everything one kiosk window needs, built the same way by run, screenshots and tests."""
+
+    core: Core
+    app_model: object
+    engine: object
+    thumbnails: object
+
+    def window(self):
+        roots = self.engine.rootObjects()  # type: ignore[attr-defined]
+        return roots[0] if roots else None
+
+    def close(self) -> None:
+        """Stop live updates, let thumbnails finish, then drop the QML before the models."""
+        import shiboken6
+
+        self.app_model.stop()  # type: ignore[attr-defined]
+        self.thumbnails.wait_idle()  # type: ignore[attr-defined]
+        if shiboken6.isValid(self.engine):
+            for root in self.engine.rootObjects():  # type: ignore[attr-defined]
+                root.close()
+            shiboken6.delete(self.engine)  # type: ignore[arg-type]
+
+
+def build_kiosk(
+    core: Core,
+    *,
+    theme: str | None = None,
+    fullscreen: bool = False,
+    component: str = "Main",
+) -> Kiosk:
+    """Register the view models, make the engine and load ``component`` of module Kiosk."""
+    from PySide6.QtQml import QQmlApplicationEngine
+
+    from viewmodels import app, database, filters, importing, levels, viewer  # noqa: F401
+    from viewmodels.images import FrameProvider, ThumbnailProvider
+
+    frames = FrameProvider()
+    thumbnails = ThumbnailProvider(core)
+    model = app.AppModel(core, frames, theme=theme, fullscreen=fullscreen)
+    engine = QQmlApplicationEngine()
+    engine.addImportPath(str(QML_DIR))
+    engine.addImageProvider("thumbs", thumbnails)
+    engine.addImageProvider("viewer", frames)
+    engine.setInitialProperties({"app": model})
+    engine.loadFromModule("Kiosk", component)
+    if not engine.rootObjects():
+        raise RuntimeError(f"the kiosk's QML ({component}) failed to load; see the log")
+    return Kiosk(core, model, engine, thumbnails)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "data_dir", None), {"db_url": getattr(args, "db_url", None)})
+
+
+def run(args: argparse.Namespace) -> int:
+    """``dicom-kiosk`` with no subcommand: open the kiosk window until it is closed."""
+    if not display_available():
+        print(NO_DISPLAY_HELP, file=sys.stderr, end="")
+        return 1
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QGuiApplication
+
+    settings = _settings(args)
+    theme = getattr(args, "theme", None) or settings.theme
+    fullscreen = bool(getattr(args, "fullscreen", False))
+    prepare_qt(virtual_keyboard=settings.virtual_keyboard)
+    qt_app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
+    qt_app.setApplicationName("dicom-kiosk")
+    loop = qasync.QEventLoop(qt_app)
+    asyncio.set_event_loop(loop)
+    core = Core(settings)
+    core.open()
+    kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen)
+    closed = asyncio.Event()
+    qt_app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]  # the loop ends it
+    qt_app.lastWindowClosed.connect(closed.set)  # type: ignore[attr-defined]
+    kiosk.app_model.quitRequested.connect(closed.set)  # type: ignore[attr-defined]
+    # Ctrl+C and SIGTERM (systemd stopping a kiosk) close it the same way. Python runs signal
+    # handlers only between bytecodes: a light timer keeps it looking while Qt waits.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: loop.call_soon_threadsafe(closed.set))
+    wake = QTimer()
+    wake.start(250)
+    wake.timeout.connect(lambda: None)
+
+    async def main() -> None:
+        await kiosk.app_model.start()  # type: ignore[attr-defined]
+        await closed.wait()
+
+    try:
+        with loop:
+            loop.run_until_complete(main())
+    finally:
+        wake.stop()
+        kiosk.close()
+        core.close()
+    return 0
