@@ -6,11 +6,14 @@ The kiosk and the CLI build it the same way: ``Core(settings)`` then ``open()``.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from core.config import Settings
 from core.db import queries
 from core.db.engine import make_engine, make_sessionmaker, upgrade
+from core.deidentify import DeidentifyOptions
+from core.exporter import ExportOptions, ExportSummary, Selection, export_selection
 from core.indexer import DeleteResult, IndexWriter, Level
 from core.store import FileStore
 from core.thumbnails import ThumbnailCache
@@ -70,6 +73,32 @@ class Core:
             return queries.count(session, level, flt)
 
     # -- writes -----------------------------------------------------------------------------
+    def export(
+        self,
+        targets: list[tuple[str, str]],
+        folder: Path,
+        fmt: str = "files",
+        *,
+        anonymize: bool = False,
+        new_name: str = "",
+        new_id: str = "",
+    ) -> ExportSummary:
+        """Export ``(level, key)`` targets (the kiosk's selection) to ``folder`` (blocking)."""
+        keys: dict[str, list[str]] = {"patient": [], "study": [], "series": [], "instance": []}
+        for level, key in targets:
+            keys["instance" if level == "image" else level].append(key)
+        selection = Selection(
+            patients=tuple(keys["patient"]),
+            studies=tuple(keys["study"]),
+            series=tuple(keys["series"]),
+            instances=tuple(keys["instance"]),
+        )
+        deidentify = (
+            DeidentifyOptions(patient_name=new_name, patient_id=new_id) if anonymize else None
+        )
+        options = ExportOptions(folder, fmt, deidentify)  # type: ignore[arg-type]
+        return export_selection(self, selection, options)
+
     def delete(self, level: Level, key: str) -> DeleteResult:
         """Delete rows and files, then the thumbnails of the deleted instances."""
         result = self.writer.delete(level, key)

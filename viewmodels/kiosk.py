@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.app import Core
 from core.config import Settings, load_settings
+from core.node.server import DicomNode
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +139,19 @@ def run(args: argparse.Namespace) -> int:
     wake.start(250)
     wake.timeout.connect(lambda: None)
 
+    node = DicomNode(core)
+
     async def main() -> None:
         await kiosk.app_model.start()  # type: ignore[attr-defined]
-        await closed.wait()
+        try:
+            await node.start()
+            log.info("DICOM node %s listening on %s:%d", node.ae_title, node.bind, node.port)
+        except Exception as exc:  # e.g. the port is taken by a `dicom-kiosk serve` service
+            log.error("the DICOM node did not start: %s", exc)
+        try:
+            await closed.wait()
+        finally:
+            await node.stop()
 
     try:
         with loop:

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject
 from core.app import Core
 from core.db.queries import StudyFilter
 from tests.kiosk_support import PEOPLE, run_until, seed, settle
-from viewmodels.database import NOT_AVAILABLE_EXPORT, NOT_AVAILABLE_SEND, DatabaseModel
+from viewmodels.database import NOT_AVAILABLE_SEND, DatabaseModel
 from viewmodels.images import FrameProvider
 from viewmodels.viewer import ViewerModel
 
@@ -279,16 +279,32 @@ class TestActions:
         assert core.count("image", StudyFilter()) == before - 1
         assert sop not in [r["SOPInstanceUID"] for r in db.images.rows()]
 
-    def test_send_and_export_report_when_the_core_lacks_them(
+    def test_send_reports_that_the_queue_is_missing(
         self, db: DatabaseModel, loop: asyncio.AbstractEventLoop
     ) -> None:
         errors = Errors(db)
         db.select("study", 0)
         db.send("PACS", "High")
-        db.exportTo("/tmp", False, "", "", "zip")
         settle(loop)
-        assert errors.seen == [NOT_AVAILABLE_SEND, NOT_AVAILABLE_EXPORT]
-        assert not db.sendAvailable and not db.exportAvailable
+        assert errors.seen == [NOT_AVAILABLE_SEND]
+        assert not db.sendAvailable and db.exportAvailable
+
+    def test_export_writes_the_selection_with_the_real_core(
+        self, db: DatabaseModel, core: Core, loop: asyncio.AbstractEventLoop, tmp_path: Path
+    ) -> None:
+        errors = Errors(db)
+        db.select("study", 0)
+        uid = db.studies.selected_rows()[0]["StudyInstanceUID"]
+        expected = core.list_rows("study", StudyFilter(study_uid=uid))[0]
+        db.exportTo(str(tmp_path / "out"), True, "Anon^One", "A1", "zip")
+        settle(loop)
+        assert errors.seen == []
+        (archive,) = (tmp_path / "out").rglob("*.zip")
+        import zipfile
+
+        with zipfile.ZipFile(archive) as zf:
+            members = [n for n in zf.namelist() if not n.endswith("/")]
+        assert len(members) == expected["NumberOfStudyRelatedInstances"]
 
     def test_send_and_export_call_the_core(
         self, settings: Any, loop: asyncio.AbstractEventLoop, tmp_path: Path
