@@ -11,5 +11,6 @@ MODULES: tuple[str, ...] = (
     "core.commands.render",
     "core.commands.export",
     "core.commands.node",
+    "core.commands.qr",
     "core.commands.gui",
 )
