@@ -123,6 +123,11 @@ _ELLIPSES = [  # value, a, b, x0, y0, angle (degrees): the modified Shepp-Logan 
 ]
 
 
+# Additive Hounsfield contributions of the head ellipses (with -1000 for air): skull +1000,
+# brain 40, CSF 5.
+CT_HEAD_HU = (2000, -960, -35, -35, 20, 15, 15, 15, 15, 15)
+
+
 def head_phantom(
     size: int, z: float = 0.0, contrast: tuple[float, ...] | None = None
 ) -> np.ndarray:
@@ -247,13 +252,11 @@ def _pixels_for(
 ) -> tuple[np.ndarray, dict[str, object]]:
     z = -0.8 + 1.6 * (index + 0.5) / max(1, plan.images)
     if modality == "CT":
-        # Additive Hounsfield contributions: air -1000, skull +1000, brain 40, CSF 5.
-        hu_weights = (2000, -960, -35, -35, 20, 15, 15, 15, 15, 15)
         if plan.body_part == "CHEST":
             hu = thorax_slice_hu(256, z)
             preset = (-600, 1500)
         else:
-            hu = head_phantom(256, z, hu_weights) - 1000
+            hu = head_phantom(256, z, CT_HEAD_HU) - 1000
             preset = (40, 80) if "bone" not in plan.description else (500, 2000)
         hu = hu + nprng.normal(0, 4, (256, 256))
         stored = np.clip(hu + 1024, 0, 4095).astype(np.int16)
@@ -362,7 +365,7 @@ def ct_series(count: int, size: int = 144, seed: int = 7) -> Iterator[bytes]:
         ds.InstanceNumber = index + 1
         ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
         z = -0.9 + 1.8 * index / max(1, count - 1)
-        hu = head_phantom(size, z, (2000, -960, -35, -35, 20, 15, 15, 15, 15, 15)) - 1000
+        hu = head_phantom(size, z, CT_HEAD_HU) - 1000
         pixels = np.clip(hu + 1024, 0, 4095).astype(np.int16)
         _set_pixels(ds, pixels)
         yield encode(ds)

@@ -1,7 +1,7 @@
 """Image providers: series/image thumbnails (async, off the GUI thread) and viewer frames.
 
-``thumbnail_image`` is the one function that makes a thumbnail; it renders with
-viewmodels.pixels today and is where the shared thumbnail cache (core.thumbnails) plugs in.
+``thumbnail_image`` is the one function that makes a thumbnail: it asks the core's thumbnail
+cache (core.thumbnails), which renders with the full display pipeline and keeps PNGs on disk.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from PySide6.QtQuick import (
 from core.app import Core
 from core.db.queries import StudyFilter
 from core.store import FileStore
-from viewmodels import pixels
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +65,17 @@ def thumbnail_image(core: Core, request_id: str, size: int) -> QImage:
     parts = request_id.split("/")
     try:
         if parts[0] == "series" and len(parts) == 3:
-            flt = StudyFilter(series_uid=parts[2])
-            total = core.count("image", flt)
-            if total == 0:
+            if core.count("image", StudyFilter(series_uid=parts[2])) == 0:
                 return placeholder(size, "—")
-            rows = core.list_rows("image", flt, limit=1, offset=total // 2)
-            path = instance_path(core, parts[1], parts[2], rows[0]["SOPInstanceUID"])
+            path = core.thumbnails.series_thumbnail(parts[2], size)
         elif parts[0] == "image" and len(parts) == 4:
-            path = instance_path(core, parts[1], parts[2], parts[3])
+            path = core.thumbnails.get(parts[3], size)
         else:
             return placeholder(size, "?")
-        array, rgb = pixels.thumbnail_pixels(path, size)
-        return to_qimage(array, rgb)
+        image = QImage(str(path))
+        if image.isNull():
+            raise OSError(f"unreadable thumbnail {path}")
+        return image
     except Exception as exc:  # a broken file still gets a tile; the reason goes to the log
         log.info("no thumbnail for %s: %s", request_id, exc)
         return placeholder(size, "no preview")

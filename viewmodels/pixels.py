@@ -81,17 +81,3 @@ def window_to_gray(values: np.ndarray, center: float, width: float) -> np.ndarra
     low = center - width / 2
     scaled = (values - low) * (255.0 / width)
     return np.clip(scaled, 0, 255).astype(np.uint8)
-
-
-def thumbnail_pixels(path: Path, size: int) -> tuple[np.ndarray, bool]:
-    """A small preview of the first frame: uint8 grey (or RGB) no larger than ``size``."""
-    frame = load_frame(path)
-    if frame.rgb:
-        image = frame.values
-    else:
-        # A stamp-sized preview reads best windowed to its own content (1st-99th percentile)
-        # rather than to a narrow clinical window such as a CT brain window.
-        low, high = (float(v) for v in np.percentile(frame.values, (1, 99)))
-        image = window_to_gray(frame.values, (low + high) / 2, max(high - low, 1.0))
-    step = max(1, int(np.ceil(max(image.shape[0], image.shape[1]) / max(size, 1))))
-    return np.ascontiguousarray(image[::step, ::step]), frame.rgb

@@ -156,9 +156,9 @@ class TestViewer:
         viewer.probe(0.5, 0.5)
         assert viewer.probeText.startswith("x 32  y 32:")
         value = float(viewer.probeText.split(":")[1].split()[0])
-        # ct_series stores head_phantom * 1100 + 24 with rescale -1024: values are in HU.
+        # ct_series stores the head phantom in HU + 1024 with rescale -1024: values are in HU.
         z = -0.9 + 1.8 * 4 / 4
-        expected = synth.head_phantom(64, z)[32, 32] * 1100 + 24 - 1024
+        expected = synth.head_phantom(64, z, synth.CT_HEAD_HU)[32, 32] - 1000
         assert value == pytest.approx(float(np.int16(expected)), abs=1)
         viewer.probe(1.5, 0.5)
         assert viewer.probeText == ""
