@@ -63,7 +63,7 @@ def main() -> None:
     print(f"files: {COUNT} CT instances, {size / 1024:.1f} KB each")
     print(f"bare header parse (pydicom, stop_before_pixels): {parse_rate:8.0f} files/s")
     for fsync, rate in results.items():
-        label = "import, fsync per file (default)" if fsync else "import, fsync off"
+        label = "import, synced before commit (default)" if fsync else "import, fsync off"
         print(f"{label:47}: {rate:8.0f} files/s  ratio {rate / parse_rate:.2f}x")
     print("goal: import >= 0.5x the bare header parse")
 
