@@ -40,6 +40,11 @@ class Settings:
     accept_policy: AcceptPolicy = "any"
     theme: Theme = "dark"
     virtual_keyboard: bool = True
+    # Query/Retrieve options (the Query tab's Options): stop a study query after this many
+    # matches (0: no limit), append * to patient name and ID, open the viewer after a retrieve.
+    qr_max_results: int = 100
+    qr_append_wildcard: bool = True
+    qr_auto_load: bool = False
 
     @property
     def store_dir(self) -> Path:
@@ -68,6 +73,8 @@ def _validate(s: Settings) -> None:
         )
     if not 0 < s.port < 65536:
         raise ConfigError(f"port {s.port} is outside 1-65535")
+    if s.qr_max_results < 0:
+        raise ConfigError("qr_max_results cannot be negative")
     if s.max_store_bytes < 0:
         raise ConfigError("max_store_bytes cannot be negative")
     for name in ("duplicate_policy", "accept_policy", "theme"):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from core.dicomfile import parse_instance
 from core.errors import RejectedFile, StoreError, StoreFullError
 from core.indexer import IndexWriter, IngestItem, Outcome
+from core.transfers import ITEM_DUPLICATE, ITEM_STORED, ItemRecord, TransferLog
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,17 @@ class ReceivedFiles:
     """A callable sink: ``sink(encoded_file) -> DICOM status``; ``flush()`` indexes the rest."""
 
     def __init__(
-        self, writer: IndexWriter, source: str, detail: str = "", batch_size: int = 100
+        self,
+        writer: IndexWriter,
+        source: str,
+        detail: str = "",
+        batch_size: int = 100,
+        log_to: TransferLog | None = None,
     ) -> None:
+        """``log_to``: record what arrives as one incoming transfer from ``source``."""
         self.writer = writer
+        self.transfers = log_to
+        self.transfer_id = log_to.start_incoming(source, detail) if log_to is not None else None
         self.source = source
         self.detail = detail
         self.batch_size = batch_size
@@ -73,9 +82,24 @@ class ReceivedFiles:
         with self._lock:
             batch, self._batch = self._batch, []
             if batch:
-                for outcome in self.writer.write_batch(batch):
-                    if outcome in (Outcome.STORED, Outcome.REPLACED):
-                        self.counts.stored += 1
-                    else:
-                        self.counts.duplicates += 1
+                records = []
+                for item, outcome in zip(batch, self.writer.write_batch(batch), strict=True):
+                    stored = outcome in (Outcome.STORED, Outcome.REPLACED)
+                    self.counts.stored += stored
+                    self.counts.duplicates += not stored
+                    h = item.header
+                    status = ITEM_STORED if stored else ITEM_DUPLICATE
+                    records.append(
+                        ItemRecord(h.sop_uid, h.series_uid, h.study_uid, h.patient_name,
+                                   status, SUCCESS, item.size)
+                    )  # fmt: skip
+                if self.transfers is not None and self.transfer_id is not None:
+                    self.transfers.record_items(self.transfer_id, records)
         return self.counts
+
+    def close(self, error: str = "") -> ReceiveCounts:
+        """Index what is left and end the transfer log entry (failed when ``error``)."""
+        counts = self.flush()
+        if self.transfers is not None and self.transfer_id is not None:
+            self.transfers.finish(self.transfer_id, error)
+        return counts

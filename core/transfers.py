@@ -148,6 +148,11 @@ class TransferLog:
             )
         )
 
+    def record_items(self, transfer_id: int, items: Sequence[ItemRecord]) -> None:
+        """``add_items`` in a transaction of its own."""
+        with self._sessions.begin() as session:
+            self.add_items(session, transfer_id, items)
+
     def finish(self, transfer_id: int, error: str = "") -> None:
         with self._sessions.begin() as session:
             row = session.get(Transfer, transfer_id)

@@ -15,6 +15,7 @@ from core.ingest import ReceivedFiles
 from core.nodes import NodeRegistry
 from core.queryretrieve import QueryRetrieveClient, RetrieveProgress, StudyQuery
 from core.scu import RemoteAE
+from core.transfers import TransferLog
 
 
 def _core(args: argparse.Namespace) -> Core:
@@ -44,7 +45,8 @@ def cmd_query(args: argparse.Namespace) -> int:
                 date_from=args.date_from or "",
                 date_to=args.date_to or "",
                 accession_number=args.accession or "",
-                max_results=args.max,
+                max_results=core.settings.qr_max_results if args.max is None else args.max,
+                append_wildcard=core.settings.qr_append_wildcard and not args.exact,
             )
             result = client.find_studies(remote, query)
             rows = [dataclasses.asdict(m) for m in result.matches]
@@ -70,10 +72,18 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
                       file=sys.stderr)  # fmt: skip
 
         if method == "get":
-            sink = ReceivedFiles(core.writer, source=remote.ae_title, detail=str(remote))
-            result = client.retrieve_get(remote, sink, args.study, args.series, progress)
-            counts = sink.flush()
-            received = counts.stored
+            sink = ReceivedFiles(
+                core.writer,
+                source=remote.ae_title,
+                detail=f"{remote.host}:{remote.port} (C-GET)",
+                log_to=TransferLog(core.sessions),
+            )
+            try:
+                result = client.retrieve_get(remote, sink, args.study, args.series, progress)
+            except Exception as exc:
+                sink.close(str(exc))
+                raise
+            received = sink.close().stored
         else:
             result, received = asyncio.run(_move(core, client, remote, args, progress))
     print(
@@ -119,7 +129,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--accession")
     p.add_argument("--study", help="StudyInstanceUID (with --level series)")
     p.add_argument("--modality", help="series modality (with --level series)")
-    p.add_argument("--max", type=int, default=0, help="stop after N matches (C-CANCEL)")
+    p.add_argument(
+        "--max", type=int, help="stop after N matches with C-CANCEL (default: qr_max_results)"
+    )
+    p.add_argument(
+        "--exact", action="store_true", help="do not append * to name and ID (qr_append_wildcard)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_query)
 

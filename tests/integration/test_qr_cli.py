@@ -1,4 +1,5 @@
-"""`dicom-kiosk query` and `retrieve` (C-MOVE to our own node, and C-GET) against Orthanc."""
+"""`dicom-kiosk query` and `retrieve` (C-MOVE to our own node, and C-GET) against Orthanc and
+DCMTK's dcmqrscp; retrieved images are counted and logged as incoming transfers."""
 
 from __future__ import annotations
 
@@ -6,20 +7,42 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from core.synth import demo_instances
-from tests.peers import free_port, orthanc_server
+from tests.peers import dcmqrscp_server, free_port, orthanc_server
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_query_then_retrieve_by_move_and_get(tmp_path: Path) -> None:
+@contextmanager
+def loaded_peer(kind: str, our_port: int, files: list[Path]) -> Iterator[tuple[str, int, int]]:
+    """(AE title, port, number of instances) of a peer that knows us as KIOSK."""
+    kiosk = ("KIOSK", "127.0.0.1", our_port)
+    if kind == "orthanc":
+        with orthanc_server(modalities={"kiosk": kiosk}) as orthanc:
+            for path in files:
+                orthanc.upload(path.read_bytes())
+            yield orthanc.ae_title, orthanc.dicom_port, orthanc.count_instances()
+    else:
+        with dcmqrscp_server(hosts={"kiosk": kiosk}) as qr:
+            qr.store(files)
+            yield qr.ae_title, qr.port, len(files)
+
+
+@pytest.mark.parametrize("peer", ["orthanc", "dcmqrscp"])
+def test_query_then_retrieve_by_move_and_get(tmp_path: Path, peer: str) -> None:
     port = free_port()
     env = {**os.environ, "DICOM_KIOSK_PORT": str(port), "DICOM_KIOSK_FSYNC": "0"}
+    files = []
+    for index, data in enumerate(demo_instances(3, seed=5)):
+        files.append(tmp_path / f"{index}.dcm")
+        files[-1].write_bytes(data)
 
     def cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -27,17 +50,16 @@ def test_query_then_retrieve_by_move_and_get(tmp_path: Path) -> None:
             cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
 
-    with orthanc_server(modalities={"kiosk": ("KIOSK", "127.0.0.1", port)}) as orthanc:
-        for data in demo_instances(3, seed=5):
-            orthanc.upload(data)
+    with loaded_peer(peer, port, files) as (ae_title, peer_port, count):
+        assert count == len(files)
         for data_dir, method in ((tmp_path / "m", "move"), (tmp_path / "g", "get")):
-            out = cli(data_dir, "nodes", "add", "pacs", "--ae", orthanc.ae_title,
-                      "--host", "127.0.0.1", "--port", str(orthanc.dicom_port))  # fmt: skip
+            out = cli(data_dir, "nodes", "add", "pacs", "--ae", ae_title,
+                      "--host", "127.0.0.1", "--port", str(peer_port))  # fmt: skip
             assert out.returncode == 0, out.stderr
             out = cli(data_dir, "query", "pacs", "--json")
             assert out.returncode == 0, out.stderr
             studies = json.loads(out.stdout)["matches"]
-            assert len(studies) == len(orthanc.rest("GET", "/studies"))
+            assert sum(s["num_instances"] or 0 for s in studies) in (0, count)
             out = cli(data_dir, "query", "pacs", "--max", "1", "--json")
             assert json.loads(out.stdout)["truncated"] is True
             for study in studies:
@@ -45,4 +67,9 @@ def test_query_then_retrieve_by_move_and_get(tmp_path: Path) -> None:
                           "--method", method)  # fmt: skip
                 assert out.returncode == 0, out.stdout + out.stderr
             stats = json.loads(cli(data_dir, "db", "stats", "--json").stdout)
-            assert stats["instances"] == orthanc.count_instances(), method
+            assert stats["instances"] == count, method
+            log = json.loads(
+                cli(data_dir, "transfers", "list", "--direction", "in", "--json").stdout
+            )
+            assert sum(t["images"] for t in log) == count, log
+            assert all(t["status"] == "received" for t in log)
