@@ -3,6 +3,7 @@ DCMTK's dcmqrscp, both loaded with the same demo patients."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -145,6 +146,29 @@ class TestRetrieveGet:
         sink.flush()
         assert core.stats()["instances"] == len(instances)
         assert core.stats()["series"] == 1
+
+
+class TestCancel:
+    def test_cancel_stops_a_get(
+        self, client: QueryRetrieveClient, remote: RemoteAE, truth: Truth, core: Core
+    ) -> None:
+        study_uid = max(truth.studies, key=lambda uid: int(truth.studies[uid]["instances"]))  # type: ignore[call-overload]
+        total = int(truth.studies[study_uid]["instances"])  # type: ignore[call-overload]
+        cancel = threading.Event()
+        writer_sink = ReceivedFiles(core.writer, source=remote.ae_title)
+        seen = [0]
+
+        def sink(data: bytes) -> int:
+            seen[0] += 1
+            if seen[0] >= 3:
+                cancel.set()
+            return writer_sink(data)
+
+        result = client.retrieve_get(remote, sink, study_uid, cancel=cancel)
+        writer_sink.flush()
+        assert result.cancelled
+        assert 3 <= result.received < total
+        assert core.stats()["instances"] == result.received
 
 
 class TestErrorsExplain:
