@@ -67,11 +67,13 @@ def thumbnail_image(core: Core, request_id: str, size: int) -> QImage:
         if parts[0] == "series" and len(parts) == 3:
             if core.count("image", StudyFilter(series_uid=parts[2])) == 0:
                 return placeholder(size, "—")
-            path = core.thumbnails.series_thumbnail(parts[2], size)
+            sop_uid = core.thumbnails.middle_instance(parts[2])
         elif parts[0] == "image" and len(parts) == 4:
-            path = core.thumbnails.get(parts[3], size)
+            sop_uid = parts[3]
         else:
             return placeholder(size, "?")
+        # Rendered in the core's worker processes; this provider thread only waits.
+        (path,) = core.thumbnails.generate([sop_uid], size)
         image = QImage(str(path))
         if image.isNull():
             raise OSError(f"unreadable thumbnail {path}")
