@@ -86,7 +86,7 @@ def build_kiosk(
     """Register the view models, make the engine and load ``component`` of module Kiosk."""
     from PySide6.QtQml import QQmlApplicationEngine
 
-    from viewmodels import app, database, filters, importing, levels, viewer  # noqa: F401
+    from viewmodels import app, database, filters, importing, levels, transfers, viewer  # noqa: F401
     from viewmodels.images import FrameProvider, ThumbnailProvider
 
     frames = FrameProvider()
