@@ -525,7 +525,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
     errorOccurred = Signal(str)
     message = Signal(str)
     # Changes published by the core, on whatever thread: a queued hop onto the Qt thread.
-    _published = Signal(list)
+    _published = Signal(object)
 
     def __init__(self, core: Core, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -870,7 +870,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
                 transfer_id = int(change.get("id") or 0)
                 if not transfer_id:
                     continue
-                if change.get("deleted"):
+                if change.get("status") == "deleted":
                     removed |= self._transfers.remove(transfer_id)
                     if self._selected and int(self._selected["id"]) == transfer_id:
                         self._set_selected(None)
