@@ -45,3 +45,7 @@ class NetworkError(KioskError):
 
 class RetrieveError(NetworkError):
     """A C-MOVE or C-GET failed or was refused by the peer."""
+
+
+class TransferStateError(KioskError):
+    """A transfer log operation is not allowed in the transfer's current status."""
