@@ -422,7 +422,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
                 self.errorOccurred.emit("Select what to send first.")
                 return
             transfer_id = await asyncio.to_thread(
-                self._core.send, targets, destination, priority.lower()
+                self._core.send, list(targets), destination, priority.lower()
             )
             what = _count(len(rows), level)
             self.sendQueued.emit(

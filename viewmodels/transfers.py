@@ -30,6 +30,16 @@ from qasync import asyncSlot
 
 from core.app import Core
 from core.errors import KioskError
+from core.transfers import (
+    ABORTABLE,
+    DELETED,
+    IN_RECEIVED,
+    OUT_SENT,
+    RESENDABLE,
+    Direction,
+    TransferLog,
+)
+from viewmodels.levels import format_cell
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +48,8 @@ QML_IMPORT_MAJOR_VERSION = 1
 
 PAGE_SIZE = 50
 
-# What the manual allows (outgoing only for Resend and Abort); the core enforces the same.
-RESENDABLE = frozenset({"sent", "aborted", "failed"})
-ABORTABLE = frozenset({"waiting", "sending"})
-CLEARABLE = {"out": "sent", "in": "received"}
+# What the manual allows, as the core enforces it (outgoing only for Resend and Abort).
+CLEARABLE = {"out": OUT_SENT, "in": IN_RECEIVED}
 
 # Status -> (text, tone). The tone picks a colour in the theme; the text is always shown too.
 STATUS: dict[str, tuple[str, str]] = {
@@ -135,6 +143,15 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def level_label(row: dict[str, Any]) -> str:
+    """A drill-down row's name; a study's starts with the patient's name, shown as elsewhere."""
+    label = str(row.get("label") or row.get("uid") or "")
+    if row.get("level") == "study" and "^" in label:
+        name, sep, rest = label.partition(" - ")
+        return format_cell("PatientName", name) + sep + rest
+    return label
+
+
 def peer_text(transfer: dict[str, Any]) -> str:
     """The destination (outgoing) or source (incoming): the node's name, else its AE title."""
     return str(transfer.get("node") or transfer.get("ae_title") or transfer.get("peer") or "?")
@@ -222,7 +239,7 @@ def level_details(row: dict[str, Any], outgoing: bool) -> list[dict[str, str]]:
     code = row.get("status_code")
     lines = [
         ("Level", LEVEL_NAMES.get(str(row.get("level")), str(row.get("level") or ""))),
-        ("Name", str(row.get("label") or "")),
+        ("Name", level_label(row)),
         ("UID", str(row.get("uid") or "")),
         ("Status", status_text(str(row.get("status") or ""))),
         ("Images", f"{int(row.get('total') or 0):,}"),
@@ -447,7 +464,7 @@ class TransferLevelModel(QAbstractListModel):  # type: ignore[operator]
             case LevelRole.UID:
                 return str(r.get("uid") or "")
             case LevelRole.LABEL:
-                return str(r.get("label") or r.get("uid") or "")
+                return level_label(r)
             case LevelRole.STATUS:
                 return status
             case LevelRole.STATUS_TEXT:
@@ -530,7 +547,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
     def __init__(self, core: Core, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._core = core
-        self._direction = "out"
+        self._direction: Direction = "out"
         self._offset = 0
         self._has_more = False
         self._transfers = TransferListModel(self)
@@ -551,9 +568,9 @@ class TransferLogModel(QObject):  # type: ignore[operator]
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @property
-    def log(self) -> Any:
-        """The core's transfer log (``core.transfers``)."""
-        return self._core.transfers  # type: ignore[attr-defined]
+    def log(self) -> TransferLog:
+        """The core's transfer log."""
+        return self._core.transfers
 
     async def start(self) -> None:
         """Follow the core's changes, then read the first page."""
@@ -656,6 +673,11 @@ class TransferLogModel(QObject):  # type: ignore[operator]
     @Property(int, notify=selectionChanged, final=True)
     def selectedId(self) -> int:  # noqa: N802
         return int(self._selected["id"]) if self._selected else 0
+
+    @Property(int, notify=selectionChanged, final=True)
+    def selectedRow(self) -> int:  # noqa: N802
+        """The selected transfer's row on this page (-1: none, or on another page)."""
+        return self._transfers.row_of(int(self._selected["id"])) if self._selected else -1
 
     @Property(bool, notify=selectionChanged, final=True)
     def hasSelection(self) -> bool:  # noqa: N802
@@ -870,7 +892,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
                 transfer_id = int(change.get("id") or 0)
                 if not transfer_id:
                     continue
-                if change.get("status") == "deleted":
+                if change.get("status") == DELETED:
                     removed |= self._transfers.remove(transfer_id)
                     if self._selected and int(self._selected["id"]) == transfer_id:
                         self._set_selected(None)
@@ -919,7 +941,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
             self._set_busy(1)
             if direction not in ("in", "out") or direction == self._direction:
                 return
-            self._direction = direction
+            self._direction = "in" if direction == "in" else "out"
             self._offset = 0
             self._set_selected(None)
             self._transfers.set_rows([])
@@ -991,7 +1013,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
                 self.errorOccurred.emit(f"Transfer #{transfer_id} is not in the log.")
                 return
             if transfer.get("direction") != self._direction:
-                self._direction = str(transfer.get("direction"))
+                self._direction = "in" if transfer.get("direction") == "in" else "out"
                 self._set_selected(None)
                 self.directionChanged.emit()
             self._offset = 0
@@ -1022,7 +1044,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
                 return
             child = "series" if entry["level"] == "study" else "image"
             name = LEVEL_NAMES[str(entry["level"])]
-            title = f"{name}: {entry.get('label') or entry.get('uid')}"
+            title = f"{name}: {level_label(entry)}"
             self._crumbs.append(Crumb(child, str(entry["uid"]), title))
             self._levels.set_rows([])
             self.levelChanged.emit()

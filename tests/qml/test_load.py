@@ -67,7 +67,7 @@ def test_every_view_and_dialog_opens_without_warnings(
         log.selectLevelRow(1)
         find(kiosk, "transfersDetails").click()
         settle(loop)
-        assert find(kiosk, "transferDetailsDialog").property("opened")
+        assert find(kiosk, "transferDetailsDialog").property("visible")
         kiosk.window().grabWindow()
         find(kiosk, "transferDetailsDialog").close()
         find(kiosk, "sendQueuedDialog").open()

@@ -119,7 +119,7 @@ def transfer_details(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
     transfer_drill_down(kiosk, loop)
     find(kiosk, "transfersDetails").click()
     settle(loop)
-    assert find(kiosk, "transferDetailsDialog").property("opened")
+    assert find(kiosk, "transferDetailsDialog").property("visible")
 
 
 STATES: dict[str, Callable[[Kiosk, asyncio.AbstractEventLoop], None]] = {

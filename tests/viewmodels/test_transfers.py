@@ -12,7 +12,6 @@ from PySide6.QtCore import QObject
 
 from core.app import Core
 from core.nodes import NodeRegistry
-from core.sender import SendWorker
 from core.transfers import ITEM_FAILED, ITEM_STORED, ItemRecord
 from tests.integration.node_support import Storescp, have_dcmtk
 from tests.kiosk_support import run_until, seed, settle
@@ -88,8 +87,10 @@ def log(core: Core, loop: asyncio.AbstractEventLoop) -> Iterator[TransferLogMode
 
 
 @pytest.fixture
-def worker(core: Core, loop: asyncio.AbstractEventLoop) -> Iterator[SendWorker]:
+def worker(core: Core, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
     """The send worker on the qasync loop, as the kiosk hosts it."""
+    from core.sender import SendWorker
+
     sender = SendWorker(core)
     loop.run_until_complete(sender.start())
     try:
@@ -138,7 +139,7 @@ class TestSend:
         log: TransferLogModel,
         dest: str,
         storescp: Storescp,
-        worker: SendWorker,
+        worker: Any,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         rec = Recorder(log, db)
@@ -210,6 +211,8 @@ class TestRules:
         log.resend()
         settle(loop)
         assert status_of(log, transfer_id) == "waiting"
+        from core.sender import SendWorker
+
         sender = SendWorker(core)
         loop.run_until_complete(sender.start())
         try:
@@ -225,7 +228,7 @@ class TestRules:
         db: DatabaseModel,
         log: TransferLogModel,
         dest: str,
-        worker: SendWorker,
+        worker: Any,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         rec = Recorder(log, db)

@@ -131,6 +131,14 @@ Item {
                     model: view.log.transfers
                     boundsBehavior: Flickable.StopAtBounds
                     ScrollBar.vertical: ScrollBar {}
+                    // Keep the selected transfer in sight (after Send, it is opened from there).
+                    Connections {
+                        target: view.log
+                        function onSelectionChanged() {
+                            if (view.log.selectedRow >= 0)
+                                transferList.positionViewAtIndex(view.log.selectedRow, ListView.Contain)
+                        }
+                    }
 
                     delegate: Rectangle {
                         id: transferRow
