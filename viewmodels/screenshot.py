@@ -184,12 +184,11 @@ def seed_demo_transfers(core: Core) -> dict[str, int]:
     ids["failed"] = core.send(studies[1:3], "Cardiology", "medium")
     items = claim(ids["failed"])
     refused = "Out of resources (0xA700): the destination's storage is full"
+    ok = len(items) - 2  # the last two are refused
     queue.record(
         ids["failed"],
-        [
-            ItemResult(i, n < len(items) - 2, 0 if n < len(items) - 2 else 0xA700, refused)
-            for n, i in enumerate(items)
-        ],
+        [ItemResult(i, True, 0) for i in items[:ok]]
+        + [ItemResult(i, False, 0xA700, refused) for i in items[ok:]],
     )
     queue.finish(ids["failed"], owner)
 
@@ -276,8 +275,7 @@ async def stage_transfer_log(kiosk: object, view: str) -> None:
     if view == "transfer-details":
         await log.showLevel(_first_failed(log.levels.rows()))
         await _settle()
-        log.selectLevelRow(_first_failed(log.levels.rows()))
-        log.openDetails()
+        log.openDetails()  # no row of the table selected: the transfer's own details
         dialog = window.findChild(object, "transferDetailsDialog")
         dialog.open()
         await _settle()

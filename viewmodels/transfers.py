@@ -167,9 +167,9 @@ def peer_detail(transfer: dict[str, Any]) -> str:
 def counts_text(transfer: dict[str, Any]) -> str:
     images, done, failed = (int(transfer.get(k) or 0) for k in ("images", "done", "failed"))
     if transfer.get("direction") == "in":
-        text = f"{_plural(done, 'image')} received"
+        text = f"{done:,} received"
     else:
-        text = f"{done:,} of {_plural(images, 'image')} sent"
+        text = f"{done:,} of {images:,} sent"
     return text + (f" · {failed:,} failed" if failed else "")
 
 

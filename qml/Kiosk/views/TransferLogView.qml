@@ -222,7 +222,7 @@ Item {
                             Item {
                                 width: listTable.width * listTable.weights.progress
                                 height: parent.height
-                                ProgressBar {
+                                ProgressLine {
                                     anchors.left: parent.left
                                     anchors.right: parent.right
                                     anchors.margins: Theme.spacing
@@ -426,7 +426,7 @@ Item {
                             Item {
                                 width: levelTable.width * levelTable.weights.progress
                                 height: parent.height
-                                ProgressBar {
+                                ProgressLine {
                                     anchors.left: parent.left
                                     anchors.right: parent.right
                                     anchors.margins: Theme.spacing
