@@ -552,4 +552,3 @@ class SendQueue:
     def final_status(self, transfer_id: int) -> str | None:
         found = self.status(transfer_id)
         return found[0] if found else None
-
