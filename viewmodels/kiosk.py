@@ -14,6 +14,7 @@ from pathlib import Path
 from core.app import Core
 from core.config import Settings, load_settings
 from core.node.server import DicomNode
+from core.sender import SendWorker
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     wake.timeout.connect(lambda: None)
 
     node = DicomNode(core)
+    sender = SendWorker(core)
 
     async def main() -> None:
         await kiosk.app_model.start()  # type: ignore[attr-defined]
@@ -148,9 +150,11 @@ def run(args: argparse.Namespace) -> int:
             log.info("DICOM node %s listening on %s:%d", node.ae_title, node.bind, node.port)
         except Exception as exc:  # e.g. the port is taken by a `dicom-kiosk serve` service
             log.error("the DICOM node did not start: %s", exc)
+        await sender.start()
         try:
             await closed.wait()
         finally:
+            await sender.stop()
             await node.stop()
 
     try:
