@@ -12,9 +12,10 @@ from PySide6.QtCore import QObject
 
 from core.app import Core
 from core.nodes import NodeRegistry
+from core.sender import SendWorker
 from core.transfers import ITEM_FAILED, ITEM_STORED, ItemRecord
 from tests.integration.node_support import Storescp, have_dcmtk
-from tests.kiosk_support import run_until, seed, settle
+from tests.kiosk_support import run_until, seed
 from viewmodels.database import DatabaseModel
 from viewmodels.transfers import TransferLogModel
 
@@ -87,10 +88,8 @@ def log(core: Core, loop: asyncio.AbstractEventLoop) -> Iterator[TransferLogMode
 
 
 @pytest.fixture
-def worker(core: Core, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+def worker(core: Core, loop: asyncio.AbstractEventLoop) -> Iterator[SendWorker]:
     """The send worker on the qasync loop, as the kiosk hosts it."""
-    from core.sender import SendWorker
-
     sender = SendWorker(core)
     loop.run_until_complete(sender.start())
     try:
@@ -99,12 +98,37 @@ def worker(core: Core, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
         loop.run_until_complete(sender.stop())
 
 
+def settle_ui(loop: asyncio.AbstractEventLoop, timeout: float = TIMEOUT) -> None:
+    """Run the loop until the view models' tasks are done (the send worker's keep running)."""
+
+    def ui_tasks() -> list[asyncio.Task[Any]]:
+        return [
+            t
+            for t in asyncio.all_tasks(loop)
+            if not t.done()
+            and not getattr(t.get_coro(), "__qualname__", "").startswith("SendWorker.")
+        ]
+
+    async def wait() -> None:
+        deadline = loop.time() + timeout
+        while True:
+            await asyncio.sleep(0)
+            pending = [t for t in ui_tasks() if t is not asyncio.current_task()]
+            if not pending:
+                return
+            if loop.time() > deadline:
+                raise TimeoutError(f"{len(pending)} tasks still running")
+            await asyncio.wait(pending, timeout=deadline - loop.time())
+
+    loop.run_until_complete(wait())
+
+
 def send_study(
     db: DatabaseModel, rec: Recorder, loop: asyncio.AbstractEventLoop, dest: str, row: int = 0
 ) -> tuple[int, int]:
     """Select a study in the Database tab and press Send; (transfer id, images in the study)."""
     db.select("study", row)
-    settle(loop)
+    settle_ui(loop)
     images = int(db.studies.current_row()["NumberOfStudyRelatedInstances"])  # type: ignore[index]
     before = len(rec.queued)
     db.send(dest, "High")
@@ -119,7 +143,7 @@ def status_of(log: TransferLogModel, transfer_id: int) -> str:
 
 def select(log: TransferLogModel, loop: asyncio.AbstractEventLoop, transfer_id: int) -> None:
     log.select(log.transfers.row_of(transfer_id))
-    settle(loop)
+    settle_ui(loop)
     assert log.selectedId == transfer_id
 
 
@@ -129,7 +153,7 @@ class TestSend:
     ) -> None:
         assert db.destinations == []
         db.loadDestinations()
-        settle(loop)
+        settle_ui(loop)
         assert db.destinations == [dest]
         assert db.priorities == ["High", "Medium", "Low"]
 
@@ -139,7 +163,7 @@ class TestSend:
         log: TransferLogModel,
         dest: str,
         storescp: Storescp,
-        worker: Any,
+        worker: SendWorker,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         rec = Recorder(log, db)
@@ -163,7 +187,7 @@ class TestSend:
         rec = Recorder(log, db)
         db.select("study", 0)
         db.send("", "High")
-        settle(loop)
+        settle_ui(loop)
         assert rec.queued == []
         assert rec.errors and "Settings" in rec.errors[0]
 
@@ -174,7 +198,7 @@ class TestSend:
         loop.run_until_complete(log.setDirection("in"))
         transfer_id, _images = send_study(db, rec, loop, dest)
         log.showTransfer(transfer_id)
-        settle(loop)
+        settle_ui(loop)
         assert log.outgoing and log.selectedId == transfer_id
         assert log.crumbs == [f"Transfer #{transfer_id}"]
 
@@ -197,22 +221,20 @@ class TestRules:
         assert (log.canAbort, log.canResend, log.canDelete) == (True, False, True)
 
         log.resend()  # not allowed while waiting: the core says why
-        settle(loop)
+        settle_ui(loop)
         assert rec.errors and "only sent, aborted or failed" in rec.errors[-1]
 
         log.abort()
-        settle(loop)
+        settle_ui(loop)
         assert status_of(log, transfer_id) == "aborted"
         assert (log.canAbort, log.canResend) == (False, True)
         log.abort()  # twice: refused with the core's message
-        settle(loop)
+        settle_ui(loop)
         assert "only waiting or sending" in rec.errors[-1]
 
         log.resend()
-        settle(loop)
+        settle_ui(loop)
         assert status_of(log, transfer_id) == "waiting"
-        from core.sender import SendWorker
-
         sender = SendWorker(core)
         loop.run_until_complete(sender.start())
         try:
@@ -228,7 +250,7 @@ class TestRules:
         db: DatabaseModel,
         log: TransferLogModel,
         dest: str,
-        worker: Any,
+        worker: SendWorker,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         rec = Recorder(log, db)
@@ -241,12 +263,12 @@ class TestRules:
         select(log, loop, other_id)
         assert "Remove transfer" in log.deletePrompt
         log.delete()
-        settle(loop)
+        settle_ui(loop)
         assert log.transfers.get(other_id) is None
         assert not log.hasSelection and not log.canDelete
 
         log.clear()
-        settle(loop)
+        settle_ui(loop)
         assert log.transfers.rowCount() == 0
         assert not log.canClear
         assert rec.messages[-1] == "Cleared 1 transfer sent."
@@ -270,10 +292,10 @@ class TestRules:
             True,
         )
         log.resend()  # the button is disabled; the core refuses too
-        settle(loop)
+        settle_ui(loop)
         assert "only outgoing transfers" in rec.errors[-1]
         log.clear()
-        settle(loop)
+        settle_ui(loop)
         assert log.transfers.rowCount() == 0 and not log.canClear
 
 
@@ -307,7 +329,7 @@ class TestDrillDown:
         assert studies[0]["status"] == "failed" and studies[0]["error"] == "out of resources"
 
         log.showLevel(0)
-        settle(loop)
+        settle_ui(loop)
         assert log.depth == 2 and log.canBack and log.levelTitle == "Series"
         series = log.levels.rows()
         assert [(r["uid"], r["total"], r["failed"]) for r in series] == [
@@ -316,7 +338,7 @@ class TestDrillDown:
         ]
 
         log.showLevel(0)
-        settle(loop)
+        settle_ui(loop)
         assert log.depth == 3 and log.levelTitle == "Image"
         images = log.levels.rows()
         assert [(r["uid"], r["status"]) for r in images] == [
@@ -324,7 +346,7 @@ class TestDrillDown:
             ("1.2.3.1.2", "failed"),
         ]
         log.showLevel(0)  # images have no level below
-        settle(loop)
+        settle_ui(loop)
         assert log.depth == 3
 
         log.selectLevelRow(1)
@@ -335,10 +357,10 @@ class TestDrillDown:
         assert log.detailsError == "out of resources"
 
         log.back()
-        settle(loop)
+        settle_ui(loop)
         assert log.depth == 2 and len(log.levels.rows()) == 2
         log.goToDepth(1)
-        settle(loop)
+        settle_ui(loop)
         assert log.depth == 1 and len(log.levels.rows()) == 2
 
         log.openDetails()  # nothing selected in the table: the transfer itself
