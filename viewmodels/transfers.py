@@ -173,13 +173,34 @@ def counts_text(transfer: dict[str, Any]) -> str:
     return text + (f" · {failed:,} failed" if failed else "")
 
 
-def progress(row: dict[str, Any]) -> float:
-    """How far a transfer or level row is (0..1); incoming transfers do not know their size."""
+def _shares(row: dict[str, Any]) -> tuple[float, float]:
+    """(done, failed) as shares of the row's images; an incoming transfer's size is what came."""
     total = int(row.get("images", row.get("total")) or 0)
-    done = int(row.get("done") or 0) + int(row.get("failed") or 0)
-    if row.get("direction") == "in" or total <= 0:
-        return 0.0 if row.get("status") in ("receiving", "waiting") else 1.0
-    return min(1.0, done / total)
+    done, failed = int(row.get("done") or 0), int(row.get("failed") or 0)
+    if total <= 0:
+        finished = row.get("status") not in ("receiving", "waiting", "sending")
+        return (1.0 if finished else 0.0), 0.0
+    if row.get("direction") == "in" and row.get("status") == "receiving":
+        return 0.0, 0.0  # still coming: the total is not known
+    return min(1.0, done / total), min(1.0, failed / total)
+
+
+def progress(row: dict[str, Any]) -> float:
+    """The share of a transfer's (or level row's) images that arrived (0..1)."""
+    return _shares(row)[0]
+
+
+def failed_share(row: dict[str, Any]) -> float:
+    """The share of its images that failed (shown in the error colour after the progress)."""
+    return _shares(row)[1]
+
+
+def list_status(transfer: dict[str, Any]) -> tuple[str, str]:
+    """(text, tone) of a transfer in the list: a waiting one with an error is retrying."""
+    status = str(transfer.get("status") or "")
+    if status == "waiting" and transfer.get("error"):
+        return "Retrying", "warning"
+    return status_text(status), status_tone(status)
 
 
 def is_indeterminate(row: dict[str, Any]) -> bool:
@@ -267,6 +288,7 @@ class TransferRole(IntEnum):
     SELECTED = 0x030D
     ERROR = 0x030E
     DESCRIPTION = 0x030F
+    FAILED_SHARE = 0x0310
 
 
 _TRANSFER_ROLE_NAMES = {
@@ -285,6 +307,7 @@ _TRANSFER_ROLE_NAMES = {
     TransferRole.SELECTED: b"selected",
     TransferRole.ERROR: b"error",
     TransferRole.DESCRIPTION: b"description",
+    TransferRole.FAILED_SHARE: b"failedShare",
 }
 _ROW_ROLES = [r for r in TransferRole if r != TransferRole.SELECTED]
 
@@ -316,9 +339,9 @@ class TransferListModel(QAbstractListModel):  # type: ignore[operator]
             case TransferRole.STATUS:
                 return status
             case TransferRole.STATUS_TEXT:
-                return status_text(status)
+                return list_status(t)[0]
             case TransferRole.TONE:
-                return status_tone(status)
+                return list_status(t)[1]
             case TransferRole.PEER:
                 return peer_text(t)
             case TransferRole.PEER_DETAIL:
@@ -341,6 +364,8 @@ class TransferListModel(QAbstractListModel):  # type: ignore[operator]
                 return str(t.get("error") or "")
             case TransferRole.DESCRIPTION:
                 return str(t.get("description") or "")
+            case TransferRole.FAILED_SHARE:
+                return failed_share(t)
         return None
 
     # -- Python API ------------------------------------------------------------------------------
@@ -418,6 +443,7 @@ class LevelRole(IntEnum):
     ERROR = 0x040B
     CAN_SHOW = 0x040C
     SELECTED = 0x040D
+    FAILED_SHARE = 0x040E
 
 
 _LEVEL_ROLE_NAMES = {
@@ -434,6 +460,7 @@ _LEVEL_ROLE_NAMES = {
     LevelRole.ERROR: b"error",
     LevelRole.CAN_SHOW: b"canShow",
     LevelRole.SELECTED: b"selected",
+    LevelRole.FAILED_SHARE: b"failedShare",
 }
 
 
@@ -485,6 +512,8 @@ class TransferLevelModel(QAbstractListModel):  # type: ignore[operator]
                 return r.get("level") in ("study", "series")
             case LevelRole.SELECTED:
                 return index.row() == self._selected
+            case LevelRole.FAILED_SHARE:
+                return failed_share(r)
         return None
 
     def rows(self) -> list[dict[str, Any]]:
@@ -757,6 +786,11 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         if self._levels.rowCount():
             return ""
         return "No images in this transfer yet"
+
+    @Property(int, notify=levelChanged, final=True)
+    def levelRow(self) -> int:  # noqa: N802
+        """The selected row of the status table (-1: none; Details then shows the transfer)."""
+        return self._levels.selected_row()
 
     @Property(bool, notify=levelChanged, final=True)
     def hasLevelSelection(self) -> bool:  # noqa: N802

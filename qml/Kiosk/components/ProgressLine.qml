@@ -1,10 +1,12 @@
 import QtQuick
 import Kiosk
 
-// A thin progress bar that scales with the theme; `indeterminate` runs a block back and forth.
+// A thin progress bar that scales with the theme: the done share, then the failed share in the
+// error colour; `indeterminate` runs a block back and forth.
 Rectangle {
     id: line
     property real value: 0
+    property real failed: 0
     property bool indeterminate: false
 
     implicitHeight: Theme.progressHeight
@@ -12,11 +14,20 @@ Rectangle {
     color: Theme.borderColor
 
     Rectangle {
+        id: done
         visible: !line.indeterminate
         width: parent.width * Math.max(0, Math.min(1, line.value))
         height: parent.height
         radius: parent.radius
         color: Theme.accent
+    }
+    Rectangle {
+        visible: !line.indeterminate && line.failed > 0
+        x: done.width
+        width: Math.max(parent.height, parent.width * Math.min(1 - line.value, line.failed))
+        height: parent.height
+        radius: parent.radius
+        color: Theme.statusError
     }
     Rectangle {
         id: runner

@@ -151,6 +151,7 @@ Item {
                         required property string priority
                         required property string counts
                         required property real progress
+                        required property real failedShare
                         required property bool indeterminate
                         required property string started
                         required property string finished
@@ -228,6 +229,7 @@ Item {
                                     anchors.margins: Theme.spacing
                                     anchors.verticalCenter: parent.verticalCenter
                                     value: transferRow.progress
+                                    failed: transferRow.failedShare
                                     indeterminate: transferRow.indeterminate
                                 }
                             }
@@ -362,6 +364,13 @@ Item {
                     model: view.log.levels
                     boundsBehavior: Flickable.StopAtBounds
                     ScrollBar.vertical: ScrollBar {}
+                    Connections {
+                        target: view.log
+                        function onLevelChanged() {
+                            if (view.log.levelRow >= 0)
+                                levelList.positionViewAtIndex(view.log.levelRow, ListView.Contain)
+                        }
+                    }
 
                     delegate: Rectangle {
                         id: levelRow
@@ -373,6 +382,7 @@ Item {
                         required property int done
                         required property int failed
                         required property real progress
+                        required property real failedShare
                         required property string error
                         required property bool canShow
                         required property bool selected
@@ -432,6 +442,7 @@ Item {
                                     anchors.margins: Theme.spacing
                                     anchors.verticalCenter: parent.verticalCenter
                                     value: levelRow.progress
+                                    failed: levelRow.failedShare
                                 }
                             }
                             Text {
