@@ -124,6 +124,12 @@ async def stage(kiosk: object, view: str) -> None:
         db.filter_model.set_shown(True)
         await db.filter_model.load_choices()
         return
+    if view == "send-dialog":
+        from core.nodes import NodeRegistry
+
+        nodes = NodeRegistry(kiosk.core.sessions)  # type: ignore[attr-defined]
+        await asyncio.to_thread(nodes.add, "PACS", "PACS", "10.20.0.5", 104)
+        await asyncio.to_thread(nodes.add, "Reading room 2", "RR2_WS", "10.20.1.42", 11112)
     if view in ("send-dialog", "export-dialog"):
         dialog = window.findChild(object, "sendDialog" if view == "send-dialog" else "exportDialog")
         dialog.open()

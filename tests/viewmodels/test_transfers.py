@@ -17,7 +17,7 @@ from core.transfers import ITEM_FAILED, ITEM_STORED, ItemRecord
 from tests.integration.node_support import Storescp, have_dcmtk
 from tests.kiosk_support import run_until, seed
 from viewmodels.database import DatabaseModel
-from viewmodels.transfers import TransferLogModel
+from viewmodels.transfers import PAGE_SIZE, TransferLogModel, TransferRole
 
 pytestmark = pytest.mark.skipif(not have_dcmtk(), reason="DCMTK is not installed")
 
@@ -369,3 +369,67 @@ class TestDrillDown:
         assert details["Source"] == "SCANNER"
         assert (details["Images"], details["Received"], details["Failed"]) == ("4", "3", "1")
         assert log.detailsError == "1 images refused"
+
+
+class TestFailures:
+    def test_a_peer_that_is_down_shows_retrying_then_failed_with_the_reason(
+        self, data_dir: Path, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        from core.config import load_settings
+        from tests.peers import free_port
+
+        settings = load_settings(
+            data_dir, {"fsync": False, "send_retries": 1, "send_retry_delay": 0.5}
+        )
+        with Core(settings) as core:
+            seed(core)
+            NodeRegistry(core.sessions).add("Down", "DOWN", "127.0.0.1", free_port())
+            db = DatabaseModel(core)
+            loop.run_until_complete(db.apply_filter())
+            log = TransferLogModel(core)
+            loop.run_until_complete(log.start())
+            sender = SendWorker(core)
+            loop.run_until_complete(sender.start())
+            try:
+                rec = Recorder(log, db)
+                transfer_id, _images = send_study(db, rec, loop, "Down")
+                select(log, loop, transfer_id)
+                seen: set[str] = set()
+
+                def list_text() -> str:
+                    row = log.transfers.row_of(transfer_id)
+                    text = log.transfers.data(log.transfers.index(row), TransferRole.STATUS_TEXT)
+                    seen.add(str(text))
+                    return str(text)
+
+                run_until(loop, lambda: list_text() == "Failed", TIMEOUT)
+                assert "Retrying" in seen  # the first attempt failed and it waited to retry
+                assert log.canResend and not log.canAbort
+                assert "gave up after 2 attempts" in log.selectedError
+                log.openDetails()
+                details = {d["name"]: d["value"] for d in log.details}
+                assert details["Attempts"] == "2" and details["Status"] == "Failed"
+                assert log.detailsError == log.selectedError
+            finally:
+                loop.run_until_complete(sender.stop())
+                log.stop()
+
+
+class TestPaging:
+    def test_pages_of_fifty_and_new_transfers_on_top(
+        self, core: Core, log: TransferLogModel, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        made = [core.transfers.start_incoming("SCANNER", "127.0.0.1:4000") for _ in range(51)]
+        loop.run_until_complete(log.setDirection("in"))
+        assert log.transfers.rowCount() == PAGE_SIZE and log.hasMore and not log.hasPrevious
+        assert log.transfers.rows()[0]["id"] == made[-1]  # newest first
+        log.turnPage(1)
+        settle_ui(loop)
+        assert [t["id"] for t in log.transfers.rows()] == [made[0]]
+        assert log.page == 2 and log.hasPrevious and not log.hasMore
+        log.turnPage(-1)
+        settle_ui(loop)
+        rec = Recorder(log)
+        newest = core.transfers.start_incoming("WORKSTATION", "127.0.0.1:4001")
+        run_until(loop, lambda: log.transfers.rows()[0]["id"] == newest, TIMEOUT)
+        assert log.transfers.rowCount() == PAGE_SIZE and rec.resets == 0
