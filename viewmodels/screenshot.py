@@ -170,9 +170,9 @@ def seed_demo_transfers(core: Core) -> dict[str, int]:
     nodes.add("PACS", "PACS", "10.20.0.5", 104)
     nodes.add("Reading room 2", "RR2_WS", "10.20.1.42", 11112)
     nodes.add("Cardiology", "CARDIO", "10.20.3.7", 104)
-    studies = [
-        ("study", s["StudyInstanceUID"]) for s in core.list_rows("study", StudyFilter(), limit=20)
-    ]
+    rows = core.list_rows("study", StudyFilter(), limit=20)
+    studies = [("study", s["StudyInstanceUID"]) for s in rows]
+    biggest = max(rows[1:], key=lambda s: int(s["NumberOfStudyRelatedInstances"] or 0))
     queue, owner, log = SendQueue(core.sessions, core.transfers), make_owner(), core.transfers
     store = core.settings.store_dir
 
@@ -219,14 +219,14 @@ def seed_demo_transfers(core: Core) -> dict[str, int]:
     ids["waiting"] = core.send(studies[2:4], "Reading room 2", "medium")
 
     # Incoming: a scanner's study (one image refused), and a workstation's series.
-    for ae, address, refuse in (
-        ("CT_SCANNER", "10.20.5.11:4012", True),
-        ("RR2_WS", "10.20.1.42:50112", False),
+    for ae, address, node, refuse in (
+        ("CT_SCANNER", "10.20.5.11:4012", "", True),
+        ("RR2_WS", "10.20.1.42:50112", "Reading room 2", False),
     ):
-        uid = studies[-1 if refuse else 0][1]
+        uid = biggest["StudyInstanceUID"] if refuse else studies[0][1]
         name = core.list_rows("study", StudyFilter(study_uid=uid), limit=1)[0]["PatientName"]
         series = core.list_rows("series", StudyFilter(study_uid=uid), limit=5)
-        incoming = log.start_incoming(ae, address, "")
+        incoming = log.start_incoming(ae, address, node)
         records = []
         for s in series:
             flt = StudyFilter(series_uid=s["SeriesInstanceUID"])
