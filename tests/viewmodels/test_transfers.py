@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,13 @@ import pytest
 from PySide6.QtCore import QObject
 
 from core.app import Core
+from core.config import load_settings
 from core.nodes import NodeRegistry
 from core.sender import SendWorker
 from core.transfers import ITEM_FAILED, ITEM_STORED, ItemRecord
 from tests.integration.node_support import Storescp, have_dcmtk
-from tests.kiosk_support import run_until, seed
+from tests.kiosk_support import seed, settle
+from tests.peers import free_port
 from viewmodels.database import DatabaseModel
 from viewmodels.transfers import PAGE_SIZE, TransferLogModel, TransferRole
 
@@ -87,64 +90,56 @@ def log(core: Core, loop: asyncio.AbstractEventLoop) -> Iterator[TransferLogMode
         model.stop()
 
 
-@pytest.fixture
-def worker(core: Core, loop: asyncio.AbstractEventLoop) -> Iterator[SendWorker]:
-    """The send worker on the qasync loop, as the kiosk hosts it."""
+@asynccontextmanager
+async def running_worker(core: Core) -> AsyncIterator[SendWorker]:
+    """The send worker on the running qasync loop, as the kiosk hosts it.
+
+    Tests with a worker run as one coroutine: qasync's ``run_until_complete`` processes Qt
+    events once more after the loop stopped, which would step the worker's tasks outside a
+    running loop (the kiosk runs its whole life in one ``run_until_complete``).
+    """
     sender = SendWorker(core)
-    loop.run_until_complete(sender.start())
+    await sender.start()
     try:
         yield sender
     finally:
-        loop.run_until_complete(sender.stop())
+        await sender.stop()
 
 
-def settle_ui(loop: asyncio.AbstractEventLoop, timeout: float = TIMEOUT) -> None:
-    """Run the loop until the view models' tasks are done (the send worker's keep running)."""
-
-    def ui_tasks() -> list[asyncio.Task[Any]]:
-        return [
-            t
-            for t in asyncio.all_tasks(loop)
-            if not t.done()
-            and not getattr(t.get_coro(), "__qualname__", "").startswith("SendWorker.")
-        ]
-
-    async def wait() -> None:
-        deadline = loop.time() + timeout
-        while True:
-            await asyncio.sleep(0)
-            pending = [t for t in ui_tasks() if t is not asyncio.current_task()]
-            if not pending:
-                return
-            if loop.time() > deadline:
-                raise TimeoutError(f"{len(pending)} tasks still running")
-            await asyncio.wait(pending, timeout=deadline - loop.time())
-
-    loop.run_until_complete(wait())
+async def until(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> None:
+    """Wait on the running loop until ``predicate()`` holds (bounded)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.02)
 
 
-def send_study(
-    db: DatabaseModel, rec: Recorder, loop: asyncio.AbstractEventLoop, dest: str, row: int = 0
+async def send_study(
+    db: DatabaseModel, rec: Recorder, dest: str, row: int = 0, priority: str = "High"
 ) -> tuple[int, int]:
     """Select a study in the Database tab and press Send; (transfer id, images in the study)."""
     db.select("study", row)
-    settle_ui(loop)
     images = int(db.studies.current_row()["NumberOfStudyRelatedInstances"])  # type: ignore[index]
     before = len(rec.queued)
-    db.send(dest, "High")
-    run_until(loop, lambda: len(rec.queued) > before, TIMEOUT)
+    await db.send(dest, priority)
+    await until(lambda: len(rec.queued) > before)
     return rec.queued[-1][0], images
+
+
+async def select(log: TransferLogModel, transfer_id: int) -> None:
+    await until(lambda: log.transfers.get(transfer_id) is not None)
+    await log.select(log.transfers.row_of(transfer_id))
+    assert log.selectedId == transfer_id
+
+
+def select_now(log: TransferLogModel, loop: asyncio.AbstractEventLoop, transfer_id: int) -> None:
+    loop.run_until_complete(select(log, transfer_id))
 
 
 def status_of(log: TransferLogModel, transfer_id: int) -> str:
     row = log.transfers.get(transfer_id)
     return str(row["status"]) if row else ""
-
-
-def select(log: TransferLogModel, loop: asyncio.AbstractEventLoop, transfer_id: int) -> None:
-    log.select(log.transfers.row_of(transfer_id))
-    settle_ui(loop)
-    assert log.selectedId == transfer_id
 
 
 class TestSend:
@@ -153,32 +148,44 @@ class TestSend:
     ) -> None:
         assert db.destinations == []
         db.loadDestinations()
-        settle_ui(loop)
+        settle(loop)
         assert db.destinations == [dest]
         assert db.priorities == ["High", "Medium", "Low"]
 
     def test_a_send_appears_in_the_log_and_reaches_sent_live(
         self,
+        core: Core,
         db: DatabaseModel,
         log: TransferLogModel,
         dest: str,
         storescp: Storescp,
-        worker: SendWorker,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         rec = Recorder(log, db)
         resets = rec.resets
-        transfer_id, images = send_study(db, rec, loop, dest)
-        assert "queued for Archive with high priority" in rec.queued[-1][1]
-        # No Refresh: the row arrives and then changes in place from the core's events.
-        run_until(loop, lambda: status_of(log, transfer_id) == "sent", TIMEOUT)
-        assert rec.resets == resets
-        assert rec.inserted >= 1 and rec.changed_rows >= 1
-        row = log.transfers.get(transfer_id)
-        assert row is not None
-        assert (row["direction"], row["node"], row["priority"]) == ("out", dest, "high")
-        assert (row["images"], row["done"], row["failed"]) == (images, images, 0)
-        run_until(loop, lambda: len(storescp.files()) == images, TIMEOUT)
+
+        async def scenario() -> None:
+            async with running_worker(core) as worker:
+                worker.pause()  # hold it in the queue until it is selected in the log
+                transfer_id, images = await send_study(db, rec, dest)
+                assert "queued for Archive with high priority" in rec.queued[-1][1]
+                # No Refresh: the row arrives, then changes in place from the core's events.
+                await select(log, transfer_id)
+                assert [(r["total"], r["done"]) for r in log.levels.rows()] == [(images, 0)]
+                worker.resume()
+                await until(lambda: status_of(log, transfer_id) == "sent")
+                assert rec.resets == resets
+                assert rec.inserted >= 1 and rec.changed_rows >= 1
+                # The status table follows too.
+                await until(lambda: log.levels.rows()[0]["done"] == images)
+                assert log.levels.rows()[0]["status"] == "sent" and log.canResend
+                row = log.transfers.get(transfer_id)
+                assert row is not None
+                assert (row["direction"], row["node"], row["priority"]) == ("out", dest, "high")
+                assert (row["images"], row["done"], row["failed"]) == (images, images, 0)
+                await until(lambda: len(storescp.files()) == images)
+
+        loop.run_until_complete(scenario())
         assert rec.errors == []
 
     def test_send_without_a_destination_says_so(
@@ -187,7 +194,7 @@ class TestSend:
         rec = Recorder(log, db)
         db.select("study", 0)
         db.send("", "High")
-        settle_ui(loop)
+        settle(loop)
         assert rec.queued == []
         assert rec.errors and "Settings" in rec.errors[0]
 
@@ -196,9 +203,9 @@ class TestSend:
     ) -> None:
         rec = Recorder(log, db)
         loop.run_until_complete(log.setDirection("in"))
-        transfer_id, _images = send_study(db, rec, loop, dest)
+        transfer_id, _images = loop.run_until_complete(send_study(db, rec, dest))
         log.showTransfer(transfer_id)
-        settle_ui(loop)
+        settle(loop)
         assert log.outgoing and log.selectedId == transfer_id
         assert log.crumbs == [f"Transfer #{transfer_id}"]
 
@@ -214,64 +221,62 @@ class TestRules:
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         rec = Recorder(log, db)
-        transfer_id, images = send_study(db, rec, loop, dest)  # no worker: it waits
-        run_until(loop, lambda: log.transfers.get(transfer_id) is not None, TIMEOUT)
-        select(log, loop, transfer_id)
-        assert log.selected()["status"] == "waiting"  # type: ignore[index]
-        assert (log.canAbort, log.canResend, log.canDelete) == (True, False, True)
 
-        log.resend()  # not allowed while waiting: the core says why
-        settle_ui(loop)
-        assert rec.errors and "only sent, aborted or failed" in rec.errors[-1]
+        async def scenario() -> None:
+            transfer_id, images = await send_study(db, rec, dest)  # no worker yet: it waits
+            await select(log, transfer_id)
+            assert log.selected()["status"] == "waiting"  # type: ignore[index]
+            assert (log.canAbort, log.canResend, log.canDelete) == (True, False, True)
 
-        log.abort()
-        settle_ui(loop)
-        assert status_of(log, transfer_id) == "aborted"
-        assert (log.canAbort, log.canResend) == (False, True)
-        log.abort()  # twice: refused with the core's message
-        settle_ui(loop)
-        assert "only waiting or sending" in rec.errors[-1]
+            await log.resend()  # not allowed while waiting: the core says why
+            assert rec.errors and "only sent, aborted or failed" in rec.errors[-1]
 
-        log.resend()
-        settle_ui(loop)
-        assert status_of(log, transfer_id) == "waiting"
-        sender = SendWorker(core)
-        loop.run_until_complete(sender.start())
-        try:
-            run_until(loop, lambda: status_of(log, transfer_id) == "sent", TIMEOUT)
-            assert log.selected()["status"] == "sent"  # type: ignore[index]
+            await log.abort()
+            assert status_of(log, transfer_id) == "aborted"
             assert (log.canAbort, log.canResend) == (False, True)
-            run_until(loop, lambda: len(storescp.files()) == images, TIMEOUT)
-        finally:
-            loop.run_until_complete(sender.stop())
+            await log.abort()  # twice: refused with the core's message
+            assert "only waiting or sending" in rec.errors[-1]
+
+            await log.resend()
+            assert status_of(log, transfer_id) == "waiting"
+            async with running_worker(core):
+                await until(lambda: status_of(log, transfer_id) == "sent")
+                assert log.selected()["status"] == "sent"  # type: ignore[index]
+                assert (log.canAbort, log.canResend) == (False, True)
+                await until(lambda: len(storescp.files()) == images)
+
+        loop.run_until_complete(scenario())
 
     def test_delete_and_clear(
         self,
+        core: Core,
         db: DatabaseModel,
         log: TransferLogModel,
         dest: str,
-        worker: SendWorker,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         rec = Recorder(log, db)
-        sent_id, _ = send_study(db, rec, loop, dest, 0)
-        run_until(loop, lambda: status_of(log, sent_id) == "sent", TIMEOUT)
-        other_id, _ = send_study(db, rec, loop, dest, 1)
-        run_until(loop, lambda: status_of(log, other_id) == "sent", TIMEOUT)
-        assert log.canClear
 
-        select(log, loop, other_id)
-        assert "Remove transfer" in log.deletePrompt
-        log.delete()
-        settle_ui(loop)
-        assert log.transfers.get(other_id) is None
-        assert not log.hasSelection and not log.canDelete
+        async def scenario() -> None:
+            async with running_worker(core):
+                sent_id, _ = await send_study(db, rec, dest, 0)
+                await until(lambda: status_of(log, sent_id) == "sent")
+                other_id, _ = await send_study(db, rec, dest, 1)
+                await until(lambda: status_of(log, other_id) == "sent")
+                assert log.canClear
 
-        log.clear()
-        settle_ui(loop)
-        assert log.transfers.rowCount() == 0
-        assert not log.canClear
-        assert rec.messages[-1] == "Cleared 1 transfer sent."
+                await select(log, other_id)
+                assert "Remove transfer" in log.deletePrompt
+                await log.delete()
+                assert log.transfers.get(other_id) is None
+                assert not log.hasSelection and not log.canDelete
+
+                await log.clear()
+                assert log.transfers.rowCount() == 0
+                assert not log.canClear
+                assert rec.messages[-1] == "Cleared 1 transfer sent."
+
+        loop.run_until_complete(scenario())
 
     def test_incoming_transfers_allow_only_delete_and_clear(
         self, core: Core, log: TransferLogModel, loop: asyncio.AbstractEventLoop
@@ -284,7 +289,7 @@ class TestRules:
         loop.run_until_complete(log.setDirection("in"))
         assert not log.outgoing and log.peerTitle == "Source"
         assert [c["key"] for c in log.listColumns].count("priority") == 0
-        select(log, loop, received)
+        select_now(log, loop, received)
         assert (log.canResend, log.canAbort, log.canDelete, log.canClear) == (
             False,
             False,
@@ -292,10 +297,10 @@ class TestRules:
             True,
         )
         log.resend()  # the button is disabled; the core refuses too
-        settle_ui(loop)
+        settle(loop)
         assert "only outgoing transfers" in rec.errors[-1]
         log.clear()
-        settle_ui(loop)
+        settle(loop)
         assert log.transfers.rowCount() == 0 and not log.canClear
 
 
@@ -318,7 +323,7 @@ class TestDrillDown:
         transfers.record_items(tid, items)
         transfers.finish(tid)
         loop.run_until_complete(log.setDirection("in"))
-        select(log, loop, tid)
+        select_now(log, loop, tid)
         assert log.selected()["status"] == "failed"  # type: ignore[index]
 
         studies = log.levels.rows()
@@ -329,7 +334,7 @@ class TestDrillDown:
         assert studies[0]["status"] == "failed" and studies[0]["error"] == "out of resources"
 
         log.showLevel(0)
-        settle_ui(loop)
+        settle(loop)
         assert log.depth == 2 and log.canBack and log.levelTitle == "Series"
         series = log.levels.rows()
         assert [(r["uid"], r["total"], r["failed"]) for r in series] == [
@@ -338,7 +343,7 @@ class TestDrillDown:
         ]
 
         log.showLevel(0)
-        settle_ui(loop)
+        settle(loop)
         assert log.depth == 3 and log.levelTitle == "Image"
         images = log.levels.rows()
         assert [(r["uid"], r["status"]) for r in images] == [
@@ -346,7 +351,7 @@ class TestDrillDown:
             ("1.2.3.1.2", "failed"),
         ]
         log.showLevel(0)  # images have no level below
-        settle_ui(loop)
+        settle(loop)
         assert log.depth == 3
 
         log.selectLevelRow(1)
@@ -357,10 +362,10 @@ class TestDrillDown:
         assert log.detailsError == "out of resources"
 
         log.back()
-        settle_ui(loop)
+        settle(loop)
         assert log.depth == 2 and len(log.levels.rows()) == 2
         log.goToDepth(1)
-        settle_ui(loop)
+        settle(loop)
         assert log.depth == 1 and len(log.levels.rows()) == 2
 
         log.openDetails()  # nothing selected in the table: the transfer itself
@@ -375,34 +380,24 @@ class TestFailures:
     def test_a_peer_that_is_down_shows_retrying_then_failed_with_the_reason(
         self, data_dir: Path, loop: asyncio.AbstractEventLoop
     ) -> None:
-        from core.config import load_settings
-        from tests.peers import free_port
-
         settings = load_settings(
             data_dir, {"fsync": False, "send_retries": 1, "send_retry_delay": 0.5}
         )
-        with Core(settings) as core:
-            seed(core)
-            NodeRegistry(core.sessions).add("Down", "DOWN", "127.0.0.1", free_port())
-            db = DatabaseModel(core)
-            loop.run_until_complete(db.apply_filter())
-            log = TransferLogModel(core)
-            loop.run_until_complete(log.start())
-            sender = SendWorker(core)
-            loop.run_until_complete(sender.start())
-            try:
-                rec = Recorder(log, db)
-                transfer_id, _images = send_study(db, rec, loop, "Down")
-                select(log, loop, transfer_id)
-                seen: set[str] = set()
+        seen: set[str] = set()
+
+        async def scenario(core: Core, db: DatabaseModel, log: TransferLogModel) -> None:
+            rec = Recorder(log, db)
+            async with running_worker(core):
+                transfer_id, _images = await send_study(db, rec, "Down")
+                await select(log, transfer_id)
 
                 def list_text() -> str:
-                    row = log.transfers.row_of(transfer_id)
-                    text = log.transfers.data(log.transfers.index(row), TransferRole.STATUS_TEXT)
-                    seen.add(str(text))
-                    return str(text)
+                    index = log.transfers.index(log.transfers.row_of(transfer_id))
+                    text = str(log.transfers.data(index, TransferRole.STATUS_TEXT))
+                    seen.add(text)
+                    return text
 
-                run_until(loop, lambda: list_text() == "Failed", TIMEOUT)
+                await until(lambda: list_text() == "Failed")
                 assert "Retrying" in seen  # the first attempt failed and it waited to retry
                 assert log.canResend and not log.canAbort
                 assert "gave up after 2 attempts" in log.selectedError
@@ -410,8 +405,17 @@ class TestFailures:
                 details = {d["name"]: d["value"] for d in log.details}
                 assert details["Attempts"] == "2" and details["Status"] == "Failed"
                 assert log.detailsError == log.selectedError
+
+        with Core(settings) as core:
+            seed(core)
+            NodeRegistry(core.sessions).add("Down", "DOWN", "127.0.0.1", free_port())
+            db = DatabaseModel(core)
+            loop.run_until_complete(db.apply_filter())
+            log = TransferLogModel(core)
+            loop.run_until_complete(log.start())
+            try:
+                loop.run_until_complete(scenario(core, db, log))
             finally:
-                loop.run_until_complete(sender.stop())
                 log.stop()
 
 
@@ -424,12 +428,12 @@ class TestPaging:
         assert log.transfers.rowCount() == PAGE_SIZE and log.hasMore and not log.hasPrevious
         assert log.transfers.rows()[0]["id"] == made[-1]  # newest first
         log.turnPage(1)
-        settle_ui(loop)
+        settle(loop)
         assert [t["id"] for t in log.transfers.rows()] == [made[0]]
         assert log.page == 2 and log.hasPrevious and not log.hasMore
         log.turnPage(-1)
-        settle_ui(loop)
+        settle(loop)
         rec = Recorder(log)
         newest = core.transfers.start_incoming("WORKSTATION", "127.0.0.1:4001")
-        run_until(loop, lambda: log.transfers.rows()[0]["id"] == newest, TIMEOUT)
+        loop.run_until_complete(until(lambda: log.transfers.rows()[0]["id"] == newest))
         assert log.transfers.rowCount() == PAGE_SIZE and rec.resets == 0
