@@ -106,13 +106,28 @@ async def running_worker(core: Core) -> AsyncIterator[SendWorker]:
         await sender.stop()
 
 
-async def until(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-    """Wait on the running loop until ``predicate()`` holds (bounded)."""
+async def until(
+    predicate: Callable[[], bool],
+    timeout: float = TIMEOUT,
+    describe: Callable[[], object] | None = None,
+) -> None:
+    """Wait on the running loop until ``predicate()`` holds (bounded); ``describe`` says
+    what was there instead when it times out."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
+            found = f": {describe()}" if describe is not None else ""
+            raise TimeoutError(f"condition not met in {timeout:g} s{found}")
         await asyncio.sleep(0.02)
+
+
+async def until_sent(log: TransferLogModel, core: Core, transfer_id: int) -> None:
+    """Wait until the transfer's row in the list says sent; if not, say what both sides hold."""
+
+    def state() -> object:
+        return {"list": log.transfers.get(transfer_id), "core": core.transfers.get(transfer_id)}
+
+    await until(lambda: status_of(log, transfer_id) == "sent", describe=state)
 
 
 async def send_study(
@@ -173,7 +188,9 @@ class TestSend:
                 await select(log, transfer_id)
                 assert [(r["total"], r["done"]) for r in log.levels.rows()] == [(images, 0)]
                 worker.resume()
-                await until(lambda: status_of(log, transfer_id) == "sent")
+                await until(
+                    sent(log, core, transfer_id), describe=log_state(log, core, transfer_id)
+                )
                 assert rec.resets == resets
                 assert rec.inserted >= 1 and rec.changed_rows >= 1
                 # The status table follows too.
@@ -240,7 +257,9 @@ class TestRules:
             await log.resend()
             assert status_of(log, transfer_id) == "waiting"
             async with running_worker(core):
-                await until(lambda: status_of(log, transfer_id) == "sent")
+                await until(
+                    sent(log, core, transfer_id), describe=log_state(log, core, transfer_id)
+                )
                 assert log.selected()["status"] == "sent"  # type: ignore[index]
                 assert (log.canAbort, log.canResend) == (False, True)
                 await until(lambda: len(storescp.files()) == images)
@@ -260,9 +279,9 @@ class TestRules:
         async def scenario() -> None:
             async with running_worker(core):
                 sent_id, _ = await send_study(db, rec, dest, 0)
-                await until(lambda: status_of(log, sent_id) == "sent")
+                await until_sent(log, core, sent_id)
                 other_id, _ = await send_study(db, rec, dest, 1)
-                await until(lambda: status_of(log, other_id) == "sent")
+                await until_sent(log, core, other_id)
                 assert log.canClear
 
                 await select(log, other_id)
