@@ -188,9 +188,7 @@ class TestSend:
                 await select(log, transfer_id)
                 assert [(r["total"], r["done"]) for r in log.levels.rows()] == [(images, 0)]
                 worker.resume()
-                await until(
-                    sent(log, core, transfer_id), describe=log_state(log, core, transfer_id)
-                )
+                await until_sent(log, core, transfer_id)
                 assert rec.resets == resets
                 assert rec.inserted >= 1 and rec.changed_rows >= 1
                 # The status table follows too.
@@ -257,9 +255,7 @@ class TestRules:
             await log.resend()
             assert status_of(log, transfer_id) == "waiting"
             async with running_worker(core):
-                await until(
-                    sent(log, core, transfer_id), describe=log_state(log, core, transfer_id)
-                )
+                await until_sent(log, core, transfer_id)
                 assert log.selected()["status"] == "sent"  # type: ignore[index]
                 assert (log.canAbort, log.canResend) == (False, True)
                 await until(lambda: len(storescp.files()) == images)
