@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    Qt,
     Signal,
     Slot,
 )
@@ -152,6 +154,15 @@ def level_label(row: dict[str, Any]) -> str:
     return label
 
 
+_NAME_IN_PARENS = re.compile(r"\(([^()]*\^[^()]*)\)")
+
+
+def description_text(transfer: dict[str, Any]) -> str:
+    """What a transfer holds ("2 studies (DOE^JOHN)"), with the name shown as elsewhere."""
+    text = str(transfer.get("description") or "")
+    return _NAME_IN_PARENS.sub(lambda m: f"({format_cell('PatientName', m.group(1))})", text)
+
+
 def peer_text(transfer: dict[str, Any]) -> str:
     """The destination (outgoing) or source (incoming): the node's name, else its AE title."""
     return str(transfer.get("node") or transfer.get("ae_title") or transfer.get("peer") or "?")
@@ -242,7 +253,7 @@ def transfer_details(transfer: dict[str, Any]) -> list[dict[str, str]]:
         ("AE title", str(transfer.get("ae_title") or "")),
         ("Address", str(transfer.get("peer") or "")),
         ("Priority", PRIORITY_TEXT.get(str(transfer.get("priority") or ""), "")),
-        ("What", str(transfer.get("description") or "")),
+        ("What", description_text(transfer)),
         ("Images", f"{images:,}"),
         ("Sent" if out else "Received", f"{done:,}"),
         ("Failed", f"{failed:,}"),
@@ -363,7 +374,7 @@ class TransferListModel(QAbstractListModel):  # type: ignore[operator]
             case TransferRole.ERROR:
                 return str(t.get("error") or "")
             case TransferRole.DESCRIPTION:
-                return str(t.get("description") or "")
+                return description_text(t)
             case TransferRole.FAILED_SHARE:
                 return failed_share(t)
         return None
@@ -593,7 +604,8 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         self._levels_dirty = False
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._published.connect(self._apply_changes)
+        # Queued: the core calls from its watcher thread; the rows change on the Qt thread.
+        self._published.connect(self._apply_changes, Qt.ConnectionType.QueuedConnection)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @property

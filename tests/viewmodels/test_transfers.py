@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,19 @@ from tests.integration.node_support import Storescp, have_dcmtk
 from tests.kiosk_support import seed, settle
 from tests.peers import free_port
 from viewmodels.database import DatabaseModel
-from viewmodels.transfers import PAGE_SIZE, TransferLogModel, TransferRole
+from viewmodels.transfers import (
+    PAGE_SIZE,
+    TransferLogModel,
+    TransferRole,
+    counts_text,
+    description_text,
+    failed_share,
+    format_duration,
+    format_time,
+    level_label,
+    list_status,
+    progress,
+)
 
 pytestmark = pytest.mark.skipif(not have_dcmtk(), reason="DCMTK is not installed")
 
@@ -452,3 +465,29 @@ class TestPaging:
         newest = core.transfers.start_incoming("WORKSTATION", "127.0.0.1:4001")
         loop.run_until_complete(until(lambda: log.transfers.rows()[0]["id"] == newest))
         assert log.transfers.rowCount() == PAGE_SIZE and rec.resets == 0
+
+
+class TestWording:
+    def test_what_the_list_and_details_say(self) -> None:
+        out = {"direction": "out", "status": "sending", "images": 40, "done": 12, "failed": 1}
+        assert counts_text(out) == "12 of 40 sent · 1 failed"
+        assert (progress(out), failed_share(out)) == (12 / 40, 1 / 40)
+        incoming = {"direction": "in", "status": "receiving", "images": 7, "done": 7, "failed": 0}
+        assert counts_text(incoming) == "7 received"
+        assert progress(incoming) == 0.0  # still coming: no share of an unknown total
+        assert list_status({"status": "waiting", "error": "refused (attempt 1 of 4)"}) == (
+            "Retrying",
+            "warning",
+        )
+        assert list_status({"status": "waiting", "error": ""}) == ("Waiting", "waiting")
+        assert description_text({"description": "Study CT HEAD (DOE^JOHN)"}) == (
+            "Study CT HEAD (DOE, JOHN)"
+        )
+        assert (
+            level_label({"level": "study", "label": "DOE^JOHN - CT HEAD"}) == "DOE, JOHN - CT HEAD"
+        )
+        now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC).astimezone()
+        today = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert format_time(today, now) == now.strftime("%H:%M:%S")
+        assert format_time("2026-01-02T03:04:05Z", now).startswith("2026-01-0")
+        assert format_duration("2026-01-02T03:04:05Z", "2026-01-02T03:06:10Z") == "2 min 5 s"
