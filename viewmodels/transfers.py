@@ -36,6 +36,7 @@ from core.transfers import (
     ABORTABLE,
     DELETED,
     IN_RECEIVED,
+    IN_RECEIVING,
     OUT_SENT,
     RESENDABLE,
     Direction,
@@ -746,7 +747,11 @@ class TransferLogModel(QObject):  # type: ignore[operator]
 
     @Property(bool, notify=selectionChanged, final=True)
     def canDelete(self) -> bool:  # noqa: N802
-        return self._selected is not None
+        """Any selected transfer, except one still receiving (the node writes to it)."""
+        t = self._selected
+        return t is not None and not (
+            t.get("direction") == "in" and t.get("status") == IN_RECEIVING
+        )
 
     @Property(bool, notify=pageChanged, final=True)
     def canClear(self) -> bool:  # noqa: N802

@@ -331,6 +331,15 @@ class TestRules:
         settle(loop)
         assert log.transfers.rowCount() == 0 and not log.canClear
 
+        receiving = transfers.start_incoming("SCANNER", "127.0.0.1:4001", "")
+        loop.run_until_complete(log.refresh())
+        select_now(log, loop, receiving)
+        assert not log.canDelete and not log.canClear  # the node still writes to it
+        log.delete()
+        settle(loop)
+        assert "still receiving" in rec.errors[-1]
+        assert log.transfers.get(receiving) is not None
+
 
 def _item(study: str, series: str, sop: str, status: str, code: int = 0, error: str = "") -> Any:
     return ItemRecord(sop, series, study, "DOE^JANE", status, code, 1000, error)
