@@ -240,13 +240,25 @@ def decode_associate_ac(pdu_bytes: bytes, contexts: Sequence[tuple[str, list[str
     return Negotiated(accepted, int(primitive.maximum_length_received or 0))
 
 
-def _abort_text(payload: bytes | bytearray) -> str:
-    """Source and reason of an A-ABORT PDU (PS3.8 9.3.8)."""
+# A-ABORT reasons from the service provider (PS3.8 9.3.8)
+PROVIDER_ABORT_REASONS = {
+    0: "reason not specified",
+    1: "unrecognized PDU",
+    2: "unexpected PDU",
+    4: "unrecognized PDU parameter",
+    5: "unexpected PDU parameter",
+    6: "invalid PDU parameter value",
+}
+
+
+def explain_abort(remote: RemoteAE, payload: bytes | bytearray) -> str:
+    """The message for an A-ABORT received from the peer (its source and reason)."""
     source = payload[2] if len(payload) > 2 else 0
     reason = payload[3] if len(payload) > 3 else 0
     if source == ABORT_SOURCE_PROVIDER:
-        return f"the peer's DICOM layer aborted it (reason {reason})"
-    return "the peer aborted it"
+        text = PROVIDER_ABORT_REASONS.get(reason, f"reason {reason}")
+        return f"{remote} aborted the association: its DICOM protocol layer reported {text}"
+    return f"{remote} aborted the association"
 
 
 class StoreAssociation:
@@ -283,6 +295,8 @@ class StoreAssociation:
         timeout: float,
     ) -> StoreAssociation:
         """Negotiate an association for ``items``; NetworkError says why when it fails."""
+        if not items:
+            raise ValueError("an association for sending needs at least one item")
         contexts = requested_contexts(items)
         request = encode_associate_rq(calling_ae, remote.ae_title, contexts)
         sock = _connect(remote, timeout)
@@ -294,11 +308,21 @@ class StoreAssociation:
             raise NetworkError(
                 f"{remote} did not answer the association request within {timeout:g} s"
             ) from exc
-        except (OSError, ProtocolError) as exc:
+        except PeerClosedError as exc:
             sock.close()
             raise NetworkError(
-                f"no association with {remote}: the peer closed the connection ({exc})"
+                f"no association with {remote}: the peer closed the connection without"
+                " answering the association request"
             ) from exc
+        except ProtocolError as exc:
+            _close_with_abort(sock, ABORT_SOURCE_PROVIDER)
+            raise ProtocolError(
+                f"no association with {remote}: its answer is not DICOM ({exc});"
+                " is this the node's DICOM port?"
+            ) from exc
+        except OSError as exc:
+            sock.close()
+            raise NetworkError(f"no association with {remote}: {exc}") from exc
         pdu_bytes = encode_pdu(pdu_type, bytes(payload))
         if pdu_type == A_ASSOCIATE_AC_TYPE:
             try:
@@ -411,9 +435,7 @@ class StoreAssociation:
                         return response
             elif pdu_type == A_ABORT:
                 self._close()
-                raise NetworkError(
-                    f"the association with {self.remote} was aborted: {_abort_text(payload)}"
-                )
+                raise NetworkError(explain_abort(self.remote, payload))
             elif pdu_type == A_RELEASE_RQ:
                 with contextlib.suppress(OSError):
                     self._sock.sendall(RELEASE_RP)
@@ -431,7 +453,7 @@ class StoreAssociation:
         """Turn a failure during an exchange into the NetworkError to raise; closes."""
         if self._aborted:
             self._close()
-            return NetworkError(f"the association with {self.remote} was aborted")
+            return NetworkError(f"the association with {self.remote} was aborted on request")
         if isinstance(exc, TimeoutError):
             _close_with_abort(self._sock)
             self._closed = True
@@ -452,7 +474,7 @@ class StoreAssociation:
 
     def _check_open(self) -> None:
         if self._aborted:
-            raise NetworkError(f"the association with {self.remote} was aborted")
+            raise NetworkError(f"the association with {self.remote} was aborted on request")
         if self._closed:
             raise NetworkError(f"the association with {self.remote} is closed")
 

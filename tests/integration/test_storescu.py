@@ -17,9 +17,9 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pynetdicom import AllStoragePresentationContexts
+from pynetdicom import AE, AllStoragePresentationContexts, evt
 
-from core.errors import NetworkError
+from core.errors import NetworkError, ProtocolError
 from core.scu import RemoteAE
 from core.storescu import (
     PRIORITY_HIGH,
@@ -30,7 +30,7 @@ from core.storescu import (
     StoreItem,
     plan_associations,
 )
-from core.synth import ct_series
+from core.synth import CT_IMAGE_STORAGE, ct_series
 from core.transcode import parse_meta
 from tests.conftest import TEST_FILES
 from tests.peers import DCMTK_ENV, _stop, free_port, orthanc_server, wait_for_port
@@ -266,13 +266,16 @@ def test_refused_association_gives_a_readable_error(tmp_path: Path) -> None:
             StoreAssociation.open(scp.remote, CALLING_AE, [item], timeout=10)
 
 
-def test_wrong_called_ae_title_gives_a_readable_error(tmp_path: Path) -> None:
+def test_wrong_called_ae_title_or_port_gives_a_readable_error(tmp_path: Path) -> None:
     item = _tiny_instance(tmp_path, "1.2.840.10008.5.1.4.1.1.2")
     with orthanc_server(ae_title="ORTHANC") as orthanc:
         remote = RemoteAE("NOT_ORTHANC", "127.0.0.1", orthanc.dicom_port)
         with pytest.raises(NetworkError, match="Called AE") as raised:
             StoreAssociation.open(remote, CALLING_AE, [item], timeout=10)
-    assert "NOT_ORTHANC" in str(raised.value)
+        assert "NOT_ORTHANC" in str(raised.value)
+        web = RemoteAE("ORTHANC", "127.0.0.1", orthanc.http_port)  # HTTP answers, not DICOM
+        with pytest.raises(ProtocolError, match="is this the node's DICOM port"):
+            StoreAssociation.open(web, CALLING_AE, [item], timeout=10)
 
 
 def test_closed_port_gives_a_readable_error(tmp_path: Path) -> None:
@@ -289,3 +292,111 @@ def test_orthanc_receives_the_files(tmp_path: Path, ct_items: list[StoreItem]) -
             statuses = [assoc.store(item, PRIORITY_HIGH).status for item in ct_items]
         assert statuses == [0] * len(ct_items)
         assert orthanc.count_instances() == len(ct_items)
+
+
+def test_small_peer_pdu_fragments_and_arrives_intact(
+    tmp_path: Path, ct_items: list[StoreItem]
+) -> None:
+    with storescp(tmp_path, "+B", "-pdu", "4096") as scp:
+        with StoreAssociation.open(scp.remote, CALLING_AE, ct_items[:5], timeout=10) as assoc:
+            assert assoc.max_pdu == 4096
+            statuses = [assoc.store(item, PRIORITY_MEDIUM).status for item in ct_items[:5]]
+        received = scp.files()
+    assert statuses == [0] * 5
+    for item in ct_items[:5]:
+        assert dataset_bytes(received[item.sop_instance_uid]) == dataset_bytes(item.path)
+
+
+def test_large_file_is_streamed_intact(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(TEST_FILES / "CT_small.dcm")
+    ds.Rows, ds.Columns = 1024, 1536  # 3 MB of pixel data: sent from the file in chunks
+    ds.PixelData = np.arange(1024 * 1536, dtype=np.uint16).tobytes()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    path = tmp_path / "large.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    item = item_for(path)
+    with storescp(tmp_path, "+B", "-pdu", "131072") as scp:
+        with StoreAssociation.open(scp.remote, CALLING_AE, [item], timeout=30) as assoc:
+            assert assoc.store(item, PRIORITY_MEDIUM).status == 0
+        received = scp.files()
+    assert dataset_bytes(received[item.sop_instance_uid]) == dataset_bytes(path)
+
+
+def test_implicit_only_peer_gets_converted_data(tmp_path: Path, ct_items: list[StoreItem]) -> None:
+    items = [*ct_items[:2], *unique_copies(tmp_path / "other", ["MR_small_bigendian.dcm"])]
+    with storescp(tmp_path, "+xi") as scp:
+        with StoreAssociation.open(scp.remote, CALLING_AE, items, timeout=10) as assoc:
+            results = [assoc.store(item, PRIORITY_MEDIUM) for item in items]
+        received = scp.files()
+    assert [(r.status, r.transcoded) for r in results] == [(0, True)] * len(items)
+    for item in items:
+        got = pydicom.dcmread(received[item.sop_instance_uid])
+        assert got.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2"
+        assert np.array_equal(got.pixel_array, pydicom.dcmread(item.path).pixel_array)
+
+
+def test_peer_abort_during_a_store_raises(tmp_path: Path, ct_items: list[StoreItem]) -> None:
+    with storescp(tmp_path, "--abort-during") as scp:
+        with StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=10) as assoc:
+            with pytest.raises(NetworkError, match="aborted|lost"):
+                assoc.store(ct_items[0], PRIORITY_MEDIUM)
+            with pytest.raises(NetworkError):  # and stays unusable
+                assoc.store(ct_items[1], PRIORITY_MEDIUM)
+
+
+def test_peer_abort_after_a_store_raises(tmp_path: Path, ct_items: list[StoreItem]) -> None:
+    with storescp(tmp_path, "--abort-after") as scp:
+        with StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=10) as assoc:
+            with pytest.raises(NetworkError, match="aborted"):
+                assoc.store(ct_items[0], PRIORITY_MEDIUM)
+
+
+def test_a_peer_that_does_not_answer_times_out(tmp_path: Path, ct_items: list[StoreItem]) -> None:
+    with storescp(tmp_path, "--sleep-during", "5") as scp:
+        with StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=1) as assoc:
+            started = time.monotonic()
+            with pytest.raises(NetworkError, match="did not answer the C-STORE within 1 s"):
+                assoc.store(ct_items[0], PRIORITY_MEDIUM)
+            assert time.monotonic() - started < 4
+
+
+def test_warning_statuses_and_comments_come_back(tmp_path: Path, ct_items: list[StoreItem]) -> None:
+    """A pynetdicom SCP as a recording peer that answers chosen statuses and notes priorities."""
+    answers = iter([(0xB000, "coerced"), (0xB007, "does not match"), (0xA700, "disk full")])
+    seen: list[tuple[int, str]] = []
+
+    def handle_store(event: evt.Event) -> Dataset:
+        status, comment = next(answers)
+        seen.append((int(event.request.Priority), str(event.request.AffectedSOPInstanceUID)))
+        answer = Dataset()
+        answer.Status = status
+        answer.ErrorComment = comment
+        return answer
+
+    ae = AE(ae_title="RECORDER")
+    ae.add_supported_context(CT_IMAGE_STORAGE, [ExplicitVRLittleEndian])
+    port = free_port()
+    server = ae.start_server(
+        ("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_STORE, handle_store)]
+    )
+    try:
+        remote = RemoteAE("RECORDER", "127.0.0.1", port)
+        with StoreAssociation.open(remote, CALLING_AE, ct_items[:3], timeout=10) as assoc:
+            results = [
+                assoc.store(item, priority)
+                for item, priority in zip(
+                    ct_items[:3], [PRIORITY_LOW, PRIORITY_HIGH, PRIORITY_MEDIUM], strict=True
+                )
+            ]
+    finally:
+        server.shutdown()
+    assert [(r.status, r.comment, r.ok) for r in results] == [
+        (0xB000, "coerced", True),
+        (0xB007, "does not match", True),
+        (0xA700, "disk full", False),
+    ]
+    assert seen == [
+        (2, ct_items[0].sop_instance_uid),
+        (1, ct_items[1].sop_instance_uid),
+        (0, ct_items[2].sop_instance_uid),
+    ]
