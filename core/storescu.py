@@ -91,7 +91,42 @@ PRIORITY_LOW = 2
 SUCCESS = 0x0000
 PROCESSING_FAILURE = 0x0110
 SOP_CLASS_NOT_SUPPORTED = 0x0122
-WARNING_STATUSES = frozenset({0x0001, 0xB000, 0xB006, 0xB007})
+WARNING_STATUSES = frozenset({0x0001, 0x0107, 0x0116, 0xB000, 0xB006, 0xB007})
+PENDING_STATUSES = frozenset({0xFF00, 0xFF01})  # never final; C-STORE should not use them
+
+# What a status means when the peer sends no Error Comment (PS3.4 B.2.3, PS3.7 C).
+STATUS_MEANINGS: dict[int, str] = {
+    0x0001: "warning: requested optional attributes are not supported",
+    0x0107: "warning: attribute list error",
+    0x0110: "processing failure",
+    0x0116: "warning: attribute value out of range",
+    0x0117: "invalid SOP instance",
+    0x0122: "SOP class not supported",
+    0x0124: "not authorized",
+    0x0210: "duplicate invocation",
+    0x0211: "unrecognized operation",
+    0x0212: "mistyped argument",
+    0xB000: "warning: coercion of data elements",
+    0xB006: "warning: elements discarded",
+    0xB007: "warning: data set does not match SOP class",
+}
+STATUS_RANGES: list[tuple[int, int, str]] = [
+    (0xA700, 0xA7FF, "refused: out of resources"),
+    (0xA900, 0xA9FF, "error: data set does not match SOP class"),
+    (0xC000, 0xCFFF, "error: cannot understand"),
+]
+
+
+def status_meaning(status: int) -> str:
+    """The standard meaning of a C-STORE status, e.g. 'refused: out of resources'."""
+    if status == SUCCESS:
+        return "success"
+    if status in STATUS_MEANINGS:
+        return STATUS_MEANINGS[status]
+    for low, high, meaning in STATUS_RANGES:
+        if low <= status <= high:
+            return meaning
+    return "unknown status"
 
 
 DatasetBytes = bytes | Iterator[bytes]
@@ -109,7 +144,11 @@ class StoreItem:
 
 @dataclass(frozen=True)
 class StoreResult:
-    """The peer's answer to one C-STORE (or ours, when the item could not be offered)."""
+    """The peer's answer to one C-STORE (or ours, when the item could not be offered).
+
+    ``comment`` is the peer's Error Comment; when it sent none for a status other than
+    success, the status's standard meaning.
+    """
 
     status: int
     comment: str
@@ -377,9 +416,16 @@ class StoreAssociation:
             try:
                 self._send_message(context_id, command, dataset)
                 response = self._read_response(self._message_id)
-            except BaseException as exc:
+            except (OSError, NetworkError) as exc:
                 raise self._failed(exc, "C-STORE") from exc
-            return StoreResult(response.status, response.error_comment, transcoded)
+            except BaseException:  # the stream is in an unknown state: never reuse it
+                _close_with_abort(self._sock)
+                self._closed = True
+                raise
+            comment = response.error_comment
+            if not comment and response.status != SUCCESS:
+                comment = status_meaning(response.status)
+            return StoreResult(response.status, comment, transcoded)
 
     def _choose_context(self, sop_class: str, syntax: str) -> tuple[int, str] | None:
         if (sop_class, syntax) in self._contexts:
@@ -427,6 +473,9 @@ class StoreAssociation:
                             raise ProtocolError(
                                 f"{self.remote} answered a C-STORE with {type(response).__name__}"
                             )
+                        if response.status in PENDING_STATUSES:
+                            command = bytearray()  # not final: wait for the real answer
+                            continue
                         if response.message_id_responded != message_id:
                             raise ProtocolError(
                                 f"{self.remote} answered message {message_id} with a response"
@@ -449,7 +498,7 @@ class StoreAssociation:
                     " while we waited for a C-STORE response"
                 )
 
-    def _failed(self, exc: BaseException, what: str) -> BaseException:
+    def _failed(self, exc: OSError | NetworkError, what: str) -> NetworkError:
         """Turn a failure during an exchange into the NetworkError to raise; closes."""
         if self._aborted:
             self._close()
@@ -458,7 +507,7 @@ class StoreAssociation:
             _close_with_abort(self._sock)
             self._closed = True
             return NetworkError(
-                f"{self.remote} did not answer the {what} within {self._timeout:g} s;"
+                f"{self.remote} did not take or answer the {what} within {self._timeout:g} s;"
                 " the association was aborted"
             )
         if isinstance(exc, ProtocolError) and not isinstance(exc, PeerClosedError):
@@ -466,11 +515,13 @@ class StoreAssociation:
             self._closed = True
             return exc
         self._close()
+        if isinstance(exc, PeerClosedError):
+            return NetworkError(
+                f"the association with {self.remote} was lost: the peer closed the connection"
+            )
         if isinstance(exc, NetworkError):
             return exc
-        if isinstance(exc, OSError):
-            return NetworkError(f"the association with {self.remote} was lost: {exc}")
-        return exc
+        return NetworkError(f"the association with {self.remote} was lost: {exc}")
 
     def _check_open(self) -> None:
         if self._aborted:

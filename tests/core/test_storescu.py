@@ -26,10 +26,12 @@ from pynetdicom.presentation import PresentationContext
 from core.storescu import (
     MAX_CONTEXTS,
     StoreItem,
+    StoreResult,
     decode_associate_ac,
     encode_associate_rq,
     plan_associations,
     requested_contexts,
+    status_meaning,
 )
 from core.transcode import Part10Error, TranscodeError, parse_meta, read_dataset, to_little_endian
 from tests.conftest import TEST_FILES
@@ -245,3 +247,23 @@ class TestNegotiationPdus:
             ("1.2.840.10008.5.1.4.1.1.4", ExplicitVRLittleEndian): 5,
         }
         assert negotiated.max_pdu == 0
+
+
+class TestStatus:
+    @pytest.mark.parametrize(
+        ("status", "meaning", "ok"),
+        [
+            (0x0000, "success", True),
+            (0xB000, "warning: coercion of data elements", True),
+            (0xB006, "warning: elements discarded", True),
+            (0xB007, "warning: data set does not match SOP class", True),
+            (0xA7F0, "refused: out of resources", False),
+            (0xA900, "error: data set does not match SOP class", False),
+            (0xC001, "error: cannot understand", False),
+            (0x0122, "SOP class not supported", False),
+            (0x1234, "unknown status", False),
+        ],
+    )
+    def test_meanings(self, status: int, meaning: str, ok: bool) -> None:
+        assert status_meaning(status) == meaning
+        assert StoreResult(status, "", False).ok is ok

@@ -47,6 +47,7 @@ class StoreSCP:
     port: int
     folder: Path
     log_path: Path
+    process: subprocess.Popen[bytes]
 
     @property
     def remote(self) -> RemoteAE:
@@ -58,6 +59,13 @@ class StoreSCP:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"storescp did not log {text!r} within {timeout} s")
+            time.sleep(0.02)
 
 
 @contextmanager
@@ -76,7 +84,7 @@ def storescp(tmp_path: Path, *options: str, ae_title: str = "STORESCP") -> Itera
         )
         try:
             wait_for_port(port, process=process)
-            yield StoreSCP(ae_title, port, folder, log_path)
+            yield StoreSCP(ae_title, port, folder, log_path, process)
         finally:
             _stop(process)
 
@@ -248,7 +256,7 @@ def test_abort_from_another_thread_stops_a_slow_store(
         sender = threading.Thread(target=send)
         sender.start()
         assert started.wait(10)
-        time.sleep(0.3)  # the first store is now inside storescp's 3 s sleep
+        scp.wait_for_log("Received Store Request")  # now inside storescp's 3 s sleep
         aborted_at = time.monotonic()
         assoc.abort()
         sender.join(timeout=5)
@@ -355,14 +363,16 @@ def test_a_peer_that_does_not_answer_times_out(tmp_path: Path, ct_items: list[St
     with storescp(tmp_path, "--sleep-during", "5") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=1) as assoc:
             started = time.monotonic()
-            with pytest.raises(NetworkError, match="did not answer the C-STORE within 1 s"):
+            with pytest.raises(NetworkError, match="did not take or answer the C-STORE within 1 s"):
                 assoc.store(ct_items[0], PRIORITY_MEDIUM)
             assert time.monotonic() - started < 4
 
 
 def test_warning_statuses_and_comments_come_back(tmp_path: Path, ct_items: list[StoreItem]) -> None:
     """A pynetdicom SCP as a recording peer that answers chosen statuses and notes priorities."""
-    answers = iter([(0xB000, "coerced"), (0xB007, "does not match"), (0xA700, "disk full")])
+    answers = iter(
+        [(0xB000, "coerced"), (0xB007, "does not match"), (0xA700, "disk full"), (0xC211, "")]
+    )
     seen: list[tuple[int, str]] = []
 
     def handle_store(event: evt.Event) -> Dataset:
@@ -381,12 +391,11 @@ def test_warning_statuses_and_comments_come_back(tmp_path: Path, ct_items: list[
     )
     try:
         remote = RemoteAE("RECORDER", "127.0.0.1", port)
-        with StoreAssociation.open(remote, CALLING_AE, ct_items[:3], timeout=10) as assoc:
+        priorities = [PRIORITY_LOW, PRIORITY_HIGH, PRIORITY_MEDIUM, PRIORITY_MEDIUM]
+        with StoreAssociation.open(remote, CALLING_AE, ct_items[:4], timeout=10) as assoc:
             results = [
                 assoc.store(item, priority)
-                for item, priority in zip(
-                    ct_items[:3], [PRIORITY_LOW, PRIORITY_HIGH, PRIORITY_MEDIUM], strict=True
-                )
+                for item, priority in zip(ct_items[:4], priorities, strict=True)
             ]
     finally:
         server.shutdown()
@@ -394,9 +403,56 @@ def test_warning_statuses_and_comments_come_back(tmp_path: Path, ct_items: list[
         (0xB000, "coerced", True),
         (0xB007, "does not match", True),
         (0xA700, "disk full", False),
+        (0xC211, "error: cannot understand", False),
     ]
     assert seen == [
         (2, ct_items[0].sop_instance_uid),
         (1, ct_items[1].sop_instance_uid),
         (0, ct_items[2].sop_instance_uid),
+        (0, ct_items[3].sop_instance_uid),
     ]
+
+
+def test_abort_while_a_large_image_is_being_written(tmp_path: Path) -> None:
+    """The peer stops reading (storescp sleeps while receiving), so store() blocks in send."""
+    ds = pydicom.dcmread(TEST_FILES / "CT_small.dcm")
+    ds.Rows, ds.Columns = 4096, 4096  # 32 MB: more than the socket buffers hold
+    ds.PixelData = np.zeros(4096 * 4096, dtype=np.uint16).tobytes()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    path = tmp_path / "huge.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    item = item_for(path)
+    with storescp(tmp_path, "--sleep-during", "2") as scp:
+        assoc = StoreAssociation.open(scp.remote, CALLING_AE, [item], timeout=30)
+        raised: list[BaseException] = []
+        sender = threading.Thread(target=lambda: _store_catching(assoc, item, raised))
+        sender.start()
+        scp.wait_for_log("Received Store Request")  # storescp sleeps while receiving
+        assert sender.is_alive()
+        aborted_at = time.monotonic()
+        assoc.abort()
+        sender.join(timeout=5)
+        stopped_after = time.monotonic() - aborted_at
+    assert not sender.is_alive()
+    assert stopped_after < 1.0
+    assert len(raised) == 1
+    assert "aborted on request" in str(raised[0])
+
+
+def _store_catching(assoc: StoreAssociation, item: StoreItem, raised: list[BaseException]) -> None:
+    try:
+        assoc.store(item, PRIORITY_MEDIUM)
+    except NetworkError as exc:
+        raised.append(exc)
+
+
+def test_a_peer_that_dies_loses_the_association(tmp_path: Path, ct_items: list[StoreItem]) -> None:
+    with storescp(tmp_path) as scp:
+        assoc = StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=10)
+        assert assoc.store(ct_items[0], PRIORITY_MEDIUM).status == 0
+        scp.process.kill()
+        scp.process.wait(10)
+        with pytest.raises(NetworkError, match="was lost"):
+            for item in ct_items[1:]:  # the first write may still fit into the socket buffer
+                assoc.store(item, PRIORITY_MEDIUM)
+        assoc.release()  # nothing left to release: no error
