@@ -47,6 +47,9 @@ from core.net.dimse import (
     ABORT_SOURCE_PROVIDER,
     ABORT_SOURCE_USER,
     P_DATA_TF,
+    PRIORITY_HIGH,
+    PRIORITY_LOW,
+    PRIORITY_MEDIUM,
     RELEASE_RP,
     RELEASE_RQ,
     CStoreRQ,
@@ -81,11 +84,6 @@ ABORT_SEND_TIMEOUT = 0.5
 MAX_CONTEXTS = 128  # PS3.8 9.3.2.2: presentation context IDs are odd numbers 1..255
 UNCOMPRESSED = "uncompressed"  # the context key of a SOP class's Little Endian context
 
-# C-STORE priority (PS3.7 9.1.1.1)
-PRIORITY_MEDIUM = 0
-PRIORITY_HIGH = 1
-PRIORITY_LOW = 2
-
 # Statuses (PS3.7 Annex C, PS3.4 B.2.3). The failures below are also what we report for
 # an item we could not offer to the peer at all.
 SUCCESS = 0x0000
@@ -93,40 +91,6 @@ PROCESSING_FAILURE = 0x0110
 SOP_CLASS_NOT_SUPPORTED = 0x0122
 WARNING_STATUSES = frozenset({0x0001, 0x0107, 0x0116, 0xB000, 0xB006, 0xB007})
 PENDING_STATUSES = frozenset({0xFF00, 0xFF01})  # never final; C-STORE should not use them
-
-# What a status means when the peer sends no Error Comment (PS3.4 B.2.3, PS3.7 C).
-STATUS_MEANINGS: dict[int, str] = {
-    0x0001: "warning: requested optional attributes are not supported",
-    0x0107: "warning: attribute list error",
-    0x0110: "processing failure",
-    0x0116: "warning: attribute value out of range",
-    0x0117: "invalid SOP instance",
-    0x0122: "SOP class not supported",
-    0x0124: "not authorized",
-    0x0210: "duplicate invocation",
-    0x0211: "unrecognized operation",
-    0x0212: "mistyped argument",
-    0xB000: "warning: coercion of data elements",
-    0xB006: "warning: elements discarded",
-    0xB007: "warning: data set does not match SOP class",
-}
-STATUS_RANGES: list[tuple[int, int, str]] = [
-    (0xA700, 0xA7FF, "refused: out of resources"),
-    (0xA900, 0xA9FF, "error: data set does not match SOP class"),
-    (0xC000, 0xCFFF, "error: cannot understand"),
-]
-
-
-def status_meaning(status: int) -> str:
-    """The standard meaning of a C-STORE status, e.g. 'refused: out of resources'."""
-    if status == SUCCESS:
-        return "success"
-    if status in STATUS_MEANINGS:
-        return STATUS_MEANINGS[status]
-    for low, high, meaning in STATUS_RANGES:
-        if low <= status <= high:
-            return meaning
-    return "unknown status"
 
 
 DatasetBytes = bytes | Iterator[bytes]
@@ -146,8 +110,8 @@ class StoreItem:
 class StoreResult:
     """The peer's answer to one C-STORE (or ours, when the item could not be offered).
 
-    ``comment`` is the peer's Error Comment; when it sent none for a status other than
-    success, the status's standard meaning.
+    ``comment`` is the peer's Error Comment (empty when it sent none), or our reason when
+    the item could not be offered.
     """
 
     status: int
@@ -422,10 +386,7 @@ class StoreAssociation:
                 _close_with_abort(self._sock)
                 self._closed = True
                 raise
-            comment = response.error_comment
-            if not comment and response.status != SUCCESS:
-                comment = status_meaning(response.status)
-            return StoreResult(response.status, comment, transcoded)
+            return StoreResult(response.status, response.error_comment, transcoded)
 
     def _choose_context(self, sop_class: str, syntax: str) -> tuple[int, str] | None:
         if (sop_class, syntax) in self._contexts:
