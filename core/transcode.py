@@ -119,13 +119,15 @@ def to_little_endian(path: Path, target_syntax: str) -> bytes:
     try:
         ds = dcmread(path)
         source = UID(ds.file_meta.TransferSyntaxUID)
+    except Exception as exc:  # pydicom raises many types for a damaged file
+        raise TranscodeError(f"cannot read {path} to convert it: {exc}") from exc
+    try:
         if source.is_compressed:
             ds.decompress(generate_instance_uid=False)
         elif not source.is_little_endian:
             _swap_binary_values(ds)
     except Exception as exc:  # pydicom and its plugins raise many types for bad pixel data
-        name = _syntax_name(path)
-        raise TranscodeError(f"cannot decompress {name} data: {exc}") from exc
+        raise TranscodeError(f"cannot decompress {source.name} data: {exc}") from exc
     buffer = DicomBytesIO()
     buffer.is_little_endian = True
     buffer.is_implicit_VR = target_syntax == ImplicitVRLittleEndian
@@ -155,11 +157,3 @@ def _swap_binary_values(ds: Dataset) -> None:
         whole = len(raw) - len(raw) % size
         swapped = np.frombuffer(raw[:whole], dtype=f">u{size}").astype(f"<u{size}").tobytes()
         element.value = swapped + raw[whole:]
-
-
-def _syntax_name(path: Path) -> str:
-    try:
-        head = path.read_bytes()[:4096]
-        return UID(parse_meta(head).transfer_syntax).name
-    except (OSError, Part10Error):
-        return "the stored"

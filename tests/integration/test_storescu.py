@@ -16,6 +16,7 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, AllStoragePresentationContexts, evt
 
@@ -25,6 +26,7 @@ from core.storescu import (
     PRIORITY_HIGH,
     PRIORITY_LOW,
     PRIORITY_MEDIUM,
+    PROCESSING_FAILURE,
     SOP_CLASS_NOT_SUPPORTED,
     StoreAssociation,
     StoreItem,
@@ -456,3 +458,23 @@ def test_a_peer_that_dies_loses_the_association(tmp_path: Path, ct_items: list[S
             for item in ct_items[1:]:  # the first write may still fit into the socket buffer
                 assoc.store(item, PRIORITY_MEDIUM)
         assoc.release()  # nothing left to release: no error
+
+
+def test_unreadable_items_fail_alone(tmp_path: Path, ct_items: list[StoreItem]) -> None:
+    """A missing file and undecodable pixel data get a failure; the association goes on."""
+    missing = StoreItem(
+        ct_items[0].sop_class_uid, generate_uid(), ct_items[0].transfer_syntax, tmp_path / "gone"
+    )
+    (broken,) = unique_copies(tmp_path / "broken", ["MR_small_jp2klossless.dcm"])
+    ds = pydicom.dcmread(broken.path)
+    ds.PixelData = encapsulate([b"\xff\x4f\xff\x51 not a codestream"])
+    ds.save_as(broken.path, enforce_file_format=True)
+    items = [missing, broken, ct_items[0]]
+    with storescp(tmp_path) as scp:
+        with StoreAssociation.open(scp.remote, CALLING_AE, items, timeout=10) as assoc:
+            results = [assoc.store(item, PRIORITY_MEDIUM) for item in items]
+        received = scp.files()
+    assert [r.status for r in results] == [PROCESSING_FAILURE, PROCESSING_FAILURE, 0]
+    assert results[0].comment.startswith(f"cannot read {tmp_path / 'gone'}")
+    assert results[1].comment.startswith("cannot decompress JPEG 2000")
+    assert sorted(received) == [ct_items[0].sop_instance_uid]
