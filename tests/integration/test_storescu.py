@@ -239,34 +239,45 @@ def test_sop_class_the_peer_does_not_accept_gets_a_failure_status(tmp_path: Path
     assert stored.status == 0
 
 
+def abort_during_store(
+    scp: StoreSCP, assoc: StoreAssociation, items: list[StoreItem]
+) -> tuple[float, list[NetworkError]]:
+    """Store ``items`` on a thread, abort once storescp got the first request.
+
+    Returns how long store() took to stop after abort(), and what it raised.
+    """
+    raised: list[NetworkError] = []
+
+    def send() -> None:
+        try:
+            for item in items:
+                assoc.store(item, PRIORITY_MEDIUM)
+        except NetworkError as exc:
+            raised.append(exc)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        scp.wait_for_log("Received Store Request")  # storescp now sleeps during the store
+        assert sender.is_alive()
+        aborted_at = time.monotonic()
+        assoc.abort()
+        sender.join(timeout=5)
+        assert not sender.is_alive()
+        return time.monotonic() - aborted_at, raised
+    finally:
+        assoc.abort()
+        sender.join(timeout=5)
+
+
 def test_abort_from_another_thread_stops_a_slow_store(
     tmp_path: Path, ct_items: list[StoreItem]
 ) -> None:
     with storescp(tmp_path, "--sleep-during", "3") as scp:
         assoc = StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=30)
-        raised: list[BaseException] = []
-        started = threading.Event()
-
-        def send() -> None:
-            try:
-                for item in ct_items:
-                    started.set()
-                    assoc.store(item, PRIORITY_MEDIUM)
-            except NetworkError as exc:
-                raised.append(exc)
-
-        sender = threading.Thread(target=send)
-        sender.start()
-        assert started.wait(10)
-        scp.wait_for_log("Received Store Request")  # now inside storescp's 3 s sleep
-        aborted_at = time.monotonic()
-        assoc.abort()
-        sender.join(timeout=5)
-        stopped_after = time.monotonic() - aborted_at
-    assert not sender.is_alive()
+        stopped_after, raised = abort_during_store(scp, assoc, ct_items)
     assert stopped_after < 1.0
-    assert len(raised) == 1
-    assert "abort" in str(raised[0])
+    assert [str(e) for e in raised] == [f"the association with {scp.remote} was aborted on request"]
 
 
 def test_refused_association_gives_a_readable_error(tmp_path: Path) -> None:
@@ -317,19 +328,24 @@ def test_small_peer_pdu_fragments_and_arrives_intact(
         assert dataset_bytes(received[item.sop_instance_uid]) == dataset_bytes(item.path)
 
 
-def test_large_file_is_streamed_intact(tmp_path: Path) -> None:
+def large_ct(folder: Path, rows: int, columns: int) -> StoreItem:
+    """A CT image of 16-bit pixels, larger than what is read from a file in one piece."""
     ds = pydicom.dcmread(TEST_FILES / "CT_small.dcm")
-    ds.Rows, ds.Columns = 1024, 1536  # 3 MB of pixel data: sent from the file in chunks
-    ds.PixelData = np.arange(1024 * 1536, dtype=np.uint16).tobytes()
+    ds.Rows, ds.Columns = rows, columns
+    ds.PixelData = (np.arange(rows * columns) % 4096).astype(np.uint16).tobytes()
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    path = tmp_path / "large.dcm"
+    path = folder / f"large-{rows}x{columns}.dcm"
     ds.save_as(path, enforce_file_format=True)
-    item = item_for(path)
+    return item_for(path)
+
+
+def test_large_file_is_streamed_intact(tmp_path: Path) -> None:
+    item = large_ct(tmp_path, 1024, 1536)  # 3 MB of pixel data: sent from the file in chunks
     with storescp(tmp_path, "+B", "-pdu", "131072") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, [item], timeout=30) as assoc:
             assert assoc.store(item, PRIORITY_MEDIUM).status == 0
         received = scp.files()
-    assert dataset_bytes(received[item.sop_instance_uid]) == dataset_bytes(path)
+    assert dataset_bytes(received[item.sop_instance_uid]) == dataset_bytes(item.path)
 
 
 def test_implicit_only_peer_gets_converted_data(tmp_path: Path, ct_items: list[StoreItem]) -> None:
@@ -417,35 +433,12 @@ def test_warning_statuses_and_comments_come_back(tmp_path: Path, ct_items: list[
 
 def test_abort_while_a_large_image_is_being_written(tmp_path: Path) -> None:
     """The peer stops reading (storescp sleeps while receiving), so store() blocks in send."""
-    ds = pydicom.dcmread(TEST_FILES / "CT_small.dcm")
-    ds.Rows, ds.Columns = 4096, 4096  # 32 MB: more than the socket buffers hold
-    ds.PixelData = np.zeros(4096 * 4096, dtype=np.uint16).tobytes()
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    path = tmp_path / "huge.dcm"
-    ds.save_as(path, enforce_file_format=True)
-    item = item_for(path)
+    item = large_ct(tmp_path, 4096, 4096)  # 32 MB: more than the socket buffers hold
     with storescp(tmp_path, "--sleep-during", "2") as scp:
         assoc = StoreAssociation.open(scp.remote, CALLING_AE, [item], timeout=30)
-        raised: list[BaseException] = []
-        sender = threading.Thread(target=lambda: _store_catching(assoc, item, raised))
-        sender.start()
-        scp.wait_for_log("Received Store Request")  # storescp sleeps while receiving
-        assert sender.is_alive()
-        aborted_at = time.monotonic()
-        assoc.abort()
-        sender.join(timeout=5)
-        stopped_after = time.monotonic() - aborted_at
-    assert not sender.is_alive()
+        stopped_after, raised = abort_during_store(scp, assoc, [item])
     assert stopped_after < 1.0
-    assert len(raised) == 1
-    assert "aborted on request" in str(raised[0])
-
-
-def _store_catching(assoc: StoreAssociation, item: StoreItem, raised: list[BaseException]) -> None:
-    try:
-        assoc.store(item, PRIORITY_MEDIUM)
-    except NetworkError as exc:
-        raised.append(exc)
+    assert [str(e) for e in raised] == [f"the association with {scp.remote} was aborted on request"]
 
 
 def test_a_peer_that_dies_loses_the_association(tmp_path: Path, ct_items: list[StoreItem]) -> None:
