@@ -81,9 +81,14 @@ NODELAY_HANDLER = (evt.EVT_CONN_OPEN, set_nodelay)
 
 def check_reachable(remote: RemoteAE, timeout: float) -> None:
     """Open and close a TCP connection first, so the error names the real problem."""
+    with open_connection(remote, timeout):
+        pass
+
+
+def open_connection(remote: RemoteAE, timeout: float) -> socket.socket:
+    """A TCP connection to the peer; NetworkError names the real problem when it fails."""
     try:
-        with socket.create_connection((remote.host, remote.port), timeout=timeout):
-            pass
+        return socket.create_connection((remote.host, remote.port), timeout=timeout)
     except ConnectionRefusedError as exc:
         raise NetworkError(
             f"{remote} refused the connection: nothing listens on port {remote.port}"

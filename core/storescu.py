@@ -11,6 +11,14 @@ Proposed presentation contexts, per SOP class:
   uncompressed items use it, compressed items fall back to it);
 - one context per other transfer syntax the items are stored in (JPEG, JPEG 2000, RLE,
   deflated, big endian, ...), proposing exactly that syntax.
+
+The association runs on one blocking socket, without pynetdicom's per-association threads
+and queues (which cost several times the peer's own time per image): the A-ASSOCIATE
+PDUs are built and read with pynetdicom's PDU classes, and each C-STORE is written with
+the ``core.net.dimse`` codec as P-DATA-TF PDUs straight from the stored file's data set
+bytes (never decoded unless it must be converted), then its C-STORE-RSP is read back.
+The socket has TCP_NODELAY (no delayed-ACK wait per message) and a send buffer that
+takes a whole typical image at once.
 """
 
 from __future__ import annotations
@@ -64,7 +72,7 @@ from core.net.dimse import (
 from core.net.dimse import A_ASSOCIATE_AC as A_ASSOCIATE_AC_TYPE
 from core.net.dimse import A_ASSOCIATE_RJ as A_ASSOCIATE_RJ_TYPE
 from core.node.part10 import IMPLEMENTATION_VERSION
-from core.scu import RemoteAE, check_reachable, explain_rejection
+from core.scu import RemoteAE, explain_rejection, open_connection
 from core.transcode import (
     LITTLE_ENDIAN_SYNTAXES,
     Part10Error,
@@ -78,9 +86,9 @@ log = logging.getLogger(__name__)
 APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"  # DICOM application context (PS3.7 A.2.1)
 OUR_MAX_PDU = 1 << 16  # what we receive: only small C-STORE responses come back
 MAX_RESPONSE_PDU = 1 << 22  # refuse anything larger (a peer that ignores our maximum)
-SEND_BATCH = 1 << 18
-SEND_BUFFER = 1 << 22  # PDUs are joined into writes of about this size
-ABORT_SEND_TIMEOUT = 0.5
+SEND_BATCH = 1 << 18  # PDUs are joined into writes of about this size
+SEND_BUFFER = 1 << 22  # socket send buffer: holds a whole typical image
+ABORT_SEND_TIMEOUT = 0.5  # an A-ABORT is sent on a best-effort basis
 MAX_CONTEXTS = 128  # PS3.8 9.3.2.2: presentation context IDs are odd numbers 1..255
 UNCOMPRESSED = "uncompressed"  # the context key of a SOP class's Little Endian context
 
@@ -124,14 +132,10 @@ class StoreResult:
         return self.status == SUCCESS or self.status in WARNING_STATUSES
 
 
-def is_little_endian_uncompressed(syntax: str) -> bool:
-    return syntax in LITTLE_ENDIAN_SYNTAXES
-
-
 def context_keys(item: StoreItem) -> list[tuple[str, str]]:
     """The presentation contexts an item needs: (SOP class, syntax or UNCOMPRESSED)."""
     keys = [(item.sop_class_uid, UNCOMPRESSED)]
-    if not is_little_endian_uncompressed(item.transfer_syntax):
+    if item.transfer_syntax not in LITTLE_ENDIAN_SYNTAXES:
         keys.append((item.sop_class_uid, item.transfer_syntax))
     return keys
 
@@ -555,11 +559,7 @@ class StoreAssociation:
 
 def _connect(remote: RemoteAE, timeout: float) -> socket.socket:
     """A TCP connection with TCP_NODELAY and ``timeout`` on every socket operation."""
-    try:
-        sock = socket.create_connection((remote.host, remote.port), timeout=timeout)
-    except OSError as exc:
-        check_reachable(remote, timeout)  # raises NetworkError with the explanation
-        raise NetworkError(f"cannot connect to {remote}: {exc}") from exc
+    sock = open_connection(remote, timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     # A send buffer that holds a whole typical image: sendall() hands it to the kernel in one
     # go instead of trickling it out as the peer reads (fewer wake-ups on both sides).
