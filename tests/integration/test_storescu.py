@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -387,7 +389,7 @@ def test_a_peer_that_does_not_answer_times_out(tmp_path: Path, ct_items: list[St
 
 
 def test_warning_statuses_and_comments_come_back(tmp_path: Path, ct_items: list[StoreItem]) -> None:
-    """A pynetdicom SCP as a recording peer that answers chosen statuses and notes priorities."""
+    """A pynetdicom SCP as a recording peer: answers chosen statuses, notes priorities."""
     answers = iter(
         [(0xB000, "coerced"), (0xB007, "does not match"), (0xA700, "disk full"), (0xC211, "")]
     )
@@ -402,6 +404,7 @@ def test_warning_statuses_and_comments_come_back(tmp_path: Path, ct_items: list[
         return answer
 
     ae = AE(ae_title="RECORDER")
+    ae.maximum_pdu_size = 0  # no limit: each data set goes in one PDU
     ae.add_supported_context(CT_IMAGE_STORAGE, [ExplicitVRLittleEndian])
     port = free_port()
     server = ae.start_server(
@@ -411,6 +414,7 @@ def test_warning_statuses_and_comments_come_back(tmp_path: Path, ct_items: list[
         remote = RemoteAE("RECORDER", "127.0.0.1", port)
         priorities = [PRIORITY_LOW, PRIORITY_HIGH, PRIORITY_MEDIUM, PRIORITY_MEDIUM]
         with StoreAssociation.open(remote, CALLING_AE, ct_items[:4], timeout=10) as assoc:
+            assert assoc.max_pdu == 0
             results = [
                 assoc.store(item, priority)
                 for item, priority in zip(ct_items[:4], priorities, strict=True)
@@ -471,3 +475,17 @@ def test_unreadable_items_fail_alone(tmp_path: Path, ct_items: list[StoreItem]) 
     assert results[0].comment.startswith(f"cannot read {tmp_path / 'gone'}")
     assert results[1].comment.startswith("cannot decompress JPEG 2000")
     assert sorted(received) == [ct_items[0].sop_instance_uid]
+
+
+def test_a_frozen_peer_times_out_the_association_request(tmp_path: Path) -> None:
+    """storescp stopped with SIGSTOP: the kernel accepts the connection, nobody answers."""
+    item = _tiny_instance(tmp_path, "1.2.840.10008.5.1.4.1.1.2")
+    with storescp(tmp_path) as scp:
+        os.kill(scp.process.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(NetworkError, match="did not answer the association request"):
+                StoreAssociation.open(scp.remote, CALLING_AE, [item], timeout=1)
+            assert time.monotonic() - started < 3
+        finally:
+            os.kill(scp.process.pid, signal.SIGCONT)
