@@ -37,6 +37,7 @@ from core.sendqueue import (
     HEARTBEAT_SECONDS,
     Claim,
     ItemResult,
+    PendingItem,
     SendQueue,
     make_owner,
 )
@@ -58,8 +59,8 @@ ASSOCIATION_TIMEOUT = 30.0  # seconds for connecting, negotiating and each respo
 POLL_SECONDS = 1.0  # the queue is read at least this often (other processes queue too)
 WATCH_SECONDS = 0.2  # how often a running transfer's status is checked (Abort from elsewhere)
 RECOVER_SECONDS = 30.0  # how often transfers abandoned by dead senders are looked for
-FLUSH_ITEMS = 200  # item results are written in batches of at most this many...
-FLUSH_SECONDS = 0.5  # ...or at least this often
+FLUSH_ITEMS = 200  # item results are written when this many are waiting...
+FLUSH_SECONDS = 0.25  # ...or at least this often
 
 Outcome = Literal["done", "network", "cancelled", "error"]
 
@@ -342,20 +343,19 @@ class SendWorker:
         claim = job.claim
         transfer_id = claim.transfer_id
         items = self._queue.pending_items(transfer_id, self.core.store.root)
-        results: list[ItemResult] = []
-        last_flush = time.monotonic()
+        recorder = _Recorder(self._queue, transfer_id)
+        try:
+            return self._send_items(job, items, recorder)
+        finally:
+            recorder.close()  # every result is in the database before the transfer ends
 
-        def flush() -> None:
-            nonlocal last_flush
-            self._queue.record(transfer_id, results)
-            results.clear()
-            last_flush = time.monotonic()
-
+    def _send_items(self, job: _Job, items: list[PendingItem], recorder: _Recorder) -> _Result:
+        claim = job.claim
         ids: dict[str, int] = {}
         store_items: list[StoreItem] = []
         for item in items:
             if not item.path.is_file():
-                results.append(
+                recorder.add(
                     ItemResult(
                         item.id,
                         False,
@@ -386,14 +386,14 @@ class SendWorker:
                         if job.cancelled:
                             break
                         answer = assoc.store(store_item, claim.priority)
-                        item_id = ids[store_item.sop_instance_uid]
-                        results.append(
-                            ItemResult(item_id, answer.ok, answer.status, explain(answer))
+                        recorder.add(
+                            ItemResult(
+                                ids[store_item.sop_instance_uid],
+                                answer.ok,
+                                answer.status,
+                                explain(answer),
+                            )
                         )
-                        if len(results) >= FLUSH_ITEMS or (
-                            time.monotonic() - last_flush >= FLUSH_SECONDS
-                        ):
-                            flush()
                 except BaseException:
                     job.detach()
                     assoc.abort()
@@ -402,13 +402,54 @@ class SendWorker:
                 if not job.cancelled:
                     assoc.release()
         except NetworkError as exc:
-            flush()
             if job.cancelled:
                 return _Result("cancelled")
             return _Result("network", str(exc))
         except Exception as exc:
-            log.exception("transfer %d: unexpected error while sending", transfer_id)
-            flush()
+            log.exception("transfer %d: unexpected error while sending", claim.transfer_id)
             return _Result("error", f"unexpected error while sending: {exc}")
-        flush()
         return _Result("cancelled" if job.cancelled else "done")
+
+
+class _Recorder:
+    """Writes item results in batches from its own thread, so sending never waits for SQL."""
+
+    def __init__(self, queue: SendQueue, transfer_id: int) -> None:
+        self._queue = queue
+        self._transfer_id = transfer_id
+        self._pending: list[ItemResult] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(
+            target=self._run, name=f"send-record-{transfer_id}", daemon=True
+        )
+        self._thread.start()
+
+    def add(self, result: ItemResult) -> None:
+        with self._lock:
+            self._pending.append(result)
+            if len(self._pending) >= FLUSH_ITEMS:
+                self._wake.set()
+
+    def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            closing = self._closing
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if batch:
+                try:
+                    self._queue.record(self._transfer_id, batch)
+                except Exception:
+                    # The images went out; only their report is missing. A resend sends them
+                    # again rather than losing any.
+                    log.exception("transfer %d: recording results failed", self._transfer_id)
+            if closing:
+                return

@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import Table, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import Instance, Patient, Series, Study
@@ -177,7 +177,8 @@ def enqueue(
         transfer_id = transfer.id
         for row in rows:
             row["transfer_pk"] = transfer_id
-        session.execute(insert(TransferItem), rows)
+        # A plain executemany on the table: twice as fast as the ORM's bulk insert.
+        session.execute(insert(cast(Table, TransferItem.__table__)), rows)
     log.info("transfer %d queued: %d images for %s", transfer_id, len(rows), node.name)
     transfers.changed("queued", transfer_id)
     return transfer_id
@@ -194,13 +195,34 @@ def _expand(
     """One item row per selected image, de-duplicated, in patient/study/series/number order;
     and a label per study and series UID for the transfer's description."""
     base = (
-        select(Instance, Series, Study, Patient)
+        select(
+            Instance.id.label("instance_pk"),
+            Instance.sop_uid,
+            Instance.sop_class_uid,
+            Instance.transfer_syntax,
+            Instance.file_path,
+            Instance.file_size,
+            Instance.instance_number,
+            Series.id.label("series_pk"),
+            Series.series_uid,
+            Series.series_number,
+            Series.modality,
+            Series.series_description,
+            Study.id.label("study_pk"),
+            Study.study_uid,
+            Study.study_date,
+            Study.study_description,
+            Patient.id.label("patient_pk"),
+            Patient.patient_id,
+            Patient.patient_key,
+            Patient.patient_name,
+        )
         .join(Series, Instance.series_pk == Series.id)
         .join(Study, Series.study_pk == Study.id)
         .join(Patient, Study.patient_pk == Patient.id)
     )
     found: dict[str, set[str]] = {level: set() for level in LEVELS}
-    seen: dict[str, tuple[Any, ...]] = {}
+    seen: dict[str, Any] = {}
     for level, values in keys.items():
         for chunk in _chunks(values):
             if level == "patient":
@@ -211,54 +233,60 @@ def _expand(
                 condition = Series.series_uid.in_(chunk)
             else:
                 condition = Instance.sop_uid.in_(chunk)
-            for inst, ser, study, pat in session.execute(base.where(condition)):
-                found[level].update(
-                    {
-                        "patient": (pat.patient_id, pat.patient_key),
-                        "study": (study.study_uid,),
-                        "series": (ser.series_uid,),
-                        "instance": (inst.sop_uid,),
-                    }[level]
-                )
-                seen[inst.sop_uid] = (inst, ser, study, pat)
+            for row in session.execute(base.where(condition)):
+                if level == "patient":
+                    found[level].update((row.patient_id, row.patient_key))
+                else:
+                    found[level].add(getattr(row, _KEY_COLUMN[level]))
+                seen[row.sop_uid] = row
     for level, values in keys.items():
         missing = [v for v in values if v not in found[level]]
         if missing:
             name = {"instance": "image"}.get(level, level)
             raise NotFoundError(f"There is no {name} {missing[0]!r} in the database.")
 
-    def order(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        inst, ser, study, pat = row
-        number = ser.series_number if ser.series_number is not None else 1 << 30
-        inst_number = inst.instance_number if inst.instance_number is not None else 1 << 30
-        return (pat.patient_name, pat.id, study.study_date, study.id, number, ser.id,
-                inst_number, inst.id)  # fmt: skip
+    last = 1 << 30
+
+    def order(row: Any) -> tuple[Any, ...]:
+        return (
+            row.patient_name,
+            row.patient_pk,
+            row.study_date,
+            row.study_pk,
+            last if row.series_number is None else row.series_number,
+            row.series_pk,
+            last if row.instance_number is None else row.instance_number,
+            row.instance_pk,
+        )
 
     ordered = sorted(seen.values(), key=order)
     labels: dict[str, str] = {}
-    for _inst, ser, study, _pat in ordered:
-        labels[study.study_uid] = study.study_description or _date(study.study_date)
-        number = f"series {ser.series_number}" if ser.series_number is not None else ""
-        labels[ser.series_uid] = " ".join(
-            part for part in (ser.modality, ser.series_description or number) if part
+    for row in ordered:
+        labels[row.study_uid] = row.study_description or _date(row.study_date)
+        number = f"series {row.series_number}" if row.series_number is not None else ""
+        labels[row.series_uid] = " ".join(
+            part for part in (row.modality, row.series_description or number) if part
         )
-    rows = [
+    items = [
         {
-            "sop_uid": inst.sop_uid,
-            "series_uid": ser.series_uid,
-            "study_uid": study.study_uid,
-            "patient_name": pat.patient_name,
+            "sop_uid": row.sop_uid,
+            "series_uid": row.series_uid,
+            "study_uid": row.study_uid,
+            "patient_name": row.patient_name,
             "status": ITEM_PENDING,
             "status_code": 0,
-            "size": inst.file_size,
+            "size": row.file_size,
             "error": "",
-            "sop_class_uid": inst.sop_class_uid,
-            "transfer_syntax": inst.transfer_syntax,
-            "file_path": inst.file_path,
+            "sop_class_uid": row.sop_class_uid,
+            "transfer_syntax": row.transfer_syntax,
+            "file_path": row.file_path,
         }
-        for inst, ser, study, pat in ordered
+        for row in ordered
     ]
-    return rows, labels
+    return items, labels
+
+
+_KEY_COLUMN = {"study": "study_uid", "series": "series_uid", "instance": "sop_uid"}
 
 
 def _date(text: str) -> str:

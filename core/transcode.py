@@ -1,6 +1,6 @@
 """Reading a stored Part 10 file for sending, and converting it when the peer needs it.
 
-``read_part10`` finds where the data set starts and which transfer syntax it is in, without
+``read_dataset`` finds where the data set starts and which transfer syntax it is in, without
 building pydicom objects, so the data set bytes can be sent exactly as stored.
 ``to_little_endian`` decodes a file with pydicom (and the installed pylibjpeg, openjpeg or
 gdcm plugins for compressed pixel data) and encodes its data set in Explicit or Implicit
@@ -9,11 +9,15 @@ VR Little Endian, for a peer that does not accept the stored transfer syntax.
 
 from __future__ import annotations
 
+import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from pydicom import dcmread
+from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -24,6 +28,8 @@ MAGIC = b"DICM"
 LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
+CHUNK = 1 << 20
+PIXEL_DATA = 0x7FE00010
 LITTLE_ENDIAN_SYNTAXES = (str(ExplicitVRLittleEndian), str(ImplicitVRLittleEndian))
 
 
@@ -78,10 +84,27 @@ def parse_meta(head: bytes) -> Part10Layout:
     return Part10Layout(pos, syntax)
 
 
-def read_part10(path: Path) -> tuple[Part10Layout, bytes]:
-    """Read a stored file: its layout and its data set bytes, exactly as stored."""
-    data = path.read_bytes()
-    return parse_meta(data), data
+def read_dataset(path: Path) -> tuple[str, bytes | Iterator[bytes]]:
+    """The transfer syntax and the data set bytes of a stored file, exactly as stored.
+
+    A file up to ``CHUNK`` bytes comes back as one ``bytes``; a larger one as an iterator
+    of chunks read while they are sent (the file is closed when the iterator ends or is
+    discarded), so a large multi-frame object never sits in memory whole.
+    """
+    with open(path, "rb", buffering=0) as file:
+        if os.fstat(file.fileno()).st_size <= CHUNK:
+            data = file.readall()
+            layout = parse_meta(data)
+            return layout.transfer_syntax, data[layout.dataset_offset :]
+        layout = parse_meta(file.read(CHUNK))
+    return layout.transfer_syntax, _chunks(path, layout.dataset_offset)
+
+
+def _chunks(path: Path, offset: int) -> Iterator[bytes]:
+    with open(path, "rb") as file:
+        file.seek(offset)
+        while chunk := file.read(CHUNK):
+            yield chunk
 
 
 def to_little_endian(path: Path, target_syntax: str) -> bytes:
@@ -96,11 +119,15 @@ def to_little_endian(path: Path, target_syntax: str) -> bytes:
     try:
         ds = dcmread(path)
         source = UID(ds.file_meta.TransferSyntaxUID)
+    except Exception as exc:  # pydicom raises many types for a damaged file
+        raise TranscodeError(f"cannot read {path} to convert it: {exc}") from exc
+    try:
         if source.is_compressed:
             ds.decompress(generate_instance_uid=False)
+        elif not source.is_little_endian:
+            _swap_binary_values(ds)
     except Exception as exc:  # pydicom and its plugins raise many types for bad pixel data
-        name = _syntax_name(path)
-        raise TranscodeError(f"cannot decompress {name} data: {exc}") from exc
+        raise TranscodeError(f"cannot decompress {source.name} data: {exc}") from exc
     buffer = DicomBytesIO()
     buffer.is_little_endian = True
     buffer.is_implicit_VR = target_syntax == ImplicitVRLittleEndian
@@ -113,9 +140,20 @@ def to_little_endian(path: Path, target_syntax: str) -> bytes:
     return buffer.getvalue()
 
 
-def _syntax_name(path: Path) -> str:
-    try:
-        head = path.read_bytes()[:4096]
-        return UID(parse_meta(head).transfer_syntax).name
-    except (OSError, Part10Error):
-        return "the stored"
+# Word size of binary values whose raw bytes pydicom keeps in the file's byte order
+SWAPPED_VRS = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+
+
+def _swap_binary_values(ds: Dataset) -> None:
+    """Big to little endian for the raw OW/OF/OL/OD/OV values pydicom does not convert."""
+    bits = int(ds.get("BitsAllocated", 16) or 16)
+    for element in ds.iterall():
+        size = SWAPPED_VRS.get(str(element.VR))
+        if not size or not isinstance(element.value, bytes | bytearray):
+            continue
+        if element.tag == PIXEL_DATA and bits > 16:
+            size = bits // 8
+        raw = bytes(element.value)
+        whole = len(raw) - len(raw) % size
+        swapped = np.frombuffer(raw[:whole], dtype=f">u{size}").astype(f"<u{size}").tobytes()
+        element.value = swapped + raw[whole:]

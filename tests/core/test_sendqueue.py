@@ -529,3 +529,38 @@ def test_send_settings_from_the_environment(
     monkeypatch.setenv("DICOM_KIOSK_SEND_PARALLEL", "0")
     with pytest.raises(KioskError, match="send_parallel"):
         load_settings(tmp_path)
+
+
+def test_queue_runs_the_same_on_both_databases(any_core: Core) -> None:
+    """The queue's SQL (claims, counters, drill-down, resend, clear) on SQLite and PostgreSQL."""
+    core = any_core
+    NodeRegistry(core.sessions).add("pacs", "PACS", "127.0.0.1", 104)
+    library = load_library(core)
+    low = core.send([("patient", "P1")], "pacs", "low")
+    high = core.send([("patient", "P2")], "pacs", "high")
+    q = queue(core)
+    claim = q.claim_next(OWNER)
+    assert claim is not None and claim.transfer_id == high
+    assert q.claim_next(make_owner()) is None  # one per destination
+    refused = library.images(library.series(library.studies("P2")[0])[0])[0]
+    send_all(core, high, fail=frozenset({refused}))
+    row = core.transfers.get(high)
+    assert (row["status"], row["done"], row["failed"], row["priority"]) == ("failed", 2, 1, "high")
+    chest, abdomen = core.transfers.levels(high)
+    assert (chest["label"], chest["failed"], chest["status"]) == ("ROE^JANE - CHEST", 1, "failed")
+    assert abdomen["status"] == "sent"
+    core.transfers.resend(high)
+    send_all(core, high)
+    assert core.transfers.get(high)["status"] == "sent"
+    assert q.recover() == []
+    assert core.transfers.clear("out") == 1
+    assert [r["id"] for r in core.transfers.list("out")] == [low]
+
+
+def test_queue_modules_do_not_import_qt() -> None:
+    code = (
+        "import sys, core.sender, core.sendqueue, core.transfers, core.commands.transfers;"
+        " bad = [m for m in sys.modules if m.startswith(('PySide6', 'qasync'))];"
+        " sys.exit(1 if bad else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pydicom
 import pytest
+from sqlalchemy import select
 
 from core.app import Core
 from core.config import load_settings
@@ -29,7 +30,7 @@ from core.errors import TransferStateError
 from core.importer import Importer
 from core.nodes import NodeRegistry
 from core.sender import SendWorker
-from core.transfers import FINAL_OUT
+from core.transfers import FINAL_OUT, TransferItem
 from tests.conftest import TEST_FILES
 from tests.integration.node_support import ROOT, cli
 from tests.peers import DCMTK_ENV, orthanc_server
@@ -131,14 +132,10 @@ def test_files_arrive_complete_at_orthanc(core: Core, library: Library) -> None:
     assert (row["status"], row["done"]) == ("sent", 8)
     assert sorted(arrived) == sorted(library.all_images())
     for sop_uid, data in arrived.items():
-        ours = pydicom.dcmread(_bytes_io(library.data[sop_uid]))
-        theirs = pydicom.dcmread(_bytes_io(data))
+        ours = pydicom.dcmread(io.BytesIO(library.data[sop_uid]))
+        theirs = pydicom.dcmread(io.BytesIO(data))
         assert theirs.PixelData == ours.PixelData
         assert theirs.PatientName == ours.PatientName
-
-
-def _bytes_io(data: bytes) -> io.BytesIO:
-    return io.BytesIO(data)
 
 
 def _download(http_port: int, path: str) -> bytes:
@@ -171,10 +168,6 @@ def test_priority_order(core: Core, library: Library, tmp_path: Path) -> None:
     expected: list[tuple[str, str]] = []
     for tid, priority in zip(order, ("high", "medium", "medium", "low"), strict=True):
         with core.sessions() as session:
-            from sqlalchemy import select
-
-            from core.transfers import TransferItem
-
             sops = session.scalars(
                 select(TransferItem.sop_uid)
                 .where(TransferItem.transfer_pk == tid)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject
 
 from core.app import Core
 from core.db.queries import StudyFilter
+from core.nodes import NodeRegistry
 from tests.kiosk_support import PEOPLE, run_until, seed, settle
 from viewmodels.database import DatabaseModel
 from viewmodels.images import FrameProvider
@@ -278,6 +279,24 @@ class TestActions:
         settle(loop)
         assert core.count("image", StudyFilter()) == before - 1
         assert sop not in [r["SOPInstanceUID"] for r in db.images.rows()]
+
+    def test_send_queues_with_the_real_core(
+        self, db: DatabaseModel, core: Core, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        errors = Errors(db)
+        db.select("study", 0)
+        db.send("PACS", "High")
+        settle(loop)
+        assert errors.seen == [
+            "Could not send: There is no remote node named 'PACS': add it under Settings first."
+        ]
+        NodeRegistry(core.sessions).add("PACS", "PACS", "127.0.0.1", 104)
+        db.send("PACS", "High")
+        settle(loop)
+        assert len(errors.seen) == 1
+        [queued] = core.transfers.list("out")
+        assert (queued["node"], queued["priority"], queued["status"]) == ("PACS", "high", "waiting")
+        assert db.exportAvailable
 
     def test_export_writes_the_selection_with_the_real_core(
         self, db: DatabaseModel, core: Core, loop: asyncio.AbstractEventLoop, tmp_path: Path
