@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -10,14 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydicom.uid import generate_uid
 from PySide6.QtCore import QObject
 
 from core.app import Core
 from core.config import load_settings
+from core.node.server import DicomNode
 from core.nodes import NodeRegistry
 from core.sender import SendWorker
 from core.transfers import ITEM_FAILED, ITEM_STORED, ItemRecord
-from tests.integration.node_support import Storescp, have_dcmtk
+from tests.helpers import make_dataset, write
+from tests.integration.node_support import Storescp, dcmtk, have_dcmtk, peer_env
 from tests.kiosk_support import seed, settle
 from tests.peers import free_port
 from viewmodels.database import DatabaseModel
@@ -500,3 +504,45 @@ class TestWording:
         assert format_time(today, now) == now.strftime("%H:%M:%S")
         assert format_time("2026-01-02T03:04:05Z", now).startswith("2026-01-0")
         assert format_duration("2026-01-02T03:04:05Z", "2026-01-02T03:06:10Z") == "2 min 5 s"
+
+
+class TestIncoming:
+    def test_what_a_scanner_sends_appears_live_under_incoming(
+        self, core: Core, log: TransferLogModel, loop: asyncio.AbstractEventLoop, tmp_path: Path
+    ) -> None:
+        study, series = generate_uid(), generate_uid()
+        files = [
+            write(
+                make_dataset(study_uid=study, series_uid=series, instance_number=n),
+                tmp_path / f"IM{n}",
+            )
+            for n in range(3)
+        ]
+        loop.run_until_complete(log.setDirection("in"))
+        rec = Recorder(log)
+
+        async def scenario() -> None:
+            node = DicomNode(core, ae_title="KIOSK", port=0, bind="127.0.0.1")
+            await node.start()
+            try:
+                command = [dcmtk("storescu"), "-aet", "SCANNER", "-aec", "KIOSK", "127.0.0.1"]
+                command += [str(node.state.port), *map(str, files)]
+                done = await asyncio.to_thread(
+                    subprocess.run, command, env=peer_env(), capture_output=True, timeout=120
+                )
+                assert done.returncode == 0, done.stderr
+                # No Refresh: the node's own transfer log writes, the view follows.
+                await until(
+                    lambda: [t["status"] for t in log.transfers.rows()] == ["received"],
+                    describe=log.transfers.rows,
+                )
+            finally:
+                await node.stop()
+
+        loop.run_until_complete(scenario())
+        [row] = log.transfers.rows()
+        assert (row["ae_title"], row["images"], row["done"], row["failed"]) == ("SCANNER", 3, 3, 0)
+        assert rec.resets == 0  # it came in as a new row, not by reading the page again
+        select_now(log, loop, int(row["id"]))
+        assert [(r["uid"], r["total"], r["done"]) for r in log.levels.rows()] == [(study, 3, 3)]
+        assert not log.canResend and not log.canAbort and log.canDelete and log.canClear
