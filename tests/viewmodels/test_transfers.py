@@ -216,9 +216,9 @@ class TestSend:
                 assert (row["direction"], row["node"], row["priority"]) == ("out", dest, "high")
                 assert (row["images"], row["done"], row["failed"]) == (images, images, 0)
                 await until(lambda: len(storescp.files()) == images)
+                assert rec.errors == []
 
         loop.run_until_complete(scenario())
-        assert rec.errors == []
 
     def test_send_without_a_destination_says_so(
         self, db: DatabaseModel, log: TransferLogModel, loop: asyncio.AbstractEventLoop
