@@ -15,8 +15,11 @@ from core.db.engine import make_engine, make_sessionmaker, upgrade
 from core.deidentify import DeidentifyOptions
 from core.exporter import ExportOptions, ExportSummary, Selection, export_selection
 from core.indexer import DeleteResult, IndexWriter, Level
+from core.nodes import NodeRegistry
+from core.sendqueue import enqueue
 from core.store import FileStore
 from core.thumbnails import ThumbnailCache
+from core.transfers import TransferLog
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class Core:
         )
         self.writer = IndexWriter(self.sessions, self.store, settings.duplicate_policy)
         self.thumbnails = ThumbnailCache(settings.data_dir, self.sessions, self.store)
+        self.transfers = TransferLog(self.sessions)
 
     def open(self) -> None:
         """Migrate the schema to head, count the store's usage, index what a crash left."""
@@ -41,6 +45,7 @@ class Core:
         self.writer.recover()
 
     def close(self) -> None:
+        self.transfers.close()
         self.thumbnails.close()
         self.engine.dispose()
 
@@ -104,3 +109,18 @@ class Core:
         result = self.writer.delete(level, key)
         self.thumbnails.remove(result.sop_uids)
         return result
+
+    # -- sending ----------------------------------------------------------------------------------
+    def destinations(self) -> list[str]:
+        """Names of the registered remote nodes images can be sent to."""
+        return [node.name for node in NodeRegistry(self.sessions).list()]
+
+    def send(
+        self, targets: list[tuple[str, str]], destination: str, priority: str = "medium"
+    ) -> int:
+        """Queue ``(level, key)`` targets for ``destination``; return the transfer id (blocking).
+
+        A running ``SendWorker`` (kiosk or ``serve``) sends it; unknown destinations and empty
+        selections raise ``NotFoundError`` / ``KioskError`` with a sentence for the user.
+        """
+        return enqueue(self.sessions, self.transfers, targets, destination, priority)

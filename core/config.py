@@ -45,6 +45,12 @@ class Settings:
     qr_max_results: int = 100
     qr_append_wildcard: bool = True
     qr_auto_load: bool = False
+    # Send queue: transfers sent at once (at most one per destination), how often a transfer
+    # whose peer cannot be reached is retried, and the first retry's delay in seconds
+    # (doubled for each further retry).
+    send_parallel: int = 2
+    send_retries: int = 3
+    send_retry_delay: float = 5.0
 
     @property
     def store_dir(self) -> Path:
@@ -77,6 +83,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError("qr_max_results cannot be negative")
     if s.max_store_bytes < 0:
         raise ConfigError("max_store_bytes cannot be negative")
+    if s.send_parallel < 1:
+        raise ConfigError("send_parallel must be at least 1")
+    if s.send_retries < 0 or s.send_retry_delay < 0:
+        raise ConfigError("send_retries and send_retry_delay cannot be negative")
     for name in ("duplicate_policy", "accept_policy", "theme"):
         allowed = get_args(_FIELD_TYPES[name])
         if getattr(s, name) not in allowed:
@@ -103,6 +113,8 @@ def _coerce(name: str, value: Any) -> Any:
             if text in {"0", "false", "no", "off"}:
                 return False
             raise ValueError(value)
+        if isinstance(default, float):
+            return float(value)
         if isinstance(default, int):
             return int(value)
         return str(value)
@@ -155,7 +167,7 @@ def save_settings(settings: Settings, **changes: Any) -> Settings:
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return str(value)
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'

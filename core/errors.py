@@ -45,3 +45,15 @@ class NetworkError(KioskError):
 
 class RetrieveError(NetworkError):
     """A C-MOVE or C-GET failed or was refused by the peer."""
+
+
+class ProtocolError(NetworkError):
+    """A peer broke the DICOM upper layer or DIMSE protocol (bad PDU, bad command set)."""
+
+
+class PeerClosedError(ProtocolError):
+    """The peer closed the connection (or stopped talking) in the middle of an exchange."""
+
+
+class TransferStateError(KioskError):
+    """A transfer log operation is not allowed in the transfer's current status."""

@@ -81,9 +81,14 @@ NODELAY_HANDLER = (evt.EVT_CONN_OPEN, set_nodelay)
 
 def check_reachable(remote: RemoteAE, timeout: float) -> None:
     """Open and close a TCP connection first, so the error names the real problem."""
+    with open_connection(remote, timeout):
+        pass
+
+
+def open_connection(remote: RemoteAE, timeout: float) -> socket.socket:
+    """A TCP connection to the peer; NetworkError names the real problem when it fails."""
     try:
-        with socket.create_connection((remote.host, remote.port), timeout=timeout):
-            pass
+        return socket.create_connection((remote.host, remote.port), timeout=timeout)
     except ConnectionRefusedError as exc:
         raise NetworkError(
             f"{remote} refused the connection: nothing listens on port {remote.port}"
@@ -98,6 +103,19 @@ def check_reachable(remote: RemoteAE, timeout: float) -> None:
         raise NetworkError(f"cannot resolve host {remote.host!r}: {exc.strerror}") from exc
     except OSError as exc:
         raise NetworkError(f"cannot connect to {remote}: {exc.strerror or exc}") from exc
+
+
+def explain_rejection(remote: RemoteAE, primitive: Any, calling_ae: str) -> str:
+    """The message for an A-ASSOCIATE-RJ, from pynetdicom's A-ASSOCIATE primitive."""
+    reason = getattr(primitive, "reason_str", "") or "no reason given"
+    source = getattr(primitive, "source_str", "")
+    result = getattr(primitive, "result_str", "")
+    hint = ""
+    if "Called AE" in reason:
+        hint = f"; check the AE title configured for this node ({remote.ae_title!r})"
+    elif "Calling AE" in reason:
+        hint = f"; the peer does not know our AE title {calling_ae!r}: register it there"
+    return f"{remote} rejected the association: {reason} ({result}, {source}){hint}"
 
 
 def associate(
@@ -121,18 +139,7 @@ def associate(
     if assoc.is_established:
         return assoc
     if assoc.is_rejected:
-        primitive = assoc.acceptor.primitive
-        reason = getattr(primitive, "reason_str", "") or "no reason given"
-        source = getattr(primitive, "source_str", "")
-        result = getattr(primitive, "result_str", "")
-        hint = ""
-        if "Called AE" in reason:
-            hint = f"; check the AE title configured for this node ({remote.ae_title!r})"
-        elif "Calling AE" in reason:
-            hint = f"; the peer does not know our AE title {ae.ae_title!r}: register it there"
-        raise NetworkError(
-            f"{remote} rejected the association: {reason} ({result}, {source}){hint}"
-        )
+        raise NetworkError(explain_rejection(remote, assoc.acceptor.primitive, ae.ae_title))
     if assoc.is_aborted:
         raise NetworkError(f"{remote} aborted the association request")
     raise NetworkError(

@@ -112,3 +112,29 @@ def loop(_session_loop: asyncio.AbstractEventLoop) -> Iterator[asyncio.AbstractE
     asyncio.set_event_loop(_session_loop)
     yield _session_loop
     settle(_session_loop)
+
+
+def seed_transfers(core: Core) -> dict[str, int]:
+    """Log transfers through the core: one outgoing (waiting, no sender runs) to a node that
+    is registered but never contacted, and one incoming with a refused image."""
+    from pydicom.uid import generate_uid
+
+    from core.db.queries import StudyFilter
+    from core.nodes import NodeRegistry
+    from core.transfers import ITEM_FAILED, ITEM_STORED, ItemRecord
+
+    NodeRegistry(core.sessions).add("Archive", "ARCHIVE", "127.0.0.1", 11119)
+    study = core.list_rows("study", StudyFilter(), limit=1)[0]
+    out = core.send([("study", study["StudyInstanceUID"])], "Archive", "high")  # type: ignore[attr-defined]
+    log = core.transfers  # type: ignore[attr-defined]
+    incoming = log.start_incoming("SCANNER", "127.0.0.1:40000", "")
+    study_uid, series_uid = generate_uid(), generate_uid()
+    items = [
+        ItemRecord(generate_uid(), series_uid, study_uid, "DOE^JANE", ITEM_STORED, 0, 5000),
+        ItemRecord(
+            generate_uid(), series_uid, study_uid, "DOE^JANE", ITEM_FAILED, 0xA700, 0, "disk full"
+        ),
+    ]
+    log.record_items(incoming, items)
+    log.finish(incoming)
+    return {"out": int(out), "in": incoming}

@@ -14,6 +14,7 @@ from core.config import save_settings
 from viewmodels.database import DatabaseModel
 from viewmodels.images import FrameProvider
 from viewmodels.importing import ImportModel
+from viewmodels.transfers import TransferLogModel
 from viewmodels.viewer import ViewerModel
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class AppModel(QObject):  # type: ignore[operator]
         self._viewer = ViewerModel(frames, self)
         self._database = DatabaseModel(core, self._viewer, self)
         self._importer = ImportModel(core, self)
+        self._transfers = TransferLogModel(core, self)
+        self._transfers.errorOccurred.connect(self.errorOccurred)
+        self._transfers.message.connect(self.message)
         self._viewer.errorOccurred.connect(self.errorOccurred)
         self._database.errorOccurred.connect(self.errorOccurred)
         self._importer.errorOccurred.connect(self.errorOccurred)
@@ -83,6 +87,10 @@ class AppModel(QObject):  # type: ignore[operator]
     @Property(ImportModel, constant=True, final=True)
     def importer(self) -> ImportModel:
         return self._importer
+
+    @Property(TransferLogModel, constant=True, final=True)
+    def transfers(self) -> TransferLogModel:
+        return self._transfers
 
     @Property(str, notify=themeChanged, final=True)
     def theme(self) -> str:
@@ -137,10 +145,12 @@ class AppModel(QObject):  # type: ignore[operator]
         self._loop = asyncio.get_running_loop()
         self._core.writer.add_listener(self._index_changed)
         await self.reload()
+        await self._transfers.start()
 
     def stop(self) -> None:
         self._core.writer.remove_listener(self._index_changed)
         self._live.stop()
+        self._transfers.stop()
 
     async def reload(self) -> None:
         stats = await asyncio.to_thread(self._core.stats)

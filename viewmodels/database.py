@@ -26,9 +26,9 @@ log = logging.getLogger(__name__)
 QML_IMPORT_NAME = "Kiosk.Backend"
 QML_IMPORT_MAJOR_VERSION = 1
 
-NOT_AVAILABLE_SEND = "Sending is not available yet: this build has no send queue."
 NOT_AVAILABLE_EXPORT = "Export is not available yet: this build has no exporter."
-PRIORITIES = ("Low", "Medium", "High")
+PRIORITIES = ("High", "Medium", "Low")
+NO_DESTINATION = "Choose a destination. DICOM nodes to send to are added in Settings."
 EXPORT_FORMATS = ("files", "dicomdir", "zip")
 _PLURAL = {"patient": "patients", "study": "studies", "series": "series", "image": "images"}
 
@@ -49,9 +49,11 @@ class DatabaseModel(QObject):  # type: ignore[operator]
     previewChanged = Signal()
     selectionChanged = Signal()
     busyChanged = Signal()
+    destinationsChanged = Signal()
     errorOccurred = Signal(str)
     message = Signal(str)
     viewerRequested = Signal()
+    sendQueued = Signal(int, str)  # the new transfer's id, what was queued for where
 
     def __init__(
         self, core: Core, viewer: ViewerModel | None = None, parent: QObject | None = None
@@ -71,6 +73,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         self._busy = False
         self._cascaded: dict[BrowseLevel, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._destinations: list[str] = []
         for level, model in self._levels.items():
             model.errorOccurred.connect(self.errorOccurred)
             model.selectionChanged.connect(lambda lv=level: self._on_selection(lv))
@@ -104,20 +107,10 @@ class DatabaseModel(QObject):  # type: ignore[operator]
     def exportFormats(self) -> list[str]:  # noqa: N802
         return list(EXPORT_FORMATS)
 
-    @Property(list, constant=True, final=True)
+    @Property(list, notify=destinationsChanged, final=True)
     def destinations(self) -> list[str]:
-        """The send destinations the core knows (empty until the send queue exists)."""
-        known = getattr(self._core, "destinations", None)
-        if callable(known):
-            try:
-                return [str(d) for d in known()]
-            except Exception:
-                log.exception("listing destinations failed")
-        return []
-
-    @Property(bool, constant=True, final=True)
-    def sendAvailable(self) -> bool:  # noqa: N802
-        return callable(getattr(self._core, "send", None))
+        """The remote nodes images can be sent to (read by ``loadDestinations``)."""
+        return list(self._destinations)
 
     @Property(bool, constant=True, final=True)
     def exportAvailable(self) -> bool:  # noqa: N802
@@ -396,20 +389,48 @@ class DatabaseModel(QObject):  # type: ignore[operator]
             found.extend(self._target(level, row))
         return found
 
-    @asyncSlot(str, str)
-    async def send(self, destination: str, priority: str) -> None:
+    @asyncSlot()
+    async def loadDestinations(self) -> None:  # noqa: N802
+        """Read the send destinations (the Send dialog asks each time it opens)."""
         try:
             self._set_busy(True)
-            service = getattr(self._core, "send", None)
-            if not callable(service):
-                self.errorOccurred.emit(NOT_AVAILABLE_SEND)
+            names = [str(d) for d in await asyncio.to_thread(self._core.destinations)]
+            if names != self._destinations:
+                self._destinations = names
+                self.destinationsChanged.emit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("listing destinations failed")
+            self.errorOccurred.emit(f"Could not list the destinations: {exc}")
+        finally:
+            self._set_busy(False)
+
+    @asyncSlot(str, str)
+    async def send(self, destination: str, priority: str) -> None:
+        """Queue the selection for ``destination`` at ``priority`` (High, Medium or Low)."""
+        try:
+            self._set_busy(True)
+            if not destination:
+                self.errorOccurred.emit(NO_DESTINATION)
                 return
+            if priority not in PRIORITIES:
+                self.errorOccurred.emit(f"Unknown priority {priority!r}.")
+                return
+            level, rows = self.selection()
             targets = await asyncio.to_thread(self.targets)
             if not targets:
                 self.errorOccurred.emit("Select what to send first.")
                 return
-            await asyncio.to_thread(service, targets, destination, priority)
-            self.message.emit(f"Queued {len(targets)} for sending to {destination}.")
+            transfer_id = await asyncio.to_thread(
+                self._core.send, list(targets), destination, priority.lower()
+            )
+            what = _count(len(rows), level)
+            self.sendQueued.emit(
+                int(transfer_id),
+                f"{what[0].upper()}{what[1:]} queued for {destination} "
+                f"with {priority.lower()} priority (transfer #{transfer_id}).",
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:

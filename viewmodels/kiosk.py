@@ -14,6 +14,7 @@ from pathlib import Path
 from core.app import Core
 from core.config import Settings, load_settings
 from core.node.server import DicomNode
+from core.sender import SendWorker
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def build_kiosk(
     """Register the view models, make the engine and load ``component`` of module Kiosk."""
     from PySide6.QtQml import QQmlApplicationEngine
 
-    from viewmodels import app, database, filters, importing, levels, viewer  # noqa: F401
+    from viewmodels import app, database, filters, importing, levels, transfers, viewer  # noqa: F401
     from viewmodels.images import FrameProvider, ThumbnailProvider
 
     frames = FrameProvider()
@@ -140,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     wake.timeout.connect(lambda: None)
 
     node = DicomNode(core)
+    sender = SendWorker(core)
 
     async def main() -> None:
         await kiosk.app_model.start()  # type: ignore[attr-defined]
@@ -148,9 +150,11 @@ def run(args: argparse.Namespace) -> int:
             log.info("DICOM node %s listening on %s:%d", node.ae_title, node.bind, node.port)
         except Exception as exc:  # e.g. the port is taken by a `dicom-kiosk serve` service
             log.error("the DICOM node did not start: %s", exc)
+        await sender.start()
         try:
             await closed.wait()
         finally:
+            await sender.stop()
             await node.stop()
 
     try:

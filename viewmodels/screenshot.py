@@ -9,9 +9,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from core.app import Core
 from core.config import load_settings
+from core.db.queries import StudyFilter
 from core.importer import Importer, MemorySource
 from core.synth import demo_instances
 
@@ -83,6 +85,9 @@ async def stage(kiosk: object, view: str) -> None:
     db = model.database
     if view == "first-run":
         return
+    if view in ("transfers", "transfers-incoming", "transfer-details"):
+        await stage_transfer_log(kiosk, view)
+        return
     studies = db.level_model("study")
     patients = db.level_model("patient")
     # A patient with a CT or MR study makes the most telling pictures.
@@ -119,6 +124,12 @@ async def stage(kiosk: object, view: str) -> None:
         db.filter_model.set_shown(True)
         await db.filter_model.load_choices()
         return
+    if view == "send-dialog":
+        from core.nodes import NodeRegistry
+
+        nodes = NodeRegistry(kiosk.core.sessions)  # type: ignore[attr-defined]
+        await asyncio.to_thread(nodes.add, "PACS", "PACS", "10.20.0.5", 104)
+        await asyncio.to_thread(nodes.add, "Reading room 2", "RR2_WS", "10.20.1.42", 11112)
     if view in ("send-dialog", "export-dialog"):
         dialog = window.findChild(object, "sendDialog" if view == "send-dialog" else "exportDialog")
         dialog.open()
@@ -145,3 +156,142 @@ async def _settle(seconds: float = 0.4) -> None:
     if pending:
         await asyncio.wait(pending, timeout=seconds * 10)
     await asyncio.sleep(0.05)
+
+
+def seed_demo_transfers(core: Core) -> dict[str, int]:
+    """Queue demo transfers and record their outcomes through the send queue, as a sender
+    would (the picture needs no network): sent, failed images, aborted, a peer that could not
+    be reached, one half sent, one waiting; and two incoming, one with a refused image."""
+    from core.nodes import NodeRegistry
+    from core.sendqueue import ItemResult, SendQueue, make_owner
+    from core.transfers import ITEM_FAILED, ITEM_STORED, ItemRecord
+
+    nodes = NodeRegistry(core.sessions)
+    nodes.add("PACS", "PACS", "10.20.0.5", 104)
+    nodes.add("Reading room 2", "RR2_WS", "10.20.1.42", 11112)
+    nodes.add("Cardiology", "CARDIO", "10.20.3.7", 104)
+    rows = core.list_rows("study", StudyFilter(), limit=20)
+    studies = [("study", s["StudyInstanceUID"]) for s in rows]
+    biggest = max(rows[1:], key=lambda s: int(s["NumberOfStudyRelatedInstances"] or 0))
+    queue, owner, log = SendQueue(core.sessions, core.transfers), make_owner(), core.transfers
+    store = core.settings.store_dir
+
+    def claim(transfer_id: int) -> list[int]:
+        if queue.claim_next(owner, only=[transfer_id]) is None:
+            raise RuntimeError(f"demo transfer {transfer_id} could not be claimed")
+        return [item.id for item in queue.pending_items(transfer_id, store)]
+
+    ids: dict[str, int] = {}
+    ids["sent"] = core.send([studies[0]], "PACS", "high")
+    items = claim(ids["sent"])
+    queue.record(ids["sent"], [ItemResult(i, True, 0) for i in items])
+    queue.finish(ids["sent"], owner)
+
+    ids["failed"] = core.send(studies[1:3], "Cardiology", "medium")
+    items = claim(ids["failed"])
+    refused = "Out of resources (0xA700): the destination's storage is full"
+    ok = len(items) - 2  # the last two are refused
+    queue.record(
+        ids["failed"],
+        [ItemResult(i, True, 0) for i in items[:ok]]
+        + [ItemResult(i, False, 0xA700, refused) for i in items[ok:]],
+    )
+    queue.finish(ids["failed"], owner)
+
+    ids["aborted"] = core.send([studies[3]], "Reading room 2", "low")
+    log.abort(ids["aborted"])
+
+    ids["unreachable"] = core.send([studies[4]], "Cardiology", "medium")
+    claim(ids["unreachable"])
+    queue.retry_or_fail(
+        ids["unreachable"],
+        owner,
+        "could not connect to CARDIO at 10.20.3.7:104: connection refused",
+        attempt=4,
+        retries=3,
+        delay=5.0,
+    )
+
+    ids["sending"] = core.send(studies[:2], "PACS", "high")
+    items = claim(ids["sending"])
+    queue.record(ids["sending"], [ItemResult(i, True, 0) for i in items[: len(items) // 2]])
+
+    ids["waiting"] = core.send(studies[2:4], "Reading room 2", "medium")
+
+    # Incoming: a scanner's study (one image refused), and a workstation's series.
+    for ae, address, node, refuse in (
+        ("CT_SCANNER", "10.20.5.11:4012", "", True),
+        ("RR2_WS", "10.20.1.42:50112", "Reading room 2", False),
+    ):
+        uid = biggest["StudyInstanceUID"] if refuse else studies[0][1]
+        name = core.list_rows("study", StudyFilter(study_uid=uid), limit=1)[0]["PatientName"]
+        series = core.list_rows("series", StudyFilter(study_uid=uid), limit=5)
+        incoming = log.start_incoming(ae, address, node)
+        records = []
+        for s in series:
+            flt = StudyFilter(series_uid=s["SeriesInstanceUID"])
+            for image in core.list_rows("image", flt, limit=50):
+                records.append(
+                    ItemRecord(
+                        image["SOPInstanceUID"],
+                        s["SeriesInstanceUID"],
+                        uid,
+                        str(name or ""),
+                        ITEM_STORED,
+                        0,
+                        int(image.get("FileSize") or 0),
+                    )
+                )
+        if refuse and records:
+            last = records[-1]
+            records[-1] = ItemRecord(
+                last.sop_uid,
+                last.series_uid,
+                uid,
+                last.patient_name,
+                ITEM_FAILED,
+                0xA700,
+                0,
+                "Out of resources: the store is full",
+            )
+        log.record_items(incoming, records)
+        log.finish(incoming)
+        ids["in-failed" if refuse else "in-received"] = incoming
+    return ids
+
+
+async def stage_transfer_log(kiosk: object, view: str) -> None:
+    """The Transfer Log tab with demo transfers; a failed one opened down to its series."""
+    model = kiosk.app_model  # type: ignore[attr-defined]
+    window = kiosk.window()  # type: ignore[attr-defined]
+    core = kiosk.core  # type: ignore[attr-defined]
+    ids = await asyncio.to_thread(seed_demo_transfers, core)
+    for item in _items(window.contentItem()):
+        if item.objectName() == "tab_1":
+            item.click()
+    log = model.transfers
+    if view == "transfers-incoming":
+        await log.showTransfer(ids["in-failed"])
+        await _settle()
+        return
+    await log.showTransfer(ids["failed"])
+    await _settle()
+    await log.showLevel(_first_failed(log.levels.rows()))  # the study with the failures
+    await _settle()
+    if view == "transfer-details":
+        await log.showLevel(_first_failed(log.levels.rows()))
+        await _settle()
+        log.openDetails()  # no row of the table selected: the transfer's own details
+        dialog = window.findChild(object, "transferDetailsDialog")
+        dialog.open()
+        await _settle()
+
+
+def _first_failed(rows: list[dict[str, Any]]) -> int:
+    return next((i for i, r in enumerate(rows) if r["failed"]), 0)
+
+
+def _items(root: Any) -> Any:
+    yield root
+    for child in root.childItems():
+        yield from _items(child)

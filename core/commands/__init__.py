@@ -11,6 +11,7 @@ MODULES: tuple[str, ...] = (
     "core.commands.render",
     "core.commands.export",
     "core.commands.node",
+    "core.commands.transfers",
     "core.commands.qr",
     "core.commands.gui",
 )

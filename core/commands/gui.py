@@ -13,6 +13,9 @@ SCREENSHOT_VIEWS = (
     "export-dialog",
     "viewer",
     "first-run",
+    "transfers",
+    "transfers-incoming",
+    "transfer-details",
 )
 
 

@@ -1,4 +1,4 @@
-"""``serve``, ``nodes`` and ``transfers`` subcommands: the headless DICOM node and its registry."""
+"""``serve`` and ``nodes`` subcommands: the headless DICOM node, its sender and its registry."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Any
 from core.app import Core
 from core.config import load_settings
 from core.nodes import RETRIEVE_METHODS, NodeRegistry, echo
-from core.transfers import TransferLog
 
 log = logging.getLogger("dicom_kiosk.serve")
 
@@ -30,19 +29,23 @@ def _print_json(value: Any) -> None:
 # -- serve ---------------------------------------------------------------------------------------
 async def _serve(core: Core, args: argparse.Namespace) -> None:
     from core.node.server import DicomNode
+    from core.sender import SendWorker
 
     node = DicomNode(core, ae_title=args.ae_title, port=args.port, bind=args.bind)
+    sender = SendWorker(core)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await node.start()
+    await sender.start()
     state = node.state
     print(f"listening {state.ae_title} {state.bind}:{state.port}", file=sys.stderr, flush=True)
     try:
         await stop.wait()
         log.warning("stopping: finishing in-flight associations and flushing the index")
     finally:
+        await sender.stop()
         await node.stop()
 
 
@@ -99,27 +102,6 @@ def _registry_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_transfers(args: argparse.Namespace) -> int:
-    with _core(args) as core:
-        log_ = TransferLog(core.sessions)
-        rows = log_.list(args.direction, args.limit)
-        if args.items:
-            for row in rows:
-                row["studies"] = log_.drill_down(row["id"])
-    if args.json:
-        _print_json(rows)
-        return 0
-    if not rows:
-        print("no transfers")
-    for r in rows:
-        print(
-            f"#{r['id']:<5} {r['direction']:3} {r['status']:10} {r['ae_title']:16} {r['peer']:21}"
-            f" {r['images']:>6} images {r['bytes']:>12} bytes  {r['started'] or ''}"
-            f"  {r['error']}"
-        )
-    return 0
-
-
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run the DICOM node headless (stop with SIGTERM or Ctrl-C)")
     p.add_argument("--ae-title", help="our AE title (default from settings, KIOSK)")
@@ -157,12 +139,3 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("name")
     p.add_argument("--timeout", type=float, default=10.0)
     p.set_defaults(func=_registry_cmd, nodes_action="echo")
-
-    p = sub.add_parser("transfers", help="the transfer log")
-    tsub = p.add_subparsers(title="transfers commands", metavar="COMMAND", required=True)
-    p = tsub.add_parser("list", help="list transfers, newest first")
-    p.add_argument("--direction", choices=("in", "out"))
-    p.add_argument("--limit", type=int, default=100)
-    p.add_argument("--items", action="store_true", help="include studies and series")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_transfers)

@@ -35,6 +35,16 @@ ApplicationWindow {
         function onErrorOccurred(text) { toast.show(text, true) }
         function onMessage(text) { toast.show(text, false) }
     }
+    // After Send: offer to follow the new transfer in the Transfer Log.
+    Connections {
+        target: window.app.database
+        function onSendQueued(transferId, text) {
+            sendQueued.ask("Queued for sending", text, "Open Transfer Log", false, function () {
+                window.app.transfers.showTransfer(transferId)
+                tabs.current = 1
+            }, "Stay here")
+        }
+    }
 
     ColumnLayout {
         anchors.fill: parent
@@ -123,7 +133,20 @@ ApplicationWindow {
                                     function () { window.app.requestQuit() })
                 }
             }
-            TransferLogView {}
+            TransferLogView {
+                objectName: "transferLogView"
+                log: window.app.transfers
+                onCloseRequested: tabs.current = 0
+                onDetailsRequested: {
+                    window.app.transfers.openDetails()
+                    transferDetails.open()
+                }
+                onDeleteRequested: confirm.ask("Delete transfer", window.app.transfers.deletePrompt,
+                                               "Delete", true,
+                                               function () { window.app.transfers.delete() })
+                onClearRequested: confirm.ask("Clear", window.app.transfers.clearPrompt, "Clear",
+                                              true, function () { window.app.transfers.clear() })
+            }
             QueryRetrieveView {}
             SettingsView {
                 app: window.app
@@ -153,6 +176,12 @@ ApplicationWindow {
     }
     ImportDialog { id: importDialog; objectName: "importDialog"; importer: window.app.importer }
     ConfirmDialog { id: confirm; objectName: "confirmDialog" }
+    ConfirmDialog { id: sendQueued; objectName: "sendQueuedDialog" }
+    TransferDetailsDialog {
+        id: transferDetails
+        objectName: "transferDetailsDialog"
+        log: window.app.transfers
+    }
     DatePickerDialog {
         id: datePicker
         property bool from: true

@@ -46,4 +46,22 @@ QtObject {
     readonly property color viewerBackground: "#000000"
     readonly property color viewerText: "#e8eaed"
     readonly property color overlay: dark ? "#cc000000" : "#99000000"
+
+    // Transfer states; always shown with their name as well, never by colour alone.
+    readonly property color statusOk: dark ? "#4caf6e" : "#2e7d32"
+    readonly property color statusActive: accent
+    readonly property color statusWaiting: dark ? "#9aa3ae" : "#6b7480"
+    readonly property color statusWarning: dark ? "#e0a030" : "#b26a00"
+    readonly property color statusError: danger
+    readonly property int progressHeight: Math.round(6 * scale)
+    readonly property int badgeHeight: Math.round(26 * scale)
+    function toneColor(tone) {
+        switch (tone) {
+        case "ok": return statusOk
+        case "active": return statusActive
+        case "warning": return statusWarning
+        case "error": return statusError
+        default: return statusWaiting
+        }
+    }
 }

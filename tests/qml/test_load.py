@@ -10,9 +10,9 @@ from PySide6.QtCore import QUrl
 from PySide6.QtQml import QQmlComponent, QQmlEngine
 
 from core.app import Core
-from tests.kiosk_support import seed, settle
+from tests.kiosk_support import seed, seed_transfers, settle
 from tests.qml.kiosk_window import captured_warnings, find, open_kiosk, qml_files
-from viewmodels import app, database, filters, importing, levels, viewer  # noqa: F401, I001
+from viewmodels import app, database, filters, importing, levels, transfers, viewer  # noqa: F401, I001
 from viewmodels.kiosk import QML_DIR
 
 
@@ -50,6 +50,31 @@ def test_every_view_and_dialog_opens_without_warnings(
         for index in range(4):
             find(kiosk, f"tab_{index}").click()
             settle(loop)
+        # The Transfer Log with both directions, a drill-down to images, and its dialogs.
+        ids = seed_transfers(core)
+        find(kiosk, "tab_1").click()
+        log = model.transfers  # type: ignore[attr-defined]
+        log.showTransfer(ids["out"])
+        settle(loop)
+        log.showTransfer(ids["in"])
+        settle(loop)
+        log.showLevel(0)
+        settle(loop)
+        log.showLevel(0)
+        settle(loop)
+        assert log.depth == 3
+        kiosk.window().grabWindow()
+        log.selectLevelRow(1)
+        find(kiosk, "transfersDetails").click()
+        settle(loop)
+        assert find(kiosk, "transferDetailsDialog").property("visible")
+        kiosk.window().grabWindow()
+        find(kiosk, "transferDetailsDialog").close()
+        find(kiosk, "sendQueuedDialog").open()
+        settle(loop)
+        find(kiosk, "sendQueuedDialog").close()
+        find(kiosk, "tab_0").click()
+        settle(loop)
         db.load()
         settle(loop)
         assert model.view == "viewer"  # type: ignore[attr-defined]

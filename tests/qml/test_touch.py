@@ -11,7 +11,7 @@ from PySide6.QtQuick import QQuickItem, QQuickWindow
 from PySide6.QtTest import QTest
 
 from core.app import Core
-from tests.kiosk_support import run_until, seed, settle
+from tests.kiosk_support import run_until, seed, seed_transfers, settle
 from tests.qml.kiosk_window import find, open_kiosk
 from viewmodels.kiosk import Kiosk
 
@@ -96,6 +96,32 @@ def image_level(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
     settle(loop)
 
 
+def transfer_drill_down(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    """The Transfer Log on an incoming transfer's images (rows with Show buttons above)."""
+    ids = seed_transfers(kiosk.core)
+    find(kiosk, "tab_1").click()
+    log = kiosk.app_model.transfers  # type: ignore[attr-defined]
+    log.showTransfer(ids["in"])
+    settle(loop)
+    log.showLevel(0)
+    settle(loop)
+    assert log.depth == 2 and log.levels.rowCount() > 0
+
+
+def transfer_outgoing(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    ids = seed_transfers(kiosk.core)
+    find(kiosk, "tab_1").click()
+    kiosk.app_model.transfers.showTransfer(ids["out"])  # type: ignore[attr-defined]
+    settle(loop)
+
+
+def transfer_details(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    transfer_drill_down(kiosk, loop)
+    find(kiosk, "transfersDetails").click()
+    settle(loop)
+    assert find(kiosk, "transferDetailsDialog").property("visible")
+
+
 STATES: dict[str, Callable[[Kiosk, asyncio.AbstractEventLoop], None]] = {
     "database": select_down_to_series,
     "database-images": image_level,
@@ -106,6 +132,10 @@ STATES: dict[str, Callable[[Kiosk, asyncio.AbstractEventLoop], None]] = {
     "confirm-dialog": open_popup("confirmDialog"),
     "viewer": show_viewer,
     "transfer-log": show_tab(1),
+    "transfer-log-outgoing": transfer_outgoing,
+    "transfer-log-drill-down": transfer_drill_down,
+    "transfer-details": transfer_details,
+    "send-queued-dialog": open_popup("sendQueuedDialog"),
     "query-retrieve": show_tab(2),
     "settings": show_tab(3),
 }

@@ -12,8 +12,9 @@ from PySide6.QtCore import QObject
 
 from core.app import Core
 from core.db.queries import StudyFilter
+from core.nodes import NodeRegistry
 from tests.kiosk_support import PEOPLE, run_until, seed, settle
-from viewmodels.database import NOT_AVAILABLE_SEND, DatabaseModel
+from viewmodels.database import DatabaseModel
 from viewmodels.images import FrameProvider
 from viewmodels.viewer import ViewerModel
 
@@ -279,15 +280,23 @@ class TestActions:
         assert core.count("image", StudyFilter()) == before - 1
         assert sop not in [r["SOPInstanceUID"] for r in db.images.rows()]
 
-    def test_send_reports_that_the_queue_is_missing(
-        self, db: DatabaseModel, loop: asyncio.AbstractEventLoop
+    def test_send_queues_with_the_real_core(
+        self, db: DatabaseModel, core: Core, loop: asyncio.AbstractEventLoop
     ) -> None:
         errors = Errors(db)
         db.select("study", 0)
         db.send("PACS", "High")
         settle(loop)
-        assert errors.seen == [NOT_AVAILABLE_SEND]
-        assert not db.sendAvailable and db.exportAvailable
+        assert errors.seen == [
+            "Could not send: There is no remote node named 'PACS': add it under Settings first."
+        ]
+        NodeRegistry(core.sessions).add("PACS", "PACS", "127.0.0.1", 104)
+        db.send("PACS", "High")
+        settle(loop)
+        assert len(errors.seen) == 1
+        [queued] = core.transfers.list("out")
+        assert (queued["node"], queued["priority"], queued["status"]) == ("PACS", "high", "waiting")
+        assert db.exportAvailable
 
     def test_export_writes_the_selection_with_the_real_core(
         self, db: DatabaseModel, core: Core, loop: asyncio.AbstractEventLoop, tmp_path: Path
@@ -315,8 +324,9 @@ class TestActions:
             def destinations(self) -> list[str]:
                 return ["PACS", "WORKSTATION"]
 
-            def send(self, targets: list[Any], destination: str, priority: str) -> None:
+            def send(self, targets: list[Any], destination: str, priority: str = "medium") -> int:
                 calls.append(("send", targets, destination, priority))
+                return 42
 
             def export(self, targets: list[Any], folder: Path, fmt: str, **options: Any) -> None:
                 calls.append(("export", targets, folder, fmt, options))
@@ -325,7 +335,11 @@ class TestActions:
             seed(core)
             db = DatabaseModel(core)
             loop.run_until_complete(db.apply_filter())
-            assert db.sendAvailable and db.exportAvailable
+            assert db.exportAvailable
+            queued: list[tuple[int, str]] = []
+            db.sendQueued.connect(lambda i, t: queued.append((i, t)))
+            db.loadDestinations()
+            settle(loop)
             assert db.destinations == ["PACS", "WORKSTATION"]
             db.multiSelect = True
             db.select("study", 0)
@@ -336,7 +350,8 @@ class TestActions:
             db.exportTo(str(tmp_path), True, "Anon^One", "A1", "dicomdir")
             settle(loop)
         targets = [("study", uid) for uid in uids]
-        assert calls[0] == ("send", targets, "PACS", "High")
+        assert calls[0] == ("send", targets, "PACS", "high")
+        assert queued == [(42, "2 studies queued for PACS with high priority (transfer #42).")]
         assert calls[1] == (
             "export",
             targets,

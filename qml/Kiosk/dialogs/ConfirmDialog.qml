@@ -8,14 +8,16 @@ KioskDialog {
     property string text: ""
     property string confirmText: "Delete"
     property bool destructive: true
+    property string cancelText: "Cancel"
     property var onConfirm: null
 
-    function ask(title, text, confirmText, destructive, callback) {
+    function ask(title, text, confirmText, destructive, callback, cancelText) {
         dialog.title = title
         dialog.text = text
         dialog.confirmText = confirmText
         dialog.destructive = destructive
         dialog.onConfirm = callback
+        dialog.cancelText = cancelText || "Cancel"
         dialog.open()
     }
 
@@ -32,7 +34,7 @@ KioskDialog {
         Item { Layout.fillWidth: true },
         TouchButton {
             objectName: "confirmCancel"
-            text: "Cancel"
+            text: dialog.cancelText
             implicitHeight: Theme.primary
             onClicked: dialog.close()
         },

@@ -3,12 +3,13 @@ import QtQuick.Layouts
 import Kiosk
 import Kiosk.Backend
 
-// Send: choose the destination (a configured DICOM node) and the priority.
+// Send: choose the destination (a configured DICOM node) and the priority; OK queues it.
 KioskDialog {
     id: dialog
     required property DatabaseModel database
     property string priority: "Medium"
     title: "Send " + database.selectionText.replace(" selected", "")
+    onAboutToShow: dialog.database.loadDestinations()
 
     SectionLabel { text: "Destination" }
     TouchComboBox {
@@ -19,6 +20,15 @@ KioskDialog {
         model: dialog.database.destinations
         displayText: count === 0 ? "No destinations configured yet" : currentText
     }
+    Text {
+        Layout.fillWidth: true
+        visible: destination.count === 0
+        text: "Add the DICOM nodes to send to in Settings."
+        wrapMode: Text.WordWrap
+        color: Theme.textDim
+        font.family: Theme.fontFamily
+        font.pixelSize: Theme.fontSmall
+    }
     SectionLabel { text: "Priority" }
     RowLayout {
         Layout.fillWidth: true
@@ -27,21 +37,13 @@ KioskDialog {
             model: dialog.database.priorities
             Chip {
                 required property string modelData
+                objectName: "sendPriority" + modelData
                 Layout.fillWidth: true
                 text: modelData
                 checked: dialog.priority === modelData
                 onClicked: dialog.priority = modelData
             }
         }
-    }
-    Text {
-        Layout.fillWidth: true
-        visible: !dialog.database.sendAvailable
-        text: "Sending is not available in this build yet: OK tells you so and sends nothing."
-        wrapMode: Text.WordWrap
-        color: Theme.textDim
-        font.family: Theme.fontFamily
-        font.pixelSize: Theme.fontSmall
     }
 
     buttons: [
@@ -51,6 +53,7 @@ KioskDialog {
             objectName: "sendOk"
             text: "OK"
             primary: true
+            enabled: destination.count > 0
             onClicked: {
                 dialog.close()
                 dialog.database.send(destination.currentText, dialog.priority)
