@@ -82,6 +82,7 @@ def build_kiosk(
     theme: str | None = None,
     fullscreen: bool = False,
     component: str = "Main",
+    node: DicomNode | None = None,
 ) -> Kiosk:
     """Register the view models, make the engine and load ``component`` of module Kiosk."""
     from PySide6.QtQml import QQmlApplicationEngine
@@ -91,7 +92,7 @@ def build_kiosk(
 
     frames = FrameProvider()
     thumbnails = ThumbnailProvider(core)
-    model = app.AppModel(core, frames, theme=theme, fullscreen=fullscreen)
+    model = app.AppModel(core, frames, theme=theme, fullscreen=fullscreen, node=node)
     engine = QQmlApplicationEngine()
     engine.addImportPath(str(QML_DIR))
     engine.addImageProvider("thumbs", thumbnails)
@@ -126,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
     asyncio.set_event_loop(loop)
     core = Core(settings)
     core.open()
-    kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen)
+    node = DicomNode(core)
+    kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen, node=node)
     closed = asyncio.Event()
     qt_app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]  # the loop ends it
     qt_app.lastWindowClosed.connect(closed.set)  # type: ignore[attr-defined]
@@ -138,8 +140,6 @@ def run(args: argparse.Namespace) -> int:
     wake = QTimer()
     wake.start(250)
     wake.timeout.connect(lambda: None)
-
-    node = DicomNode(core)
 
     async def main() -> None:
         await kiosk.app_model.start()  # type: ignore[attr-defined]

@@ -124,7 +124,7 @@ ApplicationWindow {
                 }
             }
             TransferLogView {}
-            QueryRetrieveView {}
+            QueryRetrieveView { objectName: "queryRetrieveView"; app: window.app }
             SettingsView {
                 app: window.app
                 onLeaveKioskRequested: confirm.ask(
