@@ -43,8 +43,8 @@ MAX_RESULT_CHOICES = (25, 50, 100, 250, 1000, 0)  # 0: no limit
 # (key, title, relative width) of the result tables; keys are DICOM keywords.
 STUDY_COLUMNS: list[tuple[str, str, float]] = [
     ("PatientName", "Patient", 2.6),
-    ("PatientID", "Patient ID", 1.7),
-    ("StudyDate", "Date", 1.9),
+    ("PatientID", "Patient ID", 2.0),
+    ("StudyDate", "Date", 2.1),
     ("StudyDescription", "Description", 2.8),
     ("ModalitiesInStudy", "Modality", 1.4),
     ("AccessionNumber", "Accession", 1.6),
@@ -737,7 +737,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             loop.call_soon_threadsafe(self._show_progress, status)
 
     def _show_progress(self, status: RetrieveStatus) -> None:
-        if not self._retrieving:
+        cancel = self._retrieve_cancel
+        if not self._retrieving or cancel is None or cancel.is_set():
             return
         what = "Series" if self.targets() and self.targets()[0].series_uid else "Study"
         text = f"{what} {status.target + 1} of {status.targets}: "
@@ -814,7 +815,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
     @Slot()
     def cancelRetrieve(self) -> None:  # noqa: N802
         """C-CANCEL the running retrieve (the peer stops after the image in flight)."""
-        if self._retrieve_cancel is not None:
+        if self._retrieve_cancel is not None and not self._retrieve_cancel.is_set():
             self._retrieve_cancel.set()
             self._set_progress(self._progress, "Cancelling…")
 

@@ -13,6 +13,10 @@ SCREENSHOT_VIEWS = (
     "export-dialog",
     "viewer",
     "first-run",
+    "query",
+    "query-series",
+    "settings",
+    "node-editor",
 )
 
 

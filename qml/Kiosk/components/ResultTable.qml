@@ -56,6 +56,8 @@ Rectangle {
                 clip: true
                 model: panel.list
                 boundsBehavior: Flickable.StopAtBounds
+                currentIndex: panel.list.currentRow
+                onCurrentIndexChanged: if (currentIndex >= 0) positionViewAtIndex(currentIndex, ListView.Contain)
                 delegate: Rectangle {
                     id: rowItem
                     required property int index

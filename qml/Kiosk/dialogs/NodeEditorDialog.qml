@@ -47,14 +47,12 @@ KioskDialog {
             id: nameField
             objectName: "nodeName"
             Layout.fillWidth: true
-            placeholderText: "e.g. PACS"
         }
         Text { text: "AE title"; color: Theme.text; font.family: Theme.fontFamily; font.pixelSize: Theme.fontNormal }
         TouchTextField {
             id: aeField
             objectName: "nodeAe"
             Layout.fillWidth: true
-            placeholderText: "1-16 characters"
             maximumLength: 16
             inputMethodHints: Qt.ImhPreferUppercase | Qt.ImhNoAutoUppercase
         }
@@ -63,7 +61,6 @@ KioskDialog {
             id: hostField
             objectName: "nodeHost"
             Layout.fillWidth: true
-            placeholderText: "host name or IP address"
             inputMethodHints: Qt.ImhNoAutoUppercase | Qt.ImhUrlCharactersOnly
         }
         Text { text: "Port"; color: Theme.text; font.family: Theme.fontFamily; font.pixelSize: Theme.fontNormal }
@@ -111,9 +108,10 @@ KioskDialog {
     }
     Text {
         Layout.fillWidth: true
-        text: "C-MOVE: the server sends the images to this node (it must know our AE title, "
-              + "host and port). C-GET: the images come back on the same connection. "
-              + "May use: what this server may do here when only known nodes are accepted."
+        text: "AE title: 1-16 characters. Host: a name or IP address. C-MOVE: the server sends "
+              + "the images to this node (it must know our AE title, host and port); C-GET: they "
+              + "come back on the same connection. May use: what this server may do here when "
+              + "only known nodes are accepted."
         wrapMode: Text.WordWrap
         color: Theme.textDim
         font.family: Theme.fontFamily

@@ -43,7 +43,7 @@ Item {
                         Layout.preferredWidth: Theme.spacing * 2
                         Layout.preferredHeight: Theme.spacing * 2
                         radius: width / 2
-                        color: view.settings.nodeRunning ? Theme.accent : Theme.danger
+                        color: view.settings.nodeRunning ? Theme.ok : Theme.danger
                     }
                     Text {
                         objectName: "nodeStatus"
@@ -306,7 +306,7 @@ Item {
                                     color: Theme.textDim
                                     font.family: Theme.fontFamily
                                     font.pixelSize: Theme.fontSmall
-                                    elide: Text.ElideRight
+                                    wrapMode: Text.WordWrap
                                 }
                                 Text {
                                     objectName: "nodeTest_" + nodeRow.name
@@ -314,7 +314,7 @@ Item {
                                     visible: nodeRow.testText !== ""
                                     text: nodeRow.testText
                                     color: nodeRow.testState === "failed" ? Theme.danger
-                                         : nodeRow.testState === "ok" ? Theme.accent : Theme.textDim
+                                         : nodeRow.testState === "ok" ? Theme.ok : Theme.textDim
                                     font.family: Theme.fontFamily
                                     font.pixelSize: Theme.fontSmall
                                     wrapMode: Text.WordWrap
@@ -334,7 +334,6 @@ Item {
                             TouchButton {
                                 objectName: "nodeDelete_" + nodeRow.name
                                 text: "Delete"
-                                danger: true
                                 onClicked: confirm.ask("Delete remote node",
                                                        view.settings.deletePrompt(nodeRow.name), "Delete",
                                                        true, function () { view.settings.deleteNode(nodeRow.name) })
