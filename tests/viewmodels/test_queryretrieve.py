@@ -308,7 +308,9 @@ def test_without_auto_load_the_view_stays(
 
 
 class TestErrorsAreShown:
-    def errors_of(self, qr: QueryRetrieveModel, loop: asyncio.AbstractEventLoop, action: Any) -> str:
+    def errors_of(
+        self, qr: QueryRetrieveModel, loop: asyncio.AbstractEventLoop, action: Any
+    ) -> str:
         errors = Recorder(qr.errorOccurred)
         action()
         errors.wait(loop)
