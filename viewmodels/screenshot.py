@@ -17,7 +17,7 @@ from core.config import load_settings
 from core.importer import Importer, MemorySource
 from core.synth import demo_instances
 
-NETWORK_VIEWS = ("query", "query-series", "settings", "node-editor")
+NETWORK_VIEWS = ("query", "query-series", "query-options", "settings", "node-editor")
 
 
 def _process(app: object, seconds: float) -> None:
@@ -121,8 +121,11 @@ async def stage_network(kiosk: object, view: str) -> None:
     await model.queryRetrieve.load_nodes()
     qr = model.queryRetrieve
     qr.setNode("PACS")
-    if view in ("query", "query-series"):
+    if view in ("query", "query-series", "query-options"):
         _item(window, "tab_2").click()
+        if view == "query-options":
+            _item(window, "qrOptionsTab").click()
+            return
         await qr.query()
         await _settle()
         if view == "query-series":

@@ -15,6 +15,7 @@ SCREENSHOT_VIEWS = (
     "first-run",
     "query",
     "query-series",
+    "query-options",
     "settings",
     "node-editor",
 )

@@ -150,7 +150,7 @@ Item {
                 objectName: "qrStudies"
                 Layout.fillWidth: true
                 Layout.fillHeight: true
-                Layout.preferredWidth: 3
+                Layout.preferredWidth: 2
                 list: view.qr.studies
                 emptyText: view.qr.querying ? "Querying…" : "No studies: enter what to look for and tap Query"
                 onRowTapped: (index) => view.qr.selectStudy(index)
@@ -158,7 +158,7 @@ Item {
             ColumnLayout {
                 Layout.fillWidth: true
                 Layout.fillHeight: true
-                Layout.preferredWidth: 2
+                Layout.preferredWidth: 1
                 spacing: Theme.spacing / 2
                 Text {
                     Layout.fillWidth: true
@@ -240,6 +240,8 @@ Item {
         Flickable {
             Layout.fillWidth: true
             Layout.fillHeight: true
+            Layout.leftMargin: Theme.spacing
+            Layout.topMargin: Theme.spacing
             visible: view.showOptions
             contentHeight: options.implicitHeight
             clip: true
