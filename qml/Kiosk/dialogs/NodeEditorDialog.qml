@@ -25,6 +25,10 @@ KioskDialog {
         dialog.services = f.services
         dialog.open()
     }
+    function save() {
+        dialog.settings.saveNode(dialog.original, nameField.text, aeField.text, hostField.text,
+                                 portField.text, dialog.method, dialog.services)
+    }
     function toggle(key) {
         var list = dialog.services.slice()
         var at = list.indexOf(key)
@@ -46,12 +50,14 @@ KioskDialog {
         TouchTextField {
             id: nameField
             objectName: "nodeName"
+            onAccepted: aeField.forceActiveFocus()
             Layout.fillWidth: true
         }
         Text { text: "AE title"; color: Theme.text; font.family: Theme.fontFamily; font.pixelSize: Theme.fontNormal }
         TouchTextField {
             id: aeField
             objectName: "nodeAe"
+            onAccepted: hostField.forceActiveFocus()
             Layout.fillWidth: true
             maximumLength: 16
             inputMethodHints: Qt.ImhPreferUppercase | Qt.ImhNoAutoUppercase
@@ -60,6 +66,7 @@ KioskDialog {
         TouchTextField {
             id: hostField
             objectName: "nodeHost"
+            onAccepted: portField.forceActiveFocus()
             Layout.fillWidth: true
             inputMethodHints: Qt.ImhNoAutoUppercase | Qt.ImhUrlCharactersOnly
         }
@@ -67,6 +74,7 @@ KioskDialog {
         TouchTextField {
             id: portField
             objectName: "nodePort"
+            onAccepted: dialog.save()
             Layout.fillWidth: true
             inputMethodHints: Qt.ImhDigitsOnly
         }
@@ -140,9 +148,7 @@ KioskDialog {
             objectName: "nodeSave"
             text: "Save"
             primary: true
-            onClicked: dialog.settings.saveNode(dialog.original, nameField.text, aeField.text,
-                                                hostField.text, portField.text, dialog.method,
-                                                dialog.services)
+            onClicked: dialog.save()
         }
     ]
 }

@@ -13,11 +13,19 @@ Item {
     readonly property SettingsModel settings: app.settings
     signal leaveKioskRequested()
 
+    // With the on-screen keyboard, a focused field scrolls to the top, above the keyboard.
+    function reveal(field) {
+        if (!field.activeFocus || !view.app.virtualKeyboard)
+            return
+        flick.contentY = Math.max(0, field.mapToItem(grid, 0, 0).y - Theme.spacing)
+    }
+
     Flickable {
         id: flick
         anchors.fill: parent
         anchors.margins: Theme.spacing * 2
         contentHeight: grid.implicitHeight
+        bottomMargin: Qt.inputMethod.visible ? flick.height : 0
         clip: true
         boundsBehavior: Flickable.StopAtBounds
 
@@ -140,6 +148,8 @@ Item {
                     TouchTextField {
                         id: aeField
                         objectName: "localAe"
+                        onActiveFocusChanged: view.reveal(this)
+                        onAccepted: portField.forceActiveFocus()
                         Layout.fillWidth: true
                         text: view.settings.aeTitle
                         maximumLength: 16
@@ -149,6 +159,8 @@ Item {
                     TouchTextField {
                         id: portField
                         objectName: "localPort"
+                        onActiveFocusChanged: view.reveal(this)
+                        onAccepted: bindField.forceActiveFocus()
                         Layout.fillWidth: true
                         text: view.settings.port
                         inputMethodHints: Qt.ImhDigitsOnly
@@ -157,6 +169,8 @@ Item {
                     TouchTextField {
                         id: bindField
                         objectName: "localBind"
+                        onActiveFocusChanged: view.reveal(this)
+                        onAccepted: view.settings.saveLocal(aeField.text, portField.text, bindField.text)
                         Layout.fillWidth: true
                         text: view.settings.bind
                         inputMethodHints: Qt.ImhPreferNumbers | Qt.ImhNoAutoUppercase
