@@ -46,16 +46,16 @@ STUDY_COLUMNS: list[tuple[str, str, float]] = [
     ("PatientID", "Patient ID", 2.0),
     ("StudyDate", "Date", 2.1),
     ("StudyDescription", "Description", 2.8),
-    ("ModalitiesInStudy", "Modality", 1.4),
-    ("AccessionNumber", "Accession", 1.6),
-    ("NumberOfStudyRelatedSeries", "Series", 1.1),
-    ("NumberOfStudyRelatedInstances", "Images", 1.2),
+    ("ModalitiesInStudy", "Modality", 1.5),
+    ("AccessionNumber", "Accession", 1.9),
+    ("NumberOfStudyRelatedSeries", "Series", 1.3),
+    ("NumberOfStudyRelatedInstances", "Images", 1.4),
 ]
 SERIES_COLUMNS: list[tuple[str, str, float]] = [
     ("SeriesNumber", "No.", 0.9),
-    ("Modality", "Modality", 1.3),
+    ("Modality", "Modality", 1.5),
     ("SeriesDescription", "Description", 2.8),
-    ("NumberOfSeriesRelatedInstances", "Images", 1.2),
+    ("NumberOfSeriesRelatedInstances", "Images", 1.4),
 ]
 
 
