@@ -39,6 +39,8 @@ QML_IMPORT_MAJOR_VERSION = 1
 
 MODALITIES = ("CT", "MR", "CR", "DX", "US", "MG", "NM", "PT", "XA", "RF", "OT")
 MAX_RESULT_CHOICES = (25, 50, 100, 250, 1000, 0)  # 0: no limit
+READY = "Choose a server and tap Query."
+NO_NODES = "No remote servers yet: add the PACS under Settings, Remote nodes."
 
 # (key, title, relative width) of the result tables; keys are DICOM keywords.
 STUDY_COLUMNS: list[tuple[str, str, float]] = [
@@ -52,7 +54,7 @@ STUDY_COLUMNS: list[tuple[str, str, float]] = [
     ("NumberOfStudyRelatedInstances", "Images", 1.4),
 ]
 SERIES_COLUMNS: list[tuple[str, str, float]] = [
-    ("SeriesNumber", "No.", 0.9),
+    ("SeriesNumber", "No.", 1.0),
     ("Modality", "Modality", 1.5),
     ("SeriesDescription", "Description", 2.8),
     ("NumberOfSeriesRelatedInstances", "Images", 1.4),
@@ -264,9 +266,9 @@ class ResultListModel(QAbstractListModel):  # type: ignore[operator]
             self._sort_key, self._descending = key, False
         else:
             return
-        self.layoutAboutToBeChanged.emit()
+        self.beginResetModel()
         self._rows = self._sorted(self._rows)
-        self.layoutChanged.emit()
+        self.endResetModel()
         self.sortChanged.emit()
         self.selectionChanged.emit()
 
@@ -327,7 +329,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         self._node_name = ""
         self._queried_node: NodeInfo | None = None
         self._querying = False
-        self._status = "Choose a server and tap Query."
+        self._status = READY
         self._truncated = False
         self._multi = False
         self._series_cache: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -406,7 +408,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
     def nodeText(self) -> str:  # noqa: N802
         node = self._current_node()
         if node is None:
-            return "No remote servers yet: add one under Settings."
+            return NO_NODES
         method = node.retrieve_method.upper()
         return f"{node.ae_title}@{node.host}:{node.port} · retrieve by C-{method}"
 
@@ -572,6 +574,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         if self._node_name not in names:
             self._node_name = names[0] if names else ""
         self.nodesChanged.emit()
+        if self._queried_node is None and not self._querying:
+            self._set_status(READY if nodes else NO_NODES)
 
     @asyncSlot()
     async def refreshNodes(self) -> None:  # noqa: N802

@@ -33,18 +33,28 @@ Item {
                 checked: view.showOptions
                 onClicked: view.showOptions = true
             }
-            Text {
-                objectName: "qrStatus"
+            ColumnLayout {
                 Layout.fillWidth: true
                 Layout.leftMargin: Theme.spacing
-                text: view.qr.status
-                color: view.qr.truncated ? Theme.accent : Theme.textDim
-                font.family: Theme.fontFamily
-                font.pixelSize: Theme.fontSmall
-                font.bold: view.qr.truncated
-                wrapMode: Text.WordWrap
-                maximumLineCount: 2
-                elide: Text.ElideRight
+                spacing: 0
+                Text {
+                    objectName: "qrStatus"
+                    Layout.fillWidth: true
+                    text: view.qr.status
+                    color: view.qr.truncated ? Theme.accent : Theme.text
+                    font.family: Theme.fontFamily
+                    font.pixelSize: Theme.fontSmall
+                    font.bold: view.qr.truncated
+                    elide: Text.ElideRight
+                }
+                Text {
+                    Layout.fillWidth: true
+                    text: view.qr.nodeText
+                    color: Theme.textDim
+                    font.family: Theme.fontFamily
+                    font.pixelSize: Theme.fontSmall
+                    elide: Text.ElideRight
+                }
             }
         }
 
