@@ -219,6 +219,32 @@ class SeriesStack:
         return cls(order_entries(headers), series_uid)
 
 
+def value_at(decoded: DecodedFrame | RenderedImage, x: float, y: float) -> PixelValue | None:
+    """Stored and modality value of ``decoded`` at image coordinates (column ``x``, row ``y``)."""
+    if isinstance(decoded, RenderedImage):
+        return None
+    col, row = math.floor(x), math.floor(y)
+    if not (0 <= row < decoded.rows and 0 <= col < decoded.columns):
+        return None
+    sample = decoded.stored[row, col]
+    if decoded.values is None or np.ndim(sample):
+        stored: float | tuple[float, ...] = tuple(float(v) for v in np.ravel(sample))
+        return PixelValue(col, row, stored, None, "")
+    value = float(decoded.values[row, col])
+    return PixelValue(col, row, float(sample), value, decoded.units)
+
+
+@dataclass(frozen=True, slots=True)
+class ViewFrame:
+    """One displayed frame: its pixels, its decoded values (for the probe) and its windows."""
+
+    rendered: RenderedImage
+    decoded: DecodedFrame | RenderedImage
+    default_window: Window | None  # None: colour or no picture
+    presets: tuple[Preset, ...]
+    entry: StackEntry
+
+
 class Viewer:
     """State of one viewport showing a stack: current frame, window, zoom and pan.
 
@@ -356,18 +382,19 @@ class Viewer:
 
     def value_at(self, x: float, y: float) -> PixelValue | None:
         """Stored and modality value at image coordinates (column ``x``, row ``y``)."""
-        decoded = self.decoded()
-        if isinstance(decoded, RenderedImage):
-            return None
-        col, row = math.floor(x), math.floor(y)
-        if not (0 <= row < decoded.rows and 0 <= col < decoded.columns):
-            return None
-        sample = decoded.stored[row, col]
-        if decoded.values is None or np.ndim(sample):
-            stored: float | tuple[float, ...] = tuple(float(v) for v in np.ravel(sample))
-            return PixelValue(col, row, stored, None, "")
-        value = float(decoded.values[row, col])
-        return PixelValue(col, row, float(sample), value, decoded.units)
+        return value_at(self.decoded(), x, y)
+
+    def frame_at(self, index: int, window: Window | None) -> ViewFrame:
+        """Go to ``index``, apply ``window`` and return everything a display needs at once."""
+        self.go_to(index)
+        self.window = window
+        return ViewFrame(
+            self.render(),
+            self.decoded(),
+            self.default_window(),
+            tuple(self.presets()),
+            self.current,
+        )
 
     # -- geometry ------------------------------------------------------------------------------
     def set_viewport(self, width: float, height: float) -> None:

@@ -15,6 +15,7 @@ from qasync import asyncSlot
 from core.app import Core
 from core.db.queries import BrowseLevel, StudyFilter
 from core.indexer import Level
+from core.viewer import SeriesStack, StackEntry
 from viewmodels.filters import FilterModel
 from viewmodels.images import instance_path
 from viewmodels.levels import LEVEL_TITLES, LevelModel
@@ -468,7 +469,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
             return
         study_uid = self._levels["image"].study_uid
         stack, title = await asyncio.to_thread(self._stack, level, rows, study_uid)
-        if not stack:
+        if stack is None:
             self.errorOccurred.emit("The selection holds no images.")
             return
         await self._viewer.open_stack(stack, title)
@@ -492,44 +493,39 @@ class DatabaseModel(QObject):  # type: ignore[operator]
 
     def _stack(
         self, level: BrowseLevel, rows: list[dict[str, Any]], study_uid: str
-    ) -> tuple[list[tuple[Path, int]], str]:
+    ) -> tuple[SeriesStack | None, str]:
+        """What Load opens: the chosen images, or the first series of the chosen level."""
         core = self._core
         if level == "image":
             ordered = sorted(rows, key=lambda r: r.get("InstanceNumber") or 0)
-            stack = [
-                (instance_path(core, study_uid, r["SeriesInstanceUID"], r["SOPInstanceUID"]), f)
+            entries = [
+                StackEntry(
+                    r["SOPInstanceUID"],
+                    instance_path(core, study_uid, r["SeriesInstanceUID"], r["SOPInstanceUID"]),
+                    f,
+                    int(r.get("NumberOfFrames") or 1),
+                    r.get("InstanceNumber"),
+                )
                 for r in ordered
                 for f in range(int(r.get("NumberOfFrames") or 1))
             ]
-            return stack, f"{_count(len(rows), 'image')}"
+            return (SeriesStack(entries) if entries else None), _count(len(rows), "image")
         if level == "patient":
             studies = core.list_rows("study", StudyFilter(patient_pk=int(rows[0]["_pk"])), limit=1)
             if not studies:
-                return [], ""
+                return None, ""
             rows, level = studies, "study"
         if level == "study":
             series = core.list_rows(
                 "series", StudyFilter(study_uid=rows[0]["StudyInstanceUID"]), limit=1
             )
             if not series:
-                return [], ""
+                return None, ""
             rows = series
         series_row = rows[0]
-        flt = StudyFilter(series_uid=series_row["SeriesInstanceUID"])
-        images = core.list_rows("image", flt, limit=max(core.count("image", flt), 1))
-        stack = [
-            (
-                instance_path(
-                    core,
-                    series_row["StudyInstanceUID"],
-                    series_row["SeriesInstanceUID"],
-                    r["SOPInstanceUID"],
-                ),
-                f,
-            )
-            for r in images
-            for f in range(int(r.get("NumberOfFrames") or 1))
-        ]
+        stack = SeriesStack.from_index(
+            core.sessions, core.store, str(series_row["SeriesInstanceUID"])
+        )
         title = series_row.get("SeriesDescription") or series_row.get("Modality") or "Series"
         return stack, str(title)
 

@@ -1,21 +1,20 @@
 """The viewer: a series (or chosen images) as a stack, with window/level and a value probe.
 
-Pixels come from viewmodels.pixels (``load_frame``/``window_to_gray``); zoom and pan are
-view state and live in the QML view.
+Decoding, windowing, presets and the value read-out are the core viewer's (``core.viewer``),
+the same pipeline that makes the thumbnails; zoom and pan are view state and live in QML.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from pathlib import Path
 
 from PySide6.QtCore import Property, QObject, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from viewmodels import pixels
+from core.render import Window
+from core.viewer import SeriesStack, Viewer, ViewFrame, value_at
 from viewmodels.images import FrameProvider, to_qimage
 
 log = logging.getLogger(__name__)
@@ -23,14 +22,9 @@ log = logging.getLogger(__name__)
 QML_IMPORT_NAME = "Kiosk.Backend"
 QML_IMPORT_MAJOR_VERSION = 1
 
-CT_PRESETS: list[tuple[str, float, float]] = [
-    ("Brain", 40, 80),
-    ("Soft tissue", 40, 400),
-    ("Lung", -600, 1500),
-    ("Bone", 500, 2000),
-]
 SCRUB_PIXELS = 16.0  # finger travel per image when swiping through the stack
 CACHE_FRAMES = 48
+COLOUR_WINDOW = Window(127.5, 255.0)  # shown for colour images, which have no VOI window
 
 
 @QmlElement
@@ -47,31 +41,31 @@ class ViewerModel(QObject):  # type: ignore[operator]
     def __init__(self, provider: FrameProvider, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._provider = provider
-        self._stack: list[tuple[Path, int]] = []
+        self._viewer: Viewer | None = None
         self._title = ""
         self._index = 0
-        self._center = 0.0
-        self._width = 1.0
-        self._default: tuple[float, float] = (0.0, 1.0)
-        self._modality = ""
+        self._window: Window | None = None  # None: the image's own window
+        self._default = COLOUR_WINDOW
+        self._presets: list[str] = []
         self._generation = 0
         self._probe = ""
         self._busy = False
-        self._frame: pixels.Frame | None = None
-        self._cache: OrderedDict[tuple[Path, int], pixels.Frame] = OrderedDict()
+        self._frame: ViewFrame | None = None
         self._scrub = 0.0
         self._rendering = False
         self._pending = False
-        self._window_set = False
 
     # -- properties ---------------------------------------------------------------------------
     @Property(str, notify=stackChanged, final=True)
     def title(self) -> str:
         return self._title
 
+    def _count(self) -> int:
+        return len(self._viewer) if self._viewer is not None else 0
+
     @Property(int, notify=stackChanged, final=True)
     def count(self) -> int:
-        return len(self._stack)
+        return self._count()
 
     @Property(int, notify=frameChanged, final=True)
     def index(self) -> int:
@@ -83,35 +77,35 @@ class ViewerModel(QObject):  # type: ignore[operator]
 
     @Property(int, notify=frameChanged, final=True)
     def imageWidth(self) -> int:  # noqa: N802
-        return int(self._frame.values.shape[1]) if self._frame is not None else 0
+        return int(self._frame.rendered.pixels.shape[1]) if self._frame is not None else 0
 
     @Property(int, notify=frameChanged, final=True)
     def imageHeight(self) -> int:  # noqa: N802
-        return int(self._frame.values.shape[0]) if self._frame is not None else 0
+        return int(self._frame.rendered.pixels.shape[0]) if self._frame is not None else 0
 
     @Property(str, notify=frameChanged, final=True)
     def positionText(self) -> str:  # noqa: N802
-        return f"{self._index + 1} / {len(self._stack)}" if self._stack else ""
+        return f"{self._index + 1} / {self._count()}" if self._viewer is not None else ""
+
+    def _effective(self) -> Window:
+        return self._window or self._default
 
     @Property(float, notify=windowChanged, final=True)
     def windowCenter(self) -> float:  # noqa: N802
-        return self._center
+        return self._effective().center
 
     @Property(float, notify=windowChanged, final=True)
     def windowWidth(self) -> float:  # noqa: N802
-        return self._width
+        return self._effective().width
 
     @Property(str, notify=windowChanged, final=True)
     def windowText(self) -> str:  # noqa: N802
-        return f"W {self._width:.0f}  L {self._center:.0f}"
+        window = self._effective()
+        return f"W {window.width:.0f}  L {window.center:.0f}"
 
     @Property(list, notify=stackChanged, final=True)
     def presets(self) -> list[str]:
-        names = ["Default"]
-        if self._modality == "CT":
-            names += [name for name, _c, _w in CT_PRESETS]
-        names.append("Full range")
-        return names
+        return ["Default", *self._presets]
 
     @Property(str, notify=probeChanged, final=True)
     def probeText(self) -> str:  # noqa: N802
@@ -122,22 +116,28 @@ class ViewerModel(QObject):  # type: ignore[operator]
         return self._busy
 
     # -- Python API ------------------------------------------------------------------------------
-    async def open_stack(self, stack: list[tuple[Path, int]], title: str) -> None:
-        self._stack = list(stack)
+    async def open_stack(self, stack: SeriesStack, title: str) -> None:
+        self._viewer = Viewer(stack, cache_size=CACHE_FRAMES)
         self._title = title
         self._index = 0
         self._probe = ""
-        self._window_set = False
-        self._cache.clear()
+        self._window = None
+        self._presets = []
         self._frame = None
         self.stackChanged.emit()
         self.probeChanged.emit()
+        self.windowChanged.emit()
         self.resetRequested.emit()
         await self.render()
 
     async def render(self) -> None:
-        """Decode (off the GUI thread) and window the current frame; the latest wins."""
-        if not self._stack:
+        """Decode (off the GUI thread) and window the current frame; the latest wins.
+
+        Only this loop touches the core viewer, one call at a time, so its caches are never
+        used from two threads at once.
+        """
+        viewer = self._viewer
+        if viewer is None:
             return
         if self._rendering:
             self._pending = True
@@ -147,24 +147,18 @@ class ViewerModel(QObject):  # type: ignore[operator]
         try:
             while True:
                 self._pending = False
-                key = self._stack[self._index]
-                frame = self._cache.get(key)
-                if frame is None:
-                    frame = await asyncio.to_thread(pixels.load_frame, key[0], key[1])
-                    self._cache[key] = frame
-                    while len(self._cache) > CACHE_FRAMES:
-                        self._cache.popitem(last=False)
-                if not self._window_set:
-                    self._modality = frame.modality
-                    self._default = (frame.center, frame.width)
-                    self._center, self._width = frame.center, frame.width
-                    self._window_set = True
+                frame = await asyncio.to_thread(viewer.frame_at, self._index, self._window)
+                if viewer is not self._viewer:
+                    return  # another stack was opened meanwhile
+                names = [p.name for p in frame.presets]
+                default = frame.default_window or COLOUR_WINDOW
+                if names != self._presets or default != self._default:
+                    self._presets, self._default = names, default
                     self.stackChanged.emit()
                     self.windowChanged.emit()
-                center, width = self._center, self._width
-                image = await asyncio.to_thread(_render, frame, center, width)
                 self._frame = frame
-                self._provider.image = image
+                pixels = frame.rendered.pixels
+                self._provider.image = to_qimage(pixels, rgb=pixels.ndim == 3)
                 self._generation += 1
                 self.frameChanged.emit()
                 if not self._pending:
@@ -187,98 +181,74 @@ class ViewerModel(QObject):  # type: ignore[operator]
             log.exception("rendering failed")
             self.errorOccurred.emit(f"Could not show this image: {exc}")
 
+    def _go(self, index: int) -> bool:
+        last = max(self._count() - 1, 0)
+        index = min(max(index, 0), last)
+        if index == self._index:
+            return False
+        self._index = index
+        return True
+
     # -- slots ---------------------------------------------------------------------------------
-    @asyncSlot(int)
-    async def step(self, delta: int) -> None:
+    async def _act(self, action: str, change: object) -> None:
+        """Run a state change, then render; errors become a message, busy is reset."""
         try:
-            index = min(max(self._index + delta, 0), max(len(self._stack) - 1, 0))
-            if index != self._index:
-                self._index = index
+            if change:
                 await self._safe_render()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("viewer action failed")
+            log.exception("viewer action %s failed", action)
             self.errorOccurred.emit(f"Could not update the image: {exc}")
         finally:
             self._set_busy(self._rendering)
+
+    @asyncSlot(int)
+    async def step(self, delta: int) -> None:
+        await self._act("step", self._go(self._index + delta))
 
     @asyncSlot(float)
     async def scrub(self, pixels_moved: float) -> None:
         """Swipe through the stack: every SCRUB_PIXELS of finger travel is one image."""
-        try:
-            self._scrub += pixels_moved
-            steps = int(self._scrub / SCRUB_PIXELS)
-            if steps:
-                self._scrub -= steps * SCRUB_PIXELS
-                index = min(max(self._index + steps, 0), max(len(self._stack) - 1, 0))
-                if index != self._index:
-                    self._index = index
-                    await self._safe_render()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("viewer action failed")
-            self.errorOccurred.emit(f"Could not update the image: {exc}")
-        finally:
-            self._set_busy(self._rendering)
+        self._scrub += pixels_moved
+        steps = int(self._scrub / SCRUB_PIXELS)
+        self._scrub -= steps * SCRUB_PIXELS
+        await self._act("scrub", steps and self._go(self._index + steps))
+
+    def _set_window(self, window: Window | None) -> bool:
+        if window == self._window:
+            return False
+        self._window = window
+        self.windowChanged.emit()
+        return True
 
     @asyncSlot(float, float)
     async def adjustWindow(self, dx: float, dy: float) -> None:  # noqa: N802
         """Drag right widens the window, drag down raises the level (like most viewers)."""
-        try:
-            scale = max(self._default[1], 1.0) / 256.0
-            self._width = max(1.0, self._width + dx * scale)
-            self._center = self._center + dy * scale
-            self.windowChanged.emit()
-            await self._safe_render()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("viewer action failed")
-            self.errorOccurred.emit(f"Could not update the image: {exc}")
-        finally:
-            self._set_busy(self._rendering)
+        base = self._effective()
+        scale = max(self._default.width, 1.0) / 256.0
+        window = Window(base.center + dy * scale, max(1.0, base.width + dx * scale))
+        await self._act("window", self._set_window(window))
 
     @asyncSlot(str)
     async def applyPreset(self, name: str) -> None:  # noqa: N802
-        try:
-            if name == "Default":
-                self._center, self._width = self._default
-            elif name == "Full range" and self._frame is not None and not self._frame.rgb:
-                low, high = float(self._frame.values.min()), float(self._frame.values.max())
-                self._center, self._width = (low + high) / 2, max(high - low, 1.0)
-            else:
-                match = next((p for p in CT_PRESETS if p[0] == name), None)
-                if match is None:
-                    return
-                self._center, self._width = match[1], match[2]
-            self.windowChanged.emit()
-            await self._safe_render()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("viewer action failed")
-            self.errorOccurred.emit(f"Could not update the image: {exc}")
-        finally:
-            self._set_busy(self._rendering)
+        if name == "Default":
+            window = None
+        else:
+            frame = self._frame
+            presets = frame.presets if frame is not None else ()
+            match = next((p for p in presets if p.name == name), None)
+            if match is None:
+                self.errorOccurred.emit(f"No window preset {name!r} for this image.")
+                return
+            window = match.window
+        await self._act("preset", self._set_window(window))
 
     @asyncSlot()
     async def reset(self) -> None:
-        try:
-            self._center, self._width = self._default
-            self._probe = ""
-            self.windowChanged.emit()
-            self.probeChanged.emit()
-            self.resetRequested.emit()
-            await self._safe_render()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("viewer action failed")
-            self.errorOccurred.emit(f"Could not update the image: {exc}")
-        finally:
-            self._set_busy(self._rendering)
+        self.clearProbe()
+        self.resetRequested.emit()
+        await self._act("reset", self._set_window(None))
 
     @Slot(float, float)
     def probe(self, fx: float, fy: float) -> None:
@@ -286,17 +256,18 @@ class ViewerModel(QObject):  # type: ignore[operator]
         frame = self._frame
         if frame is None:
             return
-        height, width = frame.values.shape[:2]
-        if not (0 <= fx < 1 and 0 <= fy < 1):
+        height, width = frame.rendered.pixels.shape[:2]
+        x, y = int(fx * width), int(fy * height)
+        value = value_at(frame.decoded, x, y) if 0 <= fx < 1 and 0 <= fy < 1 else None
+        if value is None:
             text = ""
+        elif value.value is not None:
+            unit = f" {value.units}" if value.units else ""
+            text = f"x {x}  y {y}:  {value.value:.0f}{unit}"
         else:
-            x, y = int(fx * width), int(fy * height)
-            value = frame.values[y, x]
-            if frame.rgb:
-                text = f"x {x}  y {y}:  RGB {int(value[0])}, {int(value[1])}, {int(value[2])}"
-            else:
-                unit = " HU" if frame.modality == "CT" else ""
-                text = f"x {x}  y {y}:  {float(value):.0f}{unit}"
+            stored = value.stored if isinstance(value.stored, tuple) else (value.stored,)
+            label = "RGB" if len(stored) == 3 else "value"
+            text = f"x {x}  y {y}:  {label} {', '.join(f'{v:.0f}' for v in stored)}"
         if text != self._probe:
             self._probe = text
             self.probeChanged.emit()
@@ -306,9 +277,3 @@ class ViewerModel(QObject):  # type: ignore[operator]
         if self._probe:
             self._probe = ""
             self.probeChanged.emit()
-
-
-def _render(frame: pixels.Frame, center: float, width: float):
-    if frame.rgb:
-        return to_qimage(frame.values, rgb=True)
-    return to_qimage(pixels.window_to_gray(frame.values, center, width))
