@@ -463,6 +463,11 @@ class SettingsModel(QObject):  # type: ignore[operator]
             await self._store.save(accept_policy=policy)
             self._node.accept_policy = policy
             self.configChanged.emit()
+            if policy == "known" and self._nodes.count == 0:
+                self.message.emit(
+                    "Only known nodes may connect now, and none is registered yet: add the"
+                    " scanners and archives under Remote nodes."
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:

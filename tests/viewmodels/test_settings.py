@@ -204,8 +204,10 @@ def test_accept_policy_applies_at_once(
     settle(loop)
     us = NodeInfo("self", "KIOSK", "127.0.0.1", core.settings.port, "move", frozenset())
     assert echo_timed(us, "STRANGER").ok
+    messages = Recorder(settings.message)
     settings.setAcceptPolicy("known")
     settle(loop)
+    assert "none is registered yet" in messages.calls[0][0]
     assert settings.acceptPolicy == "known"
     assert load_settings(core.settings.data_dir).accept_policy == "known"
     refused = echo_timed(us, "STRANGER")
