@@ -8,6 +8,7 @@ variables, command-line flags. The data directory itself comes from ``--data-dir
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -79,6 +80,12 @@ def _validate(s: Settings) -> None:
         )
     if not 0 < s.port < 65536:
         raise ConfigError(f"port {s.port} is outside 1-65535")
+    try:
+        ipaddress.ip_address(s.bind)
+    except ValueError:
+        raise ConfigError(
+            f"bind address {s.bind!r} must be an IP address (0.0.0.0 listens on every network)"
+        ) from None
     if s.qr_max_results < 0:
         raise ConfigError("qr_max_results cannot be negative")
     if s.max_store_bytes < 0:

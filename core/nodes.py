@@ -208,3 +208,43 @@ def echo(node: NodeInfo, calling_ae: str, timeout: float = 10.0) -> tuple[bool, 
     if code is None:
         return False, f"{node.name}: no C-ECHO response"
     return False, f"{node.name}: C-ECHO status 0x{code:04X}"
+
+
+@dataclass(frozen=True, slots=True)
+class EchoResult:
+    """The outcome of a C-ECHO: success, a sentence for the user, the round-trip time."""
+
+    ok: bool
+    message: str
+    round_trip_ms: float | None = None  # the C-ECHO request and its response
+
+
+def echo_timed(node: NodeInfo, calling_ae: str, timeout: float = 10.0) -> EchoResult:
+    """C-ECHO ``node`` and time it; a failure says why (nothing listening, rejected, ...)."""
+    import time
+
+    from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+
+    from core.errors import NetworkError
+    from core.scu import RemoteAE, associate, make_ae
+
+    remote = RemoteAE(node.ae_title, node.host, node.port, node.name)
+    ae = make_ae(calling_ae, timeout)
+    ae.add_requested_context(Verification)
+    try:
+        assoc = associate(ae, remote, timeout=timeout)
+    except NetworkError as exc:
+        return EchoResult(False, str(exc))
+    try:
+        start = time.perf_counter()
+        status = assoc.send_c_echo()
+        elapsed = (time.perf_counter() - start) * 1000
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    code = getattr(status, "Status", None)
+    if code is None:
+        return EchoResult(False, f"{remote} did not answer the C-ECHO within {timeout:g} s")
+    if code != 0:
+        return EchoResult(False, f"{remote} answered the C-ECHO with status 0x{code:04X}")
+    return EchoResult(True, f"{node.name} answered the C-ECHO in {elapsed:.0f} ms", elapsed)

@@ -83,6 +83,7 @@ T = TypeVar("T")
 class QueryResult(Generic[T]):  # noqa: UP046 - Python 3.11 has no type parameter syntax
     matches: list[T] = field(default_factory=list)
     truncated: bool = False  # the peer had more than max_results; the query was cancelled
+    cancelled: bool = False  # the caller cancelled; ``matches`` holds what came before
 
 
 @dataclass(frozen=True)
@@ -174,13 +175,17 @@ class QueryRetrieveClient:
 
     # -- C-FIND ------------------------------------------------------------------------------
     def _find(
-        self, remote: RemoteAE, identifier: Dataset, limit: int = 0
-    ) -> tuple[list[Dataset], bool]:
+        self,
+        remote: RemoteAE,
+        identifier: Dataset,
+        limit: int = 0,
+        cancel: threading.Event | None = None,
+    ) -> tuple[list[Dataset], bool, bool]:
         ae = make_ae(self.ae_title, self.timeout)
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
         assoc = associate(ae, remote, timeout=self.timeout)
         found: list[Dataset] = []
-        truncated = False
+        truncated = cancelled = False
         try:
             model = StudyRootQueryRetrieveInformationModelFind
             for status, response in assoc.send_c_find(identifier, model, msg_id=1):
@@ -188,8 +193,13 @@ class QueryRetrieveClient:
                     raise NetworkError(f"{remote} stopped answering the query")
                 code = int(status.Status)
                 if code in PENDING:
+                    if cancel is not None and cancel.is_set():
+                        if not (truncated or cancelled):
+                            cancelled = True
+                            assoc.send_c_cancel(1, query_model=model)
+                        continue
                     if limit and len(found) >= limit:
-                        if not truncated:
+                        if not (truncated or cancelled):
                             truncated = True
                             assoc.send_c_cancel(1, query_model=model)
                         continue
@@ -202,9 +212,12 @@ class QueryRetrieveClient:
         finally:
             if assoc.is_established:
                 assoc.release()
-        return found, truncated
+        return found, truncated, cancelled
 
-    def find_studies(self, remote: RemoteAE, query: StudyQuery) -> QueryResult[StudyMatch]:
+    def find_studies(
+        self, remote: RemoteAE, query: StudyQuery, cancel: threading.Event | None = None
+    ) -> QueryResult[StudyMatch]:
+        """STUDY level C-FIND; ``cancel`` set from another thread stops it with C-CANCEL."""
         ds = Dataset()
         ds.QueryRetrieveLevel = "STUDY"
         ds.PatientName = _wildcard(query.patient_name, query.append_wildcard)
@@ -218,7 +231,7 @@ class QueryRetrieveClient:
         ds.StudyInstanceUID = ""
         ds.NumberOfStudyRelatedSeries = ""
         ds.NumberOfStudyRelatedInstances = ""
-        found, truncated = self._find(remote, ds, query.max_results)
+        found, truncated, cancelled = self._find(remote, ds, query.max_results, cancel)
         matches = [
             StudyMatch(
                 study_uid=_str(r, "StudyInstanceUID"),
@@ -236,10 +249,14 @@ class QueryRetrieveClient:
             for r in found
             if _str(r, "StudyInstanceUID")
         ]
-        return QueryResult(matches, truncated)
+        return QueryResult(matches, truncated, cancelled)
 
     def find_series(
-        self, remote: RemoteAE, study_uid: str, modality: str = ""
+        self,
+        remote: RemoteAE,
+        study_uid: str,
+        modality: str = "",
+        cancel: threading.Event | None = None,
     ) -> list[SeriesMatch]:
         ds = Dataset()
         ds.QueryRetrieveLevel = "SERIES"
@@ -251,7 +268,7 @@ class QueryRetrieveClient:
         ds.BodyPartExamined = ""
         ds.SeriesDate = ""
         ds.NumberOfSeriesRelatedInstances = ""
-        found, _ = self._find(remote, ds)
+        found, _truncated, _cancelled = self._find(remote, ds, cancel=cancel)
         matches = [
             SeriesMatch(
                 series_uid=_str(r, "SeriesInstanceUID"),

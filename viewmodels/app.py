@@ -11,10 +11,13 @@ from qasync import asyncSlot
 
 from core.app import Core
 from core.config import save_settings
+from core.node.server import DicomNode
 from viewmodels.database import DatabaseModel
 from viewmodels.images import FrameProvider
 from viewmodels.importing import ImportModel
 from viewmodels.transfers import TransferLogModel
+from viewmodels.queryretrieve import QueryRetrieveModel
+from viewmodels.settings import SettingsModel, SettingsStore
 from viewmodels.viewer import ViewerModel
 
 log = logging.getLogger(__name__)
@@ -45,10 +48,13 @@ class AppModel(QObject):  # type: ignore[operator]
         *,
         theme: str | None = None,
         fullscreen: bool = False,
+        node: DicomNode | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._core = core
+        # The DICOM node the Settings tab controls (the kiosk starts it at launch).
+        self.node = node if node is not None else DicomNode(core)
         self._theme = theme or core.settings.theme
         self._fullscreen = fullscreen
         self._keyboard = core.settings.virtual_keyboard
@@ -67,6 +73,13 @@ class AppModel(QObject):  # type: ignore[operator]
         self._database.message.connect(self.message)
         self._database.viewerRequested.connect(lambda: self._set_view("viewer"))
         self._importer.finished.connect(lambda: self.message.emit(self._importer.summary))
+        store = SettingsStore(core)
+        self._settings = SettingsModel(core, self.node, store, self)
+        self._qr = QueryRetrieveModel(core, self.node, store, self._database.open_in_viewer, self)
+        for child in (self._settings, self._qr):
+            child.errorOccurred.connect(self.errorOccurred)
+            child.message.connect(self.message)
+        self._settings.nodesChanged.connect(self._qr.refreshNodes)
         self._live = QTimer(self)
         self._live.setSingleShot(True)
         self._live.setInterval(LIVE_REFRESH_MS)
@@ -91,6 +104,14 @@ class AppModel(QObject):  # type: ignore[operator]
     @Property(TransferLogModel, constant=True, final=True)
     def transfers(self) -> TransferLogModel:
         return self._transfers
+
+    @Property(SettingsModel, constant=True, final=True)
+    def settings(self) -> SettingsModel:
+        return self._settings
+
+    @Property(QueryRetrieveModel, constant=True, final=True)
+    def queryRetrieve(self) -> QueryRetrieveModel:  # noqa: N802
+        return self._qr
 
     @Property(str, notify=themeChanged, final=True)
     def theme(self) -> str:
@@ -159,6 +180,8 @@ class AppModel(QObject):  # type: ignore[operator]
             self.statsChanged.emit()
         await self._database.apply_filter()
         await self._database.filter_model.load_choices()
+        await self._settings.load()
+        await self._qr.load_nodes()
 
     def _index_changed(self) -> None:
         """Called by the index writer on whatever thread committed: hop onto our loop."""

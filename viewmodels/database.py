@@ -496,6 +496,22 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         await self._viewer.open_stack(stack, title)
         self.viewerRequested.emit()
 
+    async def open_in_viewer(self, study_uid: str, series_uid: str = "") -> bool:
+        """Open a series (or a study's first series) from the database in the viewer."""
+        if self._viewer is None:
+            return False
+        level: BrowseLevel = "series" if series_uid else "study"
+        flt = StudyFilter(series_uid=series_uid) if series_uid else StudyFilter(study_uid=study_uid)
+        rows = await asyncio.to_thread(self._core.list_rows, level, flt, None, None, 1)
+        if not rows:
+            return False
+        stack, title = await asyncio.to_thread(self._stack, level, rows, study_uid)
+        if not stack:
+            return False
+        await self._viewer.open_stack(stack, title)
+        self.viewerRequested.emit()
+        return True
+
     def _stack(
         self, level: BrowseLevel, rows: list[dict[str, Any]], study_uid: str
     ) -> tuple[SeriesStack | None, str]:

@@ -83,6 +83,7 @@ def build_kiosk(
     theme: str | None = None,
     fullscreen: bool = False,
     component: str = "Main",
+    node: DicomNode | None = None,
 ) -> Kiosk:
     """Register the view models, make the engine and load ``component`` of module Kiosk."""
     from PySide6.QtQml import QQmlApplicationEngine
@@ -92,7 +93,7 @@ def build_kiosk(
 
     frames = FrameProvider()
     thumbnails = ThumbnailProvider(core)
-    model = app.AppModel(core, frames, theme=theme, fullscreen=fullscreen)
+    model = app.AppModel(core, frames, theme=theme, fullscreen=fullscreen, node=node)
     engine = QQmlApplicationEngine()
     engine.addImportPath(str(QML_DIR))
     engine.addImageProvider("thumbs", thumbnails)
@@ -127,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
     asyncio.set_event_loop(loop)
     core = Core(settings)
     core.open()
-    kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen)
+    node = DicomNode(core)
+    kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen, node=node)
     closed = asyncio.Event()
     qt_app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]  # the loop ends it
     qt_app.lastWindowClosed.connect(closed.set)  # type: ignore[attr-defined]
@@ -140,7 +142,6 @@ def run(args: argparse.Namespace) -> int:
     wake.start(250)
     wake.timeout.connect(lambda: None)
 
-    node = DicomNode(core)
     sender = SendWorker(core)
 
     async def main() -> None:

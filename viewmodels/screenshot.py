@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -16,6 +17,8 @@ from core.config import load_settings
 from core.db.queries import StudyFilter
 from core.importer import Importer, MemorySource
 from core.synth import demo_instances
+
+NETWORK_VIEWS = ("query", "query-series", "query-options", "settings", "node-editor")
 
 
 def _process(app: object, seconds: float) -> None:
@@ -37,7 +40,9 @@ def run_screenshot(args: argparse.Namespace) -> int:
     temp: tempfile.TemporaryDirectory[str] | None = None
     if args.demo:
         temp = tempfile.TemporaryDirectory(prefix="dicom-kiosk-shot-")
-        settings = load_settings(temp.name, {"fsync": False})
+        # Our node listens on a free loopback port: the Query tab's pictures query it.
+        demo_node = {"port": _free_port(), "bind": "127.0.0.1"}
+        settings = load_settings(temp.name, {"fsync": False, **demo_node})
     else:
         settings = load_settings(args.data_dir, {"db_url": args.db_url})
     prepare_qt(virtual_keyboard=False, software=True)
@@ -64,6 +69,7 @@ def run_screenshot(args: argparse.Namespace) -> int:
             kiosk.thumbnails.wait_idle()  # type: ignore[attr-defined]
             _process(app, 0.5)
             image = window.grabWindow()
+            loop.run_until_complete(model.node.stop(grace=1.0))  # type: ignore[attr-defined]
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         if not image.save(str(out)):
@@ -78,6 +84,70 @@ def run_screenshot(args: argparse.Namespace) -> int:
             temp.cleanup()
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _item(window: Any, name: str) -> Any:
+    """A QML item (visual tree) or popup (object tree) by objectName."""
+    from PySide6.QtCore import QObject
+
+    stack = [window.contentItem()]
+    while stack:
+        item = stack.pop()
+        if item.objectName() == name:
+            return item
+        stack.extend(item.childItems())
+    return window.findChild(QObject, name)
+
+
+async def stage_network(kiosk: object, view: str) -> None:
+    """Query/Retrieve and Settings: our node runs with the demo data and is registered as the
+    remote node "PACS"; the Query tab queries it for real."""
+    from PySide6.QtCore import Q_ARG, QMetaObject, Qt
+
+    from core.nodes import NodeRegistry
+
+    model = kiosk.app_model  # type: ignore[attr-defined]
+    window = kiosk.window()  # type: ignore[attr-defined]
+    core = kiosk.core  # type: ignore[attr-defined]
+    await model.node.start()
+    registry = NodeRegistry(core.sessions)
+    registry.add("PACS", "PACS", "127.0.0.1", model.node.port, "move")
+    registry.add("Archive", "ARCHIVE", "10.20.0.15", 104, "get", ["store"])
+    registry.add("CT room 1", "CT_ROOM1", "10.20.4.31", 104, "move", ["store"])
+    await model.settings.load()
+    await model.queryRetrieve.load_nodes()
+    qr = model.queryRetrieve
+    qr.setNode("PACS")
+    if view in ("query", "query-series", "query-options"):
+        _item(window, "tab_2").click()
+        if view == "query-options":
+            _item(window, "qrOptionsTab").click()
+            return
+        await qr.query()
+        await _settle()
+        if view == "query-series":
+            rows = qr.studies.rows()
+            best = max(range(len(rows)), key=lambda i: rows[i]["NumberOfStudyRelatedSeries"] or 0)
+            qr.selectStudy(best)
+            await _settle()
+            qr.selectSeries(0)
+            await _settle()
+        return
+    _item(window, "tab_3").click()
+    await model.settings.testNode("PACS")
+    await _settle()
+    if view == "node-editor":
+        editor = _item(window, "nodeEditor")
+        QMetaObject.invokeMethod(
+            editor, "edit", Qt.ConnectionType.DirectConnection, Q_ARG("QVariant", "PACS")
+        )
+        await _settle()
+
+
 async def stage(kiosk: object, view: str) -> None:
     """Put the kiosk into the state ``view`` shows: a selection, an open dialog..."""
     model = kiosk.app_model  # type: ignore[attr-defined]
@@ -87,6 +157,9 @@ async def stage(kiosk: object, view: str) -> None:
         return
     if view in ("transfers", "transfers-incoming", "transfer-details"):
         await stage_transfer_log(kiosk, view)
+        return
+    if view in NETWORK_VIEWS:
+        await stage_network(kiosk, view)
         return
     studies = db.level_model("study")
     patients = db.level_model("patient")

@@ -16,6 +16,11 @@ SCREENSHOT_VIEWS = (
     "transfers",
     "transfers-incoming",
     "transfer-details",
+    "query",
+    "query-series",
+    "query-options",
+    "settings",
+    "node-editor",
 )
 
 

@@ -147,7 +147,7 @@ ApplicationWindow {
                 onClearRequested: confirm.ask("Clear", window.app.transfers.clearPrompt, "Clear",
                                               true, function () { window.app.transfers.clear() })
             }
-            QueryRetrieveView {}
+            QueryRetrieveView { objectName: "queryRetrieveView"; app: window.app }
             SettingsView {
                 app: window.app
                 onLeaveKioskRequested: confirm.ask(

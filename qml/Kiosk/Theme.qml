@@ -39,6 +39,7 @@ QtObject {
     readonly property color accentText: "#ffffff"
     readonly property color selected: dark ? "#1f4d7a" : "#cfe3fa"
     readonly property color current: dark ? "#2a6bb0" : "#a9cdf5"
+    readonly property color ok: dark ? "#5cc26b" : "#2e7d32"
     readonly property color danger: dark ? "#e05252" : "#c62828"
     readonly property color dangerPressed: dark ? "#b53b3b" : "#8e1c1c"
     readonly property color toastBackground: dark ? "#eceff3" : "#2b303a"

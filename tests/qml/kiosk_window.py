@@ -80,3 +80,22 @@ def find(kiosk: Kiosk, name: str):  # type: ignore[no-untyped-def]
         if obj.objectName() == name:
             return obj
     raise LookupError(f"no item named {name!r}")
+
+
+def serve_self_as_pacs(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    """Start the kiosk's own node on a free loopback port and register it as the remote node
+    "PACS", so the Query tab has a real peer (the caller stops the node: ``stop_node``)."""
+    from core.nodes import NodeRegistry
+    from tests.peers import free_port
+
+    model = kiosk.app_model
+    node = model.node  # type: ignore[attr-defined]
+    node.port, node.bind = free_port(), "127.0.0.1"
+    loop.run_until_complete(node.start())
+    NodeRegistry(kiosk.core.sessions).add("PACS", "PACS", "127.0.0.1", node.port, "get")
+    loop.run_until_complete(model.settings.load())  # type: ignore[attr-defined]
+    loop.run_until_complete(model.queryRetrieve.load_nodes())  # type: ignore[attr-defined]
+
+
+def stop_node(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    loop.run_until_complete(kiosk.app_model.node.stop(grace=1.0))  # type: ignore[attr-defined]

@@ -59,11 +59,63 @@ print("RESULT " + json.dumps(result))
 """
 
 
-def run_kiosk(keyboard: str, tmp_path: Path) -> dict[str, object]:
+FIELDS_SCRIPT = r"""
+import asyncio, json, sys, tempfile
+import qasync
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QGuiApplication
+from core.app import Core
+from core.config import load_settings
+from viewmodels.kiosk import build_kiosk, prepare_qt
+from tests.qml.kiosk_window import find, items
+
+prepare_qt(virtual_keyboard=True, software=True)
+app = QGuiApplication(sys.argv[:1])
+loop = qasync.QEventLoop(app)
+asyncio.set_event_loop(loop)
+core = Core(load_settings(tempfile.mkdtemp(), {"fsync": False, "virtual_keyboard": True}))
+core.open()
+kiosk = build_kiosk(core)
+window = kiosk.window()
+window.resize(1024, 600)
+window.show()
+result = {}
+
+async def focus(name):
+    field = find(kiosk, name)
+    field.forceActiveFocus()
+    for _ in range(100):
+        if app.inputMethod().isVisible():
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    keyboard = next(i for i in items(window.contentItem()) if i.objectName() == "keyboard")
+    result[name] = [
+        field.mapToScene(QPointF(0, field.height())).y(),
+        keyboard.mapToScene(QPointF(0, 0)).y(),
+    ]
+
+async def main():
+    await kiosk.app_model.start()
+    find(kiosk, "tab_3").click()
+    for name in ("localAe", "localPort", "localBind"):
+        await focus(name)
+    find(kiosk, "nodeAdd").click()
+    await asyncio.sleep(0.5)
+    for name in ("nodeName", "nodeAe", "nodeHost", "nodePort"):
+        await focus(name)
+
+loop.run_until_complete(main())
+kiosk.close()
+print("RESULT " + json.dumps(result))
+"""
+
+
+def run_kiosk(keyboard: str, tmp_path: Path, script: str = SCRIPT) -> dict[str, object]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path))
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, keyboard],
+        [sys.executable, "-c", script, keyboard],
         capture_output=True,
         text=True,
         timeout=120,
@@ -90,3 +142,13 @@ def test_keyboard_off_for_consoles(tmp_path: Path) -> None:
     result = run_kiosk("off", tmp_path)
     assert result["visible"] is False
     assert result["panel_top"] is None
+
+
+def test_settings_fields_stay_above_the_keyboard(tmp_path: Path) -> None:
+    """Each text field of the Settings tab and the node editor, once focused, is above the
+    on-screen keyboard at 1024x600 (the tab scrolls, the dialog moves up)."""
+    result = run_kiosk("on", tmp_path, FIELDS_SCRIPT)
+    assert len(result) == 7
+    for name, (field_bottom, keyboard_top) in result.items():  # type: ignore[misc]
+        assert keyboard_top < 600, name
+        assert field_bottom <= keyboard_top, name

@@ -11,7 +11,14 @@ from PySide6.QtQml import QQmlComponent, QQmlEngine
 
 from core.app import Core
 from tests.kiosk_support import seed, seed_transfers, settle
-from tests.qml.kiosk_window import captured_warnings, find, open_kiosk, qml_files
+from tests.qml.kiosk_window import (
+    captured_warnings,
+    find,
+    open_kiosk,
+    qml_files,
+    serve_self_as_pacs,
+    stop_node,
+)
 from viewmodels import app, database, filters, importing, levels, transfers, viewer  # noqa: F401, I001
 from viewmodels.kiosk import QML_DIR
 
@@ -81,6 +88,48 @@ def test_every_view_and_dialog_opens_without_warnings(
         model.setTheme("light")  # type: ignore[attr-defined]
         settle(loop)
         kiosk.window().grabWindow()
+    assert warnings.messages == []
+
+
+def test_query_and_settings_tabs_load_without_warnings(
+    core: Core, loop: asyncio.AbstractEventLoop
+) -> None:
+    """A real query of our own node, its series, a retrieve, the options, the node editor."""
+    seed(core)
+    with captured_warnings() as warnings, open_kiosk(core, loop) as kiosk:
+        try:
+            serve_self_as_pacs(kiosk, loop)
+            model = kiosk.app_model
+            qr = model.queryRetrieve  # type: ignore[attr-defined]
+            find(kiosk, "tab_2").click()
+            qr.query()
+            settle(loop)
+            qr.selectStudy(0)
+            settle(loop)
+            assert qr.series.count > 0
+            qr.studies.sortBy("StudyDate")
+            qr.retrieve()  # C-GET from ourselves: every image is a duplicate
+            settle(loop)
+            kiosk.window().grabWindow()
+            find(kiosk, "qrOptionsTab").click()
+            settle(loop)
+            find(kiosk, "tab_3").click()
+            find(kiosk, "nodeTestButton_PACS").click()
+            settle(loop)
+            find(kiosk, "nodeEdit_PACS").click()
+            settle(loop)
+            kiosk.window().grabWindow()
+            find(kiosk, "nodeEditor").close()
+            find(kiosk, "nodeAdd").click()
+            settle(loop)
+            find(kiosk, "nodeSave").click()  # empty fields: the editor says what is wrong
+            settle(loop)
+            assert model.settings.editorError != ""  # type: ignore[attr-defined]
+            model.setTheme("light")  # type: ignore[attr-defined]
+            settle(loop)
+            kiosk.window().grabWindow()
+        finally:
+            stop_node(kiosk, loop)
     assert warnings.messages == []
 
 

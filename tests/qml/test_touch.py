@@ -12,7 +12,7 @@ from PySide6.QtTest import QTest
 
 from core.app import Core
 from tests.kiosk_support import run_until, seed, seed_transfers, settle
-from tests.qml.kiosk_window import find, open_kiosk
+from tests.qml.kiosk_window import find, open_kiosk, serve_self_as_pacs, stop_node
 from viewmodels.kiosk import Kiosk
 
 MIN_TOUCH = 48
@@ -122,6 +122,41 @@ def transfer_details(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
     assert find(kiosk, "transferDetailsDialog").property("visible")
 
 
+def query_results(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    """The Query tab after a real query of our own node, a study tapped, its series shown."""
+    serve_self_as_pacs(kiosk, loop)
+    find(kiosk, "tab_2").click()
+    qr = kiosk.app_model.queryRetrieve  # type: ignore[attr-defined]
+    qr.query()
+    settle(loop)
+    assert qr.studies.count > 0
+    qr.selectStudy(0)
+    settle(loop)
+    assert qr.series.count > 0
+
+
+def query_options(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    find(kiosk, "tab_2").click()
+    find(kiosk, "qrOptionsTab").click()
+    settle(loop)
+
+
+def node_editor(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    serve_self_as_pacs(kiosk, loop)
+    find(kiosk, "tab_3").click()
+    find(kiosk, "nodeEdit_PACS").click()
+    settle(loop)
+    assert find(kiosk, "nodeEditor").property("visible")
+
+
+def settings_with_nodes(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    serve_self_as_pacs(kiosk, loop)
+    find(kiosk, "tab_3").click()
+    settle(loop)
+    find(kiosk, "nodeTestButton_PACS").click()
+    settle(loop)
+
+
 STATES: dict[str, Callable[[Kiosk, asyncio.AbstractEventLoop], None]] = {
     "database": select_down_to_series,
     "database-images": image_level,
@@ -138,6 +173,10 @@ STATES: dict[str, Callable[[Kiosk, asyncio.AbstractEventLoop], None]] = {
     "send-queued-dialog": open_popup("sendQueuedDialog"),
     "query-retrieve": show_tab(2),
     "settings": show_tab(3),
+    "query-results": query_results,
+    "query-options": query_options,
+    "settings-nodes": settings_with_nodes,
+    "node-editor": node_editor,
 }
 
 
@@ -145,8 +184,11 @@ STATES: dict[str, Callable[[Kiosk, asyncio.AbstractEventLoop], None]] = {
 def test_touch_targets_at_1024x600(state: str, core: Core, loop: asyncio.AbstractEventLoop) -> None:
     seed(core)
     with open_kiosk(core, loop, (1024, 600)) as kiosk:
-        STATES[state](kiosk, loop)
-        problems = too_small(kiosk.window())
+        try:
+            STATES[state](kiosk, loop)
+            problems = too_small(kiosk.window())
+        finally:
+            stop_node(kiosk, loop)
     assert problems == []
 
 

@@ -1,0 +1,393 @@
+"""The Query/Retrieve tab's view model against a real PACS: Orthanc on loopback, loaded with
+demo patients and one long series; our own node is its move destination (AE KIOSK)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+from pydicom.uid import generate_uid
+
+from core.app import Core
+from core.config import load_settings
+from core.db.queries import StudyFilter
+from core.nodes import NodeRegistry
+from core.synth import demo_instances
+from tests.helpers import make_dataset
+from tests.kiosk_support import run_until, settle
+from tests.peers import Orthanc, free_port, orthanc_server
+from viewmodels.app import AppModel
+from viewmodels.images import FrameProvider
+from viewmodels.queryretrieve import QueryRetrieveModel
+
+pytestmark = pytest.mark.integration
+
+LONG_SERIES = 300  # instances in the long series (long enough to cancel in the middle)
+
+
+@dataclass
+class Pacs:
+    orthanc: Orthanc
+    kiosk_port: int  # where Orthanc sends C-MOVE results: our node, AE KIOSK
+    studies: dict[str, int]  # study UID -> instances
+    series: dict[str, dict[str, int]]  # study UID -> series UID -> instances
+    long_study: str
+
+
+@pytest.fixture(scope="module")
+def pacs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pacs]:
+    kiosk_port = free_port()
+    studies: dict[str, int] = defaultdict(int)
+    series: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    payloads = list(demo_instances(3, seed=5))
+    long_study, long_series = generate_uid(), generate_uid()
+    for number in range(1, LONG_SERIES + 1):
+        ds = make_dataset(
+            patient_name="Long^Series",
+            patient_id="LONG-1",
+            study_uid=long_study,
+            series_uid=long_series,
+            instance_number=number,
+        )
+        buffer = BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        payloads.append(buffer.getvalue())
+    for data in payloads:
+        ds = pydicom.dcmread(BytesIO(data), stop_before_pixels=True)
+        studies[ds.StudyInstanceUID] += 1
+        series[ds.StudyInstanceUID][ds.SeriesInstanceUID] += 1
+    with orthanc_server(modalities={"kiosk": ("KIOSK", "127.0.0.1", kiosk_port)}) as orthanc:
+        for data in payloads:
+            orthanc.upload(data)
+        assert orthanc.count_instances() == len(payloads)
+        yield Pacs(orthanc, kiosk_port, dict(studies), {k: dict(v) for k, v in series.items()},
+                   long_study)  # fmt: skip
+
+
+def make_app(
+    tmp_path: Path, loop: asyncio.AbstractEventLoop, pacs: Pacs, method: str, **settings: Any
+) -> tuple[Core, AppModel]:
+    values = {"fsync": False, "port": pacs.kiosk_port, "bind": "127.0.0.1", **settings}
+    core = Core(load_settings(tmp_path / "kiosk", values))
+    core.open()
+    NodeRegistry(core.sessions).add(
+        "PACS", pacs.orthanc.ae_title, "127.0.0.1", pacs.orthanc.dicom_port, method
+    )
+    model = AppModel(core, FrameProvider())
+    loop.run_until_complete(model.start())
+    return core, model
+
+
+@pytest.fixture
+def app_factory(
+    tmp_path: Path, loop: asyncio.AbstractEventLoop, pacs: Pacs
+) -> Iterator[Callable[..., tuple[Core, AppModel]]]:
+    made: list[tuple[Core, AppModel]] = []
+
+    def factory(method: str = "move", start_node: bool = True, **settings: Any):  # type: ignore[no-untyped-def]
+        core, model = make_app(tmp_path / str(len(made)), loop, pacs, method, **settings)
+        made.append((core, model))
+        if start_node:
+            loop.run_until_complete(model.node.start())
+        return core, model
+
+    yield factory
+    for core, model in made:
+        settle(loop)
+        loop.run_until_complete(model.node.stop(grace=2.0))
+        model.stop()
+        core.close()
+
+
+class Recorder:
+    """Collects a signal's emissions (arguments as a tuple)."""
+
+    def __init__(self, signal: Any) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        signal.connect(lambda *args: self.calls.append(args))
+
+    def wait(self, loop: asyncio.AbstractEventLoop, count: int = 1, timeout: float = 60) -> None:
+        run_until(loop, lambda: len(self.calls) >= count, timeout)
+
+
+def query(qr: QueryRetrieveModel, loop: asyncio.AbstractEventLoop) -> None:
+    done = Recorder(qr.queryFinished)
+    errors = Recorder(qr.errorOccurred)
+    qr.query()
+    run_until(loop, lambda: done.calls or errors.calls, 60)
+    assert errors.calls == []
+
+
+def study_index(qr: QueryRetrieveModel, study_uid: str) -> int:
+    return next(i for i, r in enumerate(qr.studies.rows()) if r["StudyInstanceUID"] == study_uid)
+
+
+def retrieve(qr: QueryRetrieveModel, loop: asyncio.AbstractEventLoop) -> str:
+    finished = Recorder(qr.retrieveFinished)
+    qr.retrieve()
+    finished.wait(loop, timeout=120)
+    settle(loop)
+    return str(finished.calls[0][0])
+
+
+def test_query_shows_studies_and_a_tapped_study_its_series(
+    app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs, loop: asyncio.AbstractEventLoop
+) -> None:
+    _core, model = app_factory(start_node=False)
+    qr = model.queryRetrieve
+    assert qr.nodeNames == ["PACS"] and qr.nodeName == "PACS"
+    query(qr, loop)
+    assert {r["StudyInstanceUID"] for r in qr.studies.rows()} == set(pacs.studies)
+    assert qr.status == f"{len(pacs.studies)} studies on PACS."
+    assert not qr.truncated
+    for row in qr.studies.rows():
+        assert row["NumberOfStudyRelatedInstances"] == pacs.studies[row["StudyInstanceUID"]]
+
+    # The first tap on a study asks the PACS (spinner), the second comes from the cache.
+    study = max(pacs.series, key=lambda uid: len(pacs.series[uid]))
+    busy: list[bool] = []
+    qr.series.busyChanged.connect(lambda: busy.append(qr.series.busy))
+    loaded = Recorder(qr.seriesLoaded)
+    qr.selectStudy(study_index(qr, study))
+    loaded.wait(loop)
+    assert busy == [True, False]
+    assert {r["SeriesInstanceUID"] for r in qr.series.rows()} == set(pacs.series[study])
+    counts = {r["SeriesInstanceUID"]: r["NumberOfSeriesRelatedInstances"] for r in qr.series.rows()}
+    assert counts == pacs.series[study]
+    other = next(uid for uid in pacs.studies if uid != study)
+    qr.selectStudy(study_index(qr, other))
+    loaded.wait(loop, 2)
+    qr.selectStudy(study_index(qr, study))
+    loaded.wait(loop, 3)
+    assert busy == [True, False, True, False]  # only the other study was fetched
+    assert {r["SeriesInstanceUID"] for r in qr.series.rows()} == set(pacs.series[study])
+
+    # Sorting by a column orders the rows; again reverses.
+    qr.studies.sortBy("PatientID")
+    ids = [r["PatientID"] for r in qr.studies.rows()]
+    assert ids == sorted(ids, key=str.casefold)
+    qr.studies.sortBy("PatientID")
+    assert [r["PatientID"] for r in qr.studies.rows()] == ids[::-1]
+
+
+def test_fields_narrow_the_query_and_wildcard_is_appended(
+    app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs, loop: asyncio.AbstractEventLoop
+) -> None:
+    _core, model = app_factory(start_node=False)
+    qr = model.queryRetrieve
+    qr.setPatientName("long")  # auto-appended *: Long^Series
+    query(qr, loop)
+    assert [r["StudyInstanceUID"] for r in qr.studies.rows()] == [pacs.long_study]
+    qr.setAppendWildcard(False)
+    settle(loop)
+    assert not qr.appendWildcard
+    query(qr, loop)
+    assert qr.studies.rows() == []
+    assert load_settings(_core.settings.data_dir).qr_append_wildcard is False
+
+
+def test_maximum_matches_truncates_and_says_so(
+    app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs, loop: asyncio.AbstractEventLoop
+) -> None:
+    core, model = app_factory(start_node=False)
+    qr = model.queryRetrieve
+    qr.setMaxResults(2)
+    settle(loop)
+    assert qr.maxResults == 2 and core.settings.qr_max_results == 2
+    query(qr, loop)
+    assert len(qr.studies.rows()) == 2
+    assert qr.truncated
+    assert "first 2 studies" in qr.status and "has more" in qr.status
+
+
+@pytest.mark.parametrize("method", ["move", "get"])
+def test_retrieve_a_study_fills_the_database(
+    method: str,
+    app_factory: Callable[..., tuple[Core, AppModel]],
+    pacs: Pacs,
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    core, model = app_factory(method)
+    qr = model.queryRetrieve
+    query(qr, loop)
+    study = next(uid for uid in pacs.studies if uid != pacs.long_study)
+    qr.selectStudy(study_index(qr, study))
+    settle(loop)
+    assert qr.canRetrieve
+    text = retrieve(qr, loop)
+    expected = pacs.studies[study]
+    assert text == f"Retrieved {expected} images (C-{method.upper()})."
+    (row,) = core.list_rows("study", StudyFilter(study_uid=study))
+    assert row["NumberOfStudyRelatedInstances"] == expected
+    assert core.stats()["instances"] == expected
+    assert qr.progress == 1.0
+    # The Database tab shows what arrived without a Refresh.
+    run_until(loop, lambda: model.database.studies.total == 1)
+
+
+def test_retrieve_selected_series_only(
+    app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs, loop: asyncio.AbstractEventLoop
+) -> None:
+    core, model = app_factory("get")
+    qr = model.queryRetrieve
+    query(qr, loop)
+    study = max(pacs.series, key=lambda uid: len(pacs.series[uid]))
+    loaded = Recorder(qr.seriesLoaded)
+    qr.selectStudy(study_index(qr, study))
+    loaded.wait(loop)
+    qr.multiSelect = True
+    qr.selectSeries(0)
+    qr.selectSeries(1)
+    assert qr.selectionText == "2 series selected"
+    picked = [r["SeriesInstanceUID"] for r in qr.series.rows()[:2]]
+    retrieve(qr, loop)
+    assert core.stats()["series"] == 2
+    assert core.stats()["instances"] == sum(pacs.series[study][uid] for uid in picked)
+
+
+def test_cancel_stops_a_retrieve(
+    app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs, loop: asyncio.AbstractEventLoop
+) -> None:
+    core, model = app_factory("get")
+    qr = model.queryRetrieve
+    query(qr, loop)
+    qr.selectStudy(study_index(qr, pacs.long_study))
+    settle(loop)
+
+    def cancel_once_started() -> None:
+        if qr.retrieving and qr.progress > 0:
+            qr.cancelRetrieve()
+
+    qr.progressChanged.connect(cancel_once_started)
+    text = retrieve(qr, loop)
+    assert text.startswith("Retrieve cancelled after ")
+    stored = core.stats()["instances"]
+    assert 0 < stored < LONG_SERIES
+    assert not qr.retrieving
+
+
+def test_auto_load_opens_the_viewer_when_the_retrieve_finishes(
+    app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs, loop: asyncio.AbstractEventLoop
+) -> None:
+    _core, model = app_factory("move")
+    qr = model.queryRetrieve
+    qr.setAutoLoad(True)
+    settle(loop)
+    assert qr.autoLoad
+    query(qr, loop)
+    study = max(pacs.series, key=lambda uid: len(pacs.series[uid]))
+    loaded = Recorder(qr.seriesLoaded)
+    qr.selectStudy(study_index(qr, study))
+    loaded.wait(loop)
+    qr.selectSeries(1)
+    series = qr.series.rows()[1]
+    assert model.view == "database"
+    retrieve(qr, loop)
+    run_until(loop, lambda: model.view == "viewer")
+    assert model.viewer.count == pacs.series[study][series["SeriesInstanceUID"]]
+
+
+def test_without_auto_load_the_view_stays(
+    app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs, loop: asyncio.AbstractEventLoop
+) -> None:
+    _core, model = app_factory("get")
+    qr = model.queryRetrieve
+    assert not qr.autoLoad
+    query(qr, loop)
+    qr.selectStudy(study_index(qr, next(iter(pacs.studies))))
+    retrieve(qr, loop)
+    assert model.view == "database"
+
+
+class TestErrorsAreShown:
+    def errors_of(
+        self, qr: QueryRetrieveModel, loop: asyncio.AbstractEventLoop, action: Any
+    ) -> str:
+        errors = Recorder(qr.errorOccurred)
+        action()
+        errors.wait(loop)
+        settle(loop)
+        return str(errors.calls[0][0])
+
+    def test_peer_down(
+        self, app_factory: Callable[..., tuple[Core, AppModel]], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        core, model = app_factory(start_node=False)
+        NodeRegistry(core.sessions).add("Down", "DOWN", "127.0.0.1", free_port())
+        qr = model.queryRetrieve
+        loop.run_until_complete(qr.load_nodes())
+        qr.setNode("Down")
+        text = self.errors_of(qr, loop, qr.query)
+        assert "refused the connection: nothing listens on port" in text
+        assert qr.status == "The query failed."
+        assert not qr.querying
+
+    def test_wrong_ae_title_refused(
+        self, app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:  # fmt: skip
+        core, model = app_factory(start_node=False)
+        registry = NodeRegistry(core.sessions)
+        registry.add("Wrong", "NOT_ORTHANC", "127.0.0.1", pacs.orthanc.dicom_port)
+        qr = model.queryRetrieve
+        loop.run_until_complete(qr.load_nodes())
+        qr.setNode("Wrong")
+        text = self.errors_of(qr, loop, qr.query)
+        assert "rejected the association" in text and "NOT_ORTHANC" in text
+
+    def test_move_while_our_node_is_stopped(
+        self, app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:  # fmt: skip
+        core, model = app_factory("move", start_node=False)
+        qr = model.queryRetrieve
+        query(qr, loop)
+        qr.selectStudy(0)
+        text = self.errors_of(qr, loop, qr.retrieve)
+        assert "DICOM node, which is stopped" in text and "C-GET" in text
+        assert core.stats()["instances"] == 0
+
+    def test_unknown_move_destination(
+        self, app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:  # fmt: skip
+        # Our node runs as STRANGER, an AE title Orthanc has not registered.
+        core, model = app_factory("move", ae_title="STRANGER")
+        qr = model.queryRetrieve
+        query(qr, loop)
+        qr.selectStudy(0)
+        text = self.errors_of(qr, loop, qr.retrieve)
+        assert "Retrieve failed" in text
+        assert "'STRANGER'" in text and "register that AE title" in text
+        assert not qr.retrieving
+
+
+def test_cancel_query_stops_waiting_at_once(
+    app_factory: Callable[..., tuple[Core, AppModel]], loop: asyncio.AbstractEventLoop
+) -> None:
+    """A host that accepts the connection but never answers: Cancel ends the wait."""
+    core, model = app_factory(start_node=False)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        NodeRegistry(core.sessions).add("Silent", "SILENT", "127.0.0.1", silent.getsockname()[1])
+        qr = model.queryRetrieve
+        loop.run_until_complete(qr.load_nodes())
+        qr.setNode("Silent")
+        qr.query()
+        run_until(loop, lambda: qr.querying)
+        # The kernel accepts the connection; the association request waits for an answer.
+        loop.run_until_complete(asyncio.sleep(0.5))
+        assert qr.querying
+        qr.cancelQuery()
+        run_until(loop, lambda: not qr.querying, timeout=2)
+        assert qr.status == "Query cancelled."
+    settle(loop)  # closing the socket ends the abandoned association attempt

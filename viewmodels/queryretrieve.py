@@ -1,0 +1,865 @@
+"""The Query/Retrieve tab: query a remote node's studies, show a study's series on demand,
+retrieve the selection (C-MOVE to our node or C-GET) with progress and cancel; its Options."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    Property,
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Signal,
+    Slot,
+)
+from PySide6.QtQml import QmlElement, QmlUncreatable
+from qasync import asyncSlot
+
+from core.app import Core
+from core.node.server import DicomNode
+from core.nodes import NodeInfo, NodeRegistry
+from core.queryretrieve import QueryRetrieveClient, SeriesMatch, StudyMatch, StudyQuery
+from core.retrieval import RetrieveStatus, RetrieveTarget, remote_of, retrieve
+from viewmodels.levels import format_cell
+from viewmodels.settings import SettingsStore
+
+log = logging.getLogger(__name__)
+
+QML_IMPORT_NAME = "Kiosk.Backend"
+QML_IMPORT_MAJOR_VERSION = 1
+
+MODALITIES = ("CT", "MR", "CR", "DX", "US", "MG", "NM", "PT", "XA", "RF", "OT")
+MAX_RESULT_CHOICES = (25, 50, 100, 250, 1000, 0)  # 0: no limit
+READY = "Choose a server and tap Query."
+NO_NODES = "No remote servers yet: add the PACS under Settings, Remote nodes."
+
+# (key, title, relative width) of the result tables; keys are DICOM keywords.
+STUDY_COLUMNS: list[tuple[str, str, float]] = [
+    ("PatientName", "Patient", 2.6),
+    ("PatientID", "Patient ID", 2.0),
+    ("StudyDate", "Date", 2.1),
+    ("StudyDescription", "Description", 2.8),
+    ("ModalitiesInStudy", "Modality", 1.5),
+    ("AccessionNumber", "Accession", 1.9),
+    ("NumberOfStudyRelatedSeries", "Series", 1.3),
+    ("NumberOfStudyRelatedInstances", "Images", 1.4),
+]
+SERIES_COLUMNS: list[tuple[str, str, float]] = [
+    ("SeriesNumber", "No.", 1.0),
+    ("Modality", "Modality", 1.5),
+    ("SeriesDescription", "Description", 2.8),
+    ("NumberOfSeriesRelatedInstances", "Images", 1.4),
+]
+
+
+def study_row(m: StudyMatch) -> dict[str, Any]:
+    return {
+        "StudyInstanceUID": m.study_uid,
+        "PatientName": m.patient_name,
+        "PatientID": m.patient_id,
+        "PatientBirthDate": m.birth_date,
+        "StudyDate": m.study_date,
+        "StudyTime": m.study_time,
+        "StudyDescription": m.study_description,
+        "ModalitiesInStudy": m.modalities,
+        "AccessionNumber": m.accession_number,
+        "NumberOfStudyRelatedSeries": m.num_series,
+        "NumberOfStudyRelatedInstances": m.num_instances,
+    }
+
+
+def series_row(study_uid: str, m: SeriesMatch) -> dict[str, Any]:
+    return {
+        "StudyInstanceUID": study_uid,
+        "SeriesInstanceUID": m.series_uid,
+        "SeriesNumber": m.series_number,
+        "Modality": m.modality,
+        "SeriesDescription": m.series_description,
+        "BodyPartExamined": m.body_part,
+        "SeriesDate": m.series_date,
+        "NumberOfSeriesRelatedInstances": m.num_instances,
+    }
+
+
+def _sort_value(value: Any) -> tuple[int, Any]:
+    """Empty values last; numbers as numbers, text case-insensitively."""
+    if value is None or value == "":
+        return (2, "")
+    if isinstance(value, int | float):
+        return (0, value)
+    return (1, str(value).casefold())
+
+
+def _plural(n: int, word: str, words: str = "") -> str:
+    return f"{n} {word if n == 1 else words or word + 's'}"
+
+
+class Role(IntEnum):
+    KEY = 0x0201
+    CELLS = 0x0202
+    SELECTED = 0x0203
+    CURRENT = 0x0204
+
+
+@QmlElement
+@QmlUncreatable("Result lists belong to the Query/Retrieve view model.")
+class ResultListModel(QAbstractListModel):  # type: ignore[operator]
+    """Query results held in memory (at most the maximum matches): sorted, selectable."""
+
+    sortChanged = Signal()
+    selectionChanged = Signal()
+    countChanged = Signal()
+    busyChanged = Signal()
+
+    def __init__(
+        self, columns: list[tuple[str, str, float]], key: str, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._columns = columns
+        self._key = key
+        self._rows: list[dict[str, Any]] = []
+        self._sort_key = ""
+        self._descending = False
+        self._selected: set[str] = set()
+        self._current = ""
+        self._busy = False
+
+    # -- Qt model --------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802
+        return {
+            Role.KEY: QByteArray(b"key"),
+            Role.CELLS: QByteArray(b"cells"),
+            Role.SELECTED: QByteArray(b"selected"),
+            Role.CURRENT: QByteArray(b"current"),
+        }
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        key = str(row[self._key])
+        if role == Role.KEY:
+            return key
+        if role == Role.CELLS:
+            return [format_cell(c, row.get(c)) for c, _t, _w in self._columns]
+        if role == Role.SELECTED:
+            return key in self._selected
+        if role == Role.CURRENT:
+            return key == self._current
+        return None
+
+    # -- properties ------------------------------------------------------------------------
+    @Property(list, constant=True, final=True)
+    def columns(self) -> list[dict[str, Any]]:
+        return [{"key": k, "title": t, "weight": w} for k, t, w in self._columns]
+
+    @Property(float, constant=True, final=True)
+    def totalWeight(self) -> float:  # noqa: N802
+        return sum(w for _k, _t, w in self._columns)
+
+    @Property(str, notify=sortChanged, final=True)
+    def sortKey(self) -> str:  # noqa: N802
+        return self._sort_key
+
+    @Property(bool, notify=sortChanged, final=True)
+    def descending(self) -> bool:
+        return self._descending
+
+    @Property(int, notify=countChanged, final=True)
+    def count(self) -> int:
+        return len(self._rows)
+
+    @Property(int, notify=selectionChanged, final=True)
+    def selectedCount(self) -> int:  # noqa: N802
+        return len(self._selected)
+
+    @Property(int, notify=selectionChanged, final=True)
+    def currentRow(self) -> int:  # noqa: N802
+        return next((i for i, r in enumerate(self._rows) if str(r[self._key]) == self._current), -1)
+
+    @Property(bool, notify=busyChanged, final=True)
+    def busy(self) -> bool:
+        return self._busy
+
+    def set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busyChanged.emit()
+
+    # -- Python API ------------------------------------------------------------------------
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self._rows)
+
+    def row(self, index: int) -> dict[str, Any] | None:
+        return self._rows[index] if 0 <= index < len(self._rows) else None
+
+    def current_row(self) -> dict[str, Any] | None:
+        return next((r for r in self._rows if str(r[self._key]) == self._current), None)
+
+    def selected_rows(self) -> list[dict[str, Any]]:
+        return [r for r in self._rows if str(r[self._key]) in self._selected]
+
+    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self._rows = self._sorted(rows)
+        self.endResetModel()
+        self.countChanged.emit()
+        self._set_selection(set(), "")
+
+    def _sorted(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self._sort_key:
+            return list(rows)
+        key = self._sort_key
+        filled = [r for r in rows if r.get(key) not in (None, "")]
+        empty = [r for r in rows if r.get(key) in (None, "")]
+        filled.sort(key=lambda r: _sort_value(r.get(key)), reverse=self._descending)
+        return filled + empty
+
+    def _set_selection(self, selected: set[str], current: str) -> None:
+        if selected == self._selected and current == self._current:
+            return
+        self._selected, self._current = selected, current
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0), self.index(len(self._rows) - 1), [Role.SELECTED, Role.CURRENT]
+            )
+        self.selectionChanged.emit()
+
+    def select(self, index: int, multi: bool) -> bool:
+        """Tap on a row: select it only, or (multi) add or remove it. True when it is current."""
+        row = self.row(index)
+        if row is None:
+            return False
+        key = str(row[self._key])
+        if not multi:
+            self._set_selection({key}, key)
+            return True
+        selected = set(self._selected)
+        if key in selected:
+            selected.discard(key)
+            current = self._current if self._current != key else ""
+            self._set_selection(selected, current)
+            return False
+        selected.add(key)
+        self._set_selection(selected, key)
+        return True
+
+    # -- slots -------------------------------------------------------------------------------
+    @Slot(str)
+    def sortBy(self, key: str) -> None:  # noqa: N802
+        """Sort by a column; the same column again reverses the order."""
+        if key == self._sort_key:
+            self._descending = not self._descending
+        elif key in {c for c, _t, _w in self._columns}:
+            self._sort_key, self._descending = key, False
+        else:
+            return
+        self.beginResetModel()
+        self._rows = self._sorted(self._rows)
+        self.endResetModel()
+        self.sortChanged.emit()
+        self.selectionChanged.emit()
+
+    @Slot()
+    def selectAll(self) -> None:  # noqa: N802
+        keys = {str(r[self._key]) for r in self._rows}
+        self._set_selection(keys, self._current if self._current in keys else "")
+
+    @Slot()
+    def clearSelection(self) -> None:  # noqa: N802
+        self._set_selection(set(), "")
+
+
+Opener = Callable[[str, str], Awaitable[bool]]
+
+
+@QmlElement
+@QmlUncreatable("The kiosk makes the Query/Retrieve view model.")
+class QueryRetrieveModel(QObject):  # type: ignore[operator]
+    """Query fields, the server picker, the two result tables, Retrieve, and the Options."""
+
+    fieldsChanged = Signal()
+    nodesChanged = Signal()
+    queryingChanged = Signal()
+    statusChanged = Signal()
+    retrievingChanged = Signal()
+    progressChanged = Signal()
+    optionsChanged = Signal()
+    selectionChanged = Signal()
+    multiSelectChanged = Signal()
+    errorOccurred = Signal(str)
+    message = Signal(str)
+    queryFinished = Signal()
+    seriesLoaded = Signal()
+    retrieveFinished = Signal(str)
+    viewerRequested = Signal()
+
+    def __init__(
+        self,
+        core: Core,
+        node: DicomNode,
+        store: SettingsStore,
+        opener: Opener | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._core = core
+        self._node = node
+        self._store = store
+        self._opener = opener
+        self._registry = NodeRegistry(core.sessions)
+        self._studies = ResultListModel(STUDY_COLUMNS, "StudyInstanceUID", self)
+        self._series = ResultListModel(SERIES_COLUMNS, "SeriesInstanceUID", self)
+        self._studies.selectionChanged.connect(self.selectionChanged)
+        self._series.selectionChanged.connect(self.selectionChanged)
+        self._fields = {"name": "", "id": "", "accession": "", "from": "", "to": "", "mod": ""}
+        self._nodes: list[NodeInfo] = []
+        self._node_name = ""
+        self._queried_node: NodeInfo | None = None
+        self._querying = False
+        self._status = READY
+        self._truncated = False
+        self._multi = False
+        self._series_cache: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self._series_study = ""
+        self._retrieving = False
+        self._progress = 0.0
+        self._progress_text = ""
+        self._query_cancel: threading.Event | None = None
+        self._query_task: asyncio.Future[Any] | None = None
+        self._retrieve_cancel: threading.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def client(self) -> QueryRetrieveClient:
+        return QueryRetrieveClient(self._core.settings.ae_title, timeout=20.0)
+
+    # -- properties: fields ----------------------------------------------------------------
+    @Property(ResultListModel, constant=True, final=True)
+    def studies(self) -> ResultListModel:
+        return self._studies
+
+    @Property(ResultListModel, constant=True, final=True)
+    def series(self) -> ResultListModel:
+        return self._series
+
+    @Property(str, notify=fieldsChanged, final=True)
+    def patientName(self) -> str:  # noqa: N802
+        return self._fields["name"]
+
+    @Property(str, notify=fieldsChanged, final=True)
+    def patientId(self) -> str:  # noqa: N802
+        return self._fields["id"]
+
+    @Property(str, notify=fieldsChanged, final=True)
+    def accession(self) -> str:
+        return self._fields["accession"]
+
+    @Property(str, notify=fieldsChanged, final=True)
+    def dateFrom(self) -> str:  # noqa: N802
+        return self._fields["from"]
+
+    @Property(str, notify=fieldsChanged, final=True)
+    def dateTo(self) -> str:  # noqa: N802
+        return self._fields["to"]
+
+    @Property(str, notify=fieldsChanged, final=True)
+    def dateFromText(self) -> str:  # noqa: N802
+        return format_cell("StudyDate", self._fields["from"]) or "any"
+
+    @Property(str, notify=fieldsChanged, final=True)
+    def dateToText(self) -> str:  # noqa: N802
+        return format_cell("StudyDate", self._fields["to"]) or "any"
+
+    @Property(str, notify=fieldsChanged, final=True)
+    def modality(self) -> str:
+        return self._fields["mod"]
+
+    @Property(list, constant=True, final=True)
+    def modalities(self) -> list[str]:
+        return ["Any", *MODALITIES]
+
+    # -- properties: server, status ------------------------------------------------------------
+    @Property(list, notify=nodesChanged, final=True)
+    def nodeNames(self) -> list[str]:  # noqa: N802
+        return [n.name for n in self._nodes]
+
+    @Property(str, notify=nodesChanged, final=True)
+    def nodeName(self) -> str:  # noqa: N802
+        return self._node_name
+
+    @Property(int, notify=nodesChanged, final=True)
+    def nodeIndex(self) -> int:  # noqa: N802
+        return next((i for i, n in enumerate(self._nodes) if n.name == self._node_name), -1)
+
+    @Property(str, notify=nodesChanged, final=True)
+    def nodeText(self) -> str:  # noqa: N802
+        node = self._current_node()
+        if node is None:
+            return NO_NODES
+        method = node.retrieve_method.upper()
+        return f"{node.ae_title}@{node.host}:{node.port} · retrieve by C-{method}"
+
+    @Property(bool, notify=queryingChanged, final=True)
+    def querying(self) -> bool:
+        return self._querying
+
+    @Property(str, notify=statusChanged, final=True)
+    def status(self) -> str:
+        return self._status
+
+    @Property(bool, notify=statusChanged, final=True)
+    def truncated(self) -> bool:
+        return self._truncated
+
+    @Property(str, notify=selectionChanged, final=True)
+    def selectionText(self) -> str:  # noqa: N802
+        series = len(self._series.selected_rows())
+        studies = len(self._studies.selected_rows())
+        if series:
+            return f"{_plural(series, 'series', 'series')} selected"
+        if studies:
+            return f"{_plural(studies, 'study', 'studies')} selected"
+        return "Nothing selected"
+
+    @Property(bool, notify=selectionChanged, final=True)
+    def canRetrieve(self) -> bool:  # noqa: N802
+        return bool(self._series.selected_rows() or self._studies.selected_rows())
+
+    @Property(str, notify=selectionChanged, final=True)
+    def seriesTitle(self) -> str:  # noqa: N802
+        study = self._studies.current_row()
+        if study is None:
+            return "Tap a study to see its series"
+        desc = study.get("StudyDescription") or "Study"
+        return f"Series of {desc} ({format_cell('StudyDate', study.get('StudyDate'))})"
+
+    def _get_multi(self) -> bool:
+        return self._multi
+
+    def _set_multi(self, multi: bool) -> None:
+        if multi != self._multi:
+            self._multi = multi
+            self.multiSelectChanged.emit()
+
+    multiSelect = Property(bool, _get_multi, _set_multi, notify=multiSelectChanged, final=True)
+
+    # -- properties: retrieve ------------------------------------------------------------------
+    @Property(bool, notify=retrievingChanged, final=True)
+    def retrieving(self) -> bool:
+        return self._retrieving
+
+    @Property(float, notify=progressChanged, final=True)
+    def progress(self) -> float:
+        return self._progress
+
+    @Property(str, notify=progressChanged, final=True)
+    def progressText(self) -> str:  # noqa: N802
+        return self._progress_text
+
+    # -- properties: options --------------------------------------------------------------------
+    @Property(int, notify=optionsChanged, final=True)
+    def maxResults(self) -> int:  # noqa: N802
+        return self._core.settings.qr_max_results
+
+    @Property(list, constant=True, final=True)
+    def maxResultChoices(self) -> list[dict[str, Any]]:  # noqa: N802
+        return [{"value": n, "label": str(n) if n else "No limit"} for n in MAX_RESULT_CHOICES]
+
+    @Property(bool, notify=optionsChanged, final=True)
+    def appendWildcard(self) -> bool:  # noqa: N802
+        return self._core.settings.qr_append_wildcard
+
+    @Property(bool, notify=optionsChanged, final=True)
+    def autoLoad(self) -> bool:  # noqa: N802
+        return self._core.settings.qr_auto_load
+
+    # -- field slots ------------------------------------------------------------------------------
+    def _set_field(self, name: str, value: str) -> None:
+        if self._fields[name] != value:
+            self._fields[name] = value
+            self.fieldsChanged.emit()
+
+    @Slot(str)
+    def setPatientName(self, text: str) -> None:  # noqa: N802
+        self._set_field("name", text.strip())
+
+    @Slot(str)
+    def setPatientId(self, text: str) -> None:  # noqa: N802
+        self._set_field("id", text.strip())
+
+    @Slot(str)
+    def setAccession(self, text: str) -> None:  # noqa: N802
+        self._set_field("accession", text.strip())
+
+    @Slot(str)
+    def setDateFrom(self, yyyymmdd: str) -> None:  # noqa: N802
+        self._set_field("from", yyyymmdd)
+        if self._fields["to"] and yyyymmdd > self._fields["to"]:
+            self._set_field("to", yyyymmdd)
+
+    @Slot(str)
+    def setDateTo(self, yyyymmdd: str) -> None:  # noqa: N802
+        self._set_field("to", yyyymmdd)
+        if self._fields["from"] and yyyymmdd < self._fields["from"]:
+            self._set_field("from", yyyymmdd)
+
+    @Slot(int)
+    def lastDays(self, days: int) -> None:  # noqa: N802
+        """Today (1), the last 7 days (7), ..."""
+        today = date.today()
+        self._set_field("from", (today - timedelta(days=max(1, days) - 1)).strftime("%Y%m%d"))
+        self._set_field("to", today.strftime("%Y%m%d"))
+
+    @Slot()
+    def anyDate(self) -> None:  # noqa: N802
+        self._set_field("from", "")
+        self._set_field("to", "")
+
+    @Slot(str)
+    def setModality(self, modality: str) -> None:  # noqa: N802
+        value = "" if modality in ("", "Any") else modality.upper()
+        if value != self._fields["mod"]:
+            self._set_field("mod", value)
+            if self._series_study:  # the modality filter applies to the series list
+                self._spawn(self._show_series(self._series_study))
+
+    @Slot()
+    def clearFields(self) -> None:  # noqa: N802
+        for name in self._fields:
+            self._fields[name] = ""
+        self.fieldsChanged.emit()
+
+    @Slot(str)
+    def setNode(self, name: str) -> None:  # noqa: N802
+        if name != self._node_name and any(n.name == name for n in self._nodes):
+            self._node_name = name
+            self.nodesChanged.emit()
+
+    def _current_node(self) -> NodeInfo | None:
+        return next((n for n in self._nodes if n.name == self._node_name), None)
+
+    def query_of(self) -> StudyQuery:
+        s = self._core.settings
+        f = self._fields
+        return StudyQuery(
+            patient_name=f["name"],
+            patient_id=f["id"],
+            date_from=f["from"],
+            date_to=f["to"],
+            accession_number=f["accession"],
+            max_results=s.qr_max_results,
+            append_wildcard=s.qr_append_wildcard,
+        )
+
+    # -- nodes ----------------------------------------------------------------------------------
+    async def load_nodes(self) -> None:
+        nodes = await asyncio.to_thread(self._registry.list)
+        names = [n.name for n in nodes]
+        if nodes == self._nodes:
+            return
+        self._nodes = nodes
+        if self._node_name not in names:
+            self._node_name = names[0] if names else ""
+        self.nodesChanged.emit()
+        if self._queried_node is None and not self._querying:
+            self._set_status(READY if nodes else NO_NODES)
+
+    @asyncSlot()
+    async def refreshNodes(self) -> None:  # noqa: N802
+        try:
+            await self.load_nodes()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("listing the remote nodes failed")
+            self.errorOccurred.emit(f"Could not list the remote servers: {exc}")
+        finally:
+            pass
+
+    # -- query ------------------------------------------------------------------------------------
+    def _set_querying(self, querying: bool) -> None:
+        if querying != self._querying:
+            self._querying = querying
+            self.queryingChanged.emit()
+
+    def _set_status(self, text: str, truncated: bool = False) -> None:
+        if (text, truncated) != (self._status, self._truncated):
+            self._status, self._truncated = text, truncated
+            self.statusChanged.emit()
+
+    @asyncSlot()
+    async def query(self) -> None:
+        """C-FIND the studies matching the fields on the chosen server (off the GUI thread)."""
+        cancel = threading.Event()
+        try:
+            if self._querying:
+                return
+            node = self._current_node()
+            if node is None:
+                self.errorOccurred.emit("Add a remote server under Settings first.")
+                return
+            self._query_cancel = cancel
+            self._set_querying(True)
+            self._set_status(f"Querying {node.name}…")
+            query = self.query_of()
+            future = asyncio.ensure_future(
+                asyncio.to_thread(self.client().find_studies, remote_of(node), query, cancel)
+            )
+            self._query_task = future
+            try:
+                result = await future
+            except asyncio.CancelledError:
+                if cancel.is_set():  # the user's Cancel: not an error, and not ours to re-raise
+                    self._set_status("Query cancelled.")
+                    return
+                raise
+            if cancel.is_set():
+                self._set_status("Query cancelled.")
+                return
+            self._queried_node = node
+            self._series_cache.clear()
+            self._series_study = ""
+            self._series.set_rows([])
+            self._studies.set_rows([study_row(m) for m in result.matches])
+            count = len(result.matches)
+            if result.truncated:
+                self._set_status(
+                    f"Showing the first {count} studies: {node.name} has more. Narrow the"
+                    " query, or raise Maximum matches under Options.",
+                    True,
+                )
+            else:
+                self._set_status(f"{_plural(count, 'study', 'studies')} on {node.name}.")
+            self.selectionChanged.emit()
+            self.queryFinished.emit()
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        except Exception as exc:
+            log.warning("query failed: %s", exc)
+            self._set_status("The query failed.")
+            self.errorOccurred.emit(f"Query failed: {exc}")
+        finally:
+            if self._query_cancel is cancel:
+                self._query_cancel = None
+                self._query_task = None
+                self._set_querying(False)
+
+    @Slot()
+    def cancelQuery(self) -> None:  # noqa: N802
+        """Stop waiting at once; the peer gets a C-CANCEL with its next answer."""
+        if self._query_cancel is not None:
+            self._query_cancel.set()
+        if self._query_task is not None:
+            self._query_task.cancel()
+
+    # -- series -----------------------------------------------------------------------------------
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @Slot(int)
+    def selectStudy(self, row: int) -> None:  # noqa: N802
+        """Tap on a study: select it (or add/remove it) and show its series."""
+        current = self._studies.select(row, self._multi)
+        study = self._studies.current_row()
+        self._series.clearSelection()
+        if current and study is not None:
+            self._spawn(self._show_series(str(study["StudyInstanceUID"])))
+        elif study is None:
+            self._series_study = ""
+            self._series.set_rows([])
+        self.selectionChanged.emit()
+
+    @Slot(int)
+    def selectSeries(self, row: int) -> None:  # noqa: N802
+        self._series.select(row, self._multi)
+
+    async def _show_series(self, study_uid: str) -> None:
+        """The series of a study: from the peer the first time (spinner), then from the cache."""
+        try:
+            node = self._queried_node
+            if node is None:
+                return
+            self._series_study = study_uid
+            key = (node.name, study_uid, self._fields["mod"])
+            rows = self._series_cache.get(key)
+            if rows is None:
+                self._series.set_rows([])
+                self._series.set_busy(True)
+                found = await asyncio.to_thread(
+                    self.client().find_series, remote_of(node), study_uid, self._fields["mod"]
+                )
+                rows = [series_row(study_uid, m) for m in found]
+                self._series_cache[key] = rows
+            if self._series_study == study_uid:  # still the study on show
+                self._series.set_rows(rows)
+                self.seriesLoaded.emit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("series query failed: %s", exc)
+            self.errorOccurred.emit(f"Could not list the series: {exc}")
+        finally:
+            if self._series_study == study_uid:
+                self._series.set_busy(False)
+
+    # -- retrieve ---------------------------------------------------------------------------------
+    def targets(self) -> list[RetrieveTarget]:
+        """Selected series (of the study on show), else the selected studies."""
+        series = self._series.selected_rows()
+        if series:
+            return [RetrieveTarget(r["StudyInstanceUID"], r["SeriesInstanceUID"]) for r in series]
+        return [RetrieveTarget(r["StudyInstanceUID"]) for r in self._studies.selected_rows()]
+
+    def _set_retrieving(self, retrieving: bool) -> None:
+        if retrieving != self._retrieving:
+            self._retrieving = retrieving
+            self.retrievingChanged.emit()
+
+    def _set_progress(self, fraction: float, text: str) -> None:
+        self._progress, self._progress_text = fraction, text
+        self.progressChanged.emit()
+
+    def _progress_from_thread(self, status: RetrieveStatus) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._show_progress, status)
+
+    def _show_progress(self, status: RetrieveStatus) -> None:
+        cancel = self._retrieve_cancel
+        if not self._retrieving or cancel is None or cancel.is_set():
+            return
+        what = "Series" if self.targets() and self.targets()[0].series_uid else "Study"
+        text = f"{what} {status.target + 1} of {status.targets}: "
+        text += f"{status.done} of {status.total} images" if status.total else "starting"
+        if status.failed:
+            text += f", {status.failed} failed"
+        self._set_progress(status.fraction, text)
+
+    @asyncSlot()
+    async def retrieve(self) -> None:
+        """Retrieve the selection by the server's method; progress; Cancel stops it."""
+        cancel = threading.Event()
+        try:
+            if self._retrieving:
+                return
+            node = self._queried_node
+            targets = self.targets()
+            if node is None or not targets:
+                self.errorOccurred.emit("Select the studies or series to retrieve first.")
+                return
+            node = await asyncio.to_thread(self._registry.get, node.name)  # current settings
+            destination = ""
+            if node.retrieve_method == "move":
+                state = self._node.state
+                if not state.running:
+                    self.errorOccurred.emit(
+                        "Retrieve by C-MOVE sends the images to this kiosk's DICOM node, which"
+                        " is stopped. Start it under Settings, or set this server's retrieve"
+                        " method to C-GET."
+                    )
+                    return
+                destination = state.ae_title
+            self._loop = asyncio.get_running_loop()
+            self._retrieve_cancel = cancel
+            self._set_retrieving(True)
+            self._set_progress(0.0, f"Retrieving from {node.name}…")
+            summary = await asyncio.to_thread(
+                retrieve,
+                self._core,
+                self.client(),
+                node,
+                targets,
+                node.retrieve_method,
+                destination_ae=destination,
+                progress=self._progress_from_thread,
+                cancel=cancel,
+                wait_indexed=self._node.wait_indexed if destination else None,
+            )
+            text = summary.text()
+            self._set_progress(1.0 if not summary.cancelled else self._progress, text)
+            self.message.emit(text)
+            self.retrieveFinished.emit(text)
+            if (
+                self._core.settings.qr_auto_load
+                and not summary.cancelled
+                and summary.completed
+                and self._opener is not None
+            ):
+                first = targets[0]
+                await self._opener(first.study_uid, first.series_uid or "")
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        except Exception as exc:
+            log.warning("retrieve failed: %s", exc)
+            self._set_progress(self._progress, "The retrieve failed.")
+            self.errorOccurred.emit(f"Retrieve failed: {exc}")
+            self.retrieveFinished.emit(str(exc))
+        finally:
+            if self._retrieve_cancel is cancel:
+                self._retrieve_cancel = None
+                self._set_retrieving(False)
+
+    @Slot()
+    def cancelRetrieve(self) -> None:  # noqa: N802
+        """C-CANCEL the running retrieve (the peer stops after the image in flight)."""
+        if self._retrieve_cancel is not None and not self._retrieve_cancel.is_set():
+            self._retrieve_cancel.set()
+            self._set_progress(self._progress, "Cancelling…")
+
+    # -- options -------------------------------------------------------------------------------
+    async def _save_option(self, **changes: Any) -> None:
+        await self._store.save(**changes)
+        self.optionsChanged.emit()
+
+    @asyncSlot(int)
+    async def setMaxResults(self, value: int) -> None:  # noqa: N802
+        try:
+            if value != self._core.settings.qr_max_results:
+                await self._save_option(qr_max_results=value)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.errorOccurred.emit(f"Could not save the option: {exc}")
+        finally:
+            pass
+
+    @asyncSlot(bool)
+    async def setAppendWildcard(self, enabled: bool) -> None:  # noqa: N802
+        try:
+            if enabled != self._core.settings.qr_append_wildcard:
+                await self._save_option(qr_append_wildcard=enabled)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.errorOccurred.emit(f"Could not save the option: {exc}")
+        finally:
+            pass
+
+    @asyncSlot(bool)
+    async def setAutoLoad(self, enabled: bool) -> None:  # noqa: N802
+        try:
+            if enabled != self._core.settings.qr_auto_load:
+                await self._save_option(qr_auto_load=enabled)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.errorOccurred.emit(f"Could not save the option: {exc}")
+        finally:
+            pass

@@ -1,0 +1,572 @@
+"""The Settings tab: the DICOM node (state, Start/Stop/Reset, AE title, port, bind address,
+accept policy), the remote nodes (add, edit, delete, C-ECHO test) and the storage."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    Property,
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Signal,
+    Slot,
+)
+from PySide6.QtQml import QmlElement, QmlUncreatable
+from qasync import asyncSlot
+
+from core.app import Core
+from core.config import Settings, save_settings
+from core.errors import ConfigError
+from core.node.server import DicomNode, NodeState
+from core.nodes import SERVICES, NodeInfo, NodeRegistry, echo_timed
+
+log = logging.getLogger(__name__)
+
+QML_IMPORT_NAME = "Kiosk.Backend"
+QML_IMPORT_MAJOR_VERSION = 1
+
+SERVICE_TITLES = {"store": "Store", "find": "Query", "retrieve": "Retrieve"}
+ACCEPT_POLICIES = ("any", "known")
+
+
+class SettingsStore:
+    """Saves settings one change at a time and keeps ``core.settings`` current."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self._lock = asyncio.Lock()
+
+    async def save(self, **changes: Any) -> Settings:
+        """Validate and persist ``changes`` (raises ConfigError with the reason)."""
+        async with self._lock:
+            new = await asyncio.to_thread(save_settings, self._core.settings, **changes)
+            self._core.settings = new
+            return new
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+class NodeRole(IntEnum):
+    NAME = 0x0301
+    AE_TITLE = 0x0302
+    ADDRESS = 0x0303
+    METHOD = 0x0304
+    SERVICES = 0x0305
+    TEST_STATE = 0x0306  # "", "testing", "ok", "failed"
+    TEST_TEXT = 0x0307
+    DETAIL = 0x0308
+
+
+@QmlElement
+@QmlUncreatable("The remote nodes list belongs to the settings view model.")
+class NodeListModel(QAbstractListModel):  # type: ignore[operator]
+    """The registered remote nodes, with the last C-ECHO test of each."""
+
+    countChanged = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._nodes: list[NodeInfo] = []
+        self._tests: dict[str, tuple[str, str]] = {}
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._nodes)
+
+    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802
+        return {
+            NodeRole.NAME: QByteArray(b"name"),
+            NodeRole.AE_TITLE: QByteArray(b"aeTitle"),
+            NodeRole.ADDRESS: QByteArray(b"address"),
+            NodeRole.METHOD: QByteArray(b"method"),
+            NodeRole.SERVICES: QByteArray(b"services"),
+            NodeRole.TEST_STATE: QByteArray(b"testState"),
+            NodeRole.TEST_TEXT: QByteArray(b"testText"),
+            NodeRole.DETAIL: QByteArray(b"detail"),
+        }
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._nodes):
+            return None
+        node = self._nodes[index.row()]
+        if role == NodeRole.NAME:
+            return node.name
+        if role == NodeRole.AE_TITLE:
+            return node.ae_title
+        if role == NodeRole.ADDRESS:
+            return f"{node.host}:{node.port}"
+        if role == NodeRole.METHOD:
+            return f"C-{node.retrieve_method.upper()}"
+        if role == NodeRole.SERVICES:
+            allowed = [SERVICE_TITLES[s] for s in SERVICES if s in node.allowed]
+            return ", ".join(allowed) if allowed else "nothing"
+        if role == NodeRole.DETAIL:
+            services = ", ".join(SERVICE_TITLES[s] for s in SERVICES if s in node.allowed)
+            return (
+                f"{node.ae_title} @ {node.host}:{node.port} · C-{node.retrieve_method.upper()}"
+                f" · may use: {services or 'nothing'}"
+            )
+        if role == NodeRole.TEST_STATE:
+            return self._tests.get(node.name, ("", ""))[0]
+        if role == NodeRole.TEST_TEXT:
+            return self._tests.get(node.name, ("", ""))[1]
+        return None
+
+    @Property(int, notify=countChanged, final=True)
+    def count(self) -> int:
+        return len(self._nodes)
+
+    def nodes(self) -> list[NodeInfo]:
+        return list(self._nodes)
+
+    def get(self, name: str) -> NodeInfo | None:
+        return next((n for n in self._nodes if n.name == name), None)
+
+    def set_nodes(self, nodes: list[NodeInfo]) -> None:
+        if nodes == self._nodes:
+            return
+        self.beginResetModel()
+        self._nodes = list(nodes)
+        names = {n.name for n in nodes}
+        self._tests = {k: v for k, v in self._tests.items() if k in names}
+        self.endResetModel()
+        self.countChanged.emit()
+
+    def set_test(self, name: str, state: str, text: str) -> None:
+        self._tests[name] = (state, text)
+        for row, node in enumerate(self._nodes):
+            if node.name == name:
+                index = self.index(row)
+                self.dataChanged.emit(index, index, [NodeRole.TEST_STATE, NodeRole.TEST_TEXT])
+
+
+@QmlElement
+@QmlUncreatable("The kiosk makes the settings view model.")
+class SettingsModel(QObject):  # type: ignore[operator]
+    nodeStateChanged = Signal()
+    nodeBusyChanged = Signal()
+    configChanged = Signal()
+    configErrorChanged = Signal()
+    editorErrorChanged = Signal()
+    storageChanged = Signal()
+    nodesChanged = Signal()
+    nodeSaved = Signal()
+    errorOccurred = Signal(str)
+    message = Signal(str)
+
+    def __init__(
+        self, core: Core, node: DicomNode, store: SettingsStore, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._core = core
+        self._node = node
+        self._store = store
+        self._registry = NodeRegistry(core.sessions)
+        self._nodes = NodeListModel(self)
+        self._state = node.state
+        self._node_busy = False
+        self._config_error = ""
+        self._editor_error = ""
+        self._storage: dict[str, Any] = {}
+        node.add_listener(self._on_node_state)
+
+    # -- node state (listener: runs on the loop that started the node, the GUI thread) ------
+    def _on_node_state(self, state: NodeState) -> None:
+        if state != self._state:
+            self._state = state
+            self.nodeStateChanged.emit()
+
+    def _sync_state(self) -> None:
+        self._on_node_state(self._node.state)
+
+    @Property(bool, notify=nodeStateChanged, final=True)
+    def nodeRunning(self) -> bool:  # noqa: N802
+        return self._state.running
+
+    @Property(str, notify=nodeStateChanged, final=True)
+    def nodeStatus(self) -> str:  # noqa: N802
+        if self._state.running:
+            return "Running"
+        if self._state.last_error:
+            return f"Stopped: {self._state.last_error}"
+        return "Stopped"
+
+    @Property(str, notify=nodeStateChanged, final=True)
+    def nodeAeTitle(self) -> str:  # noqa: N802
+        return self._state.ae_title
+
+    @Property(str, notify=nodeStateChanged, final=True)
+    def nodeAddress(self) -> str:  # noqa: N802
+        return f"{self._state.bind}:{self._state.port}"
+
+    @Property(int, notify=nodeStateChanged, final=True)
+    def activeAssociations(self) -> int:  # noqa: N802
+        return self._state.active_associations
+
+    @Property(int, notify=nodeStateChanged, final=True)
+    def imagesToday(self) -> int:  # noqa: N802
+        return self._state.images_today
+
+    @Property(bool, notify=nodeBusyChanged, final=True)
+    def nodeBusy(self) -> bool:  # noqa: N802
+        return self._node_busy
+
+    def _set_node_busy(self, busy: bool) -> None:
+        if busy != self._node_busy:
+            self._node_busy = busy
+            self.nodeBusyChanged.emit()
+
+    # -- local configuration ---------------------------------------------------------------
+    @Property(str, notify=configChanged, final=True)
+    def aeTitle(self) -> str:  # noqa: N802
+        return self._core.settings.ae_title
+
+    @Property(str, notify=configChanged, final=True)
+    def port(self) -> str:
+        return str(self._core.settings.port)
+
+    @Property(str, notify=configChanged, final=True)
+    def bind(self) -> str:
+        return self._core.settings.bind
+
+    @Property(str, notify=configChanged, final=True)
+    def acceptPolicy(self) -> str:  # noqa: N802
+        return self._core.settings.accept_policy
+
+    @Property(str, notify=configErrorChanged, final=True)
+    def configError(self) -> str:  # noqa: N802
+        return self._config_error
+
+    def _set_config_error(self, text: str) -> None:
+        if text != self._config_error:
+            self._config_error = text
+            self.configErrorChanged.emit()
+
+    def restart_needed(self) -> bool:
+        s, st = self._core.settings, self._state
+        return st.running and (s.ae_title, s.port, s.bind) != (st.ae_title, st.port, st.bind)
+
+    @Property(bool, notify=nodeStateChanged, final=True)
+    def restartNeeded(self) -> bool:  # noqa: N802
+        return self.restart_needed()
+
+    @Property(str, notify=nodeStateChanged, final=True)
+    def restartText(self) -> str:  # noqa: N802
+        s = self._core.settings
+        return (
+            f"Saved: {s.ae_title} on {s.bind}:{s.port}. The node still runs as"
+            f" {self._state.ae_title} on {self._state.bind}:{self._state.port} until it restarts."
+        )
+
+    # -- storage ---------------------------------------------------------------------------
+    @Property(str, notify=storageChanged, final=True)
+    def storageLocation(self) -> str:  # noqa: N802
+        return str(self._core.settings.data_dir)
+
+    @Property(str, notify=storageChanged, final=True)
+    def storageText(self) -> str:  # noqa: N802
+        s = self._storage
+        if not s:
+            return ""
+        text = (
+            f"{s['instances']:,} images in {s['studies']:,} studies use {_size(s['bytes'])}."
+            f" {_size(s['free'])} free of {_size(s['total'])} on this disk."
+        )
+        if self._core.settings.max_store_bytes:
+            text += f" Limit: {_size(self._core.settings.max_store_bytes)}."
+        return text
+
+    @Property(float, notify=storageChanged, final=True)
+    def diskUsed(self) -> float:  # noqa: N802
+        s = self._storage
+        return 1.0 - s["free"] / s["total"] if s.get("total") else 0.0
+
+    def _read_storage(self) -> dict[str, Any]:
+        stats = self._core.stats()
+        folder = self._core.settings.data_dir
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        disk = shutil.disk_usage(folder)
+        return {**stats, "free": disk.free, "total": disk.total}
+
+    # -- remote nodes ------------------------------------------------------------------------
+    @Property(NodeListModel, constant=True, final=True)
+    def nodes(self) -> NodeListModel:
+        return self._nodes
+
+    @Property(list, constant=True, final=True)
+    def services(self) -> list[dict[str, str]]:
+        return [{"key": s, "title": SERVICE_TITLES[s]} for s in SERVICES]
+
+    @Property(str, notify=editorErrorChanged, final=True)
+    def editorError(self) -> str:  # noqa: N802
+        return self._editor_error
+
+    def _set_editor_error(self, text: str) -> None:
+        if text != self._editor_error:
+            self._editor_error = text
+            self.editorErrorChanged.emit()
+
+    @Slot(str, result="QVariantMap")
+    def nodeFields(self, name: str) -> dict[str, Any]:  # noqa: N802
+        """The editor's fields for ``name`` (empty name: a new node's defaults)."""
+        self._set_editor_error("")
+        node = self._nodes.get(name)
+        if node is None:
+            return {
+                "name": "",
+                "aeTitle": "",
+                "host": "",
+                "port": "104",
+                "method": "move",
+                "services": list(SERVICES),
+            }
+        return {
+            "name": node.name,
+            "aeTitle": node.ae_title,
+            "host": node.host,
+            "port": str(node.port),
+            "method": node.retrieve_method,
+            "services": [s for s in SERVICES if s in node.allowed],
+        }
+
+    @Slot(str, result=str)
+    def deletePrompt(self, name: str) -> str:  # noqa: N802
+        node = self._nodes.get(name)
+        if node is None:
+            return ""
+        return (
+            f"Delete the remote node {node.name} ({node.ae_title} at {node.host}:{node.port})?"
+            " It can no longer be queried or used as a move destination, and with"
+            " 'known nodes only' it can no longer send here."
+        )
+
+    async def load(self) -> None:
+        """Read the nodes and the storage (at start and on Refresh)."""
+        self._sync_state()
+        nodes = await asyncio.to_thread(self._registry.list)
+        self._nodes.set_nodes(nodes)
+        self._storage = await asyncio.to_thread(self._read_storage)
+        self.storageChanged.emit()
+
+    # -- slots: node lifecycle ---------------------------------------------------------------
+    def _apply_config(self) -> None:
+        s = self._core.settings
+        self._node.ae_title, self._node.port, self._node.bind = s.ae_title, s.port, s.bind
+        self._node.accept_policy = s.accept_policy
+
+    async def _lifecycle(self, action: str) -> None:
+        try:
+            self._set_node_busy(True)
+            if action == "stop":
+                await self._node.stop()
+            else:
+                if not self._node.state.running or action == "reset":
+                    self._apply_config()
+                if action == "start":
+                    await self._node.start()
+                else:
+                    await self._node.reset()
+            self._sync_state()
+            st = self._state
+            done = {"start": "started", "stop": "stopped", "reset": "restarted"}[action]
+            where = f" as {st.ae_title} on {st.bind}:{st.port}" if st.running else ""
+            self.message.emit(f"The DICOM node {done}{where}.")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("the DICOM node did not %s: %s", action, exc)
+            self._sync_state()
+            self.errorOccurred.emit(f"The DICOM node did not {action}: {exc}")
+        finally:
+            self._set_node_busy(False)
+
+    @asyncSlot()
+    async def startNode(self) -> None:  # noqa: N802
+        try:
+            await self._lifecycle("start")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.errorOccurred.emit(str(exc))
+        finally:
+            self._set_node_busy(False)
+
+    @asyncSlot()
+    async def stopNode(self) -> None:  # noqa: N802
+        try:
+            await self._lifecycle("stop")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.errorOccurred.emit(str(exc))
+        finally:
+            self._set_node_busy(False)
+
+    @asyncSlot()
+    async def resetNode(self) -> None:  # noqa: N802
+        """Stop and start again, with the saved AE title, port and bind address."""
+        try:
+            await self._lifecycle("reset")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.errorOccurred.emit(str(exc))
+        finally:
+            self._set_node_busy(False)
+
+    # -- slots: configuration ----------------------------------------------------------------
+    @asyncSlot(str, str, str)
+    async def saveLocal(self, ae_title: str, port: str, bind: str) -> None:  # noqa: N802
+        """Validate and save the local AE title, port and bind address."""
+        try:
+            ae_title, port, bind = ae_title.strip(), port.strip(), bind.strip()
+            if not port.isdigit():
+                raise ConfigError(f"port {port!r} must be a number from 1 to 65535")
+            await self._store.save(ae_title=ae_title, port=int(port), bind=bind)
+            self._set_config_error("")
+            self.configChanged.emit()
+            self.nodeStateChanged.emit()  # restartNeeded may have changed
+            if self.restart_needed():
+                self.message.emit("Saved. Restart the node for the change to take effect.")
+            else:
+                self.message.emit("Saved.")
+        except asyncio.CancelledError:
+            raise
+        except ConfigError as exc:
+            self._set_config_error(f"Not saved: {exc}")
+        except Exception as exc:
+            log.exception("saving the node settings failed")
+            self.errorOccurred.emit(f"Could not save: {exc}")
+        finally:
+            pass
+
+    @asyncSlot(str)
+    async def setAcceptPolicy(self, policy: str) -> None:  # noqa: N802
+        """Accept any calling AE, or known nodes only (applies at once)."""
+        try:
+            if policy not in ACCEPT_POLICIES or policy == self._core.settings.accept_policy:
+                return
+            await self._store.save(accept_policy=policy)
+            self._node.accept_policy = policy
+            self.configChanged.emit()
+            if policy == "known" and self._nodes.count == 0:
+                self.message.emit(
+                    "Only known nodes may connect now, and none is registered yet: add the"
+                    " scanners and archives under Remote nodes."
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("saving the accept policy failed")
+            self.errorOccurred.emit(f"Could not save the accept policy: {exc}")
+        finally:
+            pass
+
+    @asyncSlot()
+    async def refresh(self) -> None:
+        try:
+            await self.load()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("reading the settings failed")
+            self.errorOccurred.emit(f"Could not refresh: {exc}")
+        finally:
+            pass
+
+    # -- slots: remote nodes -------------------------------------------------------------------
+    @asyncSlot(str, str, str, str, str, str, list)
+    async def saveNode(  # noqa: N802, PLR0913
+        self,
+        original: str,
+        name: str,
+        ae_title: str,
+        host: str,
+        port: str,
+        method: str,
+        services: list[str],
+    ) -> None:
+        """Add (``original`` empty) or change a remote node; the editor shows what is wrong."""
+        try:
+            name, ae_title, host, port = name.strip(), ae_title.strip(), host.strip(), port.strip()
+            if not port.isdigit():
+                raise ConfigError(f"port {port!r} must be a number from 1 to 65535")
+            if original:
+                await asyncio.to_thread(
+                    self._registry.edit,
+                    original,
+                    new_name=name,
+                    ae_title=ae_title,
+                    host=host,
+                    port=int(port),
+                    retrieve_method=method,
+                    allowed=list(services),
+                )
+            else:
+                await asyncio.to_thread(
+                    self._registry.add, name, ae_title, host, int(port), method, list(services)
+                )
+            self._set_editor_error("")
+            await self._reload_nodes()
+            self.nodeSaved.emit()
+            self.message.emit(f"Saved the remote node {name}.")
+        except asyncio.CancelledError:
+            raise
+        except ConfigError as exc:
+            self._set_editor_error(str(exc)[:1].upper() + str(exc)[1:] + ".")
+        except Exception as exc:
+            log.exception("saving a remote node failed")
+            self._set_editor_error(f"Could not save: {exc}")
+        finally:
+            pass
+
+    async def _reload_nodes(self) -> None:
+        nodes = await asyncio.to_thread(self._registry.list)
+        self._nodes.set_nodes(nodes)
+        self.nodesChanged.emit()
+
+    @asyncSlot(str)
+    async def deleteNode(self, name: str) -> None:  # noqa: N802
+        try:
+            await asyncio.to_thread(self._registry.remove, name)
+            await self._reload_nodes()
+            self.message.emit(f"Deleted the remote node {name}.")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("deleting a remote node failed")
+            self.errorOccurred.emit(f"Could not delete {name}: {exc}")
+        finally:
+            pass
+
+    @asyncSlot(str)
+    async def testNode(self, name: str) -> None:  # noqa: N802
+        """C-ECHO the node off the GUI thread; the row shows the result and round-trip time."""
+        try:
+            node = self._nodes.get(name)
+            if node is None:
+                return
+            self._nodes.set_test(name, "testing", "Testing…")
+            result = await asyncio.to_thread(echo_timed, node, self._core.settings.ae_title, 10.0)
+            self._nodes.set_test(name, "ok" if result.ok else "failed", result.message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("testing %s failed", name)
+            self._nodes.set_test(name, "failed", f"Test failed: {exc}")
+        finally:
+            pass
