@@ -15,9 +15,9 @@ from core.node.server import DicomNode
 from viewmodels.database import DatabaseModel
 from viewmodels.images import FrameProvider
 from viewmodels.importing import ImportModel
-from viewmodels.transfers import TransferLogModel
 from viewmodels.queryretrieve import QueryRetrieveModel
 from viewmodels.settings import SettingsModel, SettingsStore
+from viewmodels.transfers import TransferLogModel
 from viewmodels.viewer import ViewerModel
 
 log = logging.getLogger(__name__)
