@@ -24,8 +24,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -58,6 +57,7 @@ log = logging.getLogger(__name__)
 ASSOCIATION_TIMEOUT = 30.0  # seconds for connecting, negotiating and each response
 POLL_SECONDS = 1.0  # the queue is read at least this often (other processes queue too)
 WATCH_SECONDS = 0.2  # how often a running transfer's status is checked (Abort from elsewhere)
+STOP_SECONDS = 5.0  # stop() waits this long for running sends to hand their transfers back
 RECOVER_SECONDS = 30.0  # how often transfers abandoned by dead senders are looked for
 FLUSH_ITEMS = 200  # item results are written when this many are waiting...
 FLUSH_SECONDS = 0.25  # ...or at least this often
@@ -148,7 +148,6 @@ class SendWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._scheduler: asyncio.Task[None] | None = None
-        self._executor: ThreadPoolExecutor | None = None
         self._remove_listener: object = None
 
     # -- control ----------------------------------------------------------------------------------
@@ -171,7 +170,6 @@ class SendWorker:
             return
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._executor = ThreadPoolExecutor(self._parallel, thread_name_prefix="send")
         recovered = await asyncio.to_thread(self._queue.recover)
         if recovered:
             log.info("resuming %d interrupted transfers", len(recovered))
@@ -191,12 +189,26 @@ class SendWorker:
             self._scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._scheduler
-        for job in list(self._jobs.values()):
+        jobs = list(self._jobs.values())
+        for job in jobs:
             job.abort("stop")
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
+        tasks = set(self._tasks)
+        if not tasks:
+            return
+        _done, pending = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+        if pending:
+            # Only a connection attempt cannot be interrupted: let its (daemon) thread time out
+            # on its own and hand the transfers to the next start now.
+            for job in jobs:
+                if job.claim.transfer_id in self._jobs:
+                    await asyncio.to_thread(self._queue.release, job.claim.transfer_id, self._owner)
+                    log.warning(
+                        "transfer %d: still connecting at the stop; it will resume",
+                        job.claim.transfer_id,
+                    )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def pause(self) -> None:
         """Take no new transfers (those running go on)."""
@@ -276,21 +288,20 @@ class SendWorker:
             claim.attempt,
         )
         watcher = asyncio.get_running_loop().create_task(self._watch(job))
-        result = _Result("error", "the sender stopped unexpectedly")
         try:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._executor, self._send, job)
-        except Exception as exc:  # the executor is gone (stopping) or a bug
-            log.exception("transfer %d: the send failed", claim.transfer_id)
-            result = _Result("error", str(exc))
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-        try:
-            await asyncio.to_thread(self._conclude, job, result)
-        except Exception:
-            log.exception("transfer %d: recording its end failed", claim.transfer_id)
+            try:
+                result = await _in_daemon_thread(f"send-{claim.transfer_id}", self._send, job)
+            except Exception as exc:  # a bug: the transfer fails with the reason
+                log.exception("transfer %d: the send failed", claim.transfer_id)
+                result = _Result("error", str(exc))
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            try:
+                await asyncio.to_thread(self._conclude, job, result)
+            except Exception:
+                log.exception("transfer %d: recording its end failed", claim.transfer_id)
         finally:
             self._jobs.pop(claim.transfer_id, None)
             self._poke()
@@ -409,6 +420,36 @@ class SendWorker:
             log.exception("transfer %d: unexpected error while sending", claim.transfer_id)
             return _Result("error", f"unexpected error while sending: {exc}")
         return _Result("cancelled" if job.cancelled else "done")
+
+
+def _in_daemon_thread(
+    name: str, function: Callable[[_Job], _Result], job: _Job
+) -> Awaitable[_Result]:
+    """Run ``function(job)`` in a daemon thread (a hung connection never holds up an exit)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[_Result] = loop.create_future()
+
+    def settle(outcome: _Result | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(outcome)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            outcome = function(job)
+        except BaseException as exc:  # handed to the awaiting task
+            error: BaseException | None = exc
+            outcome = None
+        else:
+            error = None
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, outcome, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
 
 
 class _Recorder:

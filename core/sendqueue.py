@@ -576,7 +576,3 @@ class SendQueue:
                     Transfer.next_attempt_at.is_not(None),
                 )
             )
-
-    def final_status(self, transfer_id: int) -> str | None:
-        found = self.status(transfer_id)
-        return found[0] if found else None

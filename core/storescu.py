@@ -350,9 +350,6 @@ class StoreAssociation:
         )
 
     # -- storing ---------------------------------------------------------------------------------
-    def accepts(self, sop_class: str, syntax: str) -> bool:
-        return (sop_class, syntax) in self._contexts
-
     def store(self, item: StoreItem, priority: int = PRIORITY_MEDIUM) -> StoreResult:
         """Send one item; the peer's status, or ours when it could not be offered.
 

@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -483,3 +484,27 @@ def test_serve_sends_what_the_cli_queued(tmp_path: Path, monkeypatch: pytest.Mon
             assert server.stop() == 0
         assert sorted(scp.files()) == sorted(_images_of(library, "P1"))
     assert listed[0]["status"] == "sent" and listed[0]["done"] == 5
+
+
+def test_stop_hands_back_a_transfer_stuck_connecting(core: Core, library: Library) -> None:
+    """A peer that takes the connection but never answers the association request."""
+    with socket.socket() as frozen:
+        frozen.bind(("127.0.0.1", 0))
+        frozen.listen(4)  # never accepted: the kernel completes the handshake, nobody answers
+        add_node(core, "frozen", "FROZEN", frozen.getsockname()[1])
+        tid = core.send([("patient", "P2")], "frozen")
+
+        async def scenario() -> float:
+            worker = SendWorker(core)
+            await worker.start()
+            try:
+                await until(lambda: worker.active == [tid], 30, "the transfer to start")
+            finally:
+                start = time.monotonic()
+                await worker.stop()
+            return time.monotonic() - start
+
+        stopped_after = asyncio.run(scenario())
+    row = core.transfers.get(tid)
+    assert (row["status"], row["done"], row["error"]) == ("waiting", 0, "")
+    assert stopped_after < 20  # not the 30 s connection timeout

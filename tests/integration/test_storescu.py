@@ -149,6 +149,7 @@ COMPRESSED = [
     "SC_rgb_rle.dcm",  # RLE lossless, colour
     "SC_rgb_jpeg_gdcm.dcm",  # JPEG lossless SV1
     "MR_small_jpeg_ls_lossless.dcm",  # JPEG-LS lossless
+    "image_dfl.dcm",  # deflated explicit VR little endian
 ]
 
 
