@@ -128,6 +128,11 @@ def to_little_endian(path: Path, target_syntax: str) -> bytes:
             _swap_binary_values(ds)
     except Exception as exc:  # pydicom and its plugins raise many types for bad pixel data
         raise TranscodeError(f"cannot decompress {source.name} data: {exc}") from exc
+    # Elements still raw are written back as read, so a standard element the source encoded
+    # as UN would reach the peer as UN (a SOP Class UID it cannot find). Reading each element
+    # once gives known tags their dictionary VR (pydicom's replace_un_with_known_vr).
+    for _element in ds.iterall():
+        pass
     buffer = DicomBytesIO()
     buffer.is_little_endian = True
     buffer.is_implicit_VR = target_syntax == ImplicitVRLittleEndian

@@ -267,7 +267,13 @@ def test_delete_while_sending_stops_it(core: Core, library: Library, tmp_path: P
 
 
 # -- negotiation ----------------------------------------------------------------------------------
-COMPRESSED = ["MR_small_jp2klossless.dcm", "693_J2KI.dcm", "SC_rgb_rle.dcm"]
+# rtdose_rle_1frame.dcm has standard elements encoded as UN (its SOP Class UID among them)
+COMPRESSED = [
+    "MR_small_jp2klossless.dcm",
+    "693_J2KI.dcm",
+    "SC_rgb_rle.dcm",
+    "rtdose_rle_1frame.dcm",
+]
 
 
 def test_uncompressed_only_peer_receives_decompressed_images(core: Core, tmp_path: Path) -> None:
