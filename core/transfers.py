@@ -250,7 +250,9 @@ class TransferLog:
                 row.error = error
             row.status = FAILED if (error or row.failed_images) else IN_RECEIVED
             if row.failed_images and not row.error:
-                row.error = f"{row.failed_images} images refused"
+                row.error = (
+                    f"{row.failed_images} image{'s' if row.failed_images != 1 else ''} refused"
+                )
         self._feed.poke()
 
     def fail_unfinished(self) -> int:

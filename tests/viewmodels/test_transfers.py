@@ -414,7 +414,7 @@ class TestDrillDown:
         assert details["Transfer"] == f"#{tid}"
         assert details["Source"] == "SCANNER"
         assert (details["Images"], details["Received"], details["Failed"]) == ("4", "3", "1")
-        assert log.detailsError == "1 images refused"
+        assert log.detailsError == "1 image refused"
 
 
 class TestFailures:
