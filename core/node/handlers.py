@@ -23,7 +23,7 @@ from core.node import matching
 from core.node.part10 import part10
 
 if TYPE_CHECKING:
-    from core.node.server import DicomNode
+    from core.node.server import AssociationRecord, DicomNode
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +60,36 @@ def handle_store(event: Event, node: DicomNode) -> int | Dataset:
     if not node.allows(ae, "store"):
         log.warning("refused C-STORE from %s at %s: store not allowed for this node", ae, peer)
         return NOT_AUTHORIZED
-    transfer_syntax = str(event.context.transfer_syntax)
     request = event.request
-    request_sop = str(getattr(request, "AffectedSOPInstanceUID", "") or "")
-    request_class = str(getattr(request, "AffectedSOPClassUID", "") or "")
-    # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
-    data = part10(
-        event.encoded_dataset(include_meta=False), request_class, request_sop, transfer_syntax, ae
+    return store_dataset(
+        node,
+        node.association_entry(id(event.assoc), ae, peer),
+        ae,
+        peer,
+        str(event.context.transfer_syntax),
+        str(getattr(request, "AffectedSOPClassUID", "") or ""),
+        str(getattr(request, "AffectedSOPInstanceUID", "") or ""),
+        event.encoded_dataset(include_meta=False),
     )
+
+
+def store_dataset(
+    node: DicomNode,
+    assoc: AssociationRecord,
+    ae: str,
+    peer: str,
+    transfer_syntax: str,
+    request_class: str,
+    request_sop: str,
+    dataset: bytes,
+) -> int:
+    """Keep one received data set; return the C-STORE status to answer.
+
+    The status is SUCCESS only once the file is durable in ``incoming/``. Used by pynetdicom's
+    associations (``handle_store``) and by the lean storage acceptor (core.node.storage).
+    """
+    # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
+    data = part10(dataset, request_class, request_sop, transfer_syntax, ae)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -75,26 +97,25 @@ def handle_store(event: Event, node: DicomNode) -> int | Dataset:
             header = header_of(ds, transfer_syntax)
     except RejectedFile as exc:
         log.warning("refused image %r from %s: %s", request_sop[:80], ae, exc.reason)
-        node.record_failure(event, request_sop, CANNOT_UNDERSTAND, exc.reason)
+        node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, exc.reason)
         return CANNOT_UNDERSTAND
     except Exception as exc:  # undecodable header
         log.warning("refused image %r from %s: unreadable dataset: %s", request_sop[:80], ae, exc)
-        node.record_failure(event, request_sop, CANNOT_UNDERSTAND, f"unreadable dataset: {exc}")
+        node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, f"unreadable dataset: {exc}")
         return CANNOT_UNDERSTAND
     try:
         path = node.store.write_incoming(data, len(data))
     except StoreFullError as exc:
         log.error("refused image from %s: %s", ae, exc)
-        node.record_failure(event, header.sop_uid, OUT_OF_RESOURCES, str(exc))
+        node.record_failure(assoc, header.sop_uid, OUT_OF_RESOURCES, str(exc))
         return OUT_OF_RESOURCES
     except StoreError as exc:
         log.error("cannot store image from %s: %s", ae, exc)
-        node.record_failure(event, header.sop_uid, PROCESSING_FAILURE, str(exc))
+        node.record_failure(assoc, header.sop_uid, PROCESSING_FAILURE, str(exc))
         return PROCESSING_FAILURE
     # Durable now: acknowledge, and let the single index writer pick it up.
     node.ingest(
-        event,
-        IngestItem(path, header, len(data), source=ae or "network", source_detail=peer),
+        assoc, IngestItem(path, header, len(data), source=ae or "network", source_detail=peer)
     )
     return SUCCESS
 
