@@ -16,7 +16,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom.events import Event
 
-from core.dicomfile import header_of
+from core.dicomfile import header_of, scan_header
 from core.errors import KioskError, RejectedFile, StoreError, StoreFullError
 from core.indexer import IngestItem
 from core.node import matching
@@ -91,10 +91,12 @@ def store_dataset(
     # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
     data = part10(dataset, request_class, request_sop, transfer_syntax, ae)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = dcmread(io.BytesIO(data), stop_before_pixels=True)
-            header = header_of(ds, transfer_syntax)
+        header = scan_header(dataset, transfer_syntax)
+        if header is None:  # not plain enough for the scan: pydicom's reader decides
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = dcmread(io.BytesIO(data), stop_before_pixels=True)
+                header = header_of(ds, transfer_syntax)
     except RejectedFile as exc:
         log.warning("refused image %r from %s: %s", request_sop[:80], ae, exc.reason)
         node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, exc.reason)
