@@ -106,7 +106,7 @@ def store_dataset(
         node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, f"unreadable dataset: {exc}")
         return CANNOT_UNDERSTAND
     try:
-        path = node.store.write_incoming(data, len(data))
+        path, record = node.store.write_received(data)
     except StoreFullError as exc:
         log.error("refused image from %s: %s", ae, exc)
         node.record_failure(assoc, header.sop_uid, OUT_OF_RESOURCES, str(exc))

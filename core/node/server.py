@@ -37,6 +37,7 @@ from pynetdicom.transport import AssociationSocket, RequestHandler
 
 from core.app import Core
 from core.indexer import IngestItem, Outcome
+from core.journal import IntakeJournal, JournalRecord
 from core.node import handlers
 from core.node.storage import VERIFICATION, NodeServer, StorageAssociation
 from core.nodes import NodeInfo, NodeRegistry
@@ -49,6 +50,8 @@ _IDLE_GAP = 0.03  # s without a new image: flush now
 _MAX_LINGER = 0.1  # s: flush at least this often while images stream in
 _NO_AE = "-" * 17  # longer than any AE title: matches no calling AE
 _POLICY_TTL = 2.0  # seconds a registry read is reused for accept decisions
+_CHECKPOINT_IDLE = 0.5  # s without images: sync and empty the intake journal
+_CHECKPOINT_EVERY = 5.0  # s: at least this often while images stream in
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +108,30 @@ class IngestWorker(threading.Thread):
     def wait_idle(self, timeout: float | None = None) -> bool:
         return self.idle.wait(timeout)
 
+    def _checkpoint(self) -> None:
+        journal = self.core.store.journal
+        if journal is not None and journal.needs_checkpoint:
+            try:
+                journal.checkpoint(self.core.store.sync)
+            except OSError:
+                log.exception("intake journal checkpoint failed")
+        self._last_checkpoint = time.monotonic()
+
     def run(self) -> None:
         stopping = False
+        self._last_checkpoint = time.monotonic()
         while not stopping:
-            first = self.queue.get()
+            journal = self.core.store.journal
+            try:
+                # An idle writer makes the indexed images' files durable and empties the
+                # journal; while images stream in, it does so every _CHECKPOINT_EVERY s.
+                idle = (
+                    _CHECKPOINT_IDLE if journal is not None and journal.needs_checkpoint else None
+                )
+                first = self.queue.get(timeout=idle)
+            except queue.Empty:
+                self._checkpoint()
+                continue
             batch: list[_Msg] = []
             if first is None:
                 stopping = True
@@ -135,6 +158,8 @@ class IngestWorker(threading.Thread):
                     self._process(batch)
                 except Exception:
                     log.exception("indexing a batch of %d messages failed", len(batch))
+            if time.monotonic() - self._last_checkpoint > _CHECKPOINT_EVERY:
+                self._checkpoint()
             with self._lock:
                 self.pending -= len(batch)
                 if self.pending <= 0:
@@ -162,23 +187,24 @@ class IngestWorker(threading.Thread):
     def _flush(self, run: Sequence[_Msg]) -> None:
         if not run:
             return
-        items = [m for m in run if m[0] == "store"]
+        stored = [(m[1], m[2][0], m[2][1]) for m in run if m[0] == "store"]
+        items = [item for _assoc, item, _record in stored]
         outcomes: list[Outcome] = []
         if items:
             try:
-                outcomes = self.core.writer.write_batch([m[2] for m in items])
+                outcomes = self.core.writer.write_batch(items)
             except Exception:
                 log.exception("index batch failed; retrying image by image")
                 outcomes = []
-                for m in items:
+                for item in items:
                     try:
-                        outcomes += self.core.writer.write_batch([m[2]])
+                        outcomes += self.core.writer.write_batch([item])
                     except Exception as exc:
-                        log.error("cannot index %s: %s", m[2].incoming.name, exc)
+                        log.error("cannot index %s: %s", item.incoming.name, exc)
                         outcomes.append(Outcome.DUPLICATE)  # left in incoming/ for recovery
         records: dict[int, list[ItemRecord]] = {}
         assoc_of: dict[int, AssociationRecord] = {}
-        for (_kind, assoc, item), outcome in zip(items, outcomes, strict=True):
+        for (assoc, item, _record), outcome in zip(stored, outcomes, strict=True):
             h = item.header
             status = ITEM_DUPLICATE if outcome == Outcome.DUPLICATE else ITEM_STORED
             records.setdefault(assoc.key, []).append(
@@ -195,6 +221,10 @@ class IngestWorker(threading.Thread):
             with self.core.sessions.begin() as session:
                 for key, recs in records.items():
                     self.transfers.add_items(session, ids[key], recs)
+        journal = self.core.store.journal
+        journaled = [record for _assoc, _item, record in stored if record is not None]
+        if journal is not None and journaled:
+            journal.committed(journaled)
         if items:
             self.on_indexed(len(items))
 
@@ -345,6 +375,7 @@ class DicomNode:
         failed = self.transfers.fail_unfinished()
         if failed:
             log.warning("%d incoming transfers were interrupted by the last stop", failed)
+        self._open_journal()
         worker = IngestWorker(self.core, self.transfers, self._count_indexed)
         worker.start()
         ae = _KioskAE(self.ae_title, self)
@@ -390,6 +421,7 @@ class DicomNode:
             )
         except OSError as exc:
             worker.stop()
+            self._close_journal()
             self._set_state(running=False, last_error=str(exc))
             raise
         server.node = self
@@ -443,9 +475,36 @@ class DicomNode:
                 worker.put("end", entry, "the node stopped during the association")
         if worker is not None:
             worker.stop()
+        self._close_journal()
         self._ae, self._worker = None, None
         self._set_state(running=False, active_associations=0)
         log.info("DICOM node %s stopped; index flushed", self.ae_title)
+
+    def _open_journal(self) -> None:
+        """Attach the intake journal (durable mode only), after indexing what it holds."""
+        store = self.store
+        if not self.core.settings.fsync or store.journal is not None:
+            return
+        journal = IntakeJournal.open(store.incoming_dir / "journal")
+        if journal is None:
+            return  # another process receives into this store: fsync per file here
+        recovered = journal.recover(store.write_recovered)
+        if recovered:
+            store.sync()
+            log.warning("%d images recovered from the intake journal", recovered)
+        journal.reset_after_recovery()
+        if recovered:
+            self.core.writer.recover()
+        store.journal = journal
+
+    def _close_journal(self) -> None:
+        store = self.store
+        journal, store.journal = store.journal, None
+        if journal is not None:
+            try:
+                journal.checkpoint(store.sync)
+            finally:
+                journal.close()
 
     async def reset(self) -> None:
         await self.stop()
@@ -495,10 +554,12 @@ class DicomNode:
                 self._assocs[key] = found
             return found
 
-    def ingest(self, assoc: AssociationRecord, item: IngestItem) -> None:
+    def ingest(
+        self, assoc: AssociationRecord, item: IngestItem, record: JournalRecord | None = None
+    ) -> None:
         assoc.stored += 1
         if self._worker is not None:
-            self._worker.put("store", assoc, item)
+            self._worker.put("store", assoc, (item, record))
 
     def record_failure(self, assoc: AssociationRecord, sop_uid: str, code: int, error: str) -> None:
         if self._worker is not None:

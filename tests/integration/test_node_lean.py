@@ -126,7 +126,8 @@ def quick_kiosk(tmp_path: Path) -> Iterator[KioskServer]:
 
 
 def _incoming(server: KioskServer) -> list[str]:
-    return sorted(p.name for p in (server.data_dir / "store" / "incoming").iterdir())
+    """Files waiting in incoming/ (the intake journal's folder aside)."""
+    return sorted(p.name for p in (server.data_dir / "store" / "incoming").iterdir() if p.is_file())
 
 
 def test_storage_only_is_lean_and_mixed_goes_to_pynetdicom(kiosk: KioskServer) -> None:
