@@ -89,7 +89,12 @@ class FileStore:
 
     # -- phase 1: durable incoming file ----------------------------------------------------
     def write_incoming(
-        self, chunks: bytes | Iterable[bytes], size: int, *, durable: bool = True
+        self,
+        chunks: bytes | Iterable[bytes],
+        size: int,
+        *,
+        durable: bool = True,
+        reserve: bool = True,
     ) -> Path:
         """Write one file to ``incoming/``; return its path.
 
@@ -98,7 +103,8 @@ class FileStore:
         the whole batch before committing it. Raises StoreFullError when the configured limit
         or the disk is exhausted; nothing partial is left behind in that case.
         """
-        self._reserve(size)
+        if reserve:
+            self._reserve(size)
         name = uuid.uuid4().hex
         part = self.incoming_dir / f"{name}.part"
         final = self.incoming_dir / f"{name}.dcm"
@@ -121,30 +127,32 @@ class FileStore:
             raise StoreError(f"cannot write to {self.incoming_dir}: {exc.strerror}") from exc
         return final
 
-    def write_received(self, data: bytes) -> tuple[Path, JournalRecord | None]:
-        """Write one received file to ``incoming/``, durable on return.
+    def journal_received(self, data: bytes) -> JournalRecord | None:
+        """Make one received file durable in the intake journal (core.journal); None when
+        there is no journal (or the file is too large for it): use ``write_incoming`` then.
 
-        With the intake journal attached, the file itself is written without a sync and the
-        bytes are appended to the journal (one ``fdatasync`` of a preallocated segment);
-        the caller hands the returned record to the journal's ``committed`` once indexed.
-        Otherwise, and for images too large for the journal, this is ``write_incoming``.
+        On success the file's size is reserved; ``write_journaled`` then writes the file to
+        ``incoming/`` without a sync, and the index writer hands the record back to the
+        journal's ``committed`` once the image is indexed.
         """
         journal = self.journal
         if journal is None or not self.fsync or len(data) > journal.max_record:
-            return self.write_incoming(data, len(data)), None
-        path = self.write_incoming(data, len(data), durable=False)
+            return None
+        self._reserve(len(data))
         try:
             record = journal.append(data)
         except OSError as exc:
-            self.discard(path)
             self.release(len(data))
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise StoreFullError(f"the disk holding {self.root} is full") from exc
             raise StoreError(f"cannot write the intake journal: {exc.strerror}") from exc
-        if record is None:  # too large after all: make the file itself durable
-            with open(path, "rb+") as fh:
-                os.fsync(fh.fileno())
-        return path, record
+        if record is None:
+            self.release(len(data))
+        return record
+
+    def write_journaled(self, data: bytes) -> Path:
+        """The incoming file of an image already durable in the journal (size reserved)."""
+        return self.write_incoming(data, len(data), durable=False, reserve=False)
 
     def write_recovered(self, seq: int, data: bytes) -> Path:
         """Put a file recovered from the intake journal into ``incoming/`` (not synced).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pydicom import dcmread
@@ -82,11 +82,15 @@ def store_dataset(
     request_class: str,
     request_sop: str,
     dataset: bytes,
+    after_response: list[Callable[[], None]] | None = None,
 ) -> int:
     """Keep one received data set; return the C-STORE status to answer.
 
-    The status is SUCCESS only once the file is durable in ``incoming/``. Used by pynetdicom's
-    associations (``handle_store``) and by the lean storage acceptor (core.node.storage).
+    The status is SUCCESS only once the image is durable: in the intake journal (see
+    core.journal) or as an fsynced file in ``incoming/``. Writing the incoming file of a
+    journaled image can wait until the response is on its way: then it is appended to
+    ``after_response`` for the caller to run. Used by pynetdicom's associations
+    (``handle_store``) and by the lean storage acceptor (core.node.storage).
     """
     # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
     data = part10(dataset, request_class, request_sop, transfer_syntax, ae)
@@ -106,7 +110,8 @@ def store_dataset(
         node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, f"unreadable dataset: {exc}")
         return CANNOT_UNDERSTAND
     try:
-        path, record = node.store.write_received(data)
+        record = node.store.journal_received(data)
+        path = node.store.write_incoming(data, len(data)) if record is None else None
     except StoreFullError as exc:
         log.error("refused image from %s: %s", ae, exc)
         node.record_failure(assoc, header.sop_uid, OUT_OF_RESOURCES, str(exc))
@@ -116,9 +121,22 @@ def store_dataset(
         node.record_failure(assoc, header.sop_uid, PROCESSING_FAILURE, str(exc))
         return PROCESSING_FAILURE
     # Durable now: acknowledge, and let the single index writer pick it up.
-    node.ingest(
-        assoc, IngestItem(path, header, len(data), source=ae or "network", source_detail=peer)
-    )
+    if path is not None:
+        node.ingest(assoc, IngestItem(path, header, len(data), ae or "network", peer))
+        return SUCCESS
+
+    def write_and_ingest() -> None:
+        try:
+            incoming = node.store.write_journaled(data)
+        except StoreError as exc:  # kept by the journal: indexed at the next start
+            log.error("image %s from %s waits in the intake journal: %s", header.sop_uid, ae, exc)
+            return
+        node.ingest(assoc, IngestItem(incoming, header, len(data), ae or "network", peer), record)
+
+    if after_response is None:
+        write_and_ingest()
+    else:
+        after_response.append(write_and_ingest)
     return SUCCESS
 
 

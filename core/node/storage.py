@@ -23,7 +23,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -315,6 +315,7 @@ class StorageAssociation:
             echo = dimse.CEchoRSP(request.message_id, handlers.SUCCESS, request.sop_class_uid)
             self._reply(context_id, echo.encode())
             return
+        after_response: list[Callable[[], None]] = []
         if not isinstance(request, dimse.CStoreRQ):
             raise ProtocolError(
                 f"{type(request).__name__} is not a request this association serves"
@@ -338,13 +339,18 @@ class StorageAssociation:
                 request.sop_class_uid,
                 request.sop_instance_uid,
                 dataset,
+                after_response,
             )
             if status == handlers.SUCCESS:
                 self.stored += 1
         reply = dimse.CStoreRSP(
             request.message_id, request.sop_class_uid, request.sop_instance_uid, status
         )
-        self._reply(context_id, reply.encode())
+        try:
+            self._reply(context_id, reply.encode())
+        finally:  # the image is durable: its incoming file is written even if the peer left
+            for action in after_response:
+                action()
 
     def _reply(self, context_id: int, command: bytes) -> None:
         pdus = list(dimse.pdata_pdus(context_id, command, None, self.max_send))

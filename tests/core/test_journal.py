@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import StoreFullError
 from core.journal import BLOCK, IntakeJournal, JournalRecord
 
 SEGMENT = 16 * BLOCK
@@ -111,15 +112,18 @@ class TestIntakeJournal:
         again.close()
 
 
-@pytest.mark.parametrize("count", [3])
-def test_store_write_received_uses_the_journal(tmp_path: Path, count: int) -> None:
+def test_store_journals_received_images(tmp_path: Path) -> None:
     from core.store import FileStore
 
-    store = FileStore(tmp_path / "store")
+    store = FileStore(tmp_path / "store", max_bytes=10_000)
     store.journal = _open(tmp_path / "store" / "incoming" / "journal")
-    written = [store.write_received(os.urandom(2000) + bytes([i])) for i in range(count)]
-    assert all(record is not None for _path, record in written)
-    assert all(path.exists() for path, _record in written)
+    payloads = [os.urandom(2000) + bytes([i]) for i in range(3)]
+    records = [store.journal_received(p) for p in payloads]
+    assert all(record is not None for record in records)
+    assert store.used_bytes == sum(map(len, payloads))
+    path = store.write_journaled(payloads[0])
+    assert path.read_bytes() == payloads[0] and store.used_bytes == sum(map(len, payloads))
+    with pytest.raises(StoreFullError):  # the limit holds before anything is journaled
+        store.journal_received(os.urandom(5000))
     store.journal.close()
-    found = _recovered(tmp_path / "store" / "incoming" / "journal")
-    assert [p for _s, p in found] == [path.read_bytes() for path, _r in written]
+    assert [p for _s, p in _recovered(tmp_path / "store" / "incoming" / "journal")] == payloads
