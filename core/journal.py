@@ -237,6 +237,11 @@ class IntakeJournal:
             self._dirty = self._dirty or bool(records)
 
     @property
+    def last_seq(self) -> int:
+        """Sequence number of the last record appended (records are numbered from 1)."""
+        return self._seq
+
+    @property
     def needs_checkpoint(self) -> bool:
         return self._dirty
 
