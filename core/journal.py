@@ -33,7 +33,7 @@ import struct
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,11 @@ class _Segment:
     offset: int = BLOCK  # next free byte
     appended: int = 0
     committed: int = 0
+    # group commit: writes completed, and how many of them the last fdatasync covered
+    written: int = 0
+    synced: int = 0
+    syncing: bool = False
+    cond: threading.Condition = field(default_factory=threading.Condition)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +231,37 @@ class IntakeJournal:
             seq, epoch = self._seq, segment.epoch
         head = _RECORD_MAGIC + struct.pack("<QQQI", epoch, seq, length, zlib.crc32(payload))
         os.pwritev(segment.fd, [head, struct.pack("<I", zlib.crc32(head)), payload], offset)
-        os.fdatasync(segment.fd)
+        with segment.cond:
+            segment.written += 1
+            ticket = segment.written
+        self._sync(segment, ticket)
         return JournalRecord(segment, seq)
+
+    @staticmethod
+    def _sync(segment: _Segment, ticket: int) -> None:
+        """Group commit: return once an fdatasync that started after write ``ticket`` ended.
+
+        Concurrent receivers share one fdatasync instead of queueing one each.
+        """
+        with segment.cond:
+            while segment.synced < ticket:
+                if not segment.syncing:
+                    segment.syncing = True
+                    target = segment.written
+                    break
+                segment.cond.wait()
+            else:
+                return
+        done = False
+        try:
+            os.fdatasync(segment.fd)
+            done = True
+        finally:
+            with segment.cond:
+                segment.syncing = False
+                if done:
+                    segment.synced = max(segment.synced, target)
+                segment.cond.notify_all()
 
     def committed(self, records: list[JournalRecord]) -> None:
         """These records' images are indexed (their files are not necessarily synced yet)."""

@@ -127,3 +127,37 @@ def test_store_journals_received_images(tmp_path: Path) -> None:
         store.journal_received(os.urandom(5000))
     store.journal.close()
     assert [p for _s, p in _recovered(tmp_path / "store" / "incoming" / "journal")] == payloads
+
+
+def test_concurrent_appends_share_fdatasyncs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    journal = _open(tmp_path, 256 * BLOCK)
+    real = os.fdatasync
+    calls: list[int] = []
+
+    def slow_fdatasync(fd: int) -> None:  # a slow disk, so that appends overlap
+        calls.append(fd)
+        time.sleep(0.01)
+        real(fd)
+
+    monkeypatch.setattr("core.journal.os.fdatasync", slow_fdatasync)
+    payloads = [[os.urandom(1000) + bytes([t, i]) for i in range(10)] for t in range(6)]
+
+    def append_all(mine: list[bytes]) -> None:
+        for payload in mine:
+            assert journal.append(payload) is not None
+
+    threads = [threading.Thread(target=append_all, args=(p,)) for p in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(calls) < 60  # fewer syncs than appends
+    _crash(journal)
+    monkeypatch.undo()
+    found = sorted(p for _s, p in _recovered(tmp_path, 256 * BLOCK))
+    assert found == sorted(p for mine in payloads for p in mine)
