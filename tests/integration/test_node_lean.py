@@ -256,3 +256,27 @@ def test_storescu_with_small_pdus(kiosk: KioskServer, tmp_path: Path) -> None:
     assert result.returncode == 0
     kiosk.wait_count(5)
     assert set(kiosk.instances()) == set(sops)
+
+
+def test_stop_aborts_a_lean_association_that_does_not_finish(kiosk: KioskServer) -> None:
+    import signal
+    import time
+
+    scu = RawSCU(kiosk.port)
+    assert scu.store(make_dataset(patient_id="STOP")) == 0
+    scu.sock.settimeout(30)
+    started = time.monotonic()
+    kiosk.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+    pdu_type, _payload = dimse.read_pdu(scu.sock, 64)  # the grace period ends: aborted
+    assert pdu_type == dimse.A_ABORT
+    assert kiosk.stop() == 0
+    assert time.monotonic() - started < 25
+    log = kiosk.log()
+    assert "aborting association with RAWSCU at stop" in log
+    assert "index flushed" in log
+    scu.sock.close()
+    kiosk.start()
+    assert kiosk.count() == 1
+    transfers = kiosk_transfers(kiosk)
+    assert [t["status"] for t in transfers] == ["failed"]
+    assert "aborted" in str(transfers[0]["error"])
