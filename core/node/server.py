@@ -1,10 +1,13 @@
 """``DicomNode``: the DICOM node, hosted by ``dicom-kiosk serve`` (asyncio) or the kiosk (qasync).
 
-pynetdicom runs each association on its own thread; handlers (core.node.handlers) write the
-received bytes durably and hand them to ``IngestWorker``, the one thread that calls
+Every association runs on its own thread. Associations that only store images (or echo) are
+served by the lean acceptor of core.node.storage; every other association (C-FIND, C-MOVE,
+C-GET, or mixed) by pynetdicom. Both keep a received image through
+``handlers.store_dataset``: durable first (the intake journal of core.journal, or an fsynced
+file), then acknowledged, then handed to ``IngestWorker``, the one thread that calls
 ``IndexWriter.write_batch``: small batches, flushed as soon as the queue is idle, so an image is
-queryable a few milliseconds after its acknowledgement. State changes reach asyncio listeners
-only through ``loop.call_soon_threadsafe``.
+queryable a few milliseconds after its acknowledgement. The worker also checkpoints the intake
+journal. State changes reach asyncio listeners only through ``loop.call_soon_threadsafe``.
 """
 
 from __future__ import annotations

@@ -221,11 +221,9 @@ class StorageAssociation:
             log.warning("aborting association with %s at %s: %s", self.ae_title, self.peer, error)
             self._abort_quietly(dimse.ABORT_SOURCE_PROVIDER)
         except PeerClosedError:
-            error = (
-                "association aborted"
-                if self._aborted_by_us
-                else ("association aborted: the peer closed the connection")
-            )
+            error = "association aborted"
+            if not self._aborted_by_us:
+                error += ": the peer closed the connection"
         except ProtocolError as exc:
             error = f"association aborted: {exc}"
             log.warning("aborting association with %s at %s: %s", self.ae_title, self.peer, exc)
@@ -234,6 +232,10 @@ class StorageAssociation:
             )
         except OSError as exc:
             error = "association aborted" if self._aborted_by_us else f"association aborted: {exc}"
+        except Exception as exc:  # a fault of ours: abort this association, keep the node
+            log.exception("association with %s at %s failed", self.ae_title, self.peer)
+            error = f"association aborted: internal error: {exc}"
+            self._abort_quietly(dimse.ABORT_SOURCE_PROVIDER)
         finally:
             try:
                 self.sock.close()
