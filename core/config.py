@@ -39,6 +39,7 @@ class Settings:
     max_store_bytes: int = 0  # 0 = only the disk limits the store
     fsync: bool = True
     accept_policy: AcceptPolicy = "any"
+    network_timeout: int = 60  # seconds a peer may stay silent before its association is aborted
     theme: Theme = "dark"
     virtual_keyboard: bool = True
     # Query/Retrieve options (the Query tab's Options): stop a study query after this many
@@ -88,6 +89,8 @@ def _validate(s: Settings) -> None:
         ) from None
     if s.qr_max_results < 0:
         raise ConfigError("qr_max_results cannot be negative")
+    if s.network_timeout < 1:
+        raise ConfigError("network_timeout must be at least 1 second")
     if s.max_store_bytes < 0:
         raise ConfigError("max_store_bytes cannot be negative")
     if s.send_parallel < 1:

@@ -16,7 +16,7 @@ from typing import Any
 from pydicom import dcmread
 from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import tag_for_keyword
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag
@@ -333,3 +333,125 @@ def encode_part10(ds: Dataset, header: InstanceHeader) -> bytes:
 def values_of(header: InstanceHeader) -> dict[str, Any]:
     """The header as a plain dict (for logging at DEBUG and for tests)."""
     return {name: getattr(header, name) for name in header.__slots__}
+
+
+# -- a fast header scan of a received data set ---------------------------------------------------
+_WANTED = frozenset(int(tag) for tag in (*_TAGS.values(), _SPECIFIC_CHARACTER_SET))
+_LAST_WANTED = max(_WANTED)
+_SCAN_LONG_VRS = frozenset(
+    (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV")
+)
+_UNDEFINED = 0xFFFFFFFF
+_ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+_MAX_DEPTH = 16
+_NOT_SCANNED = (
+    "1.2.840.10008.1.2.1.99",  # deflated: the bytes must be inflated first
+    "1.2.840.10008.1.2.4.95",  # JPIP referenced deflate
+)
+
+
+class _ScanError(Exception):
+    """The data set is not plain enough for the fast scan: read it with pydicom instead."""
+
+
+class _Scanner:
+    def __init__(self, data: bytes, implicit: bool, little: bool) -> None:
+        self.data = data
+        self.implicit = implicit
+        self.little = little
+        order = "<" if little else ">"
+        self.tag = struct.Struct(order + "HH")
+        self.u32 = struct.Struct(order + "I")
+        self.u16 = struct.Struct(order + "H")
+
+    def element(self, pos: int) -> tuple[int, bytes | None, int, int]:
+        """(tag, VR or None, value length, value offset) of the element at ``pos``."""
+        data = self.data
+        if pos + 8 > len(data):
+            raise _ScanError("truncated element header")
+        group, elem = self.tag.unpack_from(data, pos)
+        tag = group << 16 | elem
+        if self.implicit or group == 0xFFFE:
+            return tag, None, self.u32.unpack_from(data, pos + 4)[0], pos + 8
+        vr = data[pos + 4 : pos + 6]
+        if vr in _SCAN_LONG_VRS:
+            if pos + 12 > len(data):
+                raise _ScanError("truncated element header")
+            return tag, vr, self.u32.unpack_from(data, pos + 8)[0], pos + 12
+        if not (65 <= vr[0] <= 90 and 65 <= vr[1] <= 90):
+            raise _ScanError("not an explicit VR")
+        return tag, vr, self.u16.unpack_from(data, pos + 6)[0], pos + 8
+
+    def skip_undefined(self, pos: int, depth: int) -> int:
+        """Past the sequence (or undefined-length item contents) starting at ``pos``."""
+        if depth > _MAX_DEPTH:
+            raise _ScanError("sequences nested too deep")
+        while True:
+            tag, _vr, length, value = self.element(pos)
+            if tag in (_SEQUENCE_END, _ITEM_END):
+                return value
+            if length == _UNDEFINED:
+                pos = self.skip_undefined(value, depth + 1)
+            else:
+                pos = value + length
+            if pos > len(self.data):
+                raise _ScanError("an element overruns the data set")
+
+    def scan(self) -> Dataset:
+        data = self.data
+        end = len(data)
+        found: dict[BaseTag, DataElement | RawDataElement] = {}
+        pos = 0
+        previous = -1
+        while pos < end:
+            tag, vr, length, value = self.element(pos)
+            if tag > _LAST_WANTED:
+                break  # past every tag the index reads (and before any pixel data)
+            if tag <= previous:
+                raise _ScanError("elements out of order")
+            previous = tag
+            if tag >> 16 == 0x0002 or tag >> 16 == 0xFFFE:
+                raise _ScanError("file meta or item tag in the data set")
+            if length == _UNDEFINED:
+                if tag in _WANTED or vr == b"UN":
+                    raise _ScanError("undefined length on an indexed or UN element")
+                pos = self.skip_undefined(value, 1)
+                continue
+            if value + length > end:
+                raise _ScanError("an element overruns the data set")
+            if tag in _WANTED:
+                found[BaseTag(tag)] = RawDataElement(
+                    BaseTag(tag),
+                    vr.decode("ascii") if vr is not None else None,
+                    length,
+                    data[value : value + length],
+                    value,
+                    self.implicit,
+                    self.little,
+                )
+            pos = value + length
+        ds = Dataset(found)
+        ds.set_original_encoding(self.implicit, self.little)
+        return ds
+
+
+def scan_header(dataset: bytes, transfer_syntax: str) -> InstanceHeader | None:
+    """The index header of an encoded data set (no file meta), read without pydicom's reader.
+
+    Walks the top-level elements only as far as the last indexed tag, keeping those elements
+    raw, so it costs a few microseconds per element. Returns None when the data set needs the
+    full reader (deflated, malformed, unusual encodings); the caller then uses ``header_of`` on
+    ``dcmread``'s result, which gives the same header for every data set this one accepts.
+    Raises RejectedFile, like ``header_of``, for missing or invalid UIDs.
+    """
+    if transfer_syntax in _NOT_SCANNED:
+        return None
+    implicit = transfer_syntax == ImplicitVRLittleEndian
+    little = transfer_syntax != ExplicitVRBigEndian
+    try:
+        ds = _Scanner(dataset, implicit, little).scan()
+    except (_ScanError, struct.error):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return header_of(ds, transfer_syntax)

@@ -24,9 +24,12 @@ import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from core.errors import InvalidUIDError, StoreError, StoreFullError
+
+if TYPE_CHECKING:
+    from core.journal import IntakeJournal, JournalRecord
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,8 @@ class FileStore:
         self._lock = threading.Lock()
         self._dirs: set[Path] = set()
         self.incoming_dir.mkdir(parents=True, exist_ok=True)
+        # The receiving node attaches its intake journal (core.journal) while it runs.
+        self.journal: IntakeJournal | None = None
 
     # -- capacity -------------------------------------------------------------------------
     @property
@@ -84,7 +89,12 @@ class FileStore:
 
     # -- phase 1: durable incoming file ----------------------------------------------------
     def write_incoming(
-        self, chunks: bytes | Iterable[bytes], size: int, *, durable: bool = True
+        self,
+        chunks: bytes | Iterable[bytes],
+        size: int,
+        *,
+        durable: bool = True,
+        reserve: bool = True,
     ) -> Path:
         """Write one file to ``incoming/``; return its path.
 
@@ -93,7 +103,8 @@ class FileStore:
         the whole batch before committing it. Raises StoreFullError when the configured limit
         or the disk is exhausted; nothing partial is left behind in that case.
         """
-        self._reserve(size)
+        if reserve:
+            self._reserve(size)
         name = uuid.uuid4().hex
         part = self.incoming_dir / f"{name}.part"
         final = self.incoming_dir / f"{name}.dcm"
@@ -114,6 +125,44 @@ class FileStore:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise StoreFullError(f"the disk holding {self.root} is full") from exc
             raise StoreError(f"cannot write to {self.incoming_dir}: {exc.strerror}") from exc
+        return final
+
+    def journal_received(self, data: bytes) -> JournalRecord | None:
+        """Make one received file durable in the intake journal (core.journal); None when
+        there is no journal (or the file is too large for it): use ``write_incoming`` then.
+
+        On success the file's size is reserved; ``write_journaled`` then writes the file to
+        ``incoming/`` without a sync, and the index writer hands the record back to the
+        journal's ``committed`` once the image is indexed.
+        """
+        journal = self.journal
+        if journal is None or not self.fsync or len(data) > journal.max_record:
+            return None
+        self._reserve(len(data))
+        try:
+            record = journal.append(data)
+        except OSError as exc:
+            self.release(len(data))
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreFullError(f"the disk holding {self.root} is full") from exc
+            raise StoreError(f"cannot write the intake journal: {exc.strerror}") from exc
+        if record is None:
+            self.release(len(data))
+        return record
+
+    def write_journaled(self, data: bytes) -> Path:
+        """The incoming file of an image already durable in the journal (size reserved)."""
+        return self.write_incoming(data, len(data), durable=False, reserve=False)
+
+    def write_recovered(self, seq: int, data: bytes) -> Path:
+        """Put a file recovered from the intake journal into ``incoming/`` (not synced).
+
+        Named by its journal sequence number, so that recovery indexes in arrival order.
+        """
+        final = self.incoming_dir / f"j{seq:016d}.dcm"
+        part = final.with_suffix(".part")
+        part.write_bytes(data)
+        os.replace(part, final)
         return final
 
     def sync(self) -> None:

@@ -43,6 +43,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    insert,
     select,
     update,
 )
@@ -207,19 +208,22 @@ class TransferLog:
         """Record items inside the caller's transaction and bump the transfer's totals."""
         if not items:
             return
-        session.add_all(
-            TransferItem(
-                transfer_pk=transfer_id,
-                sop_uid=i.sop_uid[:UID_LEN],
-                series_uid=i.series_uid[:UID_LEN],
-                study_uid=i.study_uid[:UID_LEN],
-                patient_name=i.patient_name,
-                status=i.status,
-                status_code=i.status_code,
-                size=i.size,
-                error=i.error,
-            )
-            for i in items
+        session.execute(  # one executemany: much cheaper than ORM objects per item
+            insert(TransferItem),
+            [
+                {
+                    "transfer_pk": transfer_id,
+                    "sop_uid": i.sop_uid[:UID_LEN],
+                    "series_uid": i.series_uid[:UID_LEN],
+                    "study_uid": i.study_uid[:UID_LEN],
+                    "patient_name": i.patient_name,
+                    "status": i.status,
+                    "status_code": i.status_code,
+                    "size": i.size,
+                    "error": i.error,
+                }
+                for i in items
+            ],
         )
         failed = sum(i.status == ITEM_FAILED for i in items)
         session.execute(

@@ -9,21 +9,21 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom.events import Event
 
-from core.dicomfile import header_of
+from core.dicomfile import header_of, scan_header
 from core.errors import KioskError, RejectedFile, StoreError, StoreFullError
 from core.indexer import IngestItem
 from core.node import matching
 from core.node.part10 import part10
 
 if TYPE_CHECKING:
-    from core.node.server import DicomNode
+    from core.node.server import AssociationRecord, DicomNode
 
 log = logging.getLogger(__name__)
 
@@ -60,42 +60,83 @@ def handle_store(event: Event, node: DicomNode) -> int | Dataset:
     if not node.allows(ae, "store"):
         log.warning("refused C-STORE from %s at %s: store not allowed for this node", ae, peer)
         return NOT_AUTHORIZED
-    transfer_syntax = str(event.context.transfer_syntax)
     request = event.request
-    request_sop = str(getattr(request, "AffectedSOPInstanceUID", "") or "")
-    request_class = str(getattr(request, "AffectedSOPClassUID", "") or "")
-    # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
-    data = part10(
-        event.encoded_dataset(include_meta=False), request_class, request_sop, transfer_syntax, ae
+    return store_dataset(
+        node,
+        node.association_entry(id(event.assoc), ae, peer),
+        ae,
+        peer,
+        str(event.context.transfer_syntax),
+        str(getattr(request, "AffectedSOPClassUID", "") or ""),
+        str(getattr(request, "AffectedSOPInstanceUID", "") or ""),
+        event.encoded_dataset(include_meta=False),
     )
+
+
+def store_dataset(
+    node: DicomNode,
+    assoc: AssociationRecord,
+    ae: str,
+    peer: str,
+    transfer_syntax: str,
+    request_class: str,
+    request_sop: str,
+    dataset: bytes,
+    after_response: list[Callable[[], None]] | None = None,
+) -> int:
+    """Keep one received data set; return the C-STORE status to answer.
+
+    The status is SUCCESS only once the image is durable: in the intake journal (see
+    core.journal) or as an fsynced file in ``incoming/``. Writing the incoming file of a
+    journaled image can wait until the response is on its way: then it is appended to
+    ``after_response`` for the caller to run. Used by pynetdicom's associations
+    (``handle_store``) and by the lean storage acceptor (core.node.storage).
+    """
+    # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
+    data = part10(dataset, request_class, request_sop, transfer_syntax, ae)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = dcmread(io.BytesIO(data), stop_before_pixels=True)
-            header = header_of(ds, transfer_syntax)
+        header = scan_header(dataset, transfer_syntax)
+        if header is None:  # not plain enough for the scan: pydicom's reader decides
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = dcmread(io.BytesIO(data), stop_before_pixels=True)
+                header = header_of(ds, transfer_syntax)
     except RejectedFile as exc:
         log.warning("refused image %r from %s: %s", request_sop[:80], ae, exc.reason)
-        node.record_failure(event, request_sop, CANNOT_UNDERSTAND, exc.reason)
+        node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, exc.reason)
         return CANNOT_UNDERSTAND
     except Exception as exc:  # undecodable header
         log.warning("refused image %r from %s: unreadable dataset: %s", request_sop[:80], ae, exc)
-        node.record_failure(event, request_sop, CANNOT_UNDERSTAND, f"unreadable dataset: {exc}")
+        node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, f"unreadable dataset: {exc}")
         return CANNOT_UNDERSTAND
     try:
-        path = node.store.write_incoming(data, len(data))
+        record = node.store.journal_received(data)
+        path = node.store.write_incoming(data, len(data)) if record is None else None
     except StoreFullError as exc:
         log.error("refused image from %s: %s", ae, exc)
-        node.record_failure(event, header.sop_uid, OUT_OF_RESOURCES, str(exc))
+        node.record_failure(assoc, header.sop_uid, OUT_OF_RESOURCES, str(exc))
         return OUT_OF_RESOURCES
     except StoreError as exc:
         log.error("cannot store image from %s: %s", ae, exc)
-        node.record_failure(event, header.sop_uid, PROCESSING_FAILURE, str(exc))
+        node.record_failure(assoc, header.sop_uid, PROCESSING_FAILURE, str(exc))
         return PROCESSING_FAILURE
     # Durable now: acknowledge, and let the single index writer pick it up.
-    node.ingest(
-        event,
-        IngestItem(path, header, len(data), source=ae or "network", source_detail=peer),
-    )
+    if path is not None:
+        node.ingest(assoc, IngestItem(path, header, len(data), ae or "network", peer))
+        return SUCCESS
+
+    def write_and_ingest() -> None:
+        try:
+            incoming = node.store.write_journaled(data)
+        except StoreError as exc:  # kept by the journal: indexed at the next start
+            log.error("image %s from %s waits in the intake journal: %s", header.sop_uid, ae, exc)
+            return
+        node.ingest(assoc, IngestItem(incoming, header, len(data), ae or "network", peer), record)
+
+    if after_response is None:
+        write_and_ingest()
+    else:
+        after_response.append(write_and_ingest)
     return SUCCESS
 
 

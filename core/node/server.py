@@ -1,10 +1,13 @@
 """``DicomNode``: the DICOM node, hosted by ``dicom-kiosk serve`` (asyncio) or the kiosk (qasync).
 
-pynetdicom runs each association on its own thread; handlers (core.node.handlers) write the
-received bytes durably and hand them to ``IngestWorker``, the one thread that calls
+Every association runs on its own thread. Associations that only store images (or echo) are
+served by the lean acceptor of core.node.storage; every other association (C-FIND, C-MOVE,
+C-GET, or mixed) by pynetdicom. Both keep a received image through
+``handlers.store_dataset``: durable first (the intake journal of core.journal, or an fsynced
+file), then acknowledged, then handed to ``IngestWorker``, the one thread that calls
 ``IndexWriter.write_batch``: small batches, flushed as soon as the queue is idle, so an image is
-queryable a few milliseconds after its acknowledgement. State changes reach asyncio listeners
-only through ``loop.call_soon_threadsafe``.
+queryable a few milliseconds after its acknowledgement. The worker also checkpoints the intake
+journal. State changes reach asyncio listeners only through ``loop.call_soon_threadsafe``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
 from pynetdicom.association import Association
@@ -33,11 +36,13 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelMove,
     Verification,
 )
-from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
+from pynetdicom.transport import AssociationSocket, RequestHandler
 
 from core.app import Core
 from core.indexer import IngestItem, Outcome
+from core.journal import IntakeJournal, JournalRecord
 from core.node import handlers
+from core.node.storage import VERIFICATION, NodeServer, StorageAssociation
 from core.nodes import NodeInfo, NodeRegistry
 from core.transfers import ITEM_DUPLICATE, ITEM_FAILED, ITEM_STORED, ItemRecord, TransferLog
 
@@ -48,6 +53,8 @@ _IDLE_GAP = 0.03  # s without a new image: flush now
 _MAX_LINGER = 0.1  # s: flush at least this often while images stream in
 _NO_AE = "-" * 17  # longer than any AE title: matches no calling AE
 _POLICY_TTL = 2.0  # seconds a registry read is reused for accept decisions
+_CHECKPOINT_IDLE = 0.5  # s without images: sync and empty the intake journal
+_CHECKPOINT_EVERY = 5.0  # s: at least this often while images stream in
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +70,7 @@ class NodeState:
 
 # -- the single index writer --------------------------------------------------------------------
 @dataclass(slots=True)
-class _Assoc:
+class AssociationRecord:
     """Per-association bookkeeping shared by handlers and the writer thread."""
 
     key: int
@@ -74,7 +81,7 @@ class _Assoc:
     stored: int = 0
 
 
-_Msg = tuple[str, _Assoc, Any]
+_Msg = tuple[str, AssociationRecord, Any]
 
 
 class IngestWorker(threading.Thread):
@@ -91,7 +98,7 @@ class IngestWorker(threading.Thread):
         self.pending = 0
         self._lock = threading.Lock()
 
-    def put(self, kind: str, assoc: _Assoc, payload: Any = None) -> None:
+    def put(self, kind: str, assoc: AssociationRecord, payload: Any = None) -> None:
         with self._lock:
             self.pending += 1
             self.idle.clear()
@@ -104,10 +111,30 @@ class IngestWorker(threading.Thread):
     def wait_idle(self, timeout: float | None = None) -> bool:
         return self.idle.wait(timeout)
 
+    def _checkpoint(self) -> None:
+        journal = self.core.store.journal
+        if journal is not None and journal.needs_checkpoint:
+            try:
+                journal.checkpoint(self.core.store.sync)
+            except OSError:
+                log.exception("intake journal checkpoint failed")
+        self._last_checkpoint = time.monotonic()
+
     def run(self) -> None:
         stopping = False
+        self._last_checkpoint = time.monotonic()
         while not stopping:
-            first = self.queue.get()
+            journal = self.core.store.journal
+            try:
+                # An idle writer makes the indexed images' files durable and empties the
+                # journal; while images stream in, it does so every _CHECKPOINT_EVERY s.
+                idle = (
+                    _CHECKPOINT_IDLE if journal is not None and journal.needs_checkpoint else None
+                )
+                first = self.queue.get(timeout=idle)
+            except queue.Empty:
+                self._checkpoint()
+                continue
             batch: list[_Msg] = []
             if first is None:
                 stopping = True
@@ -134,6 +161,8 @@ class IngestWorker(threading.Thread):
                     self._process(batch)
                 except Exception:
                     log.exception("indexing a batch of %d messages failed", len(batch))
+            if time.monotonic() - self._last_checkpoint > _CHECKPOINT_EVERY:
+                self._checkpoint()
             with self._lock:
                 self.pending -= len(batch)
                 if self.pending <= 0:
@@ -151,7 +180,7 @@ class IngestWorker(threading.Thread):
                 run.append(msg)
         self._flush(run)
 
-    def _transfer(self, assoc: _Assoc) -> int:
+    def _transfer(self, assoc: AssociationRecord) -> int:
         if assoc.transfer_id is None:
             assoc.transfer_id = self.transfers.start_incoming(
                 assoc.ae_title, assoc.peer, assoc.node_name
@@ -161,23 +190,24 @@ class IngestWorker(threading.Thread):
     def _flush(self, run: Sequence[_Msg]) -> None:
         if not run:
             return
-        items = [m for m in run if m[0] == "store"]
+        stored = [(m[1], m[2][0], m[2][1]) for m in run if m[0] == "store"]
+        items = [item for _assoc, item, _record in stored]
         outcomes: list[Outcome] = []
         if items:
             try:
-                outcomes = self.core.writer.write_batch([m[2] for m in items])
+                outcomes = self.core.writer.write_batch(items)
             except Exception:
                 log.exception("index batch failed; retrying image by image")
                 outcomes = []
-                for m in items:
+                for item in items:
                     try:
-                        outcomes += self.core.writer.write_batch([m[2]])
+                        outcomes += self.core.writer.write_batch([item])
                     except Exception as exc:
-                        log.error("cannot index %s: %s", m[2].incoming.name, exc)
+                        log.error("cannot index %s: %s", item.incoming.name, exc)
                         outcomes.append(Outcome.DUPLICATE)  # left in incoming/ for recovery
         records: dict[int, list[ItemRecord]] = {}
-        assoc_of: dict[int, _Assoc] = {}
-        for (_kind, assoc, item), outcome in zip(items, outcomes, strict=True):
+        assoc_of: dict[int, AssociationRecord] = {}
+        for (assoc, item, _record), outcome in zip(stored, outcomes, strict=True):
             h = item.header
             status = ITEM_DUPLICATE if outcome == Outcome.DUPLICATE else ITEM_STORED
             records.setdefault(assoc.key, []).append(
@@ -194,10 +224,14 @@ class IngestWorker(threading.Thread):
             with self.core.sessions.begin() as session:
                 for key, recs in records.items():
                     self.transfers.add_items(session, ids[key], recs)
+        journal = self.core.store.journal
+        journaled = [record for _assoc, _item, record in stored if record is not None]
+        if journal is not None and journaled:
+            journal.committed(journaled)
         if items:
             self.on_indexed(len(items))
 
-    def _end(self, assoc: _Assoc, error: str) -> None:
+    def _end(self, assoc: AssociationRecord, error: str) -> None:
         if assoc.transfer_id is not None:
             self.transfers.finish(assoc.transfer_id, error)
 
@@ -279,11 +313,17 @@ class DicomNode:
         self.accept_policy = accept_policy or core.settings.accept_policy
         self._state = NodeState(ae_title=self.ae_title, bind=self.bind, port=self.port)
         self._ae: AE | None = None
-        self._server: ThreadedAssociationServer | None = None
+        self._server: NodeServer | None = None
         self._worker: IngestWorker | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list[Callable[[NodeState], None]] = []
-        self._assocs: dict[int, _Assoc] = {}
+        self._assocs: dict[int, AssociationRecord] = {}
+        self._lean: set[StorageAssociation] = set()
+        self._routing = 0  # connections being routed or served by the lean acceptor
+        self.network_timeout = float(core.settings.network_timeout)
+        self.acse_timeout = 30.0
+        self.maximum_associations = 32
+        self.lean_syntaxes: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._policy_cache: tuple[float, list[NodeInfo]] = (0.0, [])
         self._today = datetime.now(UTC).date()
@@ -301,6 +341,16 @@ class DicomNode:
         with self._lock:
             self._state = replace(self._state, **changes)
             state = self._state
+        self._notify(state)
+
+    def _add_active(self, delta: int) -> None:
+        with self._lock:
+            active = max(0, self._state.active_associations + delta)
+            self._state = replace(self._state, active_associations=active)
+            state = self._state
+        self._notify(state)
+
+    def _notify(self, state: NodeState) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
@@ -328,17 +378,18 @@ class DicomNode:
         failed = self.transfers.fail_unfinished()
         if failed:
             log.warning("%d incoming transfers were interrupted by the last stop", failed)
+        self._open_journal()
         worker = IngestWorker(self.core, self.transfers, self._count_indexed)
         worker.start()
         ae = _KioskAE(self.ae_title, self)
-        ae.maximum_associations = 32
+        ae.maximum_associations = self.maximum_associations
         ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs
-        ae.network_timeout = 60
-        ae.acse_timeout = 30
+        ae.network_timeout = self.network_timeout
+        ae.acse_timeout = self.acse_timeout
         ae.dimse_timeout = 60
-        storage = [cx.abstract_syntax for cx in AllStoragePresentationContexts]
+        storage = [str(cx.abstract_syntax) for cx in AllStoragePresentationContexts]
         for uid in storage:
-            ae.add_supported_context(str(uid), ALL_TRANSFER_SYNTAXES, scu_role=False, scp_role=True)
+            ae.add_supported_context(uid, ALL_TRANSFER_SYNTAXES, scu_role=False, scp_role=True)
         ae.add_supported_context(Verification)
         for model in (
             PatientRootQueryRetrieveInformationModelFind,
@@ -349,6 +400,7 @@ class DicomNode:
             StudyRootQueryRetrieveInformationModelGet,
         ):
             ae.add_supported_context(model)
+        self.lean_syntaxes = frozenset({*storage, VERIFICATION})
         handlers_bound: list[Any] = [
             (evt.EVT_CONN_OPEN, self._on_conn_open),
             (evt.EVT_CONN_CLOSE, self._on_conn_close),
@@ -361,16 +413,24 @@ class DicomNode:
             (evt.EVT_C_GET, partial(handlers.handle_get, node=self)),
         ]
         try:
-            server = ae.start_server(
-                (self.bind, self.port), block=False, evt_handlers=handlers_bound
+            server = cast(
+                NodeServer,
+                ae.make_server(
+                    (self.bind, self.port),
+                    evt_handlers=handlers_bound,
+                    server_class=NodeServer,
+                    request_handler=_RequestHandler,
+                ),
             )
         except OSError as exc:
             worker.stop()
+            self._close_journal()
             self._set_state(running=False, last_error=str(exc))
             raise
-        if server is None:
-            raise RuntimeError("the association server did not start")
-        server.RequestHandlerClass = _RequestHandler
+        server.node = self
+        thread = threading.Thread(target=server.serve_forever, name="dicom-listener", daemon=True)
+        thread.start()
+        ae._servers.append(server)
         self._ae, self._server, self._worker = ae, server, worker
         port = int(server.server_address[1])
         self.port = port
@@ -396,11 +456,18 @@ class DicomNode:
             server.shutdown()  # no new associations
         deadline = time.monotonic() + grace
         if ae is not None:
-            while ae.active_associations and time.monotonic() < deadline:
+            while (ae.active_associations or self._routing) and time.monotonic() < deadline:
                 time.sleep(0.05)
             for assoc in ae.active_associations:
                 log.warning("aborting association with %s at stop", assoc.requestor.ae_title)
                 assoc.abort()
+            with self._lock:
+                lean = list(self._lean)
+            for association in lean:
+                log.warning("aborting association with %s at stop", association.ae_title)
+                association.abort()
+            while self._routing and time.monotonic() < deadline + 5.0:
+                time.sleep(0.01)  # aborted lean associations end on their own threads
             ae.shutdown()
         while self._assocs and time.monotonic() < deadline + 1.0:
             time.sleep(0.01)  # the last associations' close events are still being handled
@@ -411,9 +478,36 @@ class DicomNode:
                 worker.put("end", entry, "the node stopped during the association")
         if worker is not None:
             worker.stop()
+        self._close_journal()
         self._ae, self._worker = None, None
         self._set_state(running=False, active_associations=0)
         log.info("DICOM node %s stopped; index flushed", self.ae_title)
+
+    def _open_journal(self) -> None:
+        """Attach the intake journal (durable mode only), after indexing what it holds."""
+        store = self.store
+        if not self.core.settings.fsync or store.journal is not None:
+            return
+        journal = IntakeJournal.open(store.incoming_dir / "journal")
+        if journal is None:
+            return  # another process receives into this store: fsync per file here
+        recovered = journal.recover(store.write_recovered)
+        if recovered:
+            store.sync()
+            log.warning("%d images recovered from the intake journal", recovered)
+        journal.reset_after_recovery()
+        if recovered:
+            self.core.writer.recover()
+        store.journal = journal
+
+    def _close_journal(self) -> None:
+        store = self.store
+        journal, store.journal = store.journal, None
+        if journal is not None:
+            try:
+                journal.checkpoint(store.sync)
+            finally:
+                journal.close()
 
     async def reset(self) -> None:
         await self.stop()
@@ -452,30 +546,83 @@ class DicomNode:
                 return node
         return None
 
-    # -- association events (pynetdicom threads) ------------------------------------------------
-    def _assoc(self, event: Event) -> _Assoc:
-        key = id(event.assoc)
+    # -- association bookkeeping (association threads) ------------------------------------------
+    def association_entry(self, key: int, ae: str, peer: str) -> AssociationRecord:
+        """The record of association ``key``, created when it first stores or fails an image."""
         with self._lock:
             found = self._assocs.get(key)
             if found is None:
-                ae, peer = handlers.peer_of(event)
                 names = [n.name for n in self._known() if n.ae_title == ae]
-                found = _Assoc(key, ae, peer, names[0] if names else "")
+                found = AssociationRecord(key, ae, peer, names[0] if names else "")
                 self._assocs[key] = found
             return found
 
-    def ingest(self, event: Event, item: IngestItem) -> None:
-        assoc = self._assoc(event)
+    def ingest(
+        self, assoc: AssociationRecord, item: IngestItem, record: JournalRecord | None = None
+    ) -> None:
         assoc.stored += 1
         if self._worker is not None:
-            self._worker.put("store", assoc, item)
+            self._worker.put("store", assoc, (item, record))
 
-    def record_failure(self, event: Event, sop_uid: str, code: int, error: str) -> None:
-        assoc = self._assoc(event)
+    def record_failure(self, assoc: AssociationRecord, sop_uid: str, code: int, error: str) -> None:
         if self._worker is not None:
             record = ItemRecord(sop_uid[:64], "", "", "", ITEM_FAILED, code, 0, error[:500])
             self._worker.put("failed", assoc, record)
 
+    def _end_association(self, key: int, error: str) -> None:
+        with self._lock:  # pop and enqueue together: stop() waits for _assocs to empty
+            found = self._assocs.pop(key, None)
+            if found is not None and self._worker is not None:
+                self._worker.put("end", found, error)
+        if found is not None:
+            log.info("association from %s ended: %d images", found.ae_title, found.stored)
+
+    # -- the lean storage acceptor (core.node.storage) -------------------------------------------
+    def lean_routing(self, delta: int) -> None:
+        with self._lock:
+            self._routing += delta
+
+    def lean_reject_reason(
+        self, ae_title: str, association: StorageAssociation
+    ) -> tuple[int, int, int] | None:
+        """Register ``association``; (result, source, diagnostic) if it must be rejected.
+
+        The same rules as pynetdicom applies to its associations (see acse.py).
+        """
+        with self._lock:
+            self._lean.add(association)
+            lean = len(self._lean)
+        required = self.required_calling_aets()
+        if required and ae_title not in required:
+            log.warning(
+                "rejected association from %s at %s: calling AE not a known node (accept: known)",
+                ae_title,
+                association.peer,
+            )
+            return (0x01, 0x01, 0x03)  # rejected permanent, service user, calling AE unknown
+        ae = self._ae
+        others = sum(1 for a in ae.active_associations if a.is_acceptor) if ae else 0
+        if self._server is None or lean + others > self.maximum_associations:
+            log.warning(
+                "rejected association from %s at %s: %s",
+                ae_title,
+                association.peer,
+                "the node is stopping" if self._server is None else "too many associations",
+            )
+            return (0x02, 0x03, 0x02)  # rejected transient, provider, local limit exceeded
+        return None
+
+    def association_opened(self) -> None:
+        self._add_active(+1)
+
+    def lean_finished(self, association: StorageAssociation, opened: bool, error: str) -> None:
+        with self._lock:
+            self._lean.discard(association)
+        if opened:
+            self._end_association(association.key, error)
+            self._add_active(-1)
+
+    # -- association events (pynetdicom threads) ------------------------------------------------
     def _on_conn_open(self, event: Event) -> None:
         sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
         if sock is not None:  # also for sub-associations we request (C-MOVE)
@@ -484,7 +631,7 @@ class DicomNode:
             except OSError:
                 log.debug("cannot set TCP_NODELAY", exc_info=True)
         event.assoc.dul._run_loop_delay = 0.0005  # pynetdicom polls; 1 ms by default
-        self._set_state(active_associations=self._state.active_associations + 1)
+        self._add_active(+1)
 
     def _on_rejected(self, event: Event) -> None:
         ae, peer = handlers.peer_of(event)
@@ -495,18 +642,9 @@ class DicomNode:
         )
 
     def _on_aborted(self, event: Event) -> None:
-        self._end(event, "association aborted")
+        self._end_association(id(event.assoc), "association aborted")
 
     def _on_conn_close(self, event: Event) -> None:
-        self._end(event, "")
-        self._set_state(active_associations=max(0, self._state.active_associations - 1))
-
-    def _end(self, event: Event, error: str) -> None:
-        with self._lock:  # pop and enqueue together: stop() waits for _assocs to empty
-            found = self._assocs.pop(id(event.assoc), None)
-            if found is not None and self._worker is not None:
-                if not error and event.assoc.is_aborted:
-                    error = "association aborted"
-                self._worker.put("end", found, error)
-        if found is not None:
-            log.info("association from %s ended: %d images", found.ae_title, found.stored)
+        error = "association aborted" if event.assoc.is_aborted else ""
+        self._end_association(id(event.assoc), error)
+        self._add_active(-1)

@@ -1,0 +1,91 @@
+"""The node's intake journal: images acknowledged from the journal survive losing their files."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+from pynetdicom import AE
+from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
+
+from core.app import Core
+from core.config import load_settings
+from core.journal import IntakeJournal
+from core.node.server import DicomNode
+from tests.helpers import make_dataset
+
+
+def _part10(sop_uid: str) -> bytes:
+    ds = make_dataset(patient_id="JOURNAL", sop_uid=sop_uid)
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def _files(incoming: Path) -> list[Path]:
+    return sorted(p for p in incoming.iterdir() if p.is_file())
+
+
+def test_images_only_in_the_journal_are_indexed_at_the_next_start(data_dir: Path) -> None:
+    with Core(load_settings(data_dir, {"fsync": True})) as core:
+        store = core.store
+        journal = IntakeJournal.open(store.incoming_dir / "journal")
+        assert journal is not None
+        journal.recover(lambda _seq, _payload: None)
+        journal.reset_after_recovery()
+        store.journal = journal
+        sops = [f"1.2.826.0.1.3680043.8.498.{n}" for n in range(1, 6)]
+        for sop in sops:
+            assert store.journal_received(_part10(sop)) is not None
+        # A power loss: the journal (fdatasync'ed) survives, the unsynced files do not.
+        store.journal = None
+        journal.close()
+        assert _files(store.incoming_dir) == []
+        assert core.stats()["instances"] == 0
+
+        async def restart() -> None:
+            node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
+            await node.start()
+            await node.stop()
+
+        asyncio.run(restart())
+        assert core.stats()["instances"] == len(sops)
+        assert _files(store.incoming_dir) == []
+        again = IntakeJournal.open(store.incoming_dir / "journal")
+        assert again is not None
+        assert again.recover(lambda _seq, _payload: None) == 0  # emptied after indexing
+        again.close()
+
+
+def test_received_images_are_journaled_and_the_journal_emptied_at_stop(data_dir: Path) -> None:
+    with Core(load_settings(data_dir, {"fsync": True})) as core:
+
+        async def scenario() -> int:
+            node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
+            await node.start()
+            journal = core.store.journal
+            assert journal is not None
+
+            def send() -> list[int]:
+                ae = AE(ae_title="UNITSCU")
+                ae.add_requested_context(CTImageStorage)
+                assoc = ae.associate("127.0.0.1", node.state.port, ae_title="UNIT")
+                assert assoc.is_established
+                statuses = [int(assoc.send_c_store(make_dataset()).Status) for _ in range(4)]
+                assoc.release()
+                return statuses
+
+            assert await asyncio.to_thread(send) == [0, 0, 0, 0]
+            assert await asyncio.to_thread(node.wait_indexed, 30)
+            assert journal.last_seq == 4  # every image went through the journal
+            await node.stop()
+            assert core.store.journal is None
+            reopened = IntakeJournal.open(core.store.incoming_dir / "journal")
+            assert reopened is not None
+            left = reopened.recover(lambda _seq, _payload: None)
+            reopened.close()
+            return left
+
+        assert asyncio.run(scenario()) == 0
+        assert core.stats()["instances"] == 4
