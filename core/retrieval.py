@@ -18,7 +18,6 @@ from core.ingest import ReceivedFiles
 from core.nodes import NodeInfo
 from core.queryretrieve import QueryRetrieveClient, RetrieveProgress, RetrieveResult
 from core.scu import RemoteAE
-from core.transfers import TransferLog
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +107,7 @@ def retrieve(
             core.writer,
             source=remote.ae_title,
             detail=f"{remote.host}:{remote.port} (C-GET)",
-            log_to=TransferLog(core.sessions),
+            log_to=core.transfers,
         )
     error = ""
     try:

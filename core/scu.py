@@ -31,6 +31,7 @@ from pynetdicom import AE, Association, evt
 from pynetdicom.events import Event
 
 from core.errors import NetworkError
+from core.net import set_nodelay
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +67,12 @@ class RemoteAE:
         return f"{label}({self.ae_title}@{self.host}:{self.port})"
 
 
-def set_nodelay(event: Event) -> None:
+def nodelay_on_open(event: Event) -> None:
     """EVT_CONN_OPEN handler: disable Nagle's algorithm on the association's socket."""
-    try:
-        sock = event.assoc.dul.socket.socket  # type: ignore[union-attr]
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (AttributeError, OSError):
-        log.debug("could not set TCP_NODELAY", exc_info=True)
+    set_nodelay(getattr(getattr(event.assoc.dul, "socket", None), "socket", None))
 
 
-NODELAY_HANDLER = (evt.EVT_CONN_OPEN, set_nodelay)
+NODELAY_HANDLER = (evt.EVT_CONN_OPEN, nodelay_on_open)
 
 
 def check_reachable(remote: RemoteAE, timeout: float) -> None:

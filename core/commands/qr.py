@@ -15,7 +15,6 @@ from core.ingest import ReceivedFiles
 from core.nodes import NodeRegistry
 from core.queryretrieve import QueryRetrieveClient, RetrieveProgress, StudyQuery
 from core.scu import RemoteAE
-from core.transfers import TransferLog
 
 
 def _core(args: argparse.Namespace) -> Core:
@@ -76,7 +75,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
                 core.writer,
                 source=remote.ae_title,
                 detail=f"{remote.host}:{remote.port} (C-GET)",
-                log_to=TransferLog(core.sessions),
+                log_to=core.transfers,
             )
             try:
                 result = client.retrieve_get(remote, sink, args.study, args.series, progress)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +40,7 @@ from pynetdicom.transport import AssociationSocket, RequestHandler
 from core.app import Core
 from core.indexer import IngestItem, Outcome
 from core.journal import IntakeJournal, JournalRecord
+from core.net import set_nodelay
 from core.node import handlers
 from core.node.storage import VERIFICATION, NodeServer, StorageAssociation
 from core.nodes import NodeInfo, NodeRegistry
@@ -266,10 +266,7 @@ class _RequestHandler(RequestHandler):
         sock = assoc.dul.socket
         if isinstance(sock, AssociationSocket) and sock.socket is not None:
             sock.__class__ = _FastSocket
-            try:
-                sock.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                log.debug("cannot set TCP_NODELAY", exc_info=True)
+            set_nodelay(sock.socket)
         return assoc
 
 
@@ -306,7 +303,7 @@ class DicomNode:
         self.store = core.store
         self.sessions = core.sessions
         self.registry = NodeRegistry(core.sessions)
-        self.transfers = TransferLog(core.sessions)
+        self.transfers = core.transfers
         self.ae_title = ae_title or core.settings.ae_title
         self.port = core.settings.port if port is None else port
         self.bind = bind or core.settings.bind
@@ -624,12 +621,8 @@ class DicomNode:
 
     # -- association events (pynetdicom threads) ------------------------------------------------
     def _on_conn_open(self, event: Event) -> None:
-        sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
-        if sock is not None:  # also for sub-associations we request (C-MOVE)
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                log.debug("cannot set TCP_NODELAY", exc_info=True)
+        # also for sub-associations we request (C-MOVE)
+        set_nodelay(getattr(getattr(event.assoc.dul, "socket", None), "socket", None))
         event.assoc.dul._run_loop_delay = 0.0005  # pynetdicom polls; 1 ms by default
         self._add_active(+1)
 

@@ -40,7 +40,7 @@ from pynetdicom.presentation import PresentationContext, negotiate_as_acceptor
 from pynetdicom.transport import ThreadedAssociationServer
 
 from core.errors import PeerClosedError, ProtocolError
-from core.net import dimse
+from core.net import dimse, set_nodelay
 from core.node import handlers
 
 if TYPE_CHECKING:
@@ -54,13 +54,6 @@ MAX_RECEIVE_PDU = 1 << 20
 MAX_REQUEST_PDU = 1 << 16  # an A-ASSOCIATE-RQ larger than this goes to pynetdicom
 _PEEK_FLAGS = socket.MSG_PEEK | socket.MSG_WAITALL
 _SOP_CLASS_NOT_SUPPORTED = 0x0122
-
-
-def set_nodelay(sock: socket.socket) -> None:
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except OSError:
-        log.debug("cannot set TCP_NODELAY", exc_info=True)
 
 
 def peek_request(sock: socket.socket, timeout: float) -> bytes | None:
