@@ -545,14 +545,24 @@ class DicomNode:
 
     # -- association bookkeeping (association threads) ------------------------------------------
     def association_entry(self, key: int, ae: str, peer: str) -> AssociationRecord:
-        """The record of association ``key``, created when it first stores or fails an image."""
+        """The record of association ``key``, created when it first stores or fails an image.
+
+        Its incoming transfer row is written here, before the first image is acknowledged, so
+        an association cut short by a crash still shows in the log (failed, "interrupted")
+        even when the index writer had not reached its images yet.
+        """
         with self._lock:
             found = self._assocs.get(key)
-            if found is None:
-                names = [n.name for n in self._known() if n.ae_title == ae]
-                found = AssociationRecord(key, ae, peer, names[0] if names else "")
-                self._assocs[key] = found
-            return found
+            if found is not None:
+                return found
+            names = [n.name for n in self._known() if n.ae_title == ae]
+            found = AssociationRecord(key, ae, peer, names[0] if names else "")
+            self._assocs[key] = found
+        try:
+            found.transfer_id = self.transfers.start_incoming(ae, peer, found.node_name)
+        except Exception:  # the writer creates it with the first batch instead
+            log.exception("cannot record the incoming transfer from %s", ae)
+        return found
 
     def ingest(
         self, assoc: AssociationRecord, item: IngestItem, record: JournalRecord | None = None
