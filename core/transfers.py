@@ -259,6 +259,16 @@ class TransferLog:
                 )
         self._feed.poke()
 
+    def received_since(self, since: datetime) -> int:
+        """Images stored by incoming transfers started at or after ``since`` (naive UTC)."""
+        with self._sessions() as session:
+            total = session.scalar(
+                select(func.coalesce(func.sum(Transfer.done_images), 0)).where(
+                    Transfer.direction == "in", Transfer.started_at >= since
+                )
+            )
+        return int(total or 0)
+
     def fail_unfinished(self) -> int:
         """Mark incoming transfers left 'receiving' by an interrupted run as failed."""
         with self._sessions.begin() as session:

@@ -323,7 +323,7 @@ class DicomNode:
         self.lean_syntaxes: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._policy_cache: tuple[float, list[NodeInfo]] = (0.0, [])
-        self._today = datetime.now(UTC).date()
+        self._today = datetime.now().date()  # the local day: what "today" means at the console
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -355,7 +355,7 @@ class DicomNode:
             loop.call_soon_threadsafe(callback, state)
 
     def _count_indexed(self, count: int) -> None:
-        today = datetime.now(UTC).date()
+        today = datetime.now().date()
         with self._lock:
             if today != self._today:
                 self._today = today
@@ -375,6 +375,13 @@ class DicomNode:
         failed = self.transfers.fail_unfinished()
         if failed:
             log.warning("%d incoming transfers were interrupted by the last stop", failed)
+        # Images received today by earlier runs count too (the log keeps UTC times).
+        today = datetime.now().date()
+        midnight = datetime.combine(today, datetime.min.time()).astimezone(UTC)
+        received = self.transfers.received_since(midnight.replace(tzinfo=None))
+        with self._lock:
+            self._today = today
+        self._set_state(images_today=received)
         self._open_journal()
         worker = IngestWorker(self.core, self.transfers, self._count_indexed)
         worker.start()

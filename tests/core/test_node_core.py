@@ -109,3 +109,39 @@ def test_dicom_node_under_plain_asyncio(core: Core) -> None:
     assert core.stats()["instances"] == 1
     assert any(s.images_today == 1 for s in seen)
     assert TransferLog(core.sessions).list("in")[0]["status"] == "received"
+
+
+def test_images_received_today_count_earlier_runs_but_not_yesterday(core: Core) -> None:
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import update
+
+    from core.transfers import ItemRecord, Transfer
+
+    log = TransferLog(core.sessions)
+
+    def incoming(images: int) -> int:
+        tid = log.start_incoming("CT", "127.0.0.1:5000")
+        items = [
+            ItemRecord(f"1.2.3.{tid}.{i}", "1.2.3.1", "1.2.3", "DOE^J", "stored", 0, 10)
+            for i in range(images)
+        ]
+        log.record_items(tid, items)
+        log.finish(tid)
+        return tid
+
+    incoming(3)
+    old = incoming(5)
+    yesterday = datetime.now() - timedelta(days=1, hours=1)
+    with core.sessions.begin() as session:
+        session.execute(update(Transfer).where(Transfer.id == old).values(started_at=yesterday))
+
+    async def scenario() -> int:
+        node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
+        await node.start()
+        try:
+            return node.state.images_today
+        finally:
+            await node.stop()
+
+    assert asyncio.run(scenario()) == 3
