@@ -58,7 +58,8 @@ _SOP_CLASS_NOT_SUPPORTED = 0x0122
 
 def peek_request(sock: socket.socket, timeout: float) -> bytes | None:
     """The whole first PDU, left unread in the socket; None if it is not an A-ASSOCIATE-RQ
-    of a size we handle, or the peer closed or went silent first."""
+    of a size we handle, or the peer went silent or closed part way; ``b""`` if the peer
+    closed without sending anything (a port probe)."""
     deadline = time.monotonic() + timeout
     wanted = 6
     seen = b""
@@ -72,6 +73,8 @@ def peek_request(sock: socket.socket, timeout: float) -> bytes | None:
         except OSError:  # timeout or reset: let pynetdicom see and report it
             return None
         if len(data) < wanted:
+            if not data and not seen and wanted == 6:
+                return b""  # connected and closed: nothing to answer
             if not data or data == seen:  # closed before a whole PDU arrived
                 return None
             seen = data
@@ -372,6 +375,9 @@ class NodeServer(ThreadedAssociationServer):
         node.lean_routing(+1)
         try:
             raw = peek_request(request, node.acse_timeout)
+            if raw == b"":  # a port check (ours before each query, a load balancer's...)
+                self.shutdown_request(request)
+                return
             rq: A_ASSOCIATE | None = None
             if raw is not None:
                 try:

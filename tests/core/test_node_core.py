@@ -145,3 +145,33 @@ def test_images_received_today_count_earlier_runs_but_not_yesterday(core: Core) 
             await node.stop()
 
     assert asyncio.run(scenario()) == 3
+
+
+def test_a_bare_connection_is_not_an_association(
+    core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A port check (connect, then close) leaves nothing for stop to wait for or abort."""
+    import socket
+
+    async def scenario() -> None:
+        node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
+        await node.start()
+        for _ in range(3):
+            socket.create_connection(("127.0.0.1", node.state.port), timeout=5).close()
+
+        def echo() -> int:  # a real association after the probes: they have been accepted
+            ae = AE(ae_title="UNITSCU")
+            ae.add_requested_context(Verification)
+            assoc = ae.associate("127.0.0.1", node.state.port, ae_title="UNIT")
+            status = int(assoc.send_c_echo().Status)
+            assoc.release()
+            return status
+
+        assert await asyncio.to_thread(echo) == 0
+        # Without the fix stop waits out its whole grace period for the dangling
+        # pynetdicom association; well under it means nothing was left behind.
+        await asyncio.wait_for(node.stop(grace=60), timeout=20)
+
+    with caplog.at_level("INFO"):
+        asyncio.run(scenario())
+    assert not [r for r in caplog.records if "aborting association" in r.getMessage()]
