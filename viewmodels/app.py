@@ -36,6 +36,7 @@ class AppModel(QObject):  # type: ignore[operator]
     keyboardChanged = Signal()
     statsChanged = Signal()
     viewChanged = Signal()
+    nodeChanged = Signal()
     errorOccurred = Signal(str)
     message = Signal(str)
     refreshed = Signal()
@@ -55,6 +56,7 @@ class AppModel(QObject):  # type: ignore[operator]
         self._core = core
         # The DICOM node the Settings tab controls (the kiosk starts it at launch).
         self.node = node if node is not None else DicomNode(core)
+        self.node.add_listener(lambda _state: self.nodeChanged.emit())
         self._theme = theme or core.settings.theme
         self._fullscreen = fullscreen
         self._keyboard = core.settings.virtual_keyboard
@@ -142,8 +144,12 @@ class AppModel(QObject):  # type: ignore[operator]
             f"{s['instances']:,} images · {s['bytes'] / 1e6:,.0f} MB"
         )
 
-    @Property(str, constant=True, final=True)
+    @Property(str, notify=nodeChanged, final=True)
     def nodeText(self) -> str:  # noqa: N802
+        """How peers reach this kiosk: the running node's AE title and port, else the settings."""
+        state = self.node.state
+        if state.running:
+            return f"AE title {state.ae_title} · port {state.port}"
         s = self._core.settings
         return f"AE title {s.ae_title} · port {s.port}"
 
