@@ -824,42 +824,26 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             self._set_progress(self._progress, "Cancelling…")
 
     # -- options -------------------------------------------------------------------------------
-    async def _save_option(self, **changes: Any) -> None:
-        await self._store.save(**changes)
-        self.optionsChanged.emit()
+    async def _save_option(self, key: str, value: Any) -> None:
+        """Save one Q/R option when it changed; a failure is shown, never raised."""
+        try:
+            if value != getattr(self._core.settings, key):
+                await self._store.save(**{key: value})
+                self.optionsChanged.emit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("saving %s failed", key)
+            self.errorOccurred.emit(f"Could not save the option: {exc}")
 
     @asyncSlot(int)
     async def setMaxResults(self, value: int) -> None:  # noqa: N802
-        try:
-            if value != self._core.settings.qr_max_results:
-                await self._save_option(qr_max_results=value)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.errorOccurred.emit(f"Could not save the option: {exc}")
-        finally:
-            pass
+        await self._save_option("qr_max_results", value)
 
     @asyncSlot(bool)
     async def setAppendWildcard(self, enabled: bool) -> None:  # noqa: N802
-        try:
-            if enabled != self._core.settings.qr_append_wildcard:
-                await self._save_option(qr_append_wildcard=enabled)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.errorOccurred.emit(f"Could not save the option: {exc}")
-        finally:
-            pass
+        await self._save_option("qr_append_wildcard", enabled)
 
     @asyncSlot(bool)
     async def setAutoLoad(self, enabled: bool) -> None:  # noqa: N802
-        try:
-            if enabled != self._core.settings.qr_auto_load:
-                await self._save_option(qr_auto_load=enabled)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.errorOccurred.emit(f"Could not save the option: {exc}")
-        finally:
-            pass
+        await self._save_option("qr_auto_load", enabled)

@@ -396,37 +396,16 @@ class SettingsModel(QObject):  # type: ignore[operator]
 
     @asyncSlot()
     async def startNode(self) -> None:  # noqa: N802
-        try:
-            await self._lifecycle("start")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.errorOccurred.emit(str(exc))
-        finally:
-            self._set_node_busy(False)
+        await self._lifecycle("start")  # reports its own errors and resets busy
 
     @asyncSlot()
     async def stopNode(self) -> None:  # noqa: N802
-        try:
-            await self._lifecycle("stop")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.errorOccurred.emit(str(exc))
-        finally:
-            self._set_node_busy(False)
+        await self._lifecycle("stop")  # reports its own errors and resets busy
 
     @asyncSlot()
     async def resetNode(self) -> None:  # noqa: N802
         """Stop and start again, with the saved AE title, port and bind address."""
-        try:
-            await self._lifecycle("reset")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.errorOccurred.emit(str(exc))
-        finally:
-            self._set_node_busy(False)
+        await self._lifecycle("reset")  # reports its own errors and resets busy
 
     # -- slots: configuration ----------------------------------------------------------------
     @asyncSlot(str, str, str)

@@ -1151,12 +1151,16 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         self.detailsChanged.emit()
 
     # -- slots: operations -----------------------------------------------------------------------
-    async def _operate(self, verb: str, call: Callable[[], Any], done: str) -> None:
-        """Run one operation of the core off the GUI thread; refusals are shown as they are."""
+    async def _operate(self, verb: str, call: Callable[[int], Any], done: str) -> None:
+        """Run ``call(id)`` of the core on the selected transfer, off the GUI thread; refusals
+        are shown in the core's own words. ``done`` may name the transfer as ``{id}``."""
         self._set_busy(1)
         try:
-            await asyncio.to_thread(call)
-            self.message.emit(done)
+            if self._selected is None:
+                return
+            transfer_id = int(self._selected["id"])
+            await asyncio.to_thread(call, transfer_id)
+            self.message.emit(done.format(id=transfer_id))
             await self.reload()
         except asyncio.CancelledError:
             raise
@@ -1171,61 +1175,17 @@ class TransferLogModel(QObject):  # type: ignore[operator]
 
     @asyncSlot()
     async def resend(self) -> None:
-        try:
-            self._set_busy(1)
-            if self._selected is None:
-                return
-            transfer_id = int(self._selected["id"])
-            await self._operate(
-                "resend",
-                lambda: self.log.resend(transfer_id),
-                f"Transfer #{transfer_id} is waiting to be sent again.",
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("resend failed")
-            self.errorOccurred.emit(f"Could not resend: {exc}")
-        finally:
-            self._set_busy(-1)
+        await self._operate(
+            "resend", self.log.resend, "Transfer #{id} is waiting to be sent again."
+        )
 
     @asyncSlot()
     async def abort(self) -> None:
-        try:
-            self._set_busy(1)
-            if self._selected is None:
-                return
-            transfer_id = int(self._selected["id"])
-            await self._operate(
-                "abort", lambda: self.log.abort(transfer_id), f"Transfer #{transfer_id} aborted."
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("abort failed")
-            self.errorOccurred.emit(f"Could not abort: {exc}")
-        finally:
-            self._set_busy(-1)
+        await self._operate("abort", self.log.abort, "Transfer #{id} aborted.")
 
     @asyncSlot()
     async def delete(self) -> None:
-        try:
-            self._set_busy(1)
-            if self._selected is None:
-                return
-            transfer_id = int(self._selected["id"])
-            await self._operate(
-                "delete",
-                lambda: self.log.delete(transfer_id),
-                f"Transfer #{transfer_id} removed from the log.",
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("delete failed")
-            self.errorOccurred.emit(f"Could not delete: {exc}")
-        finally:
-            self._set_busy(-1)
+        await self._operate("delete", self.log.delete, "Transfer #{id} removed from the log.")
 
     @asyncSlot()
     async def clear(self) -> None:
