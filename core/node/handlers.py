@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
+from pynetdicom import evt
 from pynetdicom.events import Event
 
 from core.dicomfile import header_of, scan_header
@@ -21,6 +23,8 @@ from core.errors import KioskError, RejectedFile, StoreError, StoreFullError
 from core.indexer import IngestItem
 from core.node import matching
 from core.node.part10 import part10
+from core.scu import NODELAY_HANDLER
+from core.transcode import LITTLE_ENDIAN_SYNTAXES
 
 if TYPE_CHECKING:
     from core.node.server import AssociationRecord, DicomNode
@@ -174,23 +178,57 @@ def _matched(event: Event, node: DicomNode) -> list[tuple[str, str, str]]:
         return matching.instances(session, event.identifier)
 
 
+class _Accepted:
+    """What the association carrying the storage sub-operations accepted.
+
+    For C-GET that is the requestor's own association; for C-MOVE it is the one pynetdicom
+    opens to the destination, caught when it is accepted (EVT_ACCEPTED)."""
+
+    def __init__(self, assoc: Any = None) -> None:
+        self.assoc = assoc
+
+    def on_accepted(self, event: Event) -> None:
+        self.assoc = event.assoc
+
+    def syntaxes(self, sop_class: str) -> set[str]:
+        contexts = getattr(self.assoc, "accepted_contexts", None) or []
+        return {
+            str(cx.transfer_syntax[0])
+            for cx in contexts
+            if str(cx.abstract_syntax) == sop_class and cx.transfer_syntax
+        }
+
+
+def _for_peer(ds: Dataset, accepted: _Accepted) -> Dataset:
+    """``ds``, decompressed when the peer took its SOP class only uncompressed."""
+    syntax = UID(str(ds.file_meta.get("TransferSyntaxUID", "")))
+    if not syntax.is_compressed:
+        return ds
+    taken = accepted.syntaxes(str(ds.get("SOPClassUID", "")))
+    if not taken or str(syntax) in taken or not taken & set(LITTLE_ENDIAN_SYNTAXES):
+        return ds  # as stored; pynetdicom reports it if there is no context at all
+    ds.decompress(generate_instance_uid=False)
+    return ds
+
+
 def _datasets(
-    event: Event, node: DicomNode, matched: list[tuple[str, str, str]]
+    event: Event, node: DicomNode, matched: list[tuple[str, str, str]], accepted: _Accepted
 ) -> Iterator[tuple[int, Dataset | None]]:
     for relative, _sop_class, _ts in matched:
         if event.is_cancelled:
             yield CANCEL, None
             return
         try:
-            ds: Dataset = dcmread(node.store.absolute(relative))
-        except Exception as exc:
-            log.error("cannot read stored file %s: %s", relative, exc)
+            ds: Dataset = _for_peer(dcmread(node.store.absolute(relative)), accepted)
+        except Exception as exc:  # unreadable file, or no decoder for its pixel data
+            log.error("cannot send stored file %s: %s", relative, exc)
             ds = Dataset()  # an empty dataset counts as a failed sub-operation
         yield PENDING, ds
 
 
 def _contexts(matched: list[tuple[str, str, str]]) -> list[Any]:
-    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+    """One context per stored compressed syntax and one with both Little Endians, per SOP
+    class: a peer that refuses the compressed one still takes the image, decompressed."""
     from pynetdicom.presentation import build_context
 
     by_class: dict[str, set[str]] = {}
@@ -198,8 +236,9 @@ def _contexts(matched: list[tuple[str, str, str]]) -> list[Any]:
         by_class.setdefault(sop_class, set()).add(ts)
     contexts = []
     for sop_class, syntaxes in by_class.items():
-        wanted = sorted(syntaxes | {ExplicitVRLittleEndian, ImplicitVRLittleEndian})
-        contexts.append(build_context(sop_class, wanted))
+        contexts.append(build_context(sop_class, list(LITTLE_ENDIAN_SYNTAXES)))
+        for ts in sorted(syntaxes - set(LITTLE_ENDIAN_SYNTAXES)):
+            contexts.append(build_context(sop_class, [ts]))
     return contexts[:_MAX_SUBOP_CONTEXTS]
 
 
@@ -215,13 +254,16 @@ def handle_move(event: Event, node: DicomNode) -> Iterator[Any]:
         log.warning("C-MOVE from %s to unknown destination %r refused (0xA801)", ae, destination)
         yield None, None
         return
-    options: dict[str, Any] = {}
+    accepted = _Accepted()
+    options: dict[str, Any] = {
+        "evt_handlers": [NODELAY_HANDLER, (evt.EVT_ACCEPTED, accepted.on_accepted)]
+    }
     yield target.host, target.port, options
     matched = _matched(event, node)
     options["contexts"] = _contexts(matched)
     log.info("C-MOVE of %d images from %s to %s", len(matched), ae, destination)
     yield len(matched)
-    yield from _datasets(event, node, matched)
+    yield from _datasets(event, node, matched, accepted)
 
 
 def handle_get(event: Event, node: DicomNode) -> Iterator[Any]:
@@ -240,4 +282,4 @@ def handle_get(event: Event, node: DicomNode) -> Iterator[Any]:
         return
     log.info("C-GET of %d images by %s", len(matched), ae)
     yield len(matched)
-    yield from _datasets(event, node, matched)
+    yield from _datasets(event, node, matched, _Accepted(event.assoc))

@@ -173,18 +173,30 @@ class KioskServer:
 
 
 class Storescp:
-    """DCMTK storescp writing to a folder, for C-MOVE destinations."""
+    """DCMTK storescp writing to a folder, for C-MOVE destinations.
 
-    def __init__(self, folder: Path, ae: str = "DEST") -> None:
+    ``accept_all`` (+xa) takes every transfer syntax; without it storescp takes only
+    uncompressed ones."""
+
+    def __init__(self, folder: Path, ae: str = "DEST", *, accept_all: bool = True) -> None:
         self.folder = folder
         self.ae = ae
+        self.accept = ["+xa"] if accept_all else []
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Storescp:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [dcmtk("storescp"), "-aet", self.ae, "-od", str(self.folder), "+xa", str(self.port)],
+            [
+                dcmtk("storescp"),
+                "-aet",
+                self.ae,
+                "-od",
+                str(self.folder),
+                *self.accept,
+                str(self.port),
+            ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=peer_env(),

@@ -188,3 +188,61 @@ def test_get_series_and_image(loaded: tuple[KioskServer, dict[str, str]], tmp_pa
         ]
     )
     assert _received(out2) == {one}
+
+
+# -- compressed images for a peer that takes only uncompressed data --------------------------------
+# file -> the storescu option that proposes its transfer syntax (JPEG 2000 lossless, RLE)
+COMPRESSED = {"GDCMJ2K_TextGBR.dcm": "-xv", "SC_rgb_rle.dcm": "-xr"}
+TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+@pytest.fixture
+def compressed(kiosk: KioskServer) -> dict[str, pydicom.Dataset]:
+    for name, option in COMPRESSED.items():
+        run([dcmtk("storescu"), option, "-aec", AE, "127.0.0.1", str(kiosk.port),
+             str(TEST_FILES / name)])  # fmt: skip
+    kiosk.wait_count(len(COMPRESSED))
+    originals = [pydicom.dcmread(TEST_FILES / name) for name in COMPRESSED]
+    assert all(ds.file_meta.TransferSyntaxUID.is_compressed for ds in originals)
+    return {str(ds.SOPInstanceUID): ds for ds in originals}
+
+
+def _decompressed_as_sent(folder: Path, originals: dict[str, pydicom.Dataset]) -> None:
+    got = {str(ds.SOPInstanceUID): ds for ds in map(pydicom.dcmread, _files(folder))}
+    assert sorted(got) == sorted(originals)
+    for sop, ds in got.items():
+        assert not ds.file_meta.TransferSyntaxUID.is_compressed
+        assert (ds.pixel_array == originals[sop].pixel_array).all()
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file()]
+
+
+def test_move_decompresses_for_an_uncompressed_only_destination(
+    kiosk: KioskServer, compressed: dict[str, pydicom.Dataset], tmp_path: Path
+) -> None:
+    dest = Storescp(tmp_path / "dest", ae="PLAIN", accept_all=False).start()
+    try:
+        cli(kiosk.data_dir, "nodes", "add", "plain", "--ae", "PLAIN", "--host", "127.0.0.1",
+            "--port", str(dest.port))  # fmt: skip
+        result = run(
+            [dcmtk("movescu"), "-v", "-S", "-aec", AE, "-aem", "PLAIN", "127.0.0.1",
+             str(kiosk.port), "-k", "QueryRetrieveLevel=PATIENT", "-k", "PatientID=*"]
+        )  # fmt: skip
+        assert "Final Move Response (Success)" in result.stderr + result.stdout
+        _decompressed_as_sent(dest.folder, compressed)
+    finally:
+        dest.stop()
+
+
+def test_get_decompresses_for_a_requestor_taking_only_uncompressed(
+    kiosk: KioskServer, compressed: dict[str, pydicom.Dataset], tmp_path: Path
+) -> None:
+    out = tmp_path / "got"
+    out.mkdir()
+    run(
+        [dcmtk("getscu"), "-P", "-aec", AE, "-od", str(out), "127.0.0.1", str(kiosk.port),
+         "-k", "QueryRetrieveLevel=PATIENT", "-k", "PatientID=*"]
+    )  # fmt: skip
+    _decompressed_as_sent(out, compressed)
