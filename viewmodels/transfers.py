@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -326,24 +326,40 @@ _ROW_ROLES = [r for r in TransferRole if r != TransferRole.SELECTED]
 
 @QmlElement
 @QmlUncreatable("The transfer list belongs to the transfer log model.")
-class TransferListModel(QAbstractListModel):  # type: ignore[operator]
-    """One page of transfers, newest first; rows change in place as progress arrives."""
+class _RowsModel(QAbstractListModel):  # type: ignore[operator]
+    """A list model over a list of dicts; subclasses give ``ROLE_NAMES`` and ``data``."""
+
+    ROLE_NAMES: Mapping[Any, bytes] = {}
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[dict[str, Any]] = []
-        self._selected = 0
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
 
     def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802
-        return {role: QByteArray(name) for role, name in _TRANSFER_ROLE_NAMES.items()}
+        return {role: QByteArray(name) for role, name in self.ROLE_NAMES.items()}
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+    def _row(self, index: QModelIndex | QPersistentModelIndex) -> dict[str, Any] | None:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        t = self._rows[index.row()]
+        return self._rows[index.row()]
+
+
+class TransferListModel(_RowsModel):
+    """One page of transfers, newest first; rows change in place as progress arrives."""
+
+    ROLE_NAMES = _TRANSFER_ROLE_NAMES
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._selected = 0
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        t = self._row(index)
+        if t is None:
+            return None
         status = str(t.get("status") or "")
         match role:
             case TransferRole.ID:
@@ -478,24 +494,19 @@ _LEVEL_ROLE_NAMES = {
 
 @QmlElement
 @QmlUncreatable("The status table belongs to the transfer log model.")
-class TransferLevelModel(QAbstractListModel):  # type: ignore[operator]
+class TransferLevelModel(_RowsModel):  # type: ignore[operator]
     """The status table: the rows of one level of the selected transfer."""
+
+    ROLE_NAMES = _LEVEL_ROLE_NAMES
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[dict[str, Any]] = []
         self._selected = -1
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802
-        return {role: QByteArray(name) for role, name in _LEVEL_ROLE_NAMES.items()}
-
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        r = self._row(index)
+        if r is None:
             return None
-        r = self._rows[index.row()]
         status = str(r.get("status") or "")
         match role:
             case LevelRole.LEVEL:
