@@ -6,17 +6,19 @@ lengths, required UIDs) and extracts the header with the Specific Character Set 
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import struct
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from pydicom import dcmread
 from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import tag_for_keyword
-from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag
@@ -85,49 +87,54 @@ _KEYWORDS = (
     "NumberOfFrames", "Rows", "Columns",
 )  # fmt: skip
 _TAGS = {keyword: BaseTag(tag_for_keyword(keyword) or 0) for keyword in _KEYWORDS}
+_INT_TAGS = {keyword: int(tag) for keyword, tag in _TAGS.items()}
 _PERSON_NAMES = {"PatientName", "ReferringPhysicianName"}
 _CHARSET_TEXT = {"PatientID", "AccessionNumber", "StudyDescription", "StudyID", "SeriesDescription"}
 _BACKSLASH = {0x5C}
 _SPECIFIC_CHARACTER_SET = BaseTag(0x00080005)
+_DEFAULT_ENCODINGS = ("iso8859",)
+
+
+@functools.lru_cache(maxsize=64)
+def _encodings_of(raw: bytes) -> tuple[str, ...]:
+    """Python codecs for a raw Specific Character Set value."""
+    try:
+        terms = [t.strip(" \x00") for t in raw.decode("ascii", "replace").split("\\")]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return tuple(convert_encodings(terms))
+    except Exception:
+        log.debug("unusable Specific Character Set; using the default", exc_info=True)
+        return _DEFAULT_ENCODINGS
 
 
 def _encodings(ds: Dataset) -> list[str]:
     """Python codecs for the dataset's Specific Character Set (default repertoire if absent)."""
     elem = ds._dict.get(_SPECIFIC_CHARACTER_SET)
     if elem is None:
-        return ["iso8859"]
+        return list(_DEFAULT_ENCODINGS)
+    if isinstance(elem, RawDataElement):
+        return list(_encodings_of(bytes(elem.value or b"")))
     try:
-        if isinstance(elem, RawDataElement):
-            raw = (elem.value or b"").decode("ascii", "replace")
-            terms: list[str] = [t.strip(" \x00") for t in raw.split("\\")]
-        else:
-            value = elem.value
-            terms = [value] if isinstance(value, str) else [str(v) for v in value or []]
+        value = elem.value
+        terms: list[str] = [value] if isinstance(value, str) else [str(v) for v in value or []]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return convert_encodings(terms)
     except Exception:
         log.debug("unusable Specific Character Set; using the default", exc_info=True)
-        return ["iso8859"]
+        return list(_DEFAULT_ENCODINGS)
 
 
-def _text(ds: Dataset, keyword: str, encodings: list[str] | None = None) -> str:
+def _decode_raw(raw: bytes, keyword: str, encodings: Callable[[], Sequence[str]]) -> str:
     """A string attribute decoded straight from its raw bytes (much faster than converting
     a pydicom DataElement), honouring the Specific Character Set for names and texts."""
-    elem = ds._dict.get(_TAGS[keyword])
-    if elem is None:
-        return ""
     try:
-        if not isinstance(elem, RawDataElement):
-            value = elem.value
-            if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
-                return "\\".join(str(v) for v in value).strip()
-            return "" if value is None else str(value).strip()
-        raw = (elem.value or b"").rstrip(b" \x00")
+        raw = raw.rstrip(b" \x00")
         if keyword in _PERSON_NAMES:
-            text = str(PersonName(raw, encodings or _encodings(ds)).decode())
+            text = str(PersonName(raw, list(encodings())).decode())
         elif keyword in _CHARSET_TEXT:
-            text = decode_bytes(raw, encodings or _encodings(ds), _BACKSLASH)
+            text = decode_bytes(raw, list(encodings()), _BACKSLASH)
         else:
             text = raw.decode("ascii", "replace")
     except Exception:  # undecodable value: index it as empty rather than reject the image
@@ -136,27 +143,89 @@ def _text(ds: Dataset, keyword: str, encodings: list[str] | None = None) -> str:
     return text.strip(" \x00")
 
 
-def _binary_int(ds: Dataset, keyword: str) -> int | None:
-    """An unsigned short (US) such as Rows, read from its raw bytes in the file's byte order."""
-    elem = ds._dict.get(_TAGS[keyword])
-    if isinstance(elem, RawDataElement):
-        raw = elem.value or b""
-        if len(raw) < 2:
-            return None
-        return int.from_bytes(raw[:2], "little" if ds.original_encoding[1] else "big")
-    try:
-        value = ds.get(keyword)
-    except Exception:
-        return None
-    return int(value) if isinstance(value, int) else None
-
-
-def _int(ds: Dataset, keyword: str) -> int | None:
-    text = _text(ds, keyword).split("\\")[0]
+def _leading_int(text: str) -> int | None:
+    text = text.split("\\", maxsplit=1)[0]
     try:
         return int(float(text)) if text else None
     except ValueError:
         return None
+
+
+class _Values(Protocol):
+    """The indexed attributes of one data set, as ``_header_from`` reads them."""
+
+    def text(self, keyword: str) -> str: ...
+
+    def unsigned(self, keyword: str) -> int | None: ...
+
+
+class _DatasetValues:
+    """Values of a pydicom Dataset (raw elements decoded directly where possible)."""
+
+    def __init__(self, ds: Dataset) -> None:
+        self.ds = ds
+        self._encodings: list[str] | None = None
+
+    def encodings(self) -> list[str]:
+        if self._encodings is None:
+            self._encodings = _encodings(self.ds)
+        return self._encodings
+
+    def text(self, keyword: str) -> str:
+        elem = self.ds._dict.get(_TAGS[keyword])
+        if elem is None:
+            return ""
+        if isinstance(elem, RawDataElement):
+            return _decode_raw(bytes(elem.value or b""), keyword, self.encodings)
+        try:
+            value = elem.value
+            if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+                return "\\".join(str(v) for v in value).strip()
+            return "" if value is None else str(value).strip()
+        except Exception:
+            log.debug("cannot decode %s", keyword, exc_info=True)
+            return ""
+
+    def unsigned(self, keyword: str) -> int | None:
+        """An unsigned short (US) such as Rows, in the file's byte order."""
+        ds = self.ds
+        elem = ds._dict.get(_TAGS[keyword])
+        if isinstance(elem, RawDataElement):
+            raw = elem.value or b""
+            if len(raw) < 2:
+                return None
+            return int.from_bytes(raw[:2], "little" if ds.original_encoding[1] else "big")
+        try:
+            value = ds.get(keyword)
+        except Exception:
+            return None
+        return int(value) if isinstance(value, int) else None
+
+
+class _RawValues:
+    """Values found by the fast scan: tag -> raw value bytes."""
+
+    def __init__(self, found: dict[int, bytes], little: bool) -> None:
+        self.found = found
+        self.order: Literal["little", "big"] = "little" if little else "big"
+
+    def encodings(self) -> tuple[str, ...]:
+        raw = self.found.get(0x00080005)  # Specific Character Set
+        return _DEFAULT_ENCODINGS if raw is None else _encodings_of(raw)
+
+    def text(self, keyword: str) -> str:
+        raw = self.found.get(_INT_TAGS[keyword])
+        if raw is None:
+            return ""
+        if keyword in _PERSON_NAMES or keyword in _CHARSET_TEXT:
+            return _decode_raw(raw, keyword, self.encodings)
+        return raw.rstrip(b" \x00").decode("ascii", "replace").strip(" \x00")
+
+    def unsigned(self, keyword: str) -> int | None:
+        raw = self.found.get(_INT_TAGS[keyword])
+        if raw is None or len(raw) < 2:
+            return None
+        return int.from_bytes(raw[:2], self.order)
 
 
 def _check_complete(ds: Dataset) -> None:
@@ -249,10 +318,14 @@ def _transfer_syntax_of(ds: Dataset) -> str:
 
 def header_of(ds: Dataset, transfer_syntax: str) -> InstanceHeader:
     """Extract and validate the indexed attributes of ``ds``."""
-    enc = _encodings(ds)
+    return _header_from(_DatasetValues(ds), transfer_syntax)
+
+
+def _header_from(values: _Values, transfer_syntax: str) -> InstanceHeader:
+    text = values.text
     uids: dict[str, str] = {}
     for keyword in ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID"):
-        value = _text(ds, keyword)
+        value = text(keyword)
         if not value:
             raise RejectedFile(f"missing {keyword}")
         try:
@@ -261,33 +334,33 @@ def header_of(ds: Dataset, transfer_syntax: str) -> InstanceHeader:
             raise RejectedFile(str(exc)) from exc
     if uids["SOPClassUID"] == DICOMDIR_SOP_CLASS:
         raise RejectedFile("a DICOMDIR is an index of media, not an image")
-    frames = _int(ds, "NumberOfFrames")
+    frames = _leading_int(text("NumberOfFrames"))
     return InstanceHeader(
         sop_uid=uids["SOPInstanceUID"],
         sop_class_uid=uids["SOPClassUID"],
         study_uid=uids["StudyInstanceUID"],
         series_uid=uids["SeriesInstanceUID"],
         transfer_syntax=transfer_syntax,
-        patient_id=_text(ds, "PatientID", enc),
-        patient_name=_text(ds, "PatientName", enc),
-        birth_date=_text(ds, "PatientBirthDate")[:8],
-        sex=_text(ds, "PatientSex"),
-        study_date=_text(ds, "StudyDate")[:8],
-        study_time=_text(ds, "StudyTime"),
-        accession_number=_text(ds, "AccessionNumber", enc),
-        study_description=_text(ds, "StudyDescription", enc),
-        study_id=_text(ds, "StudyID", enc),
-        referring_physician=_text(ds, "ReferringPhysicianName", enc),
-        modality=_text(ds, "Modality"),
-        series_number=_int(ds, "SeriesNumber"),
-        series_description=_text(ds, "SeriesDescription", enc),
-        body_part=_text(ds, "BodyPartExamined"),
-        series_date=_text(ds, "SeriesDate")[:8],
-        series_time=_text(ds, "SeriesTime"),
-        instance_number=_int(ds, "InstanceNumber"),
+        patient_id=text("PatientID"),
+        patient_name=text("PatientName"),
+        birth_date=text("PatientBirthDate")[:8],
+        sex=text("PatientSex"),
+        study_date=text("StudyDate")[:8],
+        study_time=text("StudyTime"),
+        accession_number=text("AccessionNumber"),
+        study_description=text("StudyDescription"),
+        study_id=text("StudyID"),
+        referring_physician=text("ReferringPhysicianName"),
+        modality=text("Modality"),
+        series_number=_leading_int(text("SeriesNumber")),
+        series_description=text("SeriesDescription"),
+        body_part=text("BodyPartExamined"),
+        series_date=text("SeriesDate")[:8],
+        series_time=text("SeriesTime"),
+        instance_number=_leading_int(text("InstanceNumber")),
         num_frames=frames if frames and frames > 0 else 1,
-        rows=_binary_int(ds, "Rows"),
-        columns=_binary_int(ds, "Columns"),
+        rows=values.unsigned("Rows"),
+        columns=values.unsigned("Columns"),
     )
 
 
@@ -358,7 +431,6 @@ class _Scanner:
     def __init__(self, data: bytes, implicit: bool, little: bool) -> None:
         self.data = data
         self.implicit = implicit
-        self.little = little
         order = "<" if little else ">"
         self.tag = struct.Struct(order + "HH")
         self.u32 = struct.Struct(order + "I")
@@ -397,61 +469,54 @@ class _Scanner:
             if pos > len(self.data):
                 raise _ScanError("an element overruns the data set")
 
-    def scan(self) -> Dataset:
+    def scan(self) -> dict[int, bytes]:
+        """The raw values of the indexed top-level elements, by tag."""
         data = self.data
+        element = self.element
         end = len(data)
-        found: dict[BaseTag, DataElement | RawDataElement] = {}
+        found: dict[int, bytes] = {}
         pos = 0
         previous = -1
         while pos < end:
-            tag, vr, length, value = self.element(pos)
+            tag, vr, length, value = element(pos)
             if tag > _LAST_WANTED:
                 break  # past every tag the index reads (and before any pixel data)
             if tag <= previous:
                 raise _ScanError("elements out of order")
             previous = tag
-            if tag >> 16 == 0x0002 or tag >> 16 == 0xFFFE:
+            group = tag >> 16
+            if group in (0x0002, 0xFFFE):
                 raise _ScanError("file meta or item tag in the data set")
             if length == _UNDEFINED:
                 if tag in _WANTED or vr == b"UN":
                     raise _ScanError("undefined length on an indexed or UN element")
                 pos = self.skip_undefined(value, 1)
                 continue
-            if value + length > end:
+            pos = value + length
+            if pos > end:
                 raise _ScanError("an element overruns the data set")
             if tag in _WANTED:
-                found[BaseTag(tag)] = RawDataElement(
-                    BaseTag(tag),
-                    vr.decode("ascii") if vr is not None else None,
-                    length,
-                    data[value : value + length],
-                    value,
-                    self.implicit,
-                    self.little,
-                )
-            pos = value + length
-        ds = Dataset(found)
-        ds.set_original_encoding(self.implicit, self.little)
-        return ds
+                found[tag] = data[value:pos]
+        return found
 
 
 def scan_header(dataset: bytes, transfer_syntax: str) -> InstanceHeader | None:
     """The index header of an encoded data set (no file meta), read without pydicom's reader.
 
-    Walks the top-level elements only as far as the last indexed tag, keeping those elements
-    raw, so it costs a few microseconds per element. Returns None when the data set needs the
-    full reader (deflated, malformed, unusual encodings); the caller then uses ``header_of`` on
-    ``dcmread``'s result, which gives the same header for every data set this one accepts.
-    Raises RejectedFile, like ``header_of``, for missing or invalid UIDs.
+    Walks the top-level elements only as far as the last indexed tag, keeping the indexed
+    values raw, so it costs a few microseconds per element. Returns None when the data set
+    needs the full reader (deflated, malformed, unusual encodings); the caller then uses
+    ``header_of`` on ``dcmread``'s result, which gives the same header for every data set this
+    one accepts. Raises RejectedFile, like ``header_of``, for missing or invalid UIDs.
     """
     if transfer_syntax in _NOT_SCANNED:
         return None
     implicit = transfer_syntax == ImplicitVRLittleEndian
     little = transfer_syntax != ExplicitVRBigEndian
     try:
-        ds = _Scanner(dataset, implicit, little).scan()
+        found = _Scanner(dataset, implicit, little).scan()
     except (_ScanError, struct.error):
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return header_of(ds, transfer_syntax)
+        return _header_from(_RawValues(found, little), transfer_syntax)

@@ -40,14 +40,19 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class IngestItem:
-    """A file durable in ``incoming/`` with its parsed header, waiting for the index."""
+    """A durable image with its parsed header, waiting for the index.
 
-    incoming: Path
+    Either a file in ``incoming/`` (``incoming``), or the bytes of an image kept durable by the
+    intake journal (``data``, with ``incoming`` None), written straight to its final path.
+    """
+
+    incoming: Path | None
     header: InstanceHeader
     size: int
     source: str = "import"
     source_detail: str = ""
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    data: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +129,20 @@ class IndexWriter:
                 h = item.header
                 old = existing.get(h.sop_uid)
                 relative = FileStore.relative_path(h.study_uid, h.series_uid, h.sop_uid)
+                incoming = item.incoming
                 if h.sop_uid in seen or old is not None:
-                    if old is not None and self.store.same_file(old.file_path, item.incoming):
+                    if (
+                        old is not None
+                        and incoming is not None
+                        and self.store.same_file(old.file_path, incoming)
+                    ):
                         outcomes.append(Outcome.ALREADY)
-                        to_discard.append(item.incoming)
+                        to_discard.append(incoming)
                         continue
                     if self.duplicate_policy == "keep" or old is None:
                         outcomes.append(Outcome.DUPLICATE)
-                        to_discard.append(item.incoming)
+                        if incoming is not None:
+                            to_discard.append(incoming)
                         self.store.release(item.size)
                         continue
                     touched.add(old.series_pk)
@@ -147,7 +158,13 @@ class IndexWriter:
                     outcomes.append(Outcome.STORED)
                 seen.add(h.sop_uid)
                 series = self._series(session, h, patients, studies, series_by_uid)
-                self.store.place(item.incoming, relative)
+                if incoming is not None:
+                    self.store.place(incoming, relative)
+                    to_discard.append(incoming)
+                elif item.data is not None:
+                    self.store.place_bytes(item.data, relative)
+                else:
+                    raise KioskError(f"image {h.sop_uid} has neither a file nor its bytes")
                 rows.append(
                     {
                         "series_pk": series.id,
@@ -166,7 +183,6 @@ class IndexWriter:
                     }
                 )
                 touched.add(series.id)
-                to_discard.append(item.incoming)
             if rows:
                 session.execute(insert(Instance), rows)
             session.flush()

@@ -4,8 +4,12 @@ Making a new file durable costs a file-system journal commit (``fsync`` of a new
 on a virtual disk). Overwriting blocks of a file that already exists and is already allocated
 does not: ``fdatasync`` then only flushes the data (under 1 ms). The journal keeps such
 preallocated segment files in ``incoming/journal/``; a receiver appends each image to the
-active segment, calls ``fdatasync``, and may then acknowledge it. The image is also written to
-``incoming/`` without any sync and indexed as usual.
+active segment, calls ``fdatasync``, and may then acknowledge it. The index writer then writes
+the image's file at its final path without any sync and indexes it.
+
+A journal opened with ``durable=False`` (the store's fsync setting off) skips the
+``fdatasync``: an appended record is in the page cache, which a crash of the process does not
+lose (a power loss does). Its segments are sparse files.
 
 Segment layout: a 4096-byte header (magic, epoch, CRC), then records at 4096-byte boundaries.
 A record is a header (magic, epoch, sequence number, length, CRC of the payload, CRC of the
@@ -20,7 +24,7 @@ records are all committed. After a crash, ``recover`` writes every valid record 
 indexed before the crash then count as duplicates.
 
 One process owns the journal (an ``flock`` on its directory); if another holds it, ``open``
-returns None and the caller falls back to an ``fsync`` per file.
+returns None and the caller falls back to a file per image in ``incoming/``.
 """
 
 from __future__ import annotations
@@ -78,9 +82,12 @@ class JournalRecord:
 class IntakeJournal:
     """Append-and-fdatasync intake; thread-safe."""
 
-    def __init__(self, directory: Path, lock_fd: int, segment_bytes: int) -> None:
+    def __init__(
+        self, directory: Path, lock_fd: int, segment_bytes: int, durable: bool = True
+    ) -> None:
         self.directory = directory
         self.segment_bytes = segment_bytes
+        self.durable = durable
         self.max_record = segment_bytes // 4  # larger images take the fsync-per-file path
         self._lock_fd = lock_fd
         self._lock = threading.Lock()
@@ -92,7 +99,15 @@ class IntakeJournal:
 
     # -- opening and recovery ---------------------------------------------------------------------
     @classmethod
-    def open(cls, directory: Path, segment_bytes: int = SEGMENT_BYTES) -> IntakeJournal | None:
+    def open(
+        cls, directory: Path, segment_bytes: int = SEGMENT_BYTES, *, durable: bool = True
+    ) -> IntakeJournal | None:
+        """The journal in ``directory``; None if another process holds it.
+
+        ``durable``: each ``append`` returns once its record is on disk (``fdatasync``), so an
+        acknowledged image survives a power loss. Without it a record is only in the page
+        cache when ``append`` returns: it survives the death of the process, not of the machine.
+        """
         directory.mkdir(parents=True, exist_ok=True)
         lock_fd = os.open(directory, os.O_RDONLY)
         try:
@@ -101,7 +116,7 @@ class IntakeJournal:
             os.close(lock_fd)
             log.warning("the intake journal in %s is in use by another process", directory)
             return None
-        return cls(directory, lock_fd, segment_bytes)
+        return cls(directory, lock_fd, segment_bytes, durable)
 
     def recover(self, write: Callable[[int, bytes], object]) -> int:
         """``write(seq, payload)`` every valid record, in order; then empty every segment.
@@ -178,7 +193,8 @@ class IntakeJournal:
         head = _SEGMENT_MAGIC + struct.pack("<IQ", _VERSION, epoch)
         header = head + struct.pack("<I", zlib.crc32(head))
         os.pwrite(segment.fd, header, 0)
-        os.fdatasync(segment.fd)
+        if self.durable:
+            os.fdatasync(segment.fd)
         segment.epoch, segment.offset, segment.appended, segment.committed = epoch, BLOCK, 0, 0
 
     def _create(self) -> _Segment:
@@ -187,10 +203,14 @@ class IntakeJournal:
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            written = 0
-            while written < self.segment_bytes:  # real blocks, not holes: no allocation later
-                written += os.write(fd, _ZEROS[: min(len(_ZEROS), self.segment_bytes - written)])
-            os.fsync(fd)
+            if self.durable:
+                written = 0
+                while written < self.segment_bytes:  # real blocks, not holes: nothing to
+                    chunk = _ZEROS[: min(len(_ZEROS), self.segment_bytes - written)]
+                    written += os.write(fd, chunk)  # allocate at each fdatasync later
+                os.fsync(fd)
+            else:
+                os.ftruncate(fd, self.segment_bytes)
             os.replace(tmp, path)
             dir_fd = os.open(self.directory, os.O_RDONLY)
             try:
@@ -214,7 +234,7 @@ class IntakeJournal:
 
     # -- appending -------------------------------------------------------------------------------
     def append(self, payload: bytes) -> JournalRecord | None:
-        """Journal ``payload`` durably; None if it is too large for the journal."""
+        """Journal ``payload`` (see ``open`` for how durably); None if it is too large."""
         length = len(payload)
         if length > self.max_record:
             return None
@@ -231,10 +251,11 @@ class IntakeJournal:
             seq, epoch = self._seq, segment.epoch
         head = _RECORD_MAGIC + struct.pack("<QQQI", epoch, seq, length, zlib.crc32(payload))
         os.pwritev(segment.fd, [head, struct.pack("<I", zlib.crc32(head)), payload], offset)
-        with segment.cond:
-            segment.written += 1
-            ticket = segment.written
-        self._sync(segment, ticket)
+        if self.durable:
+            with segment.cond:
+                segment.written += 1
+                ticket = segment.written
+            self._sync(segment, ticket)
         return JournalRecord(segment, seq)
 
     @staticmethod

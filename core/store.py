@@ -40,6 +40,7 @@ if _LIBC is not None and not hasattr(_LIBC, "syncfs"):
 
 UID_RE = re.compile(r"^[0-9.]{1,64}$")
 _COPY_CHUNK = 1 << 20
+_CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 
 
 def validate_uid(uid: str, what: str = "UID") -> str:
@@ -128,15 +129,16 @@ class FileStore:
         return final
 
     def journal_received(self, data: bytes) -> JournalRecord | None:
-        """Make one received file durable in the intake journal (core.journal); None when
-        there is no journal (or the file is too large for it): use ``write_incoming`` then.
+        """Keep one received file in the intake journal (core.journal); None when there is
+        no journal (or the file is too large for it): use ``write_incoming`` then.
 
-        On success the file's size is reserved; ``write_journaled`` then writes the file to
-        ``incoming/`` without a sync, and the index writer hands the record back to the
-        journal's ``committed`` once the image is indexed.
+        On success the file's size is reserved. The index writer then writes the file at its
+        final path (``place_bytes``), or ``write_journaled`` writes it to ``incoming/``
+        without a sync; the writer hands the record back to the journal's ``committed`` once
+        the image is indexed.
         """
         journal = self.journal
-        if journal is None or not self.fsync or len(data) > journal.max_record:
+        if journal is None or len(data) > journal.max_record:
             return None
         self._reserve(len(data))
         try:
@@ -232,6 +234,49 @@ class FileStore:
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.link")
         os.link(incoming, tmp)
         os.replace(tmp, target)
+
+    def place_bytes(self, data: bytes, relative: str) -> None:
+        """Write ``data`` at ``relative`` (not synced), atomically replacing any file there.
+
+        For images already durable elsewhere (the intake journal): they skip ``incoming/``.
+        A new path is created and written in place (no reader knows it before its index row
+        is committed); an existing one is replaced through a temporary name. A crash in the
+        middle leaves a partial file that the journal's replay replaces.
+        """
+        target = self.absolute(relative)
+        parent = target.parent
+        path = os.fspath(target)
+        replace = False
+        try:
+            if parent not in self._dirs:
+                parent.mkdir(parents=True, exist_ok=True)
+                self._dirs.add(parent)
+            try:
+                fd = os.open(path, _CREATE_NEW, 0o666)
+            except FileExistsError:
+                replace = True
+                path = os.fspath(target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"))
+                fd = os.open(path, _CREATE_NEW, 0o666)
+        except OSError as exc:
+            raise self._write_error(exc, relative) from exc
+        try:
+            try:
+                with memoryview(data) as view:
+                    done = 0
+                    while done < len(view):
+                        done += os.write(fd, view[done:])
+            finally:
+                os.close(fd)
+            if replace:
+                os.replace(path, target)
+        except OSError as exc:
+            Path(path).unlink(missing_ok=True)
+            raise self._write_error(exc, relative) from exc
+
+    def _write_error(self, exc: OSError, relative: str) -> StoreError:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreFullError(f"the disk holding {self.root} is full")
+        return StoreError(f"cannot write {relative} into the store: {exc.strerror}")
 
     @staticmethod
     def discard(incoming: Path) -> None:

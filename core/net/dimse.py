@@ -26,7 +26,8 @@ Command sets (PS3.7 E, always Implicit VR Little Endian, group length first):
 - ``CStoreRQ``, ``CStoreRSP``, ``CEchoRQ``, ``CEchoRSP``: frozen dataclasses with
   ``encode() -> bytes``;
 - ``decode_command(data)`` returns one of them (``ProtocolError`` for anything else or for a
-  malformed command set); ``has_dataset(data)`` tells whether a data set follows.
+  malformed command set); ``has_dataset(data)`` tells whether a data set follows;
+  ``decode_message(data)`` gives both.
 - ``encode_elements`` / ``decode_elements``: the generic element codec underneath.
 
 This API is stable: the receiver (``core.node.storage``) and the sender use it as documented.
@@ -392,12 +393,25 @@ Command = CStoreRQ | CStoreRSP | CEchoRQ | CEchoRSP
 
 def has_dataset(data: bytes | bytearray | memoryview) -> bool:
     """Whether a data set follows this command set (CommandDataSetType other than 0x0101)."""
-    return _int(decode_elements(data), TAG_DATASET_TYPE, "CommandDataSetType") != NO_DATASET
+    return _has_dataset(decode_elements(data))
+
+
+def _has_dataset(elements: dict[int, Value]) -> bool:
+    return _int(elements, TAG_DATASET_TYPE, "CommandDataSetType") != NO_DATASET
+
+
+def decode_message(data: bytes | bytearray | memoryview) -> tuple[Command, bool]:
+    """``decode_command`` and ``has_dataset`` of a command set, decoded once."""
+    elements = decode_elements(data)
+    return _command(elements), _has_dataset(elements)
 
 
 def decode_command(data: bytes | bytearray | memoryview) -> Command:
     """The storage or verification message in an encoded command set."""
-    elements = decode_elements(data)
+    return _command(decode_elements(data))
+
+
+def _command(elements: dict[int, Value]) -> Command:
     field = _int(elements, TAG_COMMAND_FIELD, "CommandField")
     sop_class = _str(elements, TAG_AFFECTED_SOP_CLASS)
     if field == C_STORE_RQ:

@@ -130,7 +130,11 @@ def store_dataset(
         return SUCCESS
 
     def write_and_ingest() -> None:
-        try:
+        if node.hold(len(data)):  # the index writer writes the file at its final path
+            item = IngestItem(None, header, len(data), ae or "network", peer, data=data)
+            node.ingest(assoc, item, record)
+            return
+        try:  # too much held in memory already: through incoming/ instead
             incoming = node.store.write_journaled(data)
         except StoreError as exc:  # kept by the journal: indexed at the next start
             log.error("image %s from %s waits in the intake journal: %s", header.sop_uid, ae, exc)

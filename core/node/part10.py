@@ -31,18 +31,23 @@ def _text(value: str) -> bytes:
     return raw + b" " if len(raw) % 2 else raw
 
 
+# (0002,0001) OB has a 4-byte length after two reserved bytes
+_VERSION = struct.pack("<HH2sHI", 2, 1, b"OB", 0, 2) + b"\x00\x01"
+_IMPLEMENTATION = _short((2, 0x12), b"UI", _uid(str(PYDICOM_IMPLEMENTATION_UID))) + _short(
+    (2, 0x13), b"SH", _text(IMPLEMENTATION_VERSION)
+)
+
+
 def file_meta(sop_class: str, sop_instance: str, transfer_syntax: str, source_ae: str) -> bytes:
     """The encoded File Meta Information group, group length included."""
     body = b"".join(
         (
-            # (0002,0001) OB has a 4-byte length after two reserved bytes
-            struct.pack("<HH2sHI", 2, 1, b"OB", 0, 2) + b"\x00\x01",
+            _VERSION,
             _short((2, 2), b"UI", _uid(sop_class)),
             _short((2, 3), b"UI", _uid(sop_instance)),
             _short((2, 0x10), b"UI", _uid(transfer_syntax)),
-            _short((2, 0x12), b"UI", _uid(str(PYDICOM_IMPLEMENTATION_UID))),
-            _short((2, 0x13), b"SH", _text(IMPLEMENTATION_VERSION)),
-            *((_short((2, 0x16), b"AE", _text(source_ae)),) if source_ae else ()),
+            _IMPLEMENTATION,
+            _short((2, 0x16), b"AE", _text(source_ae)) if source_ae else b"",
         )
     )
     return struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(body)) + body

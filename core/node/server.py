@@ -55,6 +55,9 @@ _NO_AE = "-" * 17  # longer than any AE title: matches no calling AE
 _POLICY_TTL = 2.0  # seconds a registry read is reused for accept decisions
 _CHECKPOINT_IDLE = 0.5  # s without images: sync and empty the intake journal
 _CHECKPOINT_EVERY = 5.0  # s: at least this often while images stream in
+# Journaled images go to the index writer as bytes (it writes each file once, at its final
+# path) while no more than this is held in memory; beyond it, through incoming/.
+_HOLD_MAX_BYTES = 256 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ class IngestWorker(threading.Thread):
         self.idle = threading.Event()
         self.idle.set()
         self.pending = 0
+        self.held_bytes = 0  # bytes of queued images that have no file yet
         self._lock = threading.Lock()
 
     def put(self, kind: str, assoc: AssociationRecord, payload: Any = None) -> None:
@@ -103,6 +107,14 @@ class IngestWorker(threading.Thread):
             self.pending += 1
             self.idle.clear()
         self.queue.put((kind, assoc, payload))
+
+    def hold(self, size: int) -> bool:
+        """Reserve room for ``size`` bytes of an image handed over in memory; False if full."""
+        with self._lock:
+            if self.held_bytes + size > _HOLD_MAX_BYTES:
+                return False
+            self.held_bytes += size
+            return True
 
     def stop(self, timeout: float = 30.0) -> None:
         self.queue.put(None)
@@ -193,18 +205,25 @@ class IngestWorker(threading.Thread):
         stored = [(m[1], m[2][0], m[2][1]) for m in run if m[0] == "store"]
         items = [item for _assoc, item, _record in stored]
         outcomes: list[Outcome] = []
+        unindexed: set[int] = set()  # positions of images left for the recovery at next start
         if items:
             try:
                 outcomes = self.core.writer.write_batch(items)
             except Exception:
                 log.exception("index batch failed; retrying image by image")
                 outcomes = []
-                for item in items:
+                for position, item in enumerate(items):
                     try:
                         outcomes += self.core.writer.write_batch([item])
                     except Exception as exc:
-                        log.error("cannot index %s: %s", item.incoming.name, exc)
-                        outcomes.append(Outcome.DUPLICATE)  # left in incoming/ for recovery
+                        # Its file stays in incoming/, or its journal record stays valid.
+                        log.error("cannot index image %s: %s", item.header.sop_uid, exc)
+                        outcomes.append(Outcome.DUPLICATE)
+                        unindexed.add(position)
+            held = sum(item.size for item in items if item.data is not None)
+            if held:
+                with self._lock:
+                    self.held_bytes -= held
         records: dict[int, list[ItemRecord]] = {}
         assoc_of: dict[int, AssociationRecord] = {}
         for (assoc, item, _record), outcome in zip(stored, outcomes, strict=True):
@@ -225,7 +244,11 @@ class IngestWorker(threading.Thread):
                 for key, recs in records.items():
                     self.transfers.add_items(session, ids[key], recs)
         journal = self.core.store.journal
-        journaled = [record for _assoc, _item, record in stored if record is not None]
+        journaled = [
+            record
+            for position, (_assoc, item, record) in enumerate(stored)
+            if record is not None and not (item.data is not None and position in unindexed)
+        ]
         if journal is not None and journaled:
             journal.committed(journaled)
         if items:
@@ -488,13 +511,19 @@ class DicomNode:
         log.info("DICOM node %s stopped; index flushed", self.ae_title)
 
     def _open_journal(self) -> None:
-        """Attach the intake journal (durable mode only), after indexing what it holds."""
+        """Attach the intake journal, after indexing what it holds.
+
+        With the fsync setting on, each record is on disk before its image is acknowledged;
+        with it off, in the page cache (it survives a crash of the process, not a power loss).
+        """
         store = self.store
-        if not self.core.settings.fsync or store.journal is not None:
+        if store.journal is not None:
             return
-        journal = IntakeJournal.open(store.incoming_dir / "journal")
+        journal = IntakeJournal.open(
+            store.incoming_dir / "journal", durable=self.core.settings.fsync
+        )
         if journal is None:
-            return  # another process receives into this store: fsync per file here
+            return  # another process receives into this store: a file per image here
         recovered = journal.recover(store.write_recovered)
         if recovered:
             store.sync()
@@ -577,6 +606,11 @@ class DicomNode:
         assoc.stored += 1
         if self._worker is not None:
             self._worker.put("store", assoc, (item, record))
+
+    def hold(self, size: int) -> bool:
+        """May a journaled image of ``size`` bytes go to the index writer in memory?"""
+        worker = self._worker
+        return worker is not None and worker.hold(size)
 
     def record_failure(self, assoc: AssociationRecord, sop_uid: str, code: int, error: str) -> None:
         if self._worker is not None:

@@ -290,8 +290,8 @@ class StorageAssociation:
                 raise ProtocolError("the command set is too long")
             if not pdv.is_last:
                 return message
-            message.request = dimse.decode_command(message.command)
-            if dimse.has_dataset(message.command):
+            message.request, with_dataset = dimse.decode_message(message.command)
+            if with_dataset:
                 message.chunks = []
                 return message
             self._dispatch(message, b"")

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
+from sqlalchemy import select
 
 from core.app import Core
 from core.config import load_settings
+from core.db.models import Instance, Series, Study
 from core.journal import IntakeJournal
 from core.node.server import DicomNode
 from tests.helpers import make_dataset
@@ -25,6 +27,13 @@ def _part10(sop_uid: str) -> bytes:
 
 def _files(incoming: Path) -> list[Path]:
     return sorted(p for p in incoming.iterdir() if p.is_file())
+
+
+async def _start_and_stop(core: Core) -> None:
+    """A node start recovers what the journal holds; stop after it."""
+    node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
+    await node.start()
+    await node.stop()
 
 
 def test_images_only_in_the_journal_are_indexed_at_the_next_start(data_dir: Path) -> None:
@@ -44,12 +53,7 @@ def test_images_only_in_the_journal_are_indexed_at_the_next_start(data_dir: Path
         assert _files(store.incoming_dir) == []
         assert core.stats()["instances"] == 0
 
-        async def restart() -> None:
-            node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
-            await node.start()
-            await node.stop()
-
-        asyncio.run(restart())
+        asyncio.run(_start_and_stop(core))
         assert core.stats()["instances"] == len(sops)
         assert _files(store.incoming_dir) == []
         again = IntakeJournal.open(store.incoming_dir / "journal")
@@ -89,3 +93,46 @@ def test_received_images_are_journaled_and_the_journal_emptied_at_stop(data_dir:
 
         assert asyncio.run(scenario()) == 0
         assert core.stats()["instances"] == 4
+
+
+def test_an_image_the_writer_cannot_store_stays_in_the_journal(data_dir: Path) -> None:
+    """Received images reach the index writer in memory; one it cannot write keeps its
+    journal record (fsync off: the journal is only in the page cache) until the next start."""
+    study = "1.2.826.0.1.3680043.8.498.77"
+    with Core(load_settings(data_dir, {"fsync": False})) as core:
+        blocker = core.store.root / study
+        blocker.write_bytes(b"")  # a file where the study's directory must go
+
+        async def scenario() -> list[int]:
+            node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
+            await node.start()
+
+            def send() -> list[int]:
+                ae = AE(ae_title="UNITSCU")
+                ae.add_requested_context(CTImageStorage)
+                assoc = ae.associate("127.0.0.1", node.state.port, ae_title="UNIT")
+                assert assoc.is_established
+                statuses = [
+                    int(assoc.send_c_store(make_dataset(study_uid=study)).Status),
+                    int(assoc.send_c_store(make_dataset()).Status),
+                ]
+                assoc.release()
+                return statuses
+
+            statuses = await asyncio.to_thread(send)
+            assert await asyncio.to_thread(node.wait_indexed, 30)
+            await node.stop()
+            return statuses
+
+        assert asyncio.run(scenario()) == [0, 0]  # acknowledged: in the journal
+        assert core.stats()["instances"] == 1  # the other image of the batch is indexed
+        assert _files(core.store.incoming_dir) == []
+
+        blocker.unlink()
+        asyncio.run(_start_and_stop(core))
+        assert core.stats()["instances"] == 2
+        with core.sessions() as session:
+            rows = session.execute(
+                select(Instance.file_path).join(Series).join(Study).where(Study.study_uid == study)
+            ).all()
+        assert len(rows) == 1 and (core.store.root / rows[0].file_path).is_file()

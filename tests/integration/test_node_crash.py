@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import subprocess
 import threading
 import warnings
@@ -28,7 +29,16 @@ def _sop(path: Path) -> str:
         return str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
 
 
-def test_sigkill_during_storescu_loses_no_acknowledged_image(tmp_path: Path) -> None:
+def _dataset(data: bytes) -> bytes:
+    """The data set of a Part 10 file: what follows the file meta group."""
+    assert data[128:132] == b"DICM"
+    (group_length,) = struct.unpack_from("<I", data, 140)
+    return data[144 + group_length :]
+
+
+# fsync on: acknowledged after an fdatasync of the journal; off: after the journal write
+@pytest.mark.parametrize("fsync", ["true", "false"])
+def test_sigkill_during_storescu_loses_no_acknowledged_image(tmp_path: Path, fsync: str) -> None:
     source = tmp_path / "series"
     source.mkdir()
     files = []
@@ -36,7 +46,7 @@ def test_sigkill_during_storescu_loses_no_acknowledged_image(tmp_path: Path) -> 
         path = source / f"{i:04d}.dcm"
         path.write_bytes(data)
         files.append(path)
-    server = KioskServer(tmp_path / "kiosk").start()
+    server = KioskServer(tmp_path / "kiosk", env={"DICOM_KIOSK_FSYNC": fsync}).start()
     acknowledged: list[Path] = []
     killed = threading.Event()
     sender = subprocess.Popen(
@@ -74,7 +84,8 @@ def test_sigkill_during_storescu_loses_no_acknowledged_image(tmp_path: Path) -> 
         assert not missing, f"{len(missing)} acknowledged images lost: {missing[:5]}"
         for path in acknowledged:
             row = indexed[_sop(path)]
-            assert (server.data_dir / "store" / row.file_path).read_bytes()[132:] != b""
+            stored = (server.data_dir / "store" / row.file_path).read_bytes()
+            assert _dataset(stored) == _dataset(path.read_bytes()), path.name
         incoming = server.data_dir / "store" / "incoming"
         assert not list(incoming.glob("*.part"))
     finally:
