@@ -200,6 +200,15 @@ class IngestWorker(threading.Thread):
         return assoc.transfer_id
 
     def _flush(self, run: Sequence[_Msg]) -> None:
+        held = sum(m[2][0].size for m in run if m[0] == "store" and m[2][0].data is not None)
+        try:
+            self._index(run)
+        finally:  # indexed, or left to the journal's replay at the next start
+            if held:
+                with self._lock:
+                    self.held_bytes -= held
+
+    def _index(self, run: Sequence[_Msg]) -> None:
         if not run:
             return
         stored = [(m[1], m[2][0], m[2][1]) for m in run if m[0] == "store"]
@@ -220,10 +229,6 @@ class IngestWorker(threading.Thread):
                         log.error("cannot index image %s: %s", item.header.sop_uid, exc)
                         outcomes.append(Outcome.DUPLICATE)
                         unindexed.add(position)
-            held = sum(item.size for item in items if item.data is not None)
-            if held:
-                with self._lock:
-                    self.held_bytes -= held
         records: dict[int, list[ItemRecord]] = {}
         assoc_of: dict[int, AssociationRecord] = {}
         for (assoc, item, _record), outcome in zip(stored, outcomes, strict=True):

@@ -6,6 +6,7 @@ import asyncio
 import io
 from pathlib import Path
 
+import pytest
 from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from core.app import Core
 from core.config import load_settings
 from core.db.models import Instance, Series, Study
 from core.journal import IntakeJournal
+from core.node import server
 from core.node.server import DicomNode
 from tests.helpers import make_dataset
 
@@ -136,3 +138,41 @@ def test_an_image_the_writer_cannot_store_stays_in_the_journal(data_dir: Path) -
                 select(Instance.file_path).join(Series).join(Study).where(Study.study_uid == study)
             ).all()
         assert len(rows) == 1 and (core.store.root / rows[0].file_path).is_file()
+
+
+def test_beyond_the_memory_bound_images_go_through_incoming(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server, "_HOLD_MAX_BYTES", 0)  # nothing may wait in memory
+    with Core(load_settings(data_dir, {"fsync": True})) as core:
+        written: list[Path] = []
+        write_journaled = core.store.write_journaled
+
+        def spy(data: bytes) -> Path:
+            written.append(write_journaled(data))
+            return written[-1]
+
+        monkeypatch.setattr(core.store, "write_journaled", spy)
+
+        async def scenario() -> list[int]:
+            node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
+            await node.start()
+
+            def send() -> list[int]:
+                ae = AE(ae_title="UNITSCU")
+                ae.add_requested_context(CTImageStorage)
+                assoc = ae.associate("127.0.0.1", node.state.port, ae_title="UNIT")
+                assert assoc.is_established
+                statuses = [int(assoc.send_c_store(make_dataset()).Status) for _ in range(3)]
+                assoc.release()
+                return statuses
+
+            statuses = await asyncio.to_thread(send)
+            assert await asyncio.to_thread(node.wait_indexed, 30)
+            await node.stop()
+            return statuses
+
+        assert asyncio.run(scenario()) == [0, 0, 0]
+        assert len(written) == 3
+        assert core.stats()["instances"] == 3
+        assert _files(core.store.incoming_dir) == []  # placed, then the incoming names removed
