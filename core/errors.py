@@ -43,6 +43,15 @@ class NetworkError(KioskError):
     """A DICOM peer could not be reached or refused what we asked; the text says why."""
 
 
+class AssociationRejected(NetworkError):
+    """The peer answered A-ASSOCIATE-RJ. A permanent rejection (a wrong AE title, an unknown
+    calling AE) will not change by retrying; a transient one (the peer is busy) may."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
 class RetrieveError(NetworkError):
     """A C-MOVE or C-GET failed or was refused by the peer."""
 

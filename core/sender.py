@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pynetdicom.status import GENERAL_STATUS, STORAGE_SERVICE_CLASS_STATUS
 
-from core.errors import NetworkError
+from core.errors import AssociationRejected, NetworkError
 from core.scu import RemoteAE
 from core.sendqueue import (
     HEARTBEAT_SECONDS,
@@ -415,6 +415,8 @@ class SendWorker:
         except NetworkError as exc:
             if job.cancelled:
                 return _Result("cancelled")
+            if isinstance(exc, AssociationRejected) and exc.permanent:
+                return _Result("error", f"{exc} (a permanent rejection: not retried)")
             return _Result("network", str(exc))
         except Exception as exc:
             log.exception("transfer %d: unexpected error while sending", claim.transfer_id)

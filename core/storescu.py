@@ -47,7 +47,7 @@ from pynetdicom.pdu_primitives import (
 )
 from pynetdicom.presentation import PresentationContext
 
-from core.errors import NetworkError, PeerClosedError, ProtocolError
+from core.errors import AssociationRejected, NetworkError, PeerClosedError, ProtocolError
 from core.net.dimse import (
     A_ABORT,
     A_RELEASE_RP,
@@ -91,6 +91,7 @@ SEND_BUFFER = 1 << 22  # socket send buffer: holds a whole typical image
 ABORT_SEND_TIMEOUT = 0.5  # an A-ABORT is sent on a best-effort basis
 MAX_CONTEXTS = 128  # PS3.8 9.3.2.2: presentation context IDs are odd numbers 1..255
 UNCOMPRESSED = "uncompressed"  # the context key of a SOP class's Little Endian context
+_REJECTED_PERMANENT = 0x01  # A-ASSOCIATE-RJ Result (PS3.8 9.3.4); 0x02 is transient
 
 # Statuses (PS3.7 Annex C, PS3.4 B.2.3). The failures below are also what we report for
 # an item we could not offer to the peer at all.
@@ -342,7 +343,11 @@ class StoreAssociation:
         if pdu_type == A_ASSOCIATE_RJ_TYPE:
             rejection = A_ASSOCIATE_RJ()
             rejection.decode(pdu_bytes)
-            raise NetworkError(explain_rejection(remote, rejection.to_primitive(), calling_ae))
+            primitive = rejection.to_primitive()
+            raise AssociationRejected(
+                explain_rejection(remote, primitive, calling_ae),
+                permanent=primitive.result == _REJECTED_PERMANENT,
+            )
         if pdu_type == A_ABORT:
             raise NetworkError(f"{remote} aborted the association request")
         raise ProtocolError(

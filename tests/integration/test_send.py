@@ -33,7 +33,7 @@ from core.nodes import NodeRegistry
 from core.sender import SendWorker
 from core.transfers import FINAL_OUT, TransferItem
 from tests.conftest import TEST_FILES
-from tests.integration.node_support import ROOT, cli
+from tests.integration.node_support import ROOT, KioskServer, cli
 from tests.peers import DCMTK_ENV, orthanc_server
 from tests.send_support import Library, dataset_bytes, load_library, storescp
 
@@ -324,6 +324,27 @@ def test_peer_down_retries_then_fails(core: Core, library: Library) -> None:
     # the images were never offered: they stay unsent, shown with the transfer's status
     study = core.transfers.levels(tid)[0]
     assert (study["status"], study["done"], study["failed"]) == ("failed", 0, 0)
+
+
+def test_a_permanent_rejection_fails_without_retries(
+    core: Core, library: Library, tmp_path: Path
+) -> None:
+    """Our own node in known-only mode rejects an unregistered calling AE permanently."""
+    peer = KioskServer(tmp_path / "strict").start("--accept", "known")
+    try:
+        add_node(core, "strict", peer.ae, peer.port)
+        tid = core.send([("patient", "P2")], "strict")
+
+        async def scenario(_w: SendWorker) -> dict[str, Any]:
+            return await final(core, tid, 30)
+
+        row = run_worker(core, scenario)
+    finally:
+        peer.stop()
+    assert row["status"] == "failed" and row["attempts"] == 1
+    assert "rejected the association" in row["error"]
+    assert "register it there" in row["error"]  # the hint: the peer does not know our AE
+    assert row["error"].endswith("(a permanent rejection: not retried)")
 
 
 CT_ONLY_CONFIG = """
