@@ -120,6 +120,8 @@ class FileStore:
                     fh.flush()
                     os.fsync(fh.fileno())
             os.replace(part, final)
+            if self.fsync and durable:  # the new name itself must survive a power loss
+                self._sync_directory(self.incoming_dir)
         except OSError as exc:
             self.release(size)
             part.unlink(missing_ok=True)
@@ -166,6 +168,14 @@ class FileStore:
         part.write_bytes(data)
         os.replace(part, final)
         return final
+
+    @staticmethod
+    def _sync_directory(directory: Path) -> None:
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def sync(self) -> None:
         """Make every file written so far durable: one syncfs(2) for a whole batch."""
