@@ -299,6 +299,16 @@ class TransferLog:
                 query = query.where(Transfer.direction == direction)
             return [transfer_json(t) for t in session.scalars(query)]
 
+    def count(self, direction: Direction | None = None, status: str | None = None) -> int:
+        """How many transfers (of one direction, with one status) the log holds."""
+        with self._sessions() as session:
+            query = select(func.count(Transfer.id))
+            if direction:
+                query = query.where(Transfer.direction == direction)
+            if status:
+                query = query.where(Transfer.status == status)
+            return int(session.scalar(query) or 0)
+
     def get(self, transfer_id: int) -> dict[str, Any]:
         with self._sessions() as session:
             return transfer_json(self._row(session, transfer_id))

@@ -602,6 +602,10 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         self._direction: Direction = "out"
         self._offset = 0
         self._has_more = False
+        self._total = 0  # transfers of this direction, as last counted
+        self._clearable = 0  # of those, sent (out) or received (in) ones
+        self._count_task: asyncio.Task[None] | None = None
+        self._count_dirty = False
         self._transfers = TransferListModel(self)
         self._levels = TransferLevelModel(self)
         self._selected: dict[str, Any] | None = None
@@ -720,8 +724,8 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         count = self._transfers.rowCount()
         if not count:
             return ""
-        more = "+" if self._has_more else ""
-        return f"{self._offset + 1}–{self._offset + count}{more}"
+        total = max(self._total, self._offset + count)
+        return f"{self._offset + 1}–{self._offset + count} of {total}"
 
     @Property(int, notify=selectionChanged, final=True)
     def selectedId(self) -> int:  # noqa: N802
@@ -766,9 +770,10 @@ class TransferLogModel(QObject):  # type: ignore[operator]
 
     @Property(bool, notify=pageChanged, final=True)
     def canClear(self) -> bool:  # noqa: N802
-        """Something to clear: a sent (outgoing) or received (incoming) transfer is listed."""
+        """Something to clear: a sent (outgoing) or received (incoming) transfer is in the log
+        (counted at the last reload; one that ended on this page since counts at once)."""
         status = CLEARABLE[self._direction]
-        return self._has_more or any(t.get("status") == status for t in self._transfers.rows())
+        return self._clearable > 0 or any(t.get("status") == status for t in self._transfers.rows())
 
     @Property(str, notify=directionChanged, final=True)
     def clearPrompt(self) -> str:  # noqa: N802
@@ -855,8 +860,10 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         try:
             direction, offset = self._direction, self._offset
             rows = await asyncio.to_thread(self.log.list, direction, PAGE_SIZE + 1, offset)
+            total, clearable = await asyncio.to_thread(self._counts, direction)
             if generation != self._generation:
                 return
+            self._total, self._clearable = total, clearable
             if not rows and offset > 0:  # the page emptied (cleared, deleted): go back one
                 self._offset = max(0, offset - PAGE_SIZE)
                 await self.reload()
@@ -878,6 +885,9 @@ class TransferLogModel(QObject):  # type: ignore[operator]
                     await self._load_levels()
         finally:
             self._set_busy(-1)
+
+    def _counts(self, direction: Direction) -> tuple[int, int]:
+        return self.log.count(direction), self.log.count(direction, CLEARABLE[direction])
 
     def _fetch(self, transfer_id: int) -> dict[str, Any] | None:
         try:
@@ -973,8 +983,32 @@ class TransferLogModel(QObject):  # type: ignore[operator]
                     self._has_more = True
             if new or removed or changes:
                 self.pageChanged.emit()
+                self._recount_soon()
         except Exception:
             log.exception("applying transfer changes failed")
+
+    def _recount_soon(self) -> None:
+        """Re-count the log (range text, Clear); at most one count at a time."""
+        if self._count_task is not None and not self._count_task.done():
+            self._count_dirty = True
+            return
+        self._count_task = self._spawn(self._recount())
+
+    async def _recount(self) -> None:
+        try:
+            while True:
+                self._count_dirty = False
+                direction = self._direction
+                counts = await asyncio.to_thread(self._counts, direction)
+                if direction == self._direction:
+                    self._total, self._clearable = counts
+                    self.pageChanged.emit()
+                if not self._count_dirty:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("counting the transfer log failed", exc_info=True)
 
     def _reload_levels_soon(self) -> None:
         """Re-read the status table; at most one read at a time, the last change wins."""

@@ -461,6 +461,22 @@ class TestFailures:
 
 
 class TestPaging:
+    def test_clear_follows_the_whole_log_not_the_page(
+        self, core: Core, log: TransferLogModel, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        transfers = core.transfers  # type: ignore[attr-defined]
+        received = transfers.start_incoming("SCANNER", "127.0.0.1:4000")
+        transfers.finish(received)  # the oldest: alone on the second page
+        for _ in range(PAGE_SIZE + 1):
+            transfers.start_incoming("SCANNER", "127.0.0.1:4000")  # still receiving
+        loop.run_until_complete(log.setDirection("in"))
+        assert log.hasMore and log.canClear  # the received one is on page 2
+        assert log.rangeText == f"1–{PAGE_SIZE} of {PAGE_SIZE + 2}"
+        loop.run_until_complete(log.clear())
+        assert transfers.count("in") == PAGE_SIZE + 1
+        assert log.hasMore and not log.canClear  # more than a page, none of it received
+        assert log.rangeText == f"1–{PAGE_SIZE} of {PAGE_SIZE + 1}"
+
     def test_pages_of_fifty_and_new_transfers_on_top(
         self, core: Core, log: TransferLogModel, loop: asyncio.AbstractEventLoop
     ) -> None:
@@ -474,6 +490,7 @@ class TestPaging:
         assert log.page == 2 and log.hasPrevious and not log.hasMore
         log.turnPage(-1)
         settle(loop)
+        assert log.rangeText == f"1–{PAGE_SIZE} of {PAGE_SIZE + 1}"
         rec = Recorder(log)
         newest = core.transfers.start_incoming("WORKSTATION", "127.0.0.1:4001")
         loop.run_until_complete(until(lambda: log.transfers.rows()[0]["id"] == newest))
