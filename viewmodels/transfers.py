@@ -324,8 +324,6 @@ _TRANSFER_ROLE_NAMES = {
 _ROW_ROLES = [r for r in TransferRole if r != TransferRole.SELECTED]
 
 
-@QmlElement
-@QmlUncreatable("The transfer list belongs to the transfer log model.")
 class _RowsModel(QAbstractListModel):  # type: ignore[operator]
     """A list model over a list of dicts; subclasses give ``ROLE_NAMES`` and ``data``."""
 
@@ -347,7 +345,9 @@ class _RowsModel(QAbstractListModel):  # type: ignore[operator]
         return self._rows[index.row()]
 
 
-class TransferListModel(_RowsModel):
+@QmlElement
+@QmlUncreatable("The transfer list belongs to the transfer log model.")
+class TransferListModel(_RowsModel):  # type: ignore[operator]
     """One page of transfers, newest first; rows change in place as progress arrives."""
 
     ROLE_NAMES = _TRANSFER_ROLE_NAMES

@@ -48,6 +48,9 @@ def test_send_offers_the_log_and_opens_it_on_the_new_transfer(
         settle(loop)
         log = app.transfers  # type: ignore[attr-defined]
         assert find(kiosk, "transferLogView").isVisible()
+        # The list shows the log model's rows (a model QML cannot type shows nothing).
+        assert find(kiosk, "transferList").property("count") == log.transfers.rowCount() == 1
+        assert find(kiosk, "levelList").property("count") == log.levels.rowCount() >= 1
         transfer = log.selected()
         assert transfer is not None and transfer["priority"] == "low"
         assert transfer["node"] == "Archive" and transfer["status"] == "waiting"
