@@ -324,7 +324,7 @@ _TRANSFER_ROLE_NAMES = {
 _ROW_ROLES = [r for r in TransferRole if r != TransferRole.SELECTED]
 
 
-class _RowsModel(QAbstractListModel):  # type: ignore[operator]
+class _RowsModel(QAbstractListModel):
     """A list model over a list of dicts; subclasses give ``ROLE_NAMES`` and ``data``."""
 
     ROLE_NAMES: Mapping[Any, bytes] = {}
