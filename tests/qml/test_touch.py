@@ -284,3 +284,30 @@ def _items(root: QQuickItem):  # type: ignore[no-untyped-def]
     yield root
     for child in root.childItems():
         yield from _items(child)
+
+
+def test_viewer_preset_bar_shows_and_scrolls_to_more_presets(
+    core: Core, loop: asyncio.AbstractEventLoop
+) -> None:
+    seed(core)
+    with open_kiosk(core, loop, (1024, 600)) as kiosk:
+        window = kiosk.window()
+        window.show()
+        model = kiosk.app_model
+        db = model.database  # type: ignore[attr-defined]
+        ct = [r["PatientID"] for r in db.patients.rows()].index("P-001")  # CT: many presets
+        db.select("patient", ct)
+        settle(loop)
+        db.load()
+        viewer = model.viewer  # type: ignore[attr-defined]
+        run_until(loop, lambda: len(viewer.presets) > 4)
+        window.grabWindow()
+        bar = find(kiosk, "viewerPresets")
+        assert bar.property("contentWidth") > bar.width()  # more presets than fit at 1024 px
+        after, before = find(kiosk, "presetsAfter"), find(kiosk, "presetsBefore")
+        assert after.isVisible() and not before.isVisible()
+        tap(window, after, loop)
+        assert bar.property("contentX") > 0
+        assert before.isVisible()
+        tap(window, before, loop)
+        assert bar.property("contentX") == 0 and not before.isVisible()

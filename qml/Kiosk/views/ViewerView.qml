@@ -172,22 +172,68 @@ Rectangle {
         Chip { text: "W/L"; checked: view.mode === "window"; onClicked: view.mode = "window" }
         Chip { text: "Probe"; checked: view.mode === "probe"; onClicked: view.mode = "probe" }
         Item { Layout.preferredWidth: Theme.spacing * 2 }
-        Flickable {
+        Item {
             Layout.fillWidth: true
             Layout.preferredHeight: Theme.touch
-            contentWidth: presetRow.implicitWidth
-            flickableDirection: Flickable.HorizontalFlick
-            boundsBehavior: Flickable.StopAtBounds
-            clip: true
-            Row {
-                id: presetRow
-                spacing: Theme.spacing
-                Repeater {
-                    model: view.viewer.presets
-                    TouchButton {
-                        required property string modelData
-                        text: modelData
-                        onClicked: view.viewer.applyPreset(modelData)
+            Flickable {
+                id: presets
+                objectName: "viewerPresets"
+                anchors.fill: parent
+                contentWidth: presetRow.implicitWidth
+                flickableDirection: Flickable.HorizontalFlick
+                boundsBehavior: Flickable.StopAtBounds
+                clip: true
+                Row {
+                    id: presetRow
+                    spacing: Theme.spacing
+                    Repeater {
+                        model: view.viewer.presets
+                        TouchButton {
+                            required property string modelData
+                            text: modelData
+                            onClicked: view.viewer.applyPreset(modelData)
+                        }
+                    }
+                }
+            }
+            // The bar scrolls sideways: a fade and an arrow on each side with more presets;
+            // tapping the arrow scrolls by most of a bar.
+            Repeater {
+                model: [-1, 1]
+                Rectangle {
+                    required property int modelData
+                    readonly property bool before: modelData < 0
+                    objectName: before ? "presetsBefore" : "presetsAfter"
+                    visible: before ? presets.contentX > 1
+                                    : presets.contentX + presets.width < presets.contentWidth - 1
+                    anchors.left: before ? parent.left : undefined
+                    anchors.right: before ? undefined : parent.right
+                    width: Theme.touch
+                    height: parent.height
+                    gradient: Gradient {
+                        orientation: Gradient.Horizontal
+                        GradientStop {
+                            position: 0.0
+                            color: before ? Theme.viewerBackground : "transparent"
+                        }
+                        GradientStop { position: 0.4; color: Theme.viewerBackground }
+                        GradientStop { position: 0.6; color: Theme.viewerBackground }
+                        GradientStop {
+                            position: 1.0
+                            color: before ? "transparent" : Theme.viewerBackground
+                        }
+                    }
+                    Text {
+                        anchors.centerIn: parent
+                        text: parent.before ? "‹" : "›"
+                        color: Theme.viewerText
+                        font.family: Theme.fontFamily
+                        font.pixelSize: Theme.fontLarge
+                    }
+                    TapHandler {
+                        onTapped: presets.contentX = Math.max(0, Math.min(
+                            presets.contentWidth - presets.width,
+                            presets.contentX + parent.modelData * presets.width * 0.8))
                     }
                 }
             }
