@@ -118,8 +118,18 @@ class IndexWriter:
                 log.exception("index change listener failed")
 
     # -- ingest ------------------------------------------------------------------------------
-    def write_batch(self, items: Sequence[IngestItem]) -> list[Outcome]:
-        """Index ``items`` in one transaction; return one outcome per item, in order."""
+    def write_batch(
+        self,
+        items: Sequence[IngestItem],
+        *,
+        record: Callable[[Session, Sequence[Outcome]], None] | None = None,
+    ) -> list[Outcome]:
+        """Index ``items`` in one transaction; return one outcome per item, in order.
+
+        ``record(session, outcomes)``, when given, runs inside that transaction once the rows
+        are written: what it writes commits, or rolls back, with them (the receiving node
+        records its transfer log items so, saving a transaction per batch).
+        """
         outcomes: list[Outcome] = []
         to_discard: list[Path] = []
         removed_files: list[tuple[str, int]] = []
@@ -191,6 +201,8 @@ class IndexWriter:
                 modalities_of=touched.new_series_studies,
                 prune=False,
             )
+            if record is not None:
+                record(session, outcomes)
         for path in to_discard:
             self.store.discard(path)
         for relative, size in removed_files:
