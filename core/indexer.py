@@ -141,6 +141,7 @@ class IndexWriter:
             series_by_uid: dict[str, _Parents] = {}
             seen: set[str] = set()
             touched = _Touched()
+            vacated: set[int] = set()  # series a replaced instance was in
             rows: list[dict[str, object]] = []
             for item in items:
                 h = item.header
@@ -157,6 +158,7 @@ class IndexWriter:
                         self.store.release(item.size)
                         continue
                     touched.add(old.series_pk, old.study_pk, old.patient_pk)
+                    vacated.add(old.series_pk)
                     if old.file_path != relative:
                         removed_files.append((old.file_path, old.file_size))
                     else:
@@ -193,13 +195,16 @@ class IndexWriter:
                 to_discard.append(item.incoming)
             if rows:
                 conn.execute(_INSERT_INSTANCE, rows)
+            # A replaced instance that came in another series may leave its old series (and
+            # study, and patient) empty: those are removed, as a deletion would.
+            moved = vacated - {row["series_pk"] for row in rows}
             _refresh_counts(
                 conn,
                 touched.series,
                 touched.studies,
                 touched.patients,
-                modalities_of=touched.new_series_studies,
-                prune=False,
+                modalities_of=touched.studies if moved else touched.new_series_studies,
+                prune=bool(moved),
             )
             if record is not None:
                 record(session, outcomes)
@@ -222,26 +227,35 @@ class IndexWriter:
                 Instance.file_size,
                 Instance.series_pk,
             )
+            # The level's series, those without instances too (a replaced instance that came
+            # again in another series leaves its old series empty): all go with it.
+            series_query = select(Series.id)
             if level == "patient":
                 ids = session.scalars(select(Patient.id).where(Patient.patient_id == key)).all()
                 if not ids:
                     raise NotFoundError(f"no patient with ID {key!r}")
                 query = query.join(Series).join(Study).where(Study.patient_pk.in_(ids))
+                series_query = series_query.join(Study).where(Study.patient_pk.in_(ids))
             elif level == "study":
                 query = query.join(Series).join(Study).where(Study.study_uid == key)
+                series_query = series_query.join(Study).where(Study.study_uid == key)
             elif level == "series":
                 query = query.join(Series).where(Series.series_uid == key)
+                series_query = series_query.where(Series.series_uid == key)
             elif level == "instance":
                 query = query.where(Instance.sop_uid == key)
             else:
                 raise KioskError(f"unknown level {level!r}")
             rows = session.execute(query).all()
-            if not rows:
+            series_ids = {r.series_pk for r in rows}
+            if level != "instance":
+                series_ids.update(session.scalars(series_query))
+            if not series_ids:
                 raise NotFoundError(f"no {level} {key!r} in the database")
             instance_ids = [r.id for r in rows]
             for chunk in _chunks(instance_ids):
                 session.execute(delete(Instance).where(Instance.id.in_(chunk)))
-            refresh_counts(session, {r.series_pk for r in rows}, prune=True)
+            refresh_counts(session, series_ids, prune=True)
         total = 0
         for row in rows:
             self.store.remove(row.file_path, row.file_size)

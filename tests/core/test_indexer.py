@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from sqlalchemy import func, select
@@ -128,6 +128,66 @@ def instance_series(core: Core) -> dict[str, str]:
         return dict(s.execute(select(Instance.sop_uid, Series.series_uid).join(Series)).all())
 
 
+@pytest.mark.parametrize("policy", ["keep", "replace"])
+def test_counts_stay_exact_through_mixed_batches_and_deletes(
+    any_core: Core, policy: Literal["keep", "replace"]
+) -> None:
+    core = any_core
+    core.writer.duplicate_policy = policy
+    first = [
+        in_a(core, 1),
+        in_a(core, 2),
+        in_a(core, 1),  # the same SOP Instance twice in one batch: the first one wins
+        in_a(core, 3, SR_A),
+        in_b(core, 4),
+        in_b(core, 5),
+    ]
+    outcomes = core.writer.write_batch(first)
+    assert outcomes == [Outcome.STORED] * 2 + [Outcome.DUPLICATE] + [Outcome.STORED] * 3
+    counts = check_counts(core)
+    assert counts["studies"] == {STUDY_A: (2, 3, "CT\\SR"), STUDY_B: (1, 2, "MR")}
+    assert counts["patients"] == {"PA": (1, 2, 3), "PB": (1, 1, 2)}
+
+    # Mixed: a new image, a duplicate of an indexed one, and the SR sent again as part of a
+    # new ultrasound series of the other patient's study.
+    second = [in_a(core, 6), in_a(core, 2), in_b(core, 3, US_B), in_b(core, 7)]
+    outcomes = core.writer.write_batch(second)
+    counts = check_counts(core)
+    if policy == "keep":
+        assert outcomes == [Outcome.STORED, Outcome.DUPLICATE, Outcome.DUPLICATE, Outcome.STORED]
+        assert counts["studies"] == {STUDY_A: (2, 4, "CT\\SR"), STUDY_B: (1, 3, "MR")}
+        assert instance_series(core)[sop(3)] == SR_A
+        assert list(core.store.incoming_dir.iterdir()) == []
+    else:
+        assert outcomes == [Outcome.STORED, Outcome.REPLACED, Outcome.REPLACED, Outcome.STORED]
+        # The SR moved: its old series, left empty, is gone, and so is SR from the study.
+        assert counts["studies"] == {STUDY_A: (1, 3, "CT"), STUDY_B: (2, 4, "MR\\US")}
+        assert SR_A not in counts["series"]
+        assert instance_series(core)[sop(3)] == US_B
+        old_file = core.store.root / STUDY_A / SR_A / f"{sop(3)}.dcm"
+        assert not old_file.exists()
+
+    result = core.writer.delete("series", MR_B)
+    assert result.instances == 3
+    counts = check_counts(core)
+    if policy == "keep":
+        assert STUDY_B not in counts["studies"] and "PB" not in counts["patients"]
+    else:
+        assert counts["studies"][STUDY_B] == (1, 1, "US")
+        assert counts["patients"]["PB"] == (1, 1, 1)
+
+    core.writer.delete("instance", sop(6))
+    counts = check_counts(core)
+    assert counts["series"][CT_A] == 2
+
+    core.writer.delete("patient", "PA")
+    counts = check_counts(core)
+    assert "PA" not in counts["patients"] and STUDY_A not in counts["studies"]
+    assert set(counts["series"]) == ({US_B} if policy == "replace" else set())
+    remaining = sorted(p.name for p in core.store.root.rglob("*.dcm"))
+    assert remaining == ([f"{sop(3)}.dcm"] if policy == "replace" else [])
+
+
 def test_record_commits_or_rolls_back_with_the_batch(core: Core) -> None:
     log = TransferLog(core.sessions)
     transfer_id = log.start_incoming("SCU", "127.0.0.1:1")
@@ -184,3 +244,44 @@ def test_many_series_in_one_batch(any_core: Core) -> None:
     counts = check_counts(core)
     assert sum(n for _studies, _series, n in counts["patients"].values()) == len(items)
     assert len(counts["series"]) == 7
+
+
+def test_a_replaced_instance_that_moves_takes_its_empty_parents_along(core: Core) -> None:
+    core.writer.duplicate_policy = "replace"
+    assert core.writer.write_batch([in_a(core, 1), in_b(core, 2)]) == [Outcome.STORED] * 2
+    # Patient A's only image comes again in patient B's study, with an image of its own.
+    moved = ingest_item(core, sop(1), US_B, STUDY_B, "US", "PB")
+    assert core.writer.write_batch([moved, in_a(core, 3, SR_A)]) == [
+        Outcome.REPLACED,
+        Outcome.STORED,
+    ]
+    counts = check_counts(core)
+    assert counts["studies"] == {STUDY_A: (1, 1, "SR"), STUDY_B: (2, 2, "MR\\US")}
+    assert core.writer.write_batch([ingest_item(core, sop(3), US_B, STUDY_B, "US", "PB")]) == [
+        Outcome.REPLACED
+    ]
+    counts = check_counts(core)
+    assert counts["patients"] == {"PB": (1, 2, 3)}
+    assert counts["studies"] == {STUDY_B: (2, 3, "MR\\US")}
+
+
+def test_deleting_a_study_removes_its_series_without_instances(any_core: Core) -> None:
+    """Databases indexed before moved instances took their empty series along still have
+    such series: deleting their study or patient removes them too."""
+    core = any_core
+    core.writer.write_batch([in_a(core, 1), in_b(core, 2)])
+    with core.sessions.begin() as s:
+        study_pk = s.scalar(select(Study.id).where(Study.study_uid == STUDY_A))
+        s.add(Series(study_pk=study_pk, series_uid=SR_A, modality="SR", num_instances=0))
+    core.writer.delete("study", STUDY_A)
+    counts = check_counts(core)
+    assert counts["patients"] == {"PB": (1, 1, 1)} and set(counts["series"]) == {MR_B}
+
+    with core.sessions.begin() as s:
+        study_pk = s.scalar(select(Study.id).where(Study.study_uid == STUDY_B))
+        s.add(Series(study_pk=study_pk, series_uid=US_B, modality="US", num_instances=0))
+    core.writer.delete("series", MR_B)  # the study keeps its empty series
+    assert check_counts(core)["studies"] == {STUDY_B: (1, 0, "US")}
+    result = core.writer.delete("patient", "PB")
+    assert result.instances == 0
+    assert stored_counts(core) == {"patients": {}, "studies": {}, "series": {}}
