@@ -235,7 +235,8 @@ class FileStore:
             os.link(incoming, target)
             return
         except FileExistsError:
-            pass
+            if os.path.samefile(incoming, target):
+                return  # placed before (a retried batch, a recovery after a crash)
         except OSError:  # no hard links on this file system: fall through to a copy
             tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
             shutil.copyfile(incoming, tmp)

@@ -36,6 +36,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     Verification,
 )
 from pynetdicom.transport import AssociationSocket, RequestHandler
+from sqlalchemy.orm import Session
 
 from core.app import Core
 from core.indexer import IngestItem, Outcome
@@ -213,14 +214,35 @@ class IngestWorker(threading.Thread):
             return
         stored = [(m[1], m[2][0], m[2][1]) for m in run if m[0] == "store"]
         items = [item for _assoc, item, _record in stored]
-        outcomes: list[Outcome] = []
         unindexed: set[int] = set()  # positions of images left for the recovery at next start
+        failed = [(m[1], m[2]) for m in run if m[0] == "failed"]
+        # Every association's transfer row exists before the batch's transaction begins: it
+        # is created in a transaction of its own, which must not wait behind the batch's.
+        senders = [assoc for assoc, _item, _record in stored] + [assoc for assoc, _ in failed]
+        ids = {assoc.key: self._transfer(assoc) for assoc in senders}
+
+        def add_items(session: Session, outcomes: Sequence[Outcome]) -> None:
+            records: dict[int, list[ItemRecord]] = {}
+            for (assoc, item, _record), outcome in zip(stored, outcomes, strict=True):
+                h = item.header
+                status = ITEM_DUPLICATE if outcome == Outcome.DUPLICATE else ITEM_STORED
+                records.setdefault(assoc.key, []).append(
+                    ItemRecord(
+                        h.sop_uid, h.series_uid, h.study_uid, h.patient_name, status, 0, item.size
+                    )
+                )
+            for assoc, record in failed:
+                records.setdefault(assoc.key, []).append(record)
+            for key, recs in records.items():
+                self.transfers.add_items(session, ids[key], recs)
+
         if items:
             try:
-                outcomes = self.core.writer.write_batch(items)
+                # The transfer log items commit with the index rows: one transaction a batch.
+                self.core.writer.write_batch(items, record=add_items)
             except Exception:
                 log.exception("index batch failed; retrying image by image")
-                outcomes = []
+                outcomes: list[Outcome] = []
                 for position, item in enumerate(items):
                     try:
                         outcomes += self.core.writer.write_batch([item])
@@ -229,25 +251,11 @@ class IngestWorker(threading.Thread):
                         log.error("cannot index image %s: %s", item.header.sop_uid, exc)
                         outcomes.append(Outcome.DUPLICATE)
                         unindexed.add(position)
-        records: dict[int, list[ItemRecord]] = {}
-        assoc_of: dict[int, AssociationRecord] = {}
-        for (assoc, item, _record), outcome in zip(stored, outcomes, strict=True):
-            h = item.header
-            status = ITEM_DUPLICATE if outcome == Outcome.DUPLICATE else ITEM_STORED
-            records.setdefault(assoc.key, []).append(
-                ItemRecord(
-                    h.sop_uid, h.series_uid, h.study_uid, h.patient_name, status, 0, item.size
-                )
-            )
-            assoc_of[assoc.key] = assoc
-        for _kind, assoc, record in (m for m in run if m[0] == "failed"):
-            records.setdefault(assoc.key, []).append(record)
-            assoc_of[assoc.key] = assoc
-        if records:
-            ids = {key: self._transfer(assoc_of[key]) for key in records}
+                with self.core.sessions.begin() as session:
+                    add_items(session, outcomes)
+        else:
             with self.core.sessions.begin() as session:
-                for key, recs in records.items():
-                    self.transfers.add_items(session, ids[key], recs)
+                add_items(session, [])
         journal = self.core.store.journal
         journaled = [
             record
