@@ -321,11 +321,11 @@ def header_of(ds: Dataset, transfer_syntax: str) -> InstanceHeader:
     return _header_from(_DatasetValues(ds), transfer_syntax)
 
 
-def _header_from(values: _Values, transfer_syntax: str) -> InstanceHeader:
-    text = values.text
+def _required_uids(values: _Values) -> dict[str, str]:
+    """The four UIDs every indexed instance needs, validated; RejectedFile if one is not."""
     uids: dict[str, str] = {}
     for keyword in ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID"):
-        value = text(keyword)
+        value = values.text(keyword)
         if not value:
             raise RejectedFile(f"missing {keyword}")
         try:
@@ -334,6 +334,15 @@ def _header_from(values: _Values, transfer_syntax: str) -> InstanceHeader:
             raise RejectedFile(str(exc)) from exc
     if uids["SOPClassUID"] == DICOMDIR_SOP_CLASS:
         raise RejectedFile("a DICOMDIR is an index of media, not an image")
+    return uids
+
+
+def _header_from(
+    values: _Values, transfer_syntax: str, uids: dict[str, str] | None = None
+) -> InstanceHeader:
+    text = values.text
+    if uids is None:
+        uids = _required_uids(values)
     frames = _leading_int(text("NumberOfFrames"))
     return InstanceHeader(
         sop_uid=uids["SOPInstanceUID"],
@@ -500,8 +509,26 @@ class _Scanner:
         return found
 
 
-def scan_header(dataset: bytes, transfer_syntax: str) -> InstanceHeader | None:
-    """The index header of an encoded data set (no file meta), read without pydicom's reader.
+@dataclass(frozen=True, slots=True)
+class ScannedDataSet:
+    """A data set whose UIDs the fast scan found valid; ``header()`` decodes the rest."""
+
+    values: _RawValues
+    transfer_syntax: str
+    uids: dict[str, str]
+
+    @property
+    def sop_uid(self) -> str:
+        return self.uids["SOPInstanceUID"]
+
+    def header(self) -> InstanceHeader:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _header_from(self.values, self.transfer_syntax, self.uids)
+
+
+def scan_dataset(dataset: bytes, transfer_syntax: str) -> ScannedDataSet | None:
+    """Scan an encoded data set (no file meta) without pydicom's reader; check its UIDs.
 
     Walks the top-level elements only as far as the last indexed tag, keeping the indexed
     values raw, so it costs a few microseconds per element. Returns None when the data set
@@ -517,6 +544,11 @@ def scan_header(dataset: bytes, transfer_syntax: str) -> InstanceHeader | None:
         found = _Scanner(dataset, implicit, little).scan()
     except (_ScanError, struct.error):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _header_from(_RawValues(found, little), transfer_syntax)
+    values = _RawValues(found, little)
+    return ScannedDataSet(values, transfer_syntax, _required_uids(values))
+
+
+def scan_header(dataset: bytes, transfer_syntax: str) -> InstanceHeader | None:
+    """``scan_dataset``'s whole index header (None: use the full reader)."""
+    scanned = scan_dataset(dataset, transfer_syntax)
+    return None if scanned is None else scanned.header()

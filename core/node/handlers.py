@@ -18,7 +18,7 @@ from pydicom.uid import UID
 from pynetdicom import evt
 from pynetdicom.events import Event
 
-from core.dicomfile import header_of, scan_header
+from core.dicomfile import InstanceHeader, header_of, scan_dataset
 from core.errors import KioskError, RejectedFile, StoreError, StoreFullError
 from core.indexer import IngestItem
 from core.node import matching
@@ -99,12 +99,10 @@ def store_dataset(
     # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
     data = part10(dataset, request_class, request_sop, transfer_syntax, ae)
     try:
-        header = scan_header(dataset, transfer_syntax)
-        if header is None:  # not plain enough for the scan: pydicom's reader decides
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = dcmread(io.BytesIO(data), stop_before_pixels=True)
-                header = header_of(ds, transfer_syntax)
+        # Before the answer, only what decides it: the UIDs, found and valid. The rest of the
+        # header (names, dates, numbers) is decoded after the answer.
+        scanned = scan_dataset(dataset, transfer_syntax)
+        header = scanned.header if scanned is not None else _read_header(data, transfer_syntax)
     except RejectedFile as exc:
         log.warning("refused image %r from %s: %s", request_sop[:80], ae, exc.reason)
         node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, exc.reason)
@@ -113,39 +111,48 @@ def store_dataset(
         log.warning("refused image %r from %s: unreadable dataset: %s", request_sop[:80], ae, exc)
         node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, f"unreadable dataset: {exc}")
         return CANNOT_UNDERSTAND
+    sop_uid = scanned.sop_uid if scanned is not None else header().sop_uid
     try:
         record = node.store.journal_received(data)
         path = node.store.write_incoming(data, len(data)) if record is None else None
     except StoreFullError as exc:
         log.error("refused image from %s: %s", ae, exc)
-        node.record_failure(assoc, header.sop_uid, OUT_OF_RESOURCES, str(exc))
+        node.record_failure(assoc, sop_uid, OUT_OF_RESOURCES, str(exc))
         return OUT_OF_RESOURCES
     except StoreError as exc:
         log.error("cannot store image from %s: %s", ae, exc)
-        node.record_failure(assoc, header.sop_uid, PROCESSING_FAILURE, str(exc))
+        node.record_failure(assoc, sop_uid, PROCESSING_FAILURE, str(exc))
         return PROCESSING_FAILURE
     # Durable now: acknowledge, and let the single index writer pick it up.
     if path is not None:
-        node.ingest(assoc, IngestItem(path, header, len(data), ae or "network", peer))
+        node.ingest(assoc, IngestItem(path, header(), len(data), ae or "network", peer))
         return SUCCESS
 
     def write_and_ingest() -> None:
-        if node.hold(len(data)):  # the index writer writes the file at its final path
-            item = IngestItem(None, header, len(data), ae or "network", peer, data=data)
+        try:
+            h = header()
+            if node.hold(len(data)):  # the index writer writes the file at its final path
+                item = IngestItem(None, h, len(data), ae or "network", peer, data=data)
+            else:  # too much held in memory already: through incoming/ instead
+                incoming = node.store.write_journaled(data)
+                item = IngestItem(incoming, h, len(data), ae or "network", peer)
             node.ingest(assoc, item, record)
-            return
-        try:  # too much held in memory already: through incoming/ instead
-            incoming = node.store.write_journaled(data)
-        except StoreError as exc:  # kept by the journal: indexed at the next start
-            log.error("image %s from %s waits in the intake journal: %s", header.sop_uid, ae, exc)
-            return
-        node.ingest(assoc, IngestItem(incoming, header, len(data), ae or "network", peer), record)
+        except Exception as exc:  # kept by the journal: indexed at the next start
+            log.error("image %s from %s waits in the intake journal: %s", sop_uid, ae, exc)
 
     if after_response is None:
         write_and_ingest()
     else:
         after_response.append(write_and_ingest)
     return SUCCESS
+
+
+def _read_header(data: bytes, transfer_syntax: str) -> Callable[[], InstanceHeader]:
+    """The index header by pydicom's reader, for data sets the fast scan leaves to it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        header = header_of(dcmread(io.BytesIO(data), stop_before_pixels=True), transfer_syntax)
+    return lambda: header
 
 
 # -- C-FIND ------------------------------------------------------------------------------------

@@ -176,3 +176,7 @@ def test_beyond_the_memory_bound_images_go_through_incoming(
         assert len(written) == 3
         assert core.stats()["instances"] == 3
         assert _files(core.store.incoming_dir) == []  # placed, then the incoming names removed
+        reopened = IntakeJournal.open(core.store.incoming_dir / "journal")
+        assert reopened is not None
+        assert reopened.recover(lambda _seq, _payload: None) == 0  # their records were released
+        reopened.close()
