@@ -7,9 +7,11 @@ preallocated segment files in ``incoming/journal/``; a receiver appends each ima
 active segment, calls ``fdatasync``, and may then acknowledge it. The index writer then writes
 the image's file at its final path without any sync and indexes it.
 
-A journal opened with ``durable=False`` (the store's fsync setting off) skips the
+A journal opened with ``durable=False`` (the store's fsync setting off) skips that
 ``fdatasync``: an appended record is in the page cache, which a crash of the process does not
-lose (a power loss does). Its segments are sparse files.
+lose. The index writer calls ``sync_pending`` before each batch (at least every 0.1 s while
+images arrive), so a power loss loses at most the images of the last fraction of a second.
+Its segments are sparse files.
 
 Segment layout: a 4096-byte header (magic, epoch, CRC), then records at 4096-byte boundaries.
 A record is a header (magic, epoch, sequence number, length, CRC of the payload, CRC of the
@@ -251,10 +253,10 @@ class IntakeJournal:
             seq, epoch = self._seq, segment.epoch
         head = _RECORD_MAGIC + struct.pack("<QQQI", epoch, seq, length, zlib.crc32(payload))
         os.pwritev(segment.fd, [head, struct.pack("<I", zlib.crc32(head)), payload], offset)
+        with segment.cond:
+            segment.written += 1
+            ticket = segment.written
         if self.durable:
-            with segment.cond:
-                segment.written += 1
-                ticket = segment.written
             self._sync(segment, ticket)
         return JournalRecord(segment, seq)
 
@@ -283,6 +285,39 @@ class IntakeJournal:
                 if done:
                     segment.synced = max(segment.synced, target)
                 segment.cond.notify_all()
+
+    def sync_pending(self) -> int:
+        """``fdatasync`` every segment appended to since its last sync; return how many
+        records that made durable. The background sync of a journal that is not ``durable``
+        (a durable one syncs each append before returning)."""
+        with self._lock:
+            segments = list(self._segments)
+        covered = 0
+        for segment in segments:
+            with segment.cond:
+                target = segment.written
+                if segment.synced >= target or segment.syncing:
+                    continue
+                segment.syncing = True
+            done = False
+            try:
+                os.fdatasync(segment.fd)
+                done = True
+            finally:
+                with segment.cond:
+                    segment.syncing = False
+                    if done:
+                        covered += target - segment.synced
+                        segment.synced = max(segment.synced, target)
+                    segment.cond.notify_all()
+        return covered
+
+    @property
+    def unsynced(self) -> int:
+        """Records appended but not yet covered by an ``fdatasync``."""
+        with self._lock:
+            segments = list(self._segments)
+        return sum(max(0, s.written - s.synced) for s in segments)
 
     def committed(self, records: list[JournalRecord]) -> None:
         """These records' images are indexed (their files are not necessarily synced yet)."""

@@ -128,7 +128,7 @@ class IngestWorker(threading.Thread):
         journal = self.core.store.journal
         if journal is not None and journal.needs_checkpoint:
             try:
-                journal.checkpoint(self.core.store.sync)
+                journal.checkpoint(lambda: self.core.store.sync(force=True))
             except OSError:
                 log.exception("intake journal checkpoint failed")
         self._last_checkpoint = time.monotonic()
@@ -169,6 +169,11 @@ class IngestWorker(threading.Thread):
                     stopping = True
                     break
                 batch.append(msg)
+            if journal is not None and not journal.durable:
+                try:  # the batch's images, and any since, are on disk from here on
+                    journal.sync_pending()
+                except OSError:
+                    log.exception("intake journal sync failed")
             if batch:
                 try:
                     self._process(batch)
@@ -539,7 +544,7 @@ class DicomNode:
             return  # another process receives into this store: a file per image here
         recovered = journal.recover(store.write_recovered)
         if recovered:
-            store.sync()
+            store.sync(force=True)  # the copies are on disk before the journal is emptied
             log.warning("%d images recovered from the intake journal", recovered)
         journal.reset_after_recovery()
         if recovered:
@@ -551,7 +556,7 @@ class DicomNode:
         journal, store.journal = store.journal, None
         if journal is not None:
             try:
-                journal.checkpoint(store.sync)
+                journal.checkpoint(lambda: store.sync(force=True))
             finally:
                 journal.close()
 

@@ -161,3 +161,30 @@ def test_concurrent_appends_share_fdatasyncs(
     monkeypatch.undo()
     found = sorted(p for _s, p in _recovered(tmp_path, 256 * BLOCK))
     assert found == sorted(p for mine in payloads for p in mine)
+
+
+def test_a_journal_that_is_not_durable_syncs_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = IntakeJournal.open(tmp_path, SEGMENT * 4, durable=False)
+    assert journal is not None
+    journal.recover(lambda _seq, _payload: None)
+    journal.reset_after_recovery()
+    real = os.fdatasync
+    calls: list[int] = []
+
+    def counted(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr("core.journal.os.fdatasync", counted)
+    payloads = [os.urandom(3000) + bytes([i]) for i in range(5)]
+    for payload in payloads:
+        assert journal.append(payload) is not None
+    assert calls == [] and journal.unsynced == 5  # appends return without a sync
+    assert journal.sync_pending() == 5 and len(calls) == 1  # one fdatasync for all five
+    assert journal.unsynced == 0 and journal.sync_pending() == 0 and len(calls) == 1
+    journal.append(os.urandom(10))
+    assert journal.unsynced == 1
+    _crash(journal)
+    assert [p for _s, p in _recovered(tmp_path, SEGMENT * 4)][:5] == payloads

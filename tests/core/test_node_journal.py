@@ -123,6 +123,9 @@ def test_an_image_the_writer_cannot_store_stays_in_the_journal(data_dir: Path) -
 
             statuses = await asyncio.to_thread(send)
             assert await asyncio.to_thread(node.wait_indexed, 30)
+            journal = core.store.journal
+            assert journal is not None and not journal.durable
+            assert journal.unsynced == 0  # synced by the index writer, in the background
             await node.stop()
             return statuses
 
