@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pydicom.dataset import Dataset
 from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 from sqlalchemy import select
@@ -29,6 +31,38 @@ def _part10(sop_uid: str) -> bytes:
 
 def _files(incoming: Path) -> list[Path]:
     return sorted(p for p in incoming.iterdir() if p.is_file())
+
+
+def _send(port: int, datasets: list[Dataset]) -> list[int]:
+    """C-STORE ``datasets`` over one pynetdicom association; their statuses."""
+    ae = AE(ae_title="UNITSCU")
+    ae.add_requested_context(CTImageStorage)
+    assoc = ae.associate("127.0.0.1", port, ae_title="UNIT")
+    assert assoc.is_established
+    statuses = [int(assoc.send_c_store(ds).Status) for ds in datasets]
+    assoc.release()
+    return statuses
+
+
+def _receive(
+    core: Core, datasets: list[Dataset], check: Callable[[], None] | None = None
+) -> list[int]:
+    """Start a node, send it ``datasets``, wait until they are indexed, ``check()``, stop
+    the node; the statuses the sender saw."""
+
+    async def scenario() -> list[int]:
+        node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
+        await node.start()
+        try:
+            statuses = await asyncio.to_thread(_send, node.state.port, datasets)
+            assert await asyncio.to_thread(node.wait_indexed, 30)
+            if check is not None:
+                check()
+        finally:
+            await node.stop()
+        return statuses
+
+    return asyncio.run(scenario())
 
 
 async def _start_and_stop(core: Core) -> None:
@@ -67,33 +101,16 @@ def test_images_only_in_the_journal_are_indexed_at_the_next_start(data_dir: Path
 def test_received_images_are_journaled_and_the_journal_emptied_at_stop(data_dir: Path) -> None:
     with Core(load_settings(data_dir, {"fsync": True})) as core:
 
-        async def scenario() -> int:
-            node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
-            await node.start()
+        def check() -> None:
             journal = core.store.journal
-            assert journal is not None
+            assert journal is not None and journal.last_seq == 4  # all went through it
 
-            def send() -> list[int]:
-                ae = AE(ae_title="UNITSCU")
-                ae.add_requested_context(CTImageStorage)
-                assoc = ae.associate("127.0.0.1", node.state.port, ae_title="UNIT")
-                assert assoc.is_established
-                statuses = [int(assoc.send_c_store(make_dataset()).Status) for _ in range(4)]
-                assoc.release()
-                return statuses
-
-            assert await asyncio.to_thread(send) == [0, 0, 0, 0]
-            assert await asyncio.to_thread(node.wait_indexed, 30)
-            assert journal.last_seq == 4  # every image went through the journal
-            await node.stop()
-            assert core.store.journal is None
-            reopened = IntakeJournal.open(core.store.incoming_dir / "journal")
-            assert reopened is not None
-            left = reopened.recover(lambda _seq, _payload: None)
-            reopened.close()
-            return left
-
-        assert asyncio.run(scenario()) == 0
+        assert _receive(core, [make_dataset() for _ in range(4)], check) == [0, 0, 0, 0]
+        assert core.store.journal is None
+        reopened = IntakeJournal.open(core.store.incoming_dir / "journal")
+        assert reopened is not None
+        assert reopened.recover(lambda _seq, _payload: None) == 0  # emptied at the stop
+        reopened.close()
         assert core.stats()["instances"] == 4
 
 
@@ -105,31 +122,13 @@ def test_an_image_the_writer_cannot_store_stays_in_the_journal(data_dir: Path) -
         blocker = core.store.root / study
         blocker.write_bytes(b"")  # a file where the study's directory must go
 
-        async def scenario() -> list[int]:
-            node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
-            await node.start()
-
-            def send() -> list[int]:
-                ae = AE(ae_title="UNITSCU")
-                ae.add_requested_context(CTImageStorage)
-                assoc = ae.associate("127.0.0.1", node.state.port, ae_title="UNIT")
-                assert assoc.is_established
-                statuses = [
-                    int(assoc.send_c_store(make_dataset(study_uid=study)).Status),
-                    int(assoc.send_c_store(make_dataset()).Status),
-                ]
-                assoc.release()
-                return statuses
-
-            statuses = await asyncio.to_thread(send)
-            assert await asyncio.to_thread(node.wait_indexed, 30)
+        def synced() -> None:
             journal = core.store.journal
             assert journal is not None and not journal.durable
             assert journal.unsynced == 0  # synced by the index writer, in the background
-            await node.stop()
-            return statuses
 
-        assert asyncio.run(scenario()) == [0, 0]  # acknowledged: in the journal
+        datasets = [make_dataset(study_uid=study), make_dataset()]
+        assert _receive(core, datasets, synced) == [0, 0]  # acknowledged: in the journal
         assert core.stats()["instances"] == 1  # the other image of the batch is indexed
         assert _files(core.store.incoming_dir) == []
 
@@ -157,25 +156,7 @@ def test_beyond_the_memory_bound_images_go_through_incoming(
 
         monkeypatch.setattr(core.store, "write_journaled", spy)
 
-        async def scenario() -> list[int]:
-            node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
-            await node.start()
-
-            def send() -> list[int]:
-                ae = AE(ae_title="UNITSCU")
-                ae.add_requested_context(CTImageStorage)
-                assoc = ae.associate("127.0.0.1", node.state.port, ae_title="UNIT")
-                assert assoc.is_established
-                statuses = [int(assoc.send_c_store(make_dataset()).Status) for _ in range(3)]
-                assoc.release()
-                return statuses
-
-            statuses = await asyncio.to_thread(send)
-            assert await asyncio.to_thread(node.wait_indexed, 30)
-            await node.stop()
-            return statuses
-
-        assert asyncio.run(scenario()) == [0, 0, 0]
+        assert _receive(core, [make_dataset() for _ in range(3)]) == [0, 0, 0]
         assert len(written) == 3
         assert core.stats()["instances"] == 3
         assert _files(core.store.incoming_dir) == []  # placed, then the incoming names removed
