@@ -539,6 +539,7 @@ def _study(
                 "study_description": h.study_description,
                 "study_id": h.study_id,
                 "referring_physician": h.referring_physician,
+                "referring_physician_fold": fold(h.referring_physician),
                 "modalities": "",
                 "num_series": 0,
                 "num_instances": 0,

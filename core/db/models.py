@@ -70,6 +70,8 @@ class Study(Base):
     study_id: Mapped[str] = mapped_column(String(), default="")  # (0020,0010) StudyID, SH
     # (0008,0090) ReferringPhysicianName, PN
     referring_physician: Mapped[str] = mapped_column(String(), default="", index=True)
+    # (0008,0090) ReferringPhysicianName, PN, case-folded for matching
+    referring_physician_fold: Mapped[str] = mapped_column(String(), default="", index=True)
     # (0008,0061) ModalitiesInStudy, CS multi-valued, stored backslash-joined and sorted
     modalities: Mapped[str] = mapped_column(String(), default="", index=True)
     # (0020,1206) NumberOfStudyRelatedSeries, IS

@@ -56,7 +56,9 @@ KEYS: dict[str, Key] = {
     "AccessionNumber": Key(Study.accession_number, "text", "STUDY"),
     "StudyID": Key(Study.study_id, "text", "STUDY"),
     "StudyDescription": Key(Study.study_description, "text", "STUDY"),
-    "ReferringPhysicianName": Key(Study.referring_physician, "pn", "STUDY"),
+    "ReferringPhysicianName": Key(
+        Study.referring_physician, "pn", "STUDY", Study.referring_physician_fold
+    ),
     "ModalitiesInStudy": Key(Study.modalities, "modalities", "STUDY"),
     "NumberOfStudyRelatedSeries": Key(Study.num_series, "count", "STUDY"),
     "NumberOfStudyRelatedInstances": Key(Study.num_instances, "count", "STUDY"),

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -91,6 +92,43 @@ class TestMigrations:
             diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert diff == []
         assert current_revision(engine) is not None
+
+    @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+    def test_upgrade_folds_the_referring_physicians_already_indexed(
+        self, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+    ) -> None:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / 'm.sqlite'}"
+        else:
+            url = fresh_pg_database(request.getfixturevalue("pg_server"))
+        engine = make_engine(url)
+        upgrade(engine, "0003")
+        with engine.begin() as connection:
+            patient = connection.execute(
+                sa.text(
+                    "INSERT INTO patient (patient_key, patient_id, patient_id_fold, patient_name,"
+                    " patient_name_fold, birth_date, sex, num_studies, num_series, num_instances)"
+                    " VALUES ('id:P', 'P', 'p', 'X', 'x', '', '', 1, 0, 0) RETURNING id"
+                )
+            ).scalar_one()
+            for uid, name in (("1.2.1", "Ärzte^Öskar"), ("1.2.2", "")):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO study (patient_pk, study_uid, study_date, study_time,"
+                        " accession_number, study_description, study_id, referring_physician,"
+                        " modalities, num_series, num_instances, updated_at) VALUES (:p, :uid,"
+                        " '', '', '', '', '', :name, '', 0, 0, CURRENT_TIMESTAMP)"
+                    ),
+                    {"p": patient, "uid": uid, "name": name},
+                )
+        upgrade(engine)
+        with engine.connect() as connection:
+            folded = dict(
+                connection.execute(
+                    sa.text("SELECT study_uid, referring_physician_fold FROM study")
+                ).all()
+            )
+        assert folded == {"1.2.1": "ärzte^öskar", "1.2.2": ""}
 
     def test_upgrade_is_idempotent(self, tmp_path: Path) -> None:
         engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")

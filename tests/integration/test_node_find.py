@@ -41,6 +41,7 @@ def _datasets() -> Iterator[pydicom.Dataset]:
             )
             ds.StudyTime = time
             ds.StudyDescription = f"Study {study}"
+            ds.ReferringPhysicianName = "Ärzte^Öskar" if study == "A" else "Doe^Jane"
             yield ds
 
 
@@ -124,6 +125,19 @@ def test_patient_level_case_insensitive_wildcard(loaded: KioskServer, tmp_path: 
         )
         == []
     )
+
+
+def test_referring_physician_matches_case_insensitively_beyond_ascii(
+    loaded: KioskServer, tmp_path: Path
+) -> None:
+    def studies(pattern: str) -> set[str]:
+        keys = {"QueryRetrieveLevel": "STUDY", "ReferringPhysicianName": pattern}
+        return values(find(loaded, tmp_path, {**keys, "StudyInstanceUID": ""}), "StudyInstanceUID")
+
+    assert studies("ärzte*") == {UIDS["A"]}  # Ä and Ö fold like A-Z
+    assert studies("ÄRZTE^ÖSKAR") == {UIDS["A"]}
+    assert studies("arzte*") == set()  # accents are kept
+    assert studies("doe^jane") == {UIDS["B"], UIDS["C"], UIDS["D"]}
 
 
 def test_study_level_dates_and_counts(loaded: KioskServer, tmp_path: Path) -> None:
