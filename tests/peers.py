@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from core.scu import RemoteAE
 
 ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
 DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
@@ -187,3 +190,62 @@ def dcmqrscp_server(
         _stop(process, group=True)
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+# -- DCMTK storescp as a destination ---------------------------------------------------------------
+STORESCP = "/usr/bin/storescp"
+
+
+@dataclass
+class StoreSCP:
+    """A running storescp: where it listens, where it writes, its debug log."""
+
+    ae_title: str
+    port: int
+    folder: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def remote(self) -> RemoteAE:
+        return RemoteAE(self.ae_title, "127.0.0.1", self.port, name="storescp")
+
+    def files(self) -> dict[str, Path]:
+        """Received files by SOP Instance UID (storescp names them MODALITY.UID)."""
+        return {p.name.split(".", 1)[1]: p for p in self.folder.iterdir() if p.is_file()}
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def requests(self) -> list[tuple[str, str]]:
+        """(SOP Instance UID, priority) of each C-STORE request, in the order received."""
+        uids = re.findall(r"Affected SOP Instance UID\s*:\s*(\S+)", self.log())
+        priorities = re.findall(r"Priority\s*:\s*(\w+)", self.log())
+        return list(zip(uids, priorities, strict=False))
+
+    def wait_for_log(self, text: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"storescp did not log {text!r} within {timeout} s")
+            time.sleep(0.02)
+
+
+@contextmanager
+def storescp(folder: Path, *options: str, ae_title: str = "STORESCP") -> Iterator[StoreSCP]:
+    """DCMTK storescp (debug log on) writing into the new folder ``folder``; stopped on exit."""
+    folder.mkdir(parents=True)
+    port = free_port()
+    log_path = folder.with_suffix(".log")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [STORESCP, "-d", "-aet", ae_title, "-od", str(folder), *options, str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=DCMTK_ENV,
+        )
+        try:
+            wait_for_port(port, process=process)
+            yield StoreSCP(ae_title, port, folder, log_path, process)
+        finally:
+            _stop(process)

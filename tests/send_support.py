@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import io
-import re
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
@@ -17,7 +12,6 @@ from core.app import Core
 from core.importer import Importer, MemorySource
 from core.transcode import parse_meta
 from tests.helpers import make_dataset
-from tests.peers import DCMTK_ENV, _stop, free_port, wait_for_port
 
 
 @dataclass
@@ -101,53 +95,6 @@ def load_library(core: Core, layout: list = LAYOUT) -> Library:  # type: ignore[
     if summary.imported != len(sources):
         raise AssertionError(f"imported {summary.imported} of {len(sources)}: {summary.rejected}")
     return library
-
-
-# -- DCMTK storescp as a destination ---------------------------------------------------------------
-STORESCP = "/usr/bin/storescp"
-
-
-@dataclass
-class StoreSCP:
-    """A running storescp: where it listens, where it writes, its debug log."""
-
-    ae_title: str
-    port: int
-    folder: Path
-    log_path: Path
-
-    def files(self) -> dict[str, Path]:
-        """Received files by SOP Instance UID (storescp names them MODALITY.UID)."""
-        return {p.name.split(".", 1)[1]: p for p in self.folder.iterdir() if p.is_file()}
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def requests(self) -> list[tuple[str, str]]:
-        """(SOP Instance UID, priority) of each C-STORE request, in the order received."""
-        uids = re.findall(r"Affected SOP Instance UID\s*:\s*(\S+)", self.log())
-        priorities = re.findall(r"Priority\s*:\s*(\w+)", self.log())
-        return list(zip(uids, priorities, strict=False))
-
-
-@contextmanager
-def storescp(folder: Path, *options: str, ae_title: str = "STORESCP") -> Iterator[StoreSCP]:
-    """DCMTK storescp (debug log on) writing into ``folder``; stopped on exit."""
-    folder.mkdir(parents=True)
-    port = free_port()
-    log_path = folder.with_suffix(".log")
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [STORESCP, "-d", "-aet", ae_title, "-od", str(folder), *options, str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=DCMTK_ENV,
-        )
-        try:
-            wait_for_port(port, process=process)
-            yield StoreSCP(ae_title, port, folder, log_path)
-        finally:
-            _stop(process)
 
 
 def dataset_bytes(data: bytes) -> bytes:

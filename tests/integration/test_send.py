@@ -34,8 +34,8 @@ from core.sender import SendWorker
 from core.transfers import FINAL_OUT, TransferItem
 from tests.conftest import TEST_FILES
 from tests.integration.node_support import ROOT, KioskServer, cli
-from tests.peers import DCMTK_ENV, orthanc_server
-from tests.send_support import Library, dataset_bytes, load_library, storescp
+from tests.peers import DCMTK_ENV, orthanc_server, storescp
+from tests.send_support import Library, dataset_bytes, load_library
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,8 @@ from core.nodes import NodeRegistry
 from core.sender import SendWorker
 from core.transfers import FINAL_OUT
 from tests.kiosk_support import _session_loop, loop, qt_prepared  # noqa: F401  (fixtures)
-from tests.send_support import load_library, storescp
+from tests.peers import storescp
+from tests.send_support import load_library
 
 pytestmark = pytest.mark.integration
 

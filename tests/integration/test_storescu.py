@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import threading
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,61 +34,20 @@ from core.storescu import (
 )
 from core.synth import CT_IMAGE_STORAGE, ct_series
 from core.transcode import parse_meta
+from tests import peers
 from tests.conftest import TEST_FILES
-from tests.peers import DCMTK_ENV, _stop, free_port, orthanc_server, wait_for_port
+from tests.peers import StoreSCP, free_port, orthanc_server
 
 pytestmark = pytest.mark.integration
 
-STORESCP = "/usr/bin/storescp"
 CALLING_AE = "KIOSK"
-
-
-@dataclass
-class StoreSCP:
-    ae_title: str
-    port: int
-    folder: Path
-    log_path: Path
-    process: subprocess.Popen[bytes]
-
-    @property
-    def remote(self) -> RemoteAE:
-        return RemoteAE(self.ae_title, "127.0.0.1", self.port, name="storescp")
-
-    def files(self) -> dict[str, Path]:
-        """Received files by SOP Instance UID (storescp names them MODALITY.UID)."""
-        return {p.name.split(".", 1)[1]: p for p in self.folder.iterdir() if p.is_file()}
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for_log(self, text: str, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.log():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"storescp did not log {text!r} within {timeout} s")
-            time.sleep(0.02)
 
 
 @contextmanager
 def storescp(tmp_path: Path, *options: str, ae_title: str = "STORESCP") -> Iterator[StoreSCP]:
-    """DCMTK storescp writing to a folder; stopped on exit."""
-    folder = tmp_path / f"received-{free_port()}"
-    folder.mkdir()
-    port = free_port()
-    log_path = folder.with_suffix(".log")
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [STORESCP, "-d", "-aet", ae_title, "-od", str(folder), *options, str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=DCMTK_ENV,
-        )
-        try:
-            wait_for_port(port, process=process)
-            yield StoreSCP(ae_title, port, folder, log_path, process)
-        finally:
-            _stop(process)
+    """storescp writing into a new folder under ``tmp_path`` (several may run in one test)."""
+    with peers.storescp(tmp_path / f"received-{free_port()}", *options, ae_title=ae_title) as scp:
+        yield scp
 
 
 def item_for(path: Path) -> StoreItem:
