@@ -275,6 +275,13 @@ class IntakeJournal:
                 segment.cond.wait()
             else:
                 return
+        IntakeJournal._fdatasync(segment, target)
+
+    @staticmethod
+    def _fdatasync(segment: _Segment, target: int) -> int:
+        """Sync ``segment`` (its ``syncing`` flag set by the caller) so that writes up to
+        ``target`` are durable; return how many writes that newly covered."""
+        covered = 0
         done = False
         try:
             os.fdatasync(segment.fd)
@@ -283,8 +290,10 @@ class IntakeJournal:
             with segment.cond:
                 segment.syncing = False
                 if done:
+                    covered = max(0, target - segment.synced)
                     segment.synced = max(segment.synced, target)
                 segment.cond.notify_all()
+        return covered
 
     def sync_pending(self) -> int:
         """``fdatasync`` every segment appended to since its last sync; return how many
@@ -299,17 +308,7 @@ class IntakeJournal:
                 if segment.synced >= target or segment.syncing:
                     continue
                 segment.syncing = True
-            done = False
-            try:
-                os.fdatasync(segment.fd)
-                done = True
-            finally:
-                with segment.cond:
-                    segment.syncing = False
-                    if done:
-                        covered += target - segment.synced
-                        segment.synced = max(segment.synced, target)
-                    segment.cond.notify_all()
+            covered += self._fdatasync(segment, target)
         return covered
 
     @property

@@ -77,16 +77,19 @@ class TestSettings:
             load_settings(tmp_path)
 
 
+def _empty_engine(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> sa.Engine:
+    """An engine on an empty SQLite file or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        return make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    return make_engine(fresh_pg_database(request.getfixturevalue("pg_server")))
+
+
 class TestMigrations:
     @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
     def test_upgrade_head_matches_models(
         self, tmp_path: Path, backend: str, request: pytest.FixtureRequest
     ) -> None:
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_path / 'm.sqlite'}"
-        else:
-            url = fresh_pg_database(request.getfixturevalue("pg_server"))
-        engine = make_engine(url)
+        engine = _empty_engine(backend, tmp_path, request)
         upgrade(engine)
         with engine.connect() as connection:
             diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
@@ -97,11 +100,7 @@ class TestMigrations:
     def test_upgrade_folds_the_referring_physicians_already_indexed(
         self, tmp_path: Path, backend: str, request: pytest.FixtureRequest
     ) -> None:
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_path / 'm.sqlite'}"
-        else:
-            url = fresh_pg_database(request.getfixturevalue("pg_server"))
-        engine = make_engine(url)
+        engine = _empty_engine(backend, tmp_path, request)
         upgrade(engine, "0003")
         with engine.begin() as connection:
             patient = connection.execute(
