@@ -12,14 +12,14 @@ from typing import Any
 from core.config import Settings
 from core.db import queries
 from core.db.engine import make_engine, make_sessionmaker, upgrade
-from core.deidentify import DeidentifyOptions
-from core.exporter import ExportOptions, ExportSummary, Selection, export_selection
-from core.indexer import DeleteResult, IndexWriter, Level
-from core.nodes import NodeRegistry
-from core.sendqueue import enqueue
-from core.store import FileStore
-from core.thumbnails import ThumbnailCache
-from core.transfers import TransferLog
+from core.export.deidentify import DeidentifyOptions
+from core.export.exporter import ExportOptions, ExportSummary, Selection, export_selection
+from core.imaging.thumbnails import ThumbnailCache
+from core.index.writer import DeleteResult, IndexWriter, Level
+from core.registry import NodeRegistry
+from core.store.files import FileStore
+from core.transfers.log import TransferLog
+from core.transfers.queue import enqueue
 
 log = logging.getLogger(__name__)
 

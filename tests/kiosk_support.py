@@ -10,7 +10,7 @@ import pytest
 import qasync
 
 from core.app import Core
-from core.importer import Importer, MemorySource
+from core.index.importer import Importer, MemorySource
 from tests.helpers import make_dataset
 
 # (name, ID, study date, modalities of its series) per study; UIDs are generated.
@@ -120,8 +120,8 @@ def seed_transfers(core: Core) -> dict[str, int]:
     from pydicom.uid import generate_uid
 
     from core.db.queries import StudyFilter
-    from core.nodes import NodeRegistry
-    from core.transfers import ITEM_FAILED, ITEM_STORED, ItemRecord
+    from core.registry import NodeRegistry
+    from core.transfers.log import ITEM_FAILED, ITEM_STORED, ItemRecord
 
     NodeRegistry(core.sessions).add("Archive", "ARCHIVE", "127.0.0.1", 11119)
     study = core.list_rows("study", StudyFilter(), limit=1)[0]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.scu import RemoteAE
+from core.net.association import RemoteAE
 
 ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
 DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}

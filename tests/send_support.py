@@ -9,8 +9,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from core.app import Core
-from core.importer import Importer, MemorySource
-from core.transcode import parse_meta
+from core.dicom.transcode import parse_meta
+from core.index.importer import Importer, MemorySource
 from tests.helpers import make_dataset
 
 

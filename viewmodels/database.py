@@ -14,8 +14,8 @@ from qasync import asyncSlot
 
 from core.app import Core
 from core.db.queries import BrowseLevel, StudyFilter
-from core.indexer import Level
-from core.viewer import SeriesStack, StackEntry
+from core.imaging.viewer import SeriesStack, StackEntry
+from core.index.writer import Level
 from viewmodels.filters import FilterModel
 from viewmodels.images import instance_path
 from viewmodels.levels import LEVEL_TITLES, LevelModel

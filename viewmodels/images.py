@@ -22,7 +22,7 @@ from PySide6.QtQuick import (
 
 from core.app import Core
 from core.db.queries import StudyFilter
-from core.store import FileStore
+from core.store.files import FileStore
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
 from core.app import Core
-from core.importer import Importer, ImportProgress, ImportSummary, MemorySource
+from core.index.importer import Importer, ImportProgress, ImportSummary, MemorySource
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ class ImportModel(QObject):  # type: ignore[operator]
             self._set_running(False)
 
     def _demo(self, importer: Importer, progress: Any) -> ImportSummary:
-        from core import synth
+        from core.dicom import synth
 
         sources = [
             MemorySource(f"demo #{i + 1}", data)

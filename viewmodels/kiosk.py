@@ -14,7 +14,7 @@ from pathlib import Path
 from core.app import Core
 from core.config import Settings, load_settings
 from core.node.server import DicomNode
-from core.sender import SendWorker
+from core.transfers.sender import SendWorker
 
 log = logging.getLogger(__name__)
 

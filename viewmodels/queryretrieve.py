@@ -25,10 +25,10 @@ from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
 from core.app import Core
+from core.net.qr import QueryRetrieveClient, SeriesMatch, StudyMatch, StudyQuery
 from core.node.server import DicomNode
-from core.nodes import NodeInfo, NodeRegistry
-from core.queryretrieve import QueryRetrieveClient, SeriesMatch, StudyMatch, StudyQuery
-from core.retrieval import RetrieveStatus, RetrieveTarget, remote_of, retrieve
+from core.registry import NodeInfo, NodeRegistry
+from core.transfers.retrieve import RetrieveStatus, RetrieveTarget, remote_of, retrieve
 from viewmodels.levels import format_cell
 from viewmodels.settings import SettingsStore
 

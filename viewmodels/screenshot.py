@@ -15,8 +15,8 @@ from typing import Any
 from core.app import Core
 from core.config import load_settings
 from core.db.queries import StudyFilter
-from core.importer import Importer, MemorySource
-from core.synth import demo_instances
+from core.dicom.synth import demo_instances
+from core.index.importer import Importer, MemorySource
 
 NETWORK_VIEWS = ("query", "query-series", "query-options", "settings", "node-editor")
 
@@ -108,7 +108,7 @@ async def stage_network(kiosk: object, view: str) -> None:
     remote node "PACS"; the Query tab queries it for real."""
     from PySide6.QtCore import Q_ARG, QMetaObject, Qt
 
-    from core.nodes import NodeRegistry
+    from core.registry import NodeRegistry
 
     model = kiosk.app_model  # type: ignore[attr-defined]
     window = kiosk.window()  # type: ignore[attr-defined]
@@ -198,7 +198,7 @@ async def stage(kiosk: object, view: str) -> None:
         await db.filter_model.load_choices()
         return
     if view == "send-dialog":
-        from core.nodes import NodeRegistry
+        from core.registry import NodeRegistry
 
         nodes = NodeRegistry(kiosk.core.sessions)  # type: ignore[attr-defined]
         await asyncio.to_thread(nodes.add, "PACS", "PACS", "10.20.0.5", 104)
@@ -235,9 +235,9 @@ def seed_demo_transfers(core: Core) -> dict[str, int]:
     """Queue demo transfers and record their outcomes through the send queue, as a sender
     would (the picture needs no network): sent, failed images, aborted, a peer that could not
     be reached, one half sent, one waiting; and two incoming, one with a refused image."""
-    from core.nodes import NodeRegistry
-    from core.sendqueue import ItemResult, SendQueue, make_owner
-    from core.transfers import ITEM_FAILED, ITEM_STORED, ItemRecord
+    from core.registry import NodeRegistry
+    from core.transfers.log import ITEM_FAILED, ITEM_STORED, ItemRecord
+    from core.transfers.queue import ItemResult, SendQueue, make_owner
 
     nodes = NodeRegistry(core.sessions)
     nodes.add("PACS", "PACS", "10.20.0.5", 104)

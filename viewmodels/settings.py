@@ -26,7 +26,7 @@ from core.app import Core
 from core.config import Settings, save_settings
 from core.errors import ConfigError
 from core.node.server import DicomNode, NodeState
-from core.nodes import SERVICES, NodeInfo, NodeRegistry, echo_timed
+from core.registry import SERVICES, NodeInfo, NodeRegistry, echo_timed
 
 log = logging.getLogger(__name__)
 

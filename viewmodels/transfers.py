@@ -32,7 +32,7 @@ from qasync import asyncSlot
 
 from core.app import Core
 from core.errors import KioskError
-from core.transfers import (
+from core.transfers.log import (
     ABORTABLE,
     DELETED,
     IN_RECEIVED,

@@ -1,6 +1,6 @@
 """The viewer: a series (or chosen images) as a stack, with window/level and a value probe.
 
-Decoding, windowing, presets and the value read-out are the core viewer's (``core.viewer``),
+Decoding, windowing, presets and the value read-out are the core viewer's (``core.imaging.viewer``),
 the same pipeline that makes the thumbnails; zoom and pan are view state and live in QML.
 """
 
@@ -13,8 +13,8 @@ from PySide6.QtCore import Property, QObject, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.render import Window
-from core.viewer import SeriesStack, Viewer, ViewFrame, value_at
+from core.imaging.render import Window
+from core.imaging.viewer import SeriesStack, Viewer, ViewFrame, value_at
 from viewmodels.images import FrameProvider, to_qimage
 
 log = logging.getLogger(__name__)

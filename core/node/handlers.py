@@ -18,13 +18,13 @@ from pydicom.uid import UID
 from pynetdicom import evt
 from pynetdicom.events import Event
 
-from core.dicomfile import InstanceHeader, header_of, scan_dataset
+from core.dicom.header import InstanceHeader, header_of, scan_dataset
+from core.dicom.part10 import part10
+from core.dicom.transcode import LITTLE_ENDIAN_SYNTAXES
 from core.errors import KioskError, RejectedFile, StoreError, StoreFullError
-from core.indexer import IngestItem
+from core.index.writer import IngestItem
+from core.net.association import NODELAY_HANDLER
 from core.node import matching
-from core.node.part10 import part10
-from core.scu import NODELAY_HANDLER
-from core.transcode import LITTLE_ENDIAN_SYNTAXES
 
 if TYPE_CHECKING:
     from core.node.server import AssociationRecord, DicomNode

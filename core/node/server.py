@@ -39,13 +39,13 @@ from pynetdicom.transport import AssociationSocket, RequestHandler
 from sqlalchemy.orm import Session
 
 from core.app import Core
-from core.indexer import IngestItem, Outcome
-from core.journal import IntakeJournal, JournalRecord
+from core.index.writer import IngestItem, Outcome
 from core.net import set_nodelay
 from core.node import handlers
 from core.node.storage import VERIFICATION, NodeServer, StorageAssociation
-from core.nodes import NodeInfo, NodeRegistry
-from core.transfers import ITEM_DUPLICATE, ITEM_FAILED, ITEM_STORED, ItemRecord, TransferLog
+from core.registry import NodeInfo, NodeRegistry
+from core.store.journal import IntakeJournal, JournalRecord
+from core.transfers.log import ITEM_DUPLICATE, ITEM_FAILED, ITEM_STORED, ItemRecord, TransferLog
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from pydicom import dcmread
 
-from core import synth
 from core.app import Core
 from core.config import load_settings
-from core.deidentify import DeidentifyOptions
-from core.exporter import ExportOptions, Selection, export_selection
-from core.importer import Importer, MemorySource
+from core.dicom import synth
+from core.export.deidentify import DeidentifyOptions
+from core.export.exporter import ExportOptions, Selection, export_selection
+from core.index.importer import Importer, MemorySource
 
 COUNT = 300
 

@@ -16,8 +16,8 @@ from pydicom import dcmread
 
 from core.app import Core
 from core.config import load_settings
-from core.importer import Importer
-from core.synth import ct_series
+from core.dicom.synth import ct_series
+from core.index.importer import Importer
 
 COUNT = 1000
 

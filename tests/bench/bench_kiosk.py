@@ -25,7 +25,7 @@ from core.config import load_settings
 from core.db.models import Patient, Series, Study
 from core.db.patterns import fold
 from core.db.queries import StudyFilter
-from core.synth import FIRST_NAMES, LAST_NAMES
+from core.dicom.synth import FIRST_NAMES, LAST_NAMES
 
 STUDIES = int(os.environ.get("BENCH_KIOSK_STUDIES", "100000"))
 STUDIES_PER_PATIENT = 2.5

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core.synth import ct_series
+from core.dicom.synth import ct_series
 from tests.integration.node_support import (
     KioskServer,
     Orthanc,

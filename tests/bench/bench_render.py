@@ -20,13 +20,13 @@ import numpy as np
 from PIL import Image
 from pydicom import dcmread
 
-from core import synth
 from core.app import Core
 from core.config import load_settings
 from core.db.queries import StudyFilter
-from core.importer import Importer, MemorySource
-from core.render import render_thumbnail
-from core.thumbnails import ThumbnailCache, default_workers
+from core.dicom import synth
+from core.imaging.render import render_thumbnail
+from core.imaging.thumbnails import ThumbnailCache, default_workers
+from core.index.importer import Importer, MemorySource
 
 IMAGES = int(os.environ.get("BENCH_RENDER_IMAGES", "1000"))
 SIZE = 128

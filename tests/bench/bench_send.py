@@ -23,11 +23,11 @@ from pathlib import Path
 from core.app import Core
 from core.config import load_settings
 from core.db.queries import StudyFilter
-from core.importer import Importer
-from core.nodes import NodeRegistry
-from core.sender import SendWorker
-from core.synth import ct_series
-from core.transfers import FINAL_OUT
+from core.dicom.synth import ct_series
+from core.index.importer import Importer
+from core.registry import NodeRegistry
+from core.transfers.log import FINAL_OUT
+from core.transfers.sender import SendWorker
 from tests.integration.node_support import (
     Orthanc,
     dcmtk,

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from core.app import Core
 from core.config import load_settings
-from core.dicomfile import parse_instance
-from core.indexer import IngestItem, Outcome
-from core.synth import ct_series
-from core.transfers import ITEM_DUPLICATE, ITEM_STORED, ItemRecord
+from core.dicom.header import parse_instance
+from core.dicom.synth import ct_series
+from core.index.writer import IngestItem, Outcome
+from core.transfers.log import ITEM_DUPLICATE, ITEM_STORED, ItemRecord
 
 COUNT = 1000
 BATCHES = (10, 50, 200, 1000)

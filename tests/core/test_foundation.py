@@ -150,8 +150,8 @@ class TestCrashRecovery:
             assert list(core.store.incoming_dir.iterdir()) == []
 
     def test_recovery_after_commit_before_cleanup(self, settings) -> None:  # type: ignore[no-untyped-def]
-        from core.dicomfile import parse_instance
-        from core.indexer import IngestItem
+        from core.dicom.header import parse_instance
+        from core.index.writer import IngestItem
 
         with Core(settings) as core:
             data = (TEST_FILES / "MR_small.dcm").read_bytes()

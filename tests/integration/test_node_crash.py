@@ -13,7 +13,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from core.synth import ct_series
+from core.dicom.synth import ct_series
 from tests.integration.node_support import AE, KioskServer, cli, dcmtk, peer_env
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.synth import demo_instances
+from core.dicom.synth import demo_instances
 from tests.peers import dcmqrscp_server, free_port, orthanc_server
 
 pytestmark = pytest.mark.integration

@@ -14,11 +14,11 @@ import pytest
 
 from core.app import Core
 from core.db.queries import StudyFilter
+from core.dicom.synth import demo_instances
 from core.errors import NetworkError, RetrieveError
-from core.ingest import ReceivedFiles
-from core.queryretrieve import QueryRetrieveClient, StudyQuery
-from core.scu import RemoteAE
-from core.synth import demo_instances
+from core.index.received import ReceivedFiles
+from core.net.association import RemoteAE
+from core.net.qr import QueryRetrieveClient, StudyQuery
 from tests.peers import dcmqrscp_server, free_port, orthanc_server
 
 pytestmark = pytest.mark.integration

@@ -28,10 +28,10 @@ from sqlalchemy import select
 from core.app import Core
 from core.config import load_settings
 from core.errors import TransferStateError
-from core.importer import Importer
-from core.nodes import NodeRegistry
-from core.sender import SendWorker
-from core.transfers import FINAL_OUT, TransferItem
+from core.index.importer import Importer
+from core.registry import NodeRegistry
+from core.transfers.log import FINAL_OUT, TransferItem
+from core.transfers.sender import SendWorker
 from tests.conftest import TEST_FILES
 from tests.integration.node_support import ROOT, KioskServer, cli
 from tests.peers import DCMTK_ENV, orthanc_server, storescp

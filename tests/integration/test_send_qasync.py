@@ -9,9 +9,9 @@ import pytest
 
 from core.app import Core
 from core.config import load_settings
-from core.nodes import NodeRegistry
-from core.sender import SendWorker
-from core.transfers import FINAL_OUT
+from core.registry import NodeRegistry
+from core.transfers.log import FINAL_OUT
+from core.transfers.sender import SendWorker
 from tests.kiosk_support import _session_loop, loop, qt_prepared  # noqa: F401  (fixtures)
 from tests.peers import storescp
 from tests.send_support import load_library

@@ -20,9 +20,11 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, AllStoragePresentationContexts, evt
 
+from core.dicom.synth import CT_IMAGE_STORAGE, ct_series
+from core.dicom.transcode import parse_meta
 from core.errors import NetworkError, ProtocolError
-from core.scu import RemoteAE
-from core.storescu import (
+from core.net.association import RemoteAE
+from core.net.storescu import (
     PRIORITY_HIGH,
     PRIORITY_LOW,
     PRIORITY_MEDIUM,
@@ -32,8 +34,6 @@ from core.storescu import (
     StoreItem,
     plan_associations,
 )
-from core.synth import CT_IMAGE_STORAGE, ct_series
-from core.transcode import parse_meta
 from tests import peers
 from tests.conftest import TEST_FILES
 from tests.peers import StoreSCP, free_port, orthanc_server

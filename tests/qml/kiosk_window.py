@@ -85,7 +85,7 @@ def find(kiosk: Kiosk, name: str):  # type: ignore[no-untyped-def]
 def serve_self_as_pacs(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
     """Start the kiosk's own node on a free loopback port and register it as the remote node
     "PACS", so the Query tab has a real peer (the caller stops the node: ``stop_node``)."""
-    from core.nodes import NodeRegistry
+    from core.registry import NodeRegistry
     from tests.peers import free_port
 
     model = kiosk.app_model

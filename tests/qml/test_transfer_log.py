@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from core.app import Core
-from core.nodes import NodeRegistry
+from core.registry import NodeRegistry
 from tests.kiosk_support import run_until, seed, seed_transfers, settle
 from tests.qml.kiosk_window import captured_warnings, find, items, open_kiosk
 from viewmodels.kiosk import Kiosk

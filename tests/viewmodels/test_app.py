@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import synth
 from core.app import Core
-from core.importer import Importer, MemorySource
+from core.dicom import synth
+from core.index.importer import Importer, MemorySource
 from tests.helpers import make_dataset, write
 from tests.kiosk_support import run_until, seed, settle
 from viewmodels.app import AppModel

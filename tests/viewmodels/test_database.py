@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject
 
 from core.app import Core
 from core.db.queries import StudyFilter
-from core.nodes import NodeRegistry
+from core.registry import NodeRegistry
 from tests.kiosk_support import PEOPLE, run_until, seed, settle
 from viewmodels.database import DatabaseModel
 from viewmodels.images import FrameProvider

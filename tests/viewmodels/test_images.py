@@ -7,10 +7,10 @@ import threading
 
 from PySide6.QtCore import QSize
 
-from core import synth
 from core.app import Core
 from core.db.queries import StudyFilter
-from core.importer import Importer, MemorySource
+from core.dicom import synth
+from core.index.importer import Importer, MemorySource
 from tests.kiosk_support import run_until
 from viewmodels.images import ThumbnailProvider, thumbnail_image
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.cli import build_parser
+from core.cli.main import build_parser
 from viewmodels import kiosk
 
 

@@ -19,8 +19,8 @@ from pydicom.uid import generate_uid
 from core.app import Core
 from core.config import load_settings
 from core.db.queries import StudyFilter
-from core.nodes import NodeRegistry
-from core.synth import demo_instances
+from core.dicom.synth import demo_instances
+from core.registry import NodeRegistry
 from tests.helpers import make_dataset
 from tests.kiosk_support import run_until, settle
 from tests.peers import Orthanc, free_port, orthanc_server

@@ -15,7 +15,7 @@ import pytest
 
 from core.app import Core
 from core.config import load_settings
-from core.nodes import NodeInfo, echo_timed
+from core.registry import NodeInfo, echo_timed
 from tests.helpers import make_dataset, write
 from tests.integration.node_support import Storescp
 from tests.kiosk_support import run_until, settle

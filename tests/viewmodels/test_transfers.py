@@ -17,9 +17,9 @@ from PySide6.QtCore import QObject
 from core.app import Core
 from core.config import load_settings
 from core.node.server import DicomNode
-from core.nodes import NodeRegistry
-from core.sender import SendWorker
-from core.transfers import ITEM_FAILED, ITEM_STORED, ItemRecord
+from core.registry import NodeRegistry
+from core.transfers.log import ITEM_FAILED, ITEM_STORED, ItemRecord
+from core.transfers.sender import SendWorker
 from tests.helpers import make_dataset, write
 from tests.integration.node_support import Storescp, dcmtk, have_dcmtk, peer_env
 from tests.kiosk_support import seed, settle

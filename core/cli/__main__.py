@@ -1,0 +1,7 @@
+"""``python -m core.cli``: the same as the ``dicom-kiosk`` command."""
+
+import sys
+
+from core.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,298 @@
+"""The ``dicom-kiosk`` command line. With no subcommand it opens the kiosk."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from core.app import Core
+from core.cli import commands
+from core.config import Settings, load_settings
+from core.db import queries
+from core.db.engine import current_revision, upgrade
+from core.errors import KioskError
+from core.index.importer import Importer, ImportProgress, ImportSummary, MemorySource
+
+log = logging.getLogger("dicom_kiosk")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    return load_settings(args.data_dir, {"db_url": args.db_url, **overrides})
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=None)
+    sys.stdout.write("\n")
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; silent when stderr is not a TTY."""
+
+    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.enabled = stream.isatty()
+        self._last = 0.0
+
+    def __call__(self, p: ImportProgress) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < 0.1 and p.done < p.total):
+            return
+        self._last = now
+        filled = int(self.width * p.done / p.total) if p.total else self.width
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(
+            f"\r[{bar}] {p.done}/{p.total}  imported {p.imported}"
+            f"  duplicates {p.duplicates}  rejected {p.rejected}"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+
+
+def _print_summary(summary: ImportSummary, as_json: bool) -> None:
+    if as_json:
+        _print_json(summary.as_json())
+        return
+    print(
+        f"imported {summary.imported}, duplicates {summary.duplicates},"
+        f" rejected {len(summary.rejected)}"
+    )
+    for path, reason in summary.rejected:
+        print(f"  rejected {path}: {reason}")
+    if summary.cancelled:
+        print("import cancelled")
+    if summary.stopped:
+        print(f"import stopped: {summary.stopped}")
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    widths = {c: len(c) for c in columns}
+    text_rows = []
+    for row in rows:
+        cells = {c: "" if row.get(c) is None else str(row.get(c)) for c in columns}
+        for c in columns:
+            widths[c] = min(max(widths[c], len(cells[c])), 48)
+        text_rows.append(cells)
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(r[c][: widths[c]].ljust(widths[c]) for c in columns) for r in text_rows]
+    return "\n".join(lines)
+
+
+# -- commands ----------------------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace) -> int:
+    with Core(_settings(args)) as core:
+        bar = ProgressBar()
+        try:
+            summary = Importer(core.writer, core.sessions).run(
+                [Path(p) for p in args.paths], progress=None if args.json else bar
+            )
+        except KeyboardInterrupt:
+            bar.close()
+            print("import interrupted; images indexed so far are kept", file=sys.stderr)
+            return 130
+        bar.close()
+    _print_summary(summary, args.json)
+    return EXIT_ERROR if summary.stopped else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    flt = queries.StudyFilter(
+        patient_name=args.patient_name or "",
+        patient_id=args.patient_id or "",
+        date_from=args.date_from or "",
+        date_to=args.date_to or "",
+        modality=args.modality or "",
+        study_uid=args.study or "",
+        series_uid=args.series or "",
+    )
+    # --desc reverses; without --sort and --desc each level keeps its natural order.
+    descending = True if args.desc else (False if args.sort else None)
+    with Core(_settings(args)) as core:
+        rows = core.list_rows(args.level, flt, args.sort, descending, args.limit, args.offset)
+    for row in rows:
+        row.pop("_pk", None)
+    if args.json:
+        _print_json(rows)
+    else:
+        columns = list(queries.COLUMNS[args.level])
+        print(_table(rows, columns) if rows else "no matching rows")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    core = Core(settings)
+    try:
+        upgrade(core.engine)
+        print(f"database at revision {current_revision(core.engine)}: {core.engine.url!r}")
+    finally:
+        core.close()
+    return 0
+
+
+def cmd_db_stats(args: argparse.Namespace) -> int:
+    with Core(_settings(args)) as core:
+        stats = core.stats()
+    if args.json:
+        _print_json(stats)
+    else:
+        for key, value in stats.items():
+            print(f"{key:10} {value}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    targets = [
+        (level, key)
+        for level, key in (
+            ("patient", args.patient),
+            ("study", args.study),
+            ("series", args.series),
+            ("instance", args.instance),
+        )
+        if key
+    ]
+    with Core(_settings(args)) as core:
+        for level, key in targets:
+            result = core.delete(level, key)  # type: ignore[arg-type]
+            print(f"deleted {level} {key}: {result.instances} images, {result.bytes} bytes")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from core.dicom import synth
+
+    with Core(_settings(args)) as core:
+        sources = [
+            MemorySource(f"demo #{i + 1}", data)
+            for i, data in enumerate(synth.demo_instances(args.patients, args.seed))
+        ]
+        bar = ProgressBar()
+        summary = Importer(core.writer, core.sessions).run_sources(
+            sources, progress=bar, source_name="demo"
+        )
+        bar.close()
+        stats = core.stats()
+    print(
+        f"demo data: {summary.imported} images added; the database now holds"
+        f" {stats['patients']} patients, {stats['studies']} studies, {stats['instances']} images"
+    )
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    """Open the kiosk (the GUI lives outside core; imported only here)."""
+    try:
+        kiosk = importlib.import_module("viewmodels.kiosk")
+    except ModuleNotFoundError as exc:
+        if exc.name != "viewmodels.kiosk":
+            raise
+        with Core(_settings(args)) as core:
+            stats = core.stats()
+        print(
+            f"database {core.settings.db_url}: {stats['patients']} patients,"
+            f" {stats['studies']} studies, {stats['instances']} images.\n"
+            "This build has no kiosk window yet; use the commands (dicom-kiosk --help)."
+        )
+        return 0
+    result: int = kiosk.run(args)
+    return result
+
+
+# -- parser ------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dicom-kiosk", description="Touch-first DICOM database and DICOM node."
+    )
+    parser.add_argument("--data-dir", help="data directory (env DICOM_KIOSK_DATA)")
+    parser.add_argument("--db-url", help="SQLAlchemy database URL (env DICOM_KIOSK_DB_URL)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument(
+        "--fullscreen", action="store_true", help="kiosk mode: full screen, no window controls"
+    )
+    parser.add_argument("--theme", choices=("dark", "light"), help="kiosk colour theme")
+    parser.set_defaults(func=cmd_gui)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("import", help="import files, folders, zip archives or DICOMDIR media")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("list", help="browse the database by level")
+    p.add_argument("--level", choices=queries.LEVELS, default="study")
+    p.add_argument("--patient-name", help="patient name; * and ? are wildcards")
+    p.add_argument("--patient-id", help="patient ID; * and ? are wildcards")
+    p.add_argument("--date-from", help="study date from, YYYYMMDD")
+    p.add_argument("--date-to", help="study date to, YYYYMMDD")
+    p.add_argument("--modality")
+    p.add_argument("--study", help="StudyInstanceUID")
+    p.add_argument("--series", help="SeriesInstanceUID")
+    p.add_argument("--sort", help="column (DICOM keyword) to sort by")
+    p.add_argument("--desc", action="store_true", help="sort descending")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    db = sub.add_parser("db", help="database maintenance")
+    dbsub = db.add_subparsers(title="db commands", metavar="COMMAND", required=True)
+    p = dbsub.add_parser("upgrade", help="apply schema migrations")
+    p.set_defaults(func=cmd_db_upgrade)
+    p = dbsub.add_parser("stats", help="counts and bytes stored")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_db_stats)
+
+    p = sub.add_parser("delete", help="delete patients, studies, series or images and their files")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--patient", metavar="ID")
+    group.add_argument("--study", metavar="UID")
+    group.add_argument("--series", metavar="UID")
+    group.add_argument("--instance", metavar="UID")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("demo", help="add synthetic demo patients (CT, MR, CR, US)")
+    p.add_argument("--patients", type=int, default=6)
+    p.add_argument("--seed", type=int, default=None)
+    p.set_defaults(func=cmd_demo)
+
+    for module_name in commands.MODULES:
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * args.verbose
+    logging.basicConfig(
+        level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
+    )
+    if args.verbose < 2:
+        logging.getLogger("pydicom").setLevel(logging.ERROR)  # per-file oddities: see --json
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except KioskError as exc:
+        print(f"dicom-kiosk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

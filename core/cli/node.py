@@ -1,0 +1,141 @@
+"""``serve`` and ``nodes`` subcommands: the headless DICOM node, its sender and its registry."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from typing import Any
+
+from core.app import Core
+from core.config import load_settings
+from core.registry import RETRIEVE_METHODS, NodeRegistry, echo
+
+log = logging.getLogger("dicom_kiosk.serve")
+
+
+def _core(args: argparse.Namespace, **overrides: Any) -> Core:
+    return Core(load_settings(args.data_dir, {"db_url": args.db_url, **overrides}))
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+# -- serve ---------------------------------------------------------------------------------------
+async def _serve(core: Core, args: argparse.Namespace) -> None:
+    from core.node.server import DicomNode
+    from core.transfers.sender import SendWorker
+
+    node = DicomNode(core, ae_title=args.ae_title, port=args.port, bind=args.bind)
+    sender = SendWorker(core)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await node.start()
+    await sender.start()
+    state = node.state
+    print(f"listening {state.ae_title} {state.bind}:{state.port}", file=sys.stderr, flush=True)
+    try:
+        await stop.wait()
+        log.warning("stopping: finishing in-flight associations and flushing the index")
+    finally:
+        await sender.stop()
+        await node.stop()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.verbose == 0:
+        logging.getLogger().setLevel(logging.INFO)
+        logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    settings_overrides: dict[str, Any] = {}
+    if args.accept:
+        settings_overrides["accept_policy"] = args.accept
+    with _core(args, **settings_overrides) as core:
+        asyncio.run(_serve(core, args))
+    return 0
+
+
+# -- nodes ---------------------------------------------------------------------------------------
+def _registry_cmd(args: argparse.Namespace) -> int:
+    with _core(args) as core:
+        registry = NodeRegistry(core.sessions)
+        action = args.nodes_action
+        if action == "add":
+            node = registry.add(args.name, args.ae, args.host, args.port, args.retrieve, args.allow)
+            print(f"added {node.name}: {node.ae_title}@{node.host}:{node.port}")
+        elif action == "list":
+            nodes = registry.list()
+            if args.json:
+                _print_json([n.as_json() for n in nodes])
+            elif not nodes:
+                print("no remote nodes")
+            else:
+                for n in nodes:
+                    print(
+                        f"{n.name:20} {n.ae_title:16} {n.host}:{n.port:<6}"
+                        f" {n.retrieve_method:5} {','.join(sorted(n.allowed))}"
+                    )
+        elif action == "edit":
+            node = registry.edit(
+                args.name,
+                new_name=args.new_name,
+                ae_title=args.ae,
+                host=args.host,
+                port=args.port,
+                retrieve_method=args.retrieve,
+                allowed=args.allow,
+            )
+            print(f"updated {node.name}: {node.ae_title}@{node.host}:{node.port}")
+        elif action == "remove":
+            registry.remove(args.name)
+            print(f"removed {args.name}")
+        elif action == "echo":
+            ok, message = echo(registry.get(args.name), core.settings.ae_title, args.timeout)
+            print(message)
+            return 0 if ok else 1
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the DICOM node headless (stop with SIGTERM or Ctrl-C)")
+    p.add_argument("--ae-title", help="our AE title (default from settings, KIOSK)")
+    p.add_argument("--port", type=int, help="TCP port (default 11112)")
+    p.add_argument("--bind", help="address to listen on (default 0.0.0.0)")
+    p.add_argument("--accept", choices=("any", "known"), help="accept any calling AE or known")
+    p.set_defaults(func=cmd_serve)
+
+    nodes = sub.add_parser("nodes", help="the remote DICOM nodes registry")
+    nsub = nodes.add_subparsers(title="nodes commands", metavar="COMMAND", required=True)
+    p = nsub.add_parser("add", help="register a remote node")
+    p.add_argument("name")
+    p.add_argument("--ae", required=True, help="its AE title")
+    p.add_argument("--host", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--retrieve", choices=RETRIEVE_METHODS, default="move")
+    p.add_argument("--allow", default="store,find,retrieve", help="services it may use on us")
+    p.set_defaults(func=_registry_cmd, nodes_action="add")
+    p = nsub.add_parser("list", help="list remote nodes")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_registry_cmd, nodes_action="list")
+    p = nsub.add_parser("edit", help="change a remote node")
+    p.add_argument("name")
+    p.add_argument("--name", dest="new_name")
+    p.add_argument("--ae")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--retrieve", choices=RETRIEVE_METHODS)
+    p.add_argument("--allow")
+    p.set_defaults(func=_registry_cmd, nodes_action="edit")
+    p = nsub.add_parser("remove", help="delete a remote node")
+    p.add_argument("name")
+    p.set_defaults(func=_registry_cmd, nodes_action="remove")
+    p = nsub.add_parser("echo", help="C-ECHO a remote node")
+    p.add_argument("name")
+    p.add_argument("--timeout", type=float, default=10.0)
+    p.set_defaults(func=_registry_cmd, nodes_action="echo")

@@ -1,0 +1,146 @@
+"""``query`` and ``retrieve``: Query/Retrieve against a registered remote node."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from core.app import Core
+from core.config import load_settings
+from core.index.received import ReceivedFiles
+from core.net.association import RemoteAE
+from core.net.qr import QueryRetrieveClient, RetrieveProgress, StudyQuery
+from core.registry import NodeRegistry
+
+
+def _core(args: argparse.Namespace) -> Core:
+    return Core(load_settings(args.data_dir, {"db_url": args.db_url}))
+
+
+def _remote(core: Core, name: str) -> tuple[RemoteAE, str]:
+    node = NodeRegistry(core.sessions).get(name)
+    return RemoteAE(node.ae_title, node.host, node.port, node.name), node.retrieve_method
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    with _core(args) as core:
+        remote, _ = _remote(core, args.node)
+        client = QueryRetrieveClient(core.settings.ae_title)
+        if args.level == "series":
+            if not args.study:
+                print("dicom-kiosk: --level series needs --study UID", file=sys.stderr)
+                return 2
+            series = client.find_series(remote, args.study, args.modality or "")
+            rows: list[dict[str, Any]] = [dataclasses.asdict(s) for s in series]
+            truncated = False
+        else:
+            query = StudyQuery(
+                patient_name=args.patient_name or "",
+                patient_id=args.patient_id or "",
+                date_from=args.date_from or "",
+                date_to=args.date_to or "",
+                accession_number=args.accession or "",
+                max_results=core.settings.qr_max_results if args.max is None else args.max,
+                append_wildcard=core.settings.qr_append_wildcard and not args.exact,
+            )
+            result = client.find_studies(remote, query)
+            rows = [dataclasses.asdict(m) for m in result.matches]
+            truncated = result.truncated
+    if args.json:
+        print(json.dumps({"matches": rows, "truncated": truncated}, ensure_ascii=False))
+    else:
+        for row in rows:
+            print("  ".join("" if v is None else str(v) for v in row.values()))
+        print(f"{len(rows)} matches" + (" (cut at --max; more exist)" if truncated else ""))
+    return 0
+
+
+def cmd_retrieve(args: argparse.Namespace) -> int:
+    with _core(args) as core:
+        remote, default_method = _remote(core, args.node)
+        method = args.method or default_method
+        client = QueryRetrieveClient(core.settings.ae_title)
+
+        def progress(p: RetrieveProgress) -> None:
+            if sys.stderr.isatty():
+                print(f"\r{p.completed} done, {p.remaining} left, {p.failed} failed", end="",
+                      file=sys.stderr)  # fmt: skip
+
+        if method == "get":
+            sink = ReceivedFiles(
+                core.writer,
+                source=remote.ae_title,
+                detail=f"{remote.host}:{remote.port} (C-GET)",
+                log_to=core.transfers,
+            )
+            try:
+                result = client.retrieve_get(remote, sink, args.study, args.series, progress)
+            except Exception as exc:
+                sink.close(str(exc))
+                raise
+            received = sink.close().stored
+        else:
+            result, received = asyncio.run(_move(core, client, remote, args, progress))
+    print(
+        f"\nretrieved by C-{method.upper()}: {result.completed} completed, {result.failed} failed,"
+        f" {received} new images in the database"
+    )
+    return 1 if result.failed else 0
+
+
+async def _move(
+    core: Core, client: QueryRetrieveClient, remote: RemoteAE, args: argparse.Namespace,
+    progress: Any,
+) -> tuple[Any, int]:  # fmt: skip
+    """C-MOVE to our own AE: run our node for the duration unless a service already runs it."""
+    from core.node.server import DicomNode
+
+    before = core.stats()["instances"]
+    node = DicomNode(core)
+    started = True
+    try:
+        await node.start()
+    except Exception as exc:  # port taken: `dicom-kiosk serve` is receiving for us
+        print(f"using the running node ({exc})", file=sys.stderr)
+        started = False
+    try:
+        result = await asyncio.to_thread(
+            client.retrieve_move, remote, core.settings.ae_title, args.study, args.series, progress
+        )
+    finally:
+        if started:
+            await node.stop()
+    return result, core.stats()["instances"] - before
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("query", help="C-FIND studies (or a study's series) on a remote node")
+    p.add_argument("node", help="a node name from `dicom-kiosk nodes list`")
+    p.add_argument("--level", choices=("study", "series"), default="study")
+    p.add_argument("--patient-name")
+    p.add_argument("--patient-id")
+    p.add_argument("--date-from", help="YYYYMMDD")
+    p.add_argument("--date-to", help="YYYYMMDD")
+    p.add_argument("--accession")
+    p.add_argument("--study", help="StudyInstanceUID (with --level series)")
+    p.add_argument("--modality", help="series modality (with --level series)")
+    p.add_argument(
+        "--max", type=int, help="stop after N matches with C-CANCEL (default: qr_max_results)"
+    )
+    p.add_argument(
+        "--exact", action="store_true", help="do not append * to name and ID (qr_append_wildcard)"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("retrieve", help="C-MOVE or C-GET a study or series into the database")
+    p.add_argument("node")
+    p.add_argument("--study", required=True)
+    p.add_argument("--series")
+    p.add_argument("--method", choices=("move", "get"), help="default: the node's setting")
+    p.add_argument("--wait", action="store_true", help="wait until done (always the case)")
+    p.set_defaults(func=cmd_retrieve)

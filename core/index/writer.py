@@ -1,0 +1,617 @@
+"""The single index writer: places incoming files and commits their rows in batches.
+
+Only one IndexWriter runs per store. Callers hand it files already durable in
+``incoming/`` (see core.store.files); it links each to its final path, commits the batch, then
+removes the incoming names. Re-running a batch after a crash is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, TypeVar, cast
+
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import BindParameter
+
+from core.db.models import Instance, Patient, Series, Study
+from core.db.patterns import fold
+from core.dicom.header import InstanceHeader, parse_instance
+from core.errors import KioskError, NotFoundError, RejectedFile
+from core.store.files import FileStore
+
+log = logging.getLogger(__name__)
+
+Level = Literal["patient", "study", "series", "instance"]
+_IN_CHUNK = 500
+_T = TypeVar("_T")
+
+
+class Outcome(StrEnum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    REPLACED = "replaced"
+    ALREADY = "already"  # recovered after a crash: the row was committed before the crash
+
+
+@dataclass(frozen=True, slots=True)
+class IngestItem:
+    """A durable image with its parsed header, waiting for the index.
+
+    Either a file in ``incoming/`` (``incoming``), or the bytes of an image kept durable by the
+    intake journal (``data``, with ``incoming`` None), written straight to its final path.
+    """
+
+    incoming: Path | None
+    header: InstanceHeader
+    size: int
+    source: str = "import"
+    source_detail: str = ""
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    data: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteResult:
+    instances: int
+    bytes: int
+    sop_uids: tuple[str, ...] = ()
+
+
+def patient_key(header: InstanceHeader) -> str:
+    if header.patient_id:
+        return f"id:{header.patient_id}"
+    return f"name:{header.patient_name}|{header.birth_date}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _chunks(values: Sequence[_T], size: int = _IN_CHUNK) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class IndexWriter:
+    """Commits ingested instances and deletions; the only code that writes the index."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: FileStore,
+        duplicate_policy: Literal["keep", "replace"] = "keep",
+    ) -> None:
+        self._sessions = sessions
+        self.store = store
+        self.duplicate_policy = duplicate_policy
+        self._listeners: list[Callable[[], None]] = []
+
+    # -- change notification -----------------------------------------------------------------
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every committed change to the index.
+
+        It runs on the committing thread (an import worker, a network thread): it must return
+        fast and hand over to its own loop (``loop.call_soon_threadsafe``).
+        """
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def _changed(self) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback()
+            except Exception:
+                log.exception("index change listener failed")
+
+    # -- ingest ------------------------------------------------------------------------------
+    def write_batch(
+        self,
+        items: Sequence[IngestItem],
+        *,
+        record: Callable[[Session, Sequence[Outcome]], None] | None = None,
+    ) -> list[Outcome]:
+        """Index ``items`` in one transaction; return one outcome per item, in order.
+
+        ``record(session, outcomes)``, when given, runs inside that transaction once the rows
+        are written: what it writes commits, or rolls back, with them (the receiving node
+        records its transfer log items so, saving a transaction per batch).
+        """
+        outcomes: list[Outcome] = []
+        to_discard: list[Path] = []
+        removed_files: list[tuple[str, int]] = []
+        with self._sessions.begin() as session:
+            conn = session.connection()
+            existing = _existing(conn, [it.header.sop_uid for it in items])
+            patients: dict[str, int] = {}
+            studies: dict[str, tuple[int, int]] = {}
+            series_by_uid: dict[str, _Parents] = {}
+            seen: set[str] = set()
+            touched = _Touched()
+            vacated: set[int] = set()  # series a replaced instance was in
+            rows: list[dict[str, object]] = []
+            for item in items:
+                h = item.header
+                old = existing.get(h.sop_uid)
+                relative = FileStore.relative_path(h.study_uid, h.series_uid, h.sop_uid)
+                incoming = item.incoming
+                if h.sop_uid in seen or old is not None:
+                    if (
+                        old is not None
+                        and incoming is not None
+                        and self.store.same_file(old.file_path, incoming)
+                    ):
+                        outcomes.append(Outcome.ALREADY)
+                        to_discard.append(incoming)
+                        continue
+                    if self.duplicate_policy == "keep" or old is None:
+                        outcomes.append(Outcome.DUPLICATE)
+                        if incoming is not None:
+                            to_discard.append(incoming)
+                        self.store.release(item.size)
+                        continue
+                    touched.add(old.series_pk, old.study_pk, old.patient_pk)
+                    vacated.add(old.series_pk)
+                    if old.file_path != relative:
+                        removed_files.append((old.file_path, old.file_size))
+                    else:
+                        self.store.release(old.file_size)
+                    conn.execute(_DELETE_INSTANCE, {"b_id": old.id})
+                    del existing[h.sop_uid]
+                    outcomes.append(Outcome.REPLACED)
+                else:
+                    outcomes.append(Outcome.STORED)
+                seen.add(h.sop_uid)
+                parents = series_by_uid.get(h.series_uid)
+                if parents is None:
+                    parents = _series(conn, h, patients, studies, touched)
+                    series_by_uid[h.series_uid] = parents
+                if incoming is not None:
+                    self.store.place(incoming, relative)
+                    to_discard.append(incoming)
+                elif item.data is not None:
+                    self.store.place_bytes(item.data, relative)
+                else:
+                    raise KioskError(f"image {h.sop_uid} has neither a file nor its bytes")
+                rows.append(
+                    {
+                        "series_pk": parents.series,
+                        "sop_uid": h.sop_uid,
+                        "sop_class_uid": h.sop_class_uid,
+                        "instance_number": h.instance_number,
+                        "transfer_syntax": h.transfer_syntax,
+                        "num_frames": h.num_frames,
+                        "rows": h.rows,
+                        "columns": h.columns,
+                        "file_path": relative,
+                        "file_size": item.size,
+                        "received_at": item.received_at,
+                        "source": item.source[:80],
+                        "source_detail": item.source_detail,
+                    }
+                )
+                touched.add(parents.series, parents.study, parents.patient)
+            if rows:
+                conn.execute(_INSERT_INSTANCE, rows)
+            # A replaced instance that came in another series may leave its old series (and
+            # study, and patient) empty: those are removed, as a deletion would.
+            moved = vacated - {row["series_pk"] for row in rows}
+            _refresh_counts(
+                conn,
+                touched.series,
+                touched.studies,
+                touched.patients,
+                modalities_of=touched.studies if moved else touched.new_series_studies,
+                prune=bool(moved),
+            )
+            if record is not None:
+                record(session, outcomes)
+        for path in to_discard:
+            self.store.discard(path)
+        for relative, size in removed_files:
+            self.store.remove(relative, size)
+        if any(o in (Outcome.STORED, Outcome.REPLACED) for o in outcomes):
+            self._changed()
+        return outcomes
+
+    # -- deletion ------------------------------------------------------------------------------
+    def delete(self, level: Level, key: str) -> DeleteResult:
+        """Delete a patient (by PatientID), study, series or instance (by UID) and its files."""
+        with self._sessions.begin() as session:
+            query = select(
+                Instance.id,
+                Instance.sop_uid,
+                Instance.file_path,
+                Instance.file_size,
+                Instance.series_pk,
+            )
+            # The level's series, those without instances too (a replaced instance that came
+            # again in another series leaves its old series empty): all go with it.
+            series_query = select(Series.id)
+            if level == "patient":
+                ids = session.scalars(select(Patient.id).where(Patient.patient_id == key)).all()
+                if not ids:
+                    raise NotFoundError(f"no patient with ID {key!r}")
+                query = query.join(Series).join(Study).where(Study.patient_pk.in_(ids))
+                series_query = series_query.join(Study).where(Study.patient_pk.in_(ids))
+            elif level == "study":
+                query = query.join(Series).join(Study).where(Study.study_uid == key)
+                series_query = series_query.join(Study).where(Study.study_uid == key)
+            elif level == "series":
+                query = query.join(Series).where(Series.series_uid == key)
+                series_query = series_query.where(Series.series_uid == key)
+            elif level == "instance":
+                query = query.where(Instance.sop_uid == key)
+            else:
+                raise KioskError(f"unknown level {level!r}")
+            rows = session.execute(query).all()
+            series_ids = {r.series_pk for r in rows}
+            if level != "instance":
+                series_ids.update(session.scalars(series_query))
+            if not series_ids:
+                raise NotFoundError(f"no {level} {key!r} in the database")
+            instance_ids = [r.id for r in rows]
+            for chunk in _chunks(instance_ids):
+                session.execute(delete(Instance).where(Instance.id.in_(chunk)))
+            refresh_counts(session, series_ids, prune=True)
+        total = 0
+        for row in rows:
+            self.store.remove(row.file_path, row.file_size)
+            total += row.file_size
+        self._changed()
+        return DeleteResult(
+            instances=len(rows), bytes=total, sop_uids=tuple(r.sop_uid for r in rows)
+        )
+
+    # -- recovery ------------------------------------------------------------------------------
+    def recover(self, batch_size: int = 200) -> tuple[int, list[tuple[Path, str]]]:
+        """Index files left in ``incoming/`` by a crash; return (indexed, rejected)."""
+        pending = self.store.pending()
+        indexed = 0
+        rejected: list[tuple[Path, str]] = []
+        batch: list[IngestItem] = []
+        for path in pending:
+            try:
+                data = path.read_bytes()
+                parsed = parse_instance(data)
+            except (RejectedFile, OSError) as exc:
+                reason = exc.reason if isinstance(exc, RejectedFile) else str(exc)
+                log.error("incoming file %s cannot be indexed: %s; moved aside", path.name, reason)
+                rejected.append((path, reason))
+                path.rename(path.with_suffix(".rejected"))
+                continue
+            batch.append(IngestItem(path, parsed.header, len(data), source="recovered"))
+            if len(batch) >= batch_size:
+                indexed += sum(o != Outcome.DUPLICATE for o in self.write_batch(batch))
+                batch = []
+        if batch:
+            indexed += sum(o != Outcome.DUPLICATE for o in self.write_batch(batch))
+        if pending:
+            log.info("recovered %d incoming files after an interrupted run", indexed)
+        return indexed, rejected
+
+
+# -- statements ----------------------------------------------------------------------------------
+# Built once on Core tables: the compiled forms are cached by the engine, IN lists are expanding
+# parameters, and no ORM bookkeeping runs. The index writer runs them for every batch.
+_PATIENT = cast(Table, Patient.__table__)
+_STUDY = cast(Table, Study.__table__)
+_SERIES = cast(Table, Series.__table__)
+_INSTANCE = cast(Table, Instance.__table__)
+
+
+def _ids(name: str = "b_ids") -> BindParameter[Any]:
+    return bindparam(name, expanding=True)
+
+
+_SELECT_EXISTING = (
+    select(
+        _INSTANCE.c.sop_uid,
+        _INSTANCE.c.id,
+        _INSTANCE.c.file_path,
+        _INSTANCE.c.file_size,
+        _INSTANCE.c.series_pk,
+        _SERIES.c.study_pk,
+        _STUDY.c.patient_pk,
+    )
+    .select_from(
+        _INSTANCE.join(_SERIES, _SERIES.c.id == _INSTANCE.c.series_pk).join(
+            _STUDY, _STUDY.c.id == _SERIES.c.study_pk
+        )
+    )
+    .where(_INSTANCE.c.sop_uid.in_(_ids("b_uids")))
+)
+_SELECT_SERIES = (
+    select(_SERIES.c.id, _SERIES.c.study_pk, _STUDY.c.patient_pk)
+    .select_from(_SERIES.join(_STUDY, _STUDY.c.id == _SERIES.c.study_pk))
+    .where(_SERIES.c.series_uid == bindparam("b_uid"))
+)
+_SELECT_STUDY = select(_STUDY.c.id, _STUDY.c.patient_pk).where(
+    _STUDY.c.study_uid == bindparam("b_uid")
+)
+_SELECT_PATIENT = select(_PATIENT.c.id).where(_PATIENT.c.patient_key == bindparam("b_key"))
+_SELECT_PARENTS = (
+    select(_SERIES.c.id, _SERIES.c.study_pk, _STUDY.c.patient_pk)
+    .select_from(_SERIES.join(_STUDY, _STUDY.c.id == _SERIES.c.study_pk))
+    .where(_SERIES.c.id.in_(_ids()))
+)
+_INSERT_PATIENT = insert(_PATIENT)
+_INSERT_STUDY = insert(_STUDY)
+_INSERT_SERIES = insert(_SERIES)
+_INSERT_INSTANCE = insert(_INSTANCE)
+_DELETE_INSTANCE = delete(_INSTANCE).where(_INSTANCE.c.id == bindparam("b_id"))
+
+_UPDATE_SERIES_COUNTS = (
+    update(_SERIES)
+    .where(_SERIES.c.id == bindparam("b_id"))
+    .values(
+        num_instances=select(func.count(_INSTANCE.c.id))
+        .where(_INSTANCE.c.series_pk == _SERIES.c.id)
+        .scalar_subquery()
+    )
+)
+_PRUNE_SERIES = delete(_SERIES).where(_SERIES.c.id.in_(_ids()), _SERIES.c.num_instances == 0)
+_SELECT_MODALITIES = (
+    select(_SERIES.c.study_pk, _SERIES.c.modality).where(_SERIES.c.study_pk.in_(_ids())).distinct()
+)
+_UPDATE_STUDY_COUNTS = (
+    update(_STUDY)
+    .where(_STUDY.c.id == bindparam("b_id"))
+    .values(
+        num_series=select(func.count(_SERIES.c.id))
+        .where(_SERIES.c.study_pk == _STUDY.c.id)
+        .scalar_subquery(),
+        num_instances=select(func.coalesce(func.sum(_SERIES.c.num_instances), 0))
+        .where(_SERIES.c.study_pk == _STUDY.c.id)
+        .scalar_subquery(),
+        updated_at=bindparam("b_now"),
+    )
+)
+_UPDATE_STUDY_MODALITIES = (
+    update(_STUDY)
+    .where(_STUDY.c.id == bindparam("b_id"))
+    .values(modalities=bindparam("b_modalities"))
+)
+_PRUNE_STUDIES = delete(_STUDY).where(_STUDY.c.id.in_(_ids()), _STUDY.c.num_series == 0)
+_UPDATE_PATIENT_COUNTS = (
+    update(_PATIENT)
+    .where(_PATIENT.c.id == bindparam("b_id"))
+    .values(
+        num_studies=select(func.count(_STUDY.c.id))
+        .where(_STUDY.c.patient_pk == _PATIENT.c.id)
+        .scalar_subquery(),
+        num_series=select(func.coalesce(func.sum(_STUDY.c.num_series), 0))
+        .where(_STUDY.c.patient_pk == _PATIENT.c.id)
+        .scalar_subquery(),
+        num_instances=select(func.coalesce(func.sum(_STUDY.c.num_instances), 0))
+        .where(_STUDY.c.patient_pk == _PATIENT.c.id)
+        .scalar_subquery(),
+    )
+)
+_PRUNE_PATIENTS = delete(_PATIENT).where(_PATIENT.c.id.in_(_ids()), _PATIENT.c.num_studies == 0)
+
+
+class _Parents(NamedTuple):
+    """A series row's key with the keys of its study and patient."""
+
+    series: int
+    study: int
+    patient: int
+
+
+class _Existing(NamedTuple):
+    """What a batch needs of an already indexed instance (to keep, replace or recognise it)."""
+
+    sop_uid: str
+    id: int
+    file_path: str
+    file_size: int
+    series_pk: int
+    study_pk: int
+    patient_pk: int
+
+
+@dataclass(slots=True)
+class _Touched:
+    """The rows whose counts a batch changed, and the studies that gained a series."""
+
+    series: set[int] = field(default_factory=set)
+    studies: set[int] = field(default_factory=set)
+    patients: set[int] = field(default_factory=set)
+    new_series_studies: set[int] = field(default_factory=set)
+
+    def add(self, series: int, study: int, patient: int) -> None:
+        self.series.add(series)
+        self.studies.add(study)
+        self.patients.add(patient)
+
+
+def _existing(conn: Connection, uids: Sequence[str]) -> dict[str, _Existing]:
+    found: dict[str, _Existing] = {}
+    for chunk in _chunks(sorted(set(uids))):
+        for row in conn.execute(_SELECT_EXISTING, {"b_uids": list(chunk)}):
+            found[row.sop_uid] = _Existing(*row)
+    return found
+
+
+def _insert_row(conn: Connection, statement: Insert, values: dict[str, object]) -> int:
+    """Insert one row; return its primary key."""
+    key = conn.execute(statement, values).inserted_primary_key
+    if key is None or key[0] is None:
+        raise KioskError(f"the database returned no key for the new {statement.table} row")
+    return int(key[0])
+
+
+def _series(
+    conn: Connection,
+    h: InstanceHeader,
+    patients: dict[str, int],
+    studies: dict[str, tuple[int, int]],
+    touched: _Touched,
+) -> _Parents:
+    """The series of ``h`` with its parents' keys; created (with study and patient) if new."""
+    row = conn.execute(_SELECT_SERIES, {"b_uid": h.series_uid}).first()
+    if row is not None:
+        return _Parents(*row)
+    study_pk, patient_pk = _study(conn, h, patients, studies)
+    series_pk = _insert_row(
+        conn,
+        _INSERT_SERIES,
+        {
+            "study_pk": study_pk,
+            "series_uid": h.series_uid,
+            "modality": h.modality,
+            "series_number": h.series_number,
+            "series_description": h.series_description,
+            "body_part": h.body_part,
+            "series_date": h.series_date,
+            "series_time": h.series_time,
+            "num_instances": 0,
+        },
+    )
+    touched.new_series_studies.add(study_pk)
+    return _Parents(series_pk, study_pk, patient_pk)
+
+
+def _study(
+    conn: Connection,
+    h: InstanceHeader,
+    patients: dict[str, int],
+    studies: dict[str, tuple[int, int]],
+) -> tuple[int, int]:
+    """(study key, patient key) of the study of ``h``; created (with its patient) if new."""
+    known = studies.get(h.study_uid)
+    if known is not None:
+        return known
+    row = conn.execute(_SELECT_STUDY, {"b_uid": h.study_uid}).first()
+    if row is not None:
+        known = (int(row[0]), int(row[1]))
+    else:
+        key = patient_key(h)
+        patient_pk = patients.get(key)
+        if patient_pk is None:
+            patient_pk = conn.scalar(_SELECT_PATIENT, {"b_key": key})
+        if patient_pk is None:
+            patient_pk = _insert_row(
+                conn,
+                _INSERT_PATIENT,
+                {
+                    "patient_key": key,
+                    "patient_id": h.patient_id,
+                    "patient_id_fold": fold(h.patient_id),
+                    "patient_name": h.patient_name,
+                    "patient_name_fold": fold(h.patient_name),
+                    "birth_date": h.birth_date,
+                    "sex": h.sex,
+                    "num_studies": 0,
+                    "num_series": 0,
+                    "num_instances": 0,
+                },
+            )
+        patients[key] = patient_pk
+        study_pk = _insert_row(
+            conn,
+            _INSERT_STUDY,
+            {
+                "patient_pk": patient_pk,
+                "study_uid": h.study_uid,
+                "study_date": h.study_date,
+                "study_time": h.study_time,
+                "accession_number": h.accession_number,
+                "study_description": h.study_description,
+                "study_id": h.study_id,
+                "referring_physician": h.referring_physician,
+                "referring_physician_fold": fold(h.referring_physician),
+                "modalities": "",
+                "num_series": 0,
+                "num_instances": 0,
+                "updated_at": _now(),
+            },
+        )
+        known = (study_pk, patient_pk)
+    studies[h.study_uid] = known
+    return known
+
+
+def refresh_counts(session: Session, series_ids: set[int], *, prune: bool = False) -> None:
+    """Recompute the related-entity counts (and ModalitiesInStudy) upward from ``series_ids``.
+
+    With ``prune``, series, studies and patients left without instances are removed.
+    """
+    if not series_ids:
+        return
+    conn = session.connection()
+    studies: set[int] = set()
+    patients: set[int] = set()
+    for chunk in _chunks(sorted(series_ids)):
+        for _series_pk, study_pk, patient_pk in conn.execute(_SELECT_PARENTS, {"b_ids": chunk}):
+            studies.add(study_pk)
+            patients.add(patient_pk)
+    _refresh_counts(conn, series_ids, studies, patients, modalities_of=studies, prune=prune)
+
+
+def _refresh_counts(
+    conn: Connection,
+    series_ids: set[int],
+    study_ids: set[int],
+    patient_ids: set[int],
+    *,
+    modalities_of: set[int],
+    prune: bool,
+) -> None:
+    """Recompute the counts of the given rows, series first, then studies, then patients.
+
+    ModalitiesInStudy is recomputed for the studies in ``modalities_of`` only: it changes
+    when a study gains or loses a series, never when instances come or go.
+    """
+    # One row per parameter set (an executemany): a statement without an IN list is compiled
+    # once and reused as it is, whatever the number of rows.
+    if series_ids:
+        conn.execute(_UPDATE_SERIES_COUNTS, [{"b_id": sid} for sid in sorted(series_ids)])
+    if prune:
+        for chunk in _chunks(sorted(series_ids)):
+            conn.execute(_PRUNE_SERIES, {"b_ids": chunk})
+    recompute = sorted(study_ids & modalities_of)
+    for chunk in _chunks(recompute):
+        modalities: dict[int, set[str]] = {sid: set() for sid in chunk}
+        for study_pk, modality in conn.execute(_SELECT_MODALITIES, {"b_ids": chunk}):
+            if modality:
+                modalities[study_pk].add(modality)
+        conn.execute(
+            _UPDATE_STUDY_MODALITIES,
+            [
+                {"b_id": sid, "b_modalities": "\\".join(sorted(values))}
+                for sid, values in modalities.items()
+            ],
+        )
+    if study_ids:
+        now = _now()
+        conn.execute(
+            _UPDATE_STUDY_COUNTS, [{"b_id": sid, "b_now": now} for sid in sorted(study_ids)]
+        )
+    if prune:
+        for chunk in _chunks(sorted(study_ids)):
+            conn.execute(_PRUNE_STUDIES, {"b_ids": chunk})
+    if patient_ids:
+        conn.execute(_UPDATE_PATIENT_COUNTS, [{"b_id": pid} for pid in sorted(patient_ids)])
+    if prune:
+        for chunk in _chunks(sorted(patient_ids)):
+            conn.execute(_PRUNE_PATIENTS, {"b_ids": chunk})

@@ -1,0 +1,410 @@
+"""Query/Retrieve as an SCU: study queries, lazy series queries, C-MOVE and C-GET.
+
+All calls here block (pynetdicom); the async layers call them with ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pynetdicom import build_role, evt
+from pynetdicom.events import Event
+from pynetdicom.presentation import StoragePresentationContexts
+
+from core.errors import NetworkError, RetrieveError
+from core.net.association import STORAGE_SYNTAXES, RemoteAE, associate, make_ae
+
+log = logging.getLogger(__name__)
+
+# PS3.4 C.6.2: Study Root Query/Retrieve Information Model
+StudyRootQueryRetrieveInformationModelFind = "1.2.840.10008.5.1.4.1.2.2.1"
+StudyRootQueryRetrieveInformationModelMove = "1.2.840.10008.5.1.4.1.2.2.2"
+StudyRootQueryRetrieveInformationModelGet = "1.2.840.10008.5.1.4.1.2.2.3"
+
+SUCCESS = 0x0000
+CANCEL = 0xFE00
+PENDING = (0xFF00, 0xFF01)
+WARNING_SUBOPS_FAILED = 0xB000
+MOVE_DESTINATION_UNKNOWN = 0xA801
+OUT_OF_RESOURCES_SUBOPS = 0xA702
+STORE_FAILED = 0xC000  # what we answer a C-GET sub-operation we could not keep
+
+
+@dataclass(frozen=True)
+class StudyQuery:
+    """What the Query tab (and ``dicom-kiosk query``) can ask a PACS for."""
+
+    patient_name: str = ""
+    patient_id: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    accession_number: str = ""
+    study_description: str = ""
+    max_results: int = 0  # 0: no limit
+    append_wildcard: bool = False  # append * to patient name and ID
+
+
+@dataclass(frozen=True)
+class StudyMatch:
+    study_uid: str
+    patient_name: str = ""
+    patient_id: str = ""
+    birth_date: str = ""
+    study_date: str = ""
+    study_time: str = ""
+    study_description: str = ""
+    modalities: str = ""
+    accession_number: str = ""
+    num_series: int | None = None
+    num_instances: int | None = None
+
+
+@dataclass(frozen=True)
+class SeriesMatch:
+    series_uid: str
+    modality: str = ""
+    series_number: int | None = None
+    series_description: str = ""
+    body_part: str = ""
+    series_date: str = ""
+    num_instances: int | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class QueryResult(Generic[T]):  # noqa: UP046 - Python 3.11 has no type parameter syntax
+    matches: list[T] = field(default_factory=list)
+    truncated: bool = False  # the peer had more than max_results; the query was cancelled
+    cancelled: bool = False  # the caller cancelled; ``matches`` holds what came before
+
+
+@dataclass(frozen=True)
+class RetrieveProgress:
+    remaining: int
+    completed: int
+    failed: int
+    warning: int
+
+
+@dataclass
+class RetrieveResult:
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+    cancelled: bool = False
+    received: int = 0  # C-GET: instances this side stored
+    failed_uids: list[str] = field(default_factory=list)
+
+
+ProgressCallback = Callable[[RetrieveProgress], None]
+# Receives each C-GET sub-operation's encoded file (with meta); returns a DICOM status.
+StoreSink = Callable[[bytes], int]
+
+
+def _date_range(date_from: str, date_to: str) -> str:
+    if not date_from and not date_to:
+        return ""
+    if date_from == date_to:
+        return date_from
+    return f"{date_from}-{date_to}"
+
+
+def _wildcard(value: str, append: bool) -> str:
+    if append and value and not value.endswith("*"):
+        return value + "*"
+    return value
+
+
+def _int(ds: Dataset, keyword: str) -> int | None:
+    value = ds.get(keyword)
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword)
+    if value is None:
+        return ""
+    if isinstance(value, MultiValue):
+        return "\\".join(str(v) for v in value)
+    return str(value).strip()
+
+
+def _failure(
+    status: Dataset, what: str, remote: RemoteAE, destination: str = "", hint: bool = False
+) -> NetworkError:
+    code = int(status.Status)
+    comment = str(status.get("ErrorComment", "") or "")
+    text = f"{remote} answered {what} with status 0x{code:04X}"
+    if code == MOVE_DESTINATION_UNKNOWN:
+        text += (
+            f": the move destination {destination or 'AE'!r} is unknown to the peer. Register"
+            " that AE title with our host and port on the PACS, or use C-GET for this node"
+        )
+    elif code in (0xA700, 0xA701, OUT_OF_RESOURCES_SUBOPS):
+        text += ": the peer is out of resources"
+    elif code in (0xC000, 0xC001, 0xC002, 0xA900):
+        text += ": the peer could not process the request"
+    if comment:
+        text += f" ({comment})"
+    if hint and destination and code != MOVE_DESTINATION_UNKNOWN:
+        # Some archives (Orthanc among them) answer an unknown destination with 0xC000.
+        text += (
+            f". If the peer does not know the move destination {destination!r}, register that"
+            " AE title with our host and port there, or use C-GET for this node"
+        )
+    return RetrieveError(text) if what.startswith(("C-MOVE", "C-GET")) else NetworkError(text)
+
+
+class QueryRetrieveClient:
+    """Blocking Q/R operations against one remote node, as local AE ``ae_title``."""
+
+    def __init__(self, ae_title: str, timeout: float = 30.0) -> None:
+        self.ae_title = ae_title
+        self.timeout = timeout
+
+    # -- C-FIND ------------------------------------------------------------------------------
+    def _find(
+        self,
+        remote: RemoteAE,
+        identifier: Dataset,
+        limit: int = 0,
+        cancel: threading.Event | None = None,
+    ) -> tuple[list[Dataset], bool, bool]:
+        ae = make_ae(self.ae_title, self.timeout)
+        ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+        assoc = associate(ae, remote, timeout=self.timeout)
+        found: list[Dataset] = []
+        truncated = cancelled = False
+        try:
+            model = StudyRootQueryRetrieveInformationModelFind
+            for status, response in assoc.send_c_find(identifier, model, msg_id=1):
+                if not status:  # empty status: the peer vanished or timed out
+                    raise NetworkError(f"{remote} stopped answering the query")
+                code = int(status.Status)
+                if code in PENDING:
+                    if cancel is not None and cancel.is_set():
+                        if not (truncated or cancelled):
+                            cancelled = True
+                            assoc.send_c_cancel(1, query_model=model)
+                        continue
+                    if limit and len(found) >= limit:
+                        if not (truncated or cancelled):
+                            truncated = True
+                            assoc.send_c_cancel(1, query_model=model)
+                        continue
+                    if response is not None:
+                        found.append(response)
+                elif code in (SUCCESS, CANCEL):
+                    break
+                else:
+                    raise _failure(status, "C-FIND", remote)
+        finally:
+            if assoc.is_established:
+                assoc.release()
+        return found, truncated, cancelled
+
+    def find_studies(
+        self, remote: RemoteAE, query: StudyQuery, cancel: threading.Event | None = None
+    ) -> QueryResult[StudyMatch]:
+        """STUDY level C-FIND; ``cancel`` set from another thread stops it with C-CANCEL."""
+        ds = Dataset()
+        ds.QueryRetrieveLevel = "STUDY"
+        ds.PatientName = _wildcard(query.patient_name, query.append_wildcard)
+        ds.PatientID = _wildcard(query.patient_id, query.append_wildcard)
+        ds.PatientBirthDate = ""
+        ds.StudyDate = _date_range(query.date_from, query.date_to)
+        ds.StudyTime = ""
+        ds.AccessionNumber = query.accession_number
+        ds.StudyDescription = query.study_description
+        ds.ModalitiesInStudy = ""
+        ds.StudyInstanceUID = ""
+        ds.NumberOfStudyRelatedSeries = ""
+        ds.NumberOfStudyRelatedInstances = ""
+        found, truncated, cancelled = self._find(remote, ds, query.max_results, cancel)
+        matches = [
+            StudyMatch(
+                study_uid=_str(r, "StudyInstanceUID"),
+                patient_name=_str(r, "PatientName"),
+                patient_id=_str(r, "PatientID"),
+                birth_date=_str(r, "PatientBirthDate"),
+                study_date=_str(r, "StudyDate"),
+                study_time=_str(r, "StudyTime"),
+                study_description=_str(r, "StudyDescription"),
+                modalities=_str(r, "ModalitiesInStudy"),
+                accession_number=_str(r, "AccessionNumber"),
+                num_series=_int(r, "NumberOfStudyRelatedSeries"),
+                num_instances=_int(r, "NumberOfStudyRelatedInstances"),
+            )
+            for r in found
+            if _str(r, "StudyInstanceUID")
+        ]
+        return QueryResult(matches, truncated, cancelled)
+
+    def find_series(
+        self,
+        remote: RemoteAE,
+        study_uid: str,
+        modality: str = "",
+        cancel: threading.Event | None = None,
+    ) -> list[SeriesMatch]:
+        ds = Dataset()
+        ds.QueryRetrieveLevel = "SERIES"
+        ds.StudyInstanceUID = study_uid
+        ds.SeriesInstanceUID = ""
+        ds.Modality = modality.upper()
+        ds.SeriesNumber = ""
+        ds.SeriesDescription = ""
+        ds.BodyPartExamined = ""
+        ds.SeriesDate = ""
+        ds.NumberOfSeriesRelatedInstances = ""
+        found, _truncated, _cancelled = self._find(remote, ds, cancel=cancel)
+        matches = [
+            SeriesMatch(
+                series_uid=_str(r, "SeriesInstanceUID"),
+                modality=_str(r, "Modality"),
+                series_number=_int(r, "SeriesNumber"),
+                series_description=_str(r, "SeriesDescription"),
+                body_part=_str(r, "BodyPartExamined"),
+                series_date=_str(r, "SeriesDate"),
+                num_instances=_int(r, "NumberOfSeriesRelatedInstances"),
+            )
+            for r in found
+            if _str(r, "SeriesInstanceUID")
+        ]
+        # Some peers ignore the modality key at SERIES level; the manual's filter still holds.
+        if modality:
+            matches = [m for m in matches if m.modality.upper() == modality.upper()]
+        return sorted(matches, key=lambda m: (m.series_number is None, m.series_number or 0))
+
+    # -- C-MOVE / C-GET -----------------------------------------------------------------------
+    @staticmethod
+    def _identifier(study_uid: str, series_uid: str | None) -> Dataset:
+        ds = Dataset()
+        ds.QueryRetrieveLevel = "SERIES" if series_uid else "STUDY"
+        ds.StudyInstanceUID = study_uid
+        if series_uid:
+            ds.SeriesInstanceUID = series_uid
+        return ds
+
+    def _run_retrieve(
+        self,
+        what: Literal["C-MOVE", "C-GET"],
+        responses: Any,
+        assoc: Any,
+        model: str,
+        remote: RemoteAE,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+        destination: str = "",
+    ) -> RetrieveResult:
+        result = RetrieveResult()
+        cancel_sent = False
+        for status, identifier in responses:
+            if not status:
+                raise RetrieveError(f"{remote} stopped answering the {what}")
+            code = int(status.Status)
+            result.completed = _int(status, "NumberOfCompletedSuboperations") or result.completed
+            result.failed = _int(status, "NumberOfFailedSuboperations") or result.failed
+            result.warning = _int(status, "NumberOfWarningSuboperations") or result.warning
+            if code in PENDING:
+                if progress is not None:
+                    progress(
+                        RetrieveProgress(
+                            _int(status, "NumberOfRemainingSuboperations") or 0,
+                            result.completed,
+                            result.failed,
+                            result.warning,
+                        )
+                    )
+                if cancel is not None and cancel.is_set() and not cancel_sent:
+                    assoc.send_c_cancel(1, query_model=model)
+                    cancel_sent = True
+                continue
+            if code == CANCEL:
+                result.cancelled = True
+            elif code in (WARNING_SUBOPS_FAILED, SUCCESS):
+                if identifier is not None and "FailedSOPInstanceUIDList" in identifier:
+                    failed = identifier.FailedSOPInstanceUIDList
+                    result.failed_uids = [failed] if isinstance(failed, str) else list(failed)
+            else:
+                raise _failure(status, what, remote, destination, hint=not result.completed)
+        return result
+
+    def retrieve_move(
+        self,
+        remote: RemoteAE,
+        destination_ae: str,
+        study_uid: str,
+        series_uid: str | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RetrieveResult:
+        """Ask ``remote`` to C-STORE the study/series to ``destination_ae`` (usually us)."""
+        ae = make_ae(self.ae_title, self.timeout)
+        model = StudyRootQueryRetrieveInformationModelMove
+        ae.add_requested_context(model)
+        assoc = associate(ae, remote, timeout=self.timeout)
+        try:
+            responses = assoc.send_c_move(
+                self._identifier(study_uid, series_uid), destination_ae, model, msg_id=1
+            )
+            return self._run_retrieve(
+                "C-MOVE", responses, assoc, model, remote, progress, cancel, destination_ae
+            )
+        finally:
+            if assoc.is_established:
+                assoc.release()
+
+    def retrieve_get(
+        self,
+        remote: RemoteAE,
+        sink: StoreSink,
+        study_uid: str,
+        series_uid: str | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RetrieveResult:
+        """C-GET the study/series; each received instance goes to ``sink`` on this association."""
+        ae = make_ae(self.ae_title, self.timeout)
+        model = StudyRootQueryRetrieveInformationModelGet
+        ae.add_requested_context(model)
+        roles = []
+        for context in StoragePresentationContexts[:126]:
+            sop_class = str(context.abstract_syntax)
+            ae.add_requested_context(sop_class, STORAGE_SYNTAXES)
+            roles.append(build_role(sop_class, scp_role=True))
+        received = [0]
+
+        def on_store(event: Event) -> int:
+            status = sink(event.encoded_dataset())
+            if status == SUCCESS:
+                received[0] += 1
+            return status
+
+        assoc = associate(
+            ae, remote, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)],
+            timeout=self.timeout,
+        )  # fmt: skip
+        try:
+            if not any(c.abstract_syntax == model for c in assoc.accepted_contexts):
+                raise RetrieveError(
+                    f"{remote} does not support C-GET (Study Root); use C-MOVE for this node"
+                )
+            responses = assoc.send_c_get(self._identifier(study_uid, series_uid), model, msg_id=1)
+            result = self._run_retrieve("C-GET", responses, assoc, model, remote, progress, cancel)
+        finally:
+            if assoc.is_established:
+                assoc.release()
+        result.received = received[0]
+        return result

@@ -1,0 +1,316 @@
+"""The file store: one Part 10 file per instance, named from validated UIDs.
+
+Ingest is two-phase so that an acknowledged image survives a crash at any moment:
+
+1. ``write_incoming`` writes the bytes to ``incoming/<random>.part``, fsyncs and renames to
+   ``incoming/<random>.dcm``. From here on the image is durable; a receiver may acknowledge it.
+2. The index writer ``place``s the file at its final path (a hard link, so the incoming name
+   stays valid), commits the index row, then ``discard``s the incoming name.
+
+On start, everything still in ``incoming/`` is indexed again (``pending``); ``.part`` files are
+half-written by definition and removed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import logging
+import os
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from core.errors import InvalidUIDError, StoreError, StoreFullError
+
+if TYPE_CHECKING:
+    from core.store.journal import IntakeJournal, JournalRecord
+
+log = logging.getLogger(__name__)
+
+_LIBC_NAME = ctypes.util.find_library("c")
+_LIBC = ctypes.CDLL(_LIBC_NAME, use_errno=True) if _LIBC_NAME else None
+if _LIBC is not None and not hasattr(_LIBC, "syncfs"):
+    _LIBC = None
+
+UID_RE = re.compile(r"^[0-9.]{1,64}$")
+_COPY_CHUNK = 1 << 20
+_CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+
+
+def validate_uid(uid: str, what: str = "UID") -> str:
+    """Return ``uid`` if it is a syntactically valid DICOM UID usable as a file name."""
+    if not UID_RE.match(uid) or uid.startswith(".") or uid.endswith(".") or ".." in uid:
+        shown = uid if len(uid) <= 80 else uid[:77] + "..."
+        raise InvalidUIDError(f"{what} {shown!r} is not a valid DICOM UID")
+    return uid
+
+
+class FileStore:
+    """Owns the store directory; thread-safe for concurrent ``write_incoming`` calls."""
+
+    def __init__(self, root: Path, *, fsync: bool = True, max_bytes: int = 0) -> None:
+        self.root = root
+        self.incoming_dir = root / "incoming"
+        self.fsync = fsync
+        self.max_bytes = max_bytes
+        self._used = 0
+        self._lock = threading.Lock()
+        self._dirs: set[Path] = set()
+        self.incoming_dir.mkdir(parents=True, exist_ok=True)
+        # The receiving node attaches its intake journal (core.journal) while it runs.
+        self.journal: IntakeJournal | None = None
+
+    # -- capacity -------------------------------------------------------------------------
+    @property
+    def used_bytes(self) -> int:
+        return self._used
+
+    def set_used_bytes(self, used: int) -> None:
+        with self._lock:
+            self._used = used
+
+    def _reserve(self, size: int) -> None:
+        with self._lock:
+            if self.max_bytes and self._used + size > self.max_bytes:
+                raise StoreFullError(
+                    f"the store limit of {self.max_bytes} bytes would be exceeded"
+                    f" ({self._used} used, {size} more)"
+                )
+            self._used += size
+
+    def release(self, size: int) -> None:
+        with self._lock:
+            self._used = max(0, self._used - size)
+
+    # -- phase 1: durable incoming file ----------------------------------------------------
+    def write_incoming(
+        self,
+        chunks: bytes | Iterable[bytes],
+        size: int,
+        *,
+        durable: bool = True,
+        reserve: bool = True,
+    ) -> Path:
+        """Write one file to ``incoming/``; return its path.
+
+        With ``durable`` (and the fsync setting on) the file is fsynced before it gets its
+        final incoming name. Batch writers pass ``durable=False`` and call ``sync()`` once for
+        the whole batch before committing it. Raises StoreFullError when the configured limit
+        or the disk is exhausted; nothing partial is left behind in that case.
+        """
+        if reserve:
+            self._reserve(size)
+        name = uuid.uuid4().hex
+        part = self.incoming_dir / f"{name}.part"
+        final = self.incoming_dir / f"{name}.dcm"
+        try:
+            with open(part, "wb") as fh:
+                if isinstance(chunks, bytes | bytearray | memoryview):
+                    fh.write(chunks)
+                else:
+                    for chunk in chunks:
+                        fh.write(chunk)
+                if self.fsync and durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            os.replace(part, final)
+            if self.fsync and durable:  # the new name itself must survive a power loss
+                self._sync_directory(self.incoming_dir)
+        except OSError as exc:
+            self.release(size)
+            part.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreFullError(f"the disk holding {self.root} is full") from exc
+            raise StoreError(f"cannot write to {self.incoming_dir}: {exc.strerror}") from exc
+        return final
+
+    def journal_received(self, data: bytes) -> JournalRecord | None:
+        """Keep one received file in the intake journal (core.journal); None when there is
+        no journal (or the file is too large for it): use ``write_incoming`` then.
+
+        On success the file's size is reserved. The index writer then writes the file at its
+        final path (``place_bytes``), or ``write_journaled`` writes it to ``incoming/``
+        without a sync; the writer hands the record back to the journal's ``committed`` once
+        the image is indexed.
+        """
+        journal = self.journal
+        if journal is None or len(data) > journal.max_record:
+            return None
+        self._reserve(len(data))
+        try:
+            record = journal.append(data)
+        except OSError as exc:
+            self.release(len(data))
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreFullError(f"the disk holding {self.root} is full") from exc
+            raise StoreError(f"cannot write the intake journal: {exc.strerror}") from exc
+        if record is None:
+            self.release(len(data))
+        return record
+
+    def write_journaled(self, data: bytes) -> Path:
+        """The incoming file of an image already durable in the journal (size reserved)."""
+        return self.write_incoming(data, len(data), durable=False, reserve=False)
+
+    def write_recovered(self, seq: int, data: bytes) -> Path:
+        """Put a file recovered from the intake journal into ``incoming/`` (not synced).
+
+        Named by its journal sequence number, so that recovery indexes in arrival order.
+        """
+        final = self.incoming_dir / f"j{seq:016d}.dcm"
+        part = final.with_suffix(".part")
+        part.write_bytes(data)
+        os.replace(part, final)
+        return final
+
+    @staticmethod
+    def _sync_directory(directory: Path) -> None:
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def sync(self, *, force: bool = False) -> None:
+        """Make every file written so far durable: one syncfs(2) for a whole batch.
+
+        Does nothing with the fsync setting off, unless ``force``d (the intake journal's
+        checkpoint: its records may only go once the files they stand for are on disk).
+        """
+        if not self.fsync and not force:
+            return
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            if _LIBC is None or _LIBC.syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
+
+    def write_incoming_from(self, source: BinaryIO, size: int) -> Path:
+        """Stream a (large) file object into ``incoming/``."""
+        return self.write_incoming(iter(lambda: source.read(_COPY_CHUNK), b""), size)
+
+    def pending(self) -> list[Path]:
+        """Complete incoming files not yet indexed (after a crash); removes half-written ones."""
+        pending: list[Path] = []
+        for entry in sorted(self.incoming_dir.iterdir()):
+            if entry.suffix == ".part":
+                log.warning("removing half-written file %s", entry.name)
+                entry.unlink(missing_ok=True)
+            elif entry.suffix == ".dcm":
+                pending.append(entry)
+        return pending
+
+    # -- phase 2: final placement ------------------------------------------------------------
+    @staticmethod
+    def relative_path(study_uid: str, series_uid: str, sop_uid: str) -> str:
+        """The store-relative path of an instance; every part is a validated UID."""
+        return "/".join(
+            (
+                validate_uid(study_uid, "StudyInstanceUID"),
+                validate_uid(series_uid, "SeriesInstanceUID"),
+                validate_uid(sop_uid, "SOPInstanceUID") + ".dcm",
+            )
+        )
+
+    def absolute(self, relative: str) -> Path:
+        parts = relative.split("/")
+        if not relative or relative.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise StoreError(f"path {relative!r} lies outside the store")
+        return self.root / relative
+
+    def place(self, incoming: Path, relative: str) -> None:
+        """Make ``incoming`` visible at ``relative``, atomically replacing any file there.
+
+        ``relative`` comes from ``relative_path`` (validated UIDs only).
+        """
+        target = self.absolute(relative)
+        parent = target.parent
+        if parent not in self._dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(parent)
+        try:
+            os.link(incoming, target)
+            return
+        except FileExistsError:
+            if os.path.samefile(incoming, target):
+                return  # placed before (a retried batch, a recovery after a crash)
+        except OSError:  # no hard links on this file system: fall through to a copy
+            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+            shutil.copyfile(incoming, tmp)
+            os.replace(tmp, target)
+            return
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.link")
+        os.link(incoming, tmp)
+        os.replace(tmp, target)
+
+    def place_bytes(self, data: bytes, relative: str) -> None:
+        """Write ``data`` at ``relative`` (not synced), atomically replacing any file there.
+
+        For images already durable elsewhere (the intake journal): they skip ``incoming/``.
+        A new path is created and written in place (no reader knows it before its index row
+        is committed); an existing one is replaced through a temporary name. A crash in the
+        middle leaves a partial file that the journal's replay replaces.
+        """
+        target = self.absolute(relative)
+        parent = target.parent
+        path = os.fspath(target)
+        replace = False
+        try:
+            if parent not in self._dirs:
+                parent.mkdir(parents=True, exist_ok=True)
+                self._dirs.add(parent)
+            try:
+                fd = os.open(path, _CREATE_NEW, 0o666)
+            except FileExistsError:
+                replace = True
+                path = os.fspath(target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"))
+                fd = os.open(path, _CREATE_NEW, 0o666)
+        except OSError as exc:
+            raise self._write_error(exc, relative) from exc
+        try:
+            try:
+                with memoryview(data) as view:
+                    done = 0
+                    while done < len(view):
+                        done += os.write(fd, view[done:])
+            finally:
+                os.close(fd)
+            if replace:
+                os.replace(path, target)
+        except OSError as exc:
+            Path(path).unlink(missing_ok=True)
+            raise self._write_error(exc, relative) from exc
+
+    def _write_error(self, exc: OSError, relative: str) -> StoreError:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreFullError(f"the disk holding {self.root} is full")
+        return StoreError(f"cannot write {relative} into the store: {exc.strerror}")
+
+    @staticmethod
+    def discard(incoming: Path) -> None:
+        incoming.unlink(missing_ok=True)
+
+    def remove(self, relative: str, size: int = 0) -> None:
+        """Delete a stored file and the directories it leaves empty."""
+        path = self.absolute(relative)
+        path.unlink(missing_ok=True)
+        self.release(size)
+        for parent in (path.parent, path.parent.parent):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            self._dirs.discard(parent)
+
+    def same_file(self, relative: str, incoming: Path) -> bool:
+        try:
+            return os.path.samefile(self.absolute(relative), incoming)
+        except OSError:
+            return False

@@ -1,0 +1,257 @@
+"""Import of real files: pydicom's bundled test files, zips, DICOMDIR media, hostile input."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+import zipfile
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.dataelem import RawDataElement
+from pydicom.fileset import FileSet
+
+from core.app import Core
+from core.config import load_settings
+from core.index.importer import Importer
+from tests.conftest import CHARSET_FILES, TEST_FILES
+from tests.helpers import make_dataset, write
+
+UID = re.compile(r"^[0-9.]{1,64}$")
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+
+
+def _expected_sop(path: Path) -> str | None:
+    """Independent verdict: the SOP Instance UID if ``path`` should be indexed, else None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, force=True)
+    except Exception:
+        return None
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and meta.get("MediaStorageSOPClassUID") == DICOMDIR_CLASS:
+        return None
+    for elem in ds._dict.values():  # a truncated element: fewer bytes than declared
+        if isinstance(elem, RawDataElement) and elem.length != 0xFFFFFFFF:
+            if elem.value is not None and len(elem.value) < elem.length:
+                return None
+    uids = []
+    for keyword in ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID"):
+        value = str(ds.get(keyword, "") or "").strip()
+        if not UID.match(value) or ".." in value or value.endswith("."):
+            return None
+        uids.append(value)
+    return uids[0]
+
+
+def _all_files(*folders: Path) -> list[Path]:
+    files = []
+    for folder in folders:
+        files += sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "DICOMDIR")
+    return files
+
+
+def _import(core: Core, *paths: Path):  # type: ignore[no-untyped-def]
+    return Importer(core.writer, core.sessions).run(list(paths))
+
+
+class TestPydicomTestFiles:
+    def test_every_file_is_indexed_or_rejected_with_a_reason(self, any_core: Core) -> None:
+        core = any_core
+        files = _all_files(TEST_FILES, CHARSET_FILES)
+        verdicts = {str(p): _expected_sop(p) for p in files}
+        unique = {sop for sop in verdicts.values() if sop}
+        valid = [p for p, sop in verdicts.items() if sop]
+        summary = _import(core, TEST_FILES, CHARSET_FILES)
+
+        assert summary.imported == len(unique)
+        assert summary.duplicates == len(valid) - len(unique)
+        assert {p for p, _ in summary.rejected} == {p for p, sop in verdicts.items() if not sop}
+        assert all(reason for _, reason in summary.rejected)
+        assert core.stats()["instances"] == len(unique)
+        assert summary.imported > 80  # the bundled set is large; guard against an empty glob
+
+    def test_reimport_counts_duplicates_only(self, core: Core) -> None:
+        first = _import(core, TEST_FILES)
+        second = _import(core, TEST_FILES)
+        assert second.imported == 0
+        assert second.duplicates == first.imported + first.duplicates
+        assert len(second.rejected) == len(first.rejected)
+        assert core.stats()["instances"] == first.imported
+
+    def test_stored_files_are_complete_part10_copies(self, core: Core) -> None:
+        _import(core, TEST_FILES / "CT_small.dcm", TEST_FILES / "ExplVR_LitEndNoMeta.dcm")
+        rows = core.list_rows("image", _filter())
+        assert len(rows) == 2
+        for row in rows:
+            path = next(core.store.root.rglob(f"{row['SOPInstanceUID']}.dcm"))
+            ds = pydicom.dcmread(path)  # no force: a valid Part 10 file with meta
+            assert ds.SOPInstanceUID == row["SOPInstanceUID"]
+            assert ds.file_meta.TransferSyntaxUID == row["TransferSyntaxUID"]
+        original = (TEST_FILES / "CT_small.dcm").read_bytes()
+        stored = next(core.store.root.rglob("*.dcm"), None)
+        assert stored is not None
+        assert any(p.read_bytes() == original for p in core.store.root.rglob("*.dcm"))
+
+    def test_truncated_file_is_rejected_with_reason(self, core: Core) -> None:
+        summary = _import(core, TEST_FILES / "MR_truncated.dcm")
+        assert summary.imported == 0
+        assert "truncated" in summary.rejected[0][1]
+
+
+class TestSources:
+    def test_zip_archive(self, core: Core, tmp_path: Path) -> None:
+        archive = tmp_path / "images.zip"
+        names = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "README.txt"]
+        with zipfile.ZipFile(archive, "w") as zf:
+            for name in names:
+                zf.write(TEST_FILES / name, f"dir/{name}")
+        summary = _import(core, archive)
+        assert summary.imported == 3
+        assert [p for p, _ in summary.rejected] == [f"{archive}!dir/README.txt"]
+
+    def test_dicomdir_is_followed_and_source_can_go_away(self, core: Core, tmp_path: Path) -> None:
+        media = tmp_path / "media"
+        shutil.copytree(TEST_FILES / "dicomdirtests", media)
+        fileset = FileSet(pydicom.dcmread(media / "DICOMDIR"))
+        expected = {inst.SOPInstanceUID for inst in fileset}
+        summary = _import(core, media / "DICOMDIR")
+        assert summary.imported == len(expected) > 0
+        assert not summary.rejected
+        shutil.rmtree(media)
+        rows = core.list_rows("image", _filter(), limit=1000)
+        assert {r["SOPInstanceUID"] for r in rows} == expected
+        for sop in expected:
+            assert next(core.store.root.rglob(f"{sop}.dcm")).stat().st_size > 0
+
+    def test_missing_path_is_reported(self, core: Core, tmp_path: Path) -> None:
+        summary = _import(core, tmp_path / "nope")
+        assert summary.rejected == [(str(tmp_path / "nope"), "no such file or folder")]
+
+
+class TestHostileInput:
+    @pytest.mark.parametrize(
+        "uid", ["../../etc/x", "1.2.3/../../x", "1." + "2" * 80, "1.2.abc", "", "1..2"]
+    )
+    def test_hostile_sop_uid_never_leaves_the_store(
+        self, core: Core, tmp_path: Path, uid: str
+    ) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            path = write(make_dataset(sop_uid=uid or None), tmp_path / "in" / "bad.dcm")
+            if not uid:
+                ds = pydicom.dcmread(path)
+                del ds.SOPInstanceUID
+                ds.save_as(path)
+        summary = _import(core, path)
+        assert summary.imported == 0
+        assert len(summary.rejected) == 1
+        assert "SOPInstanceUID" in summary.rejected[0][1]
+        data_dir = core.settings.data_dir
+        outside = [p for p in tmp_path.rglob("*") if p.is_file() and data_dir not in p.parents]
+        assert outside == [path]
+        assert [p for p in core.store.root.rglob("*") if p.is_file()] == []
+
+    def test_store_limit_stops_cleanly(self, data_dir: Path, tmp_path: Path) -> None:
+        settings = load_settings(data_dir, {"fsync": False, "max_store_bytes": 2_000})
+        for i in range(10):
+            write(make_dataset(patient_id=f"P{i}"), tmp_path / "in" / f"{i}.dcm")
+        with Core(settings) as core:
+            summary = _import(core, tmp_path / "in")
+            assert summary.stopped and "limit" in summary.stopped
+            stats = core.stats()
+            assert stats["instances"] == summary.imported > 0
+            assert stats["bytes"] <= 2_000
+            assert list(core.store.incoming_dir.iterdir()) == []
+            on_disk = [p for p in core.store.root.rglob("*.dcm") if "incoming" not in p.parts]
+            assert len(on_disk) == summary.imported
+
+
+class TestDuplicatePolicy:
+    def test_keep_first_by_default(self, core: Core, tmp_path: Path) -> None:
+        sop = "1.2.826.0.1.3680043.2.1143.1"
+        write(make_dataset(sop_uid=sop, patient_name="First^One"), tmp_path / "a" / "1.dcm")
+        write(make_dataset(sop_uid=sop, patient_name="Second^Two"), tmp_path / "b" / "1.dcm")
+        assert _import(core, tmp_path / "a").imported == 1
+        second = _import(core, tmp_path / "b")
+        assert (second.imported, second.duplicates) == (0, 1)
+        assert core.list_rows("patient", _filter())[0]["PatientName"] == "First^One"
+
+    def test_replace_setting(self, data_dir: Path, tmp_path: Path) -> None:
+        sop = "1.2.826.0.1.3680043.2.1143.2"
+        study = "1.2.826.0.1.3680043.2.1143.3"
+        series = "1.2.826.0.1.3680043.2.1143.4"
+        common = {"sop_uid": sop, "study_uid": study, "series_uid": series}
+        write(make_dataset(instance_number=1, **common), tmp_path / "a" / "1.dcm")
+        write(make_dataset(instance_number=7, **common), tmp_path / "b" / "1.dcm")
+        settings = load_settings(data_dir, {"fsync": False, "duplicate_policy": "replace"})
+        with Core(settings) as core:
+            _import(core, tmp_path / "a")
+            second = _import(core, tmp_path / "b")
+            assert second.imported == 1
+            rows = core.list_rows("image", _filter())
+            assert [r["InstanceNumber"] for r in rows] == [7]
+            assert core.stats()["instances"] == 1
+
+
+def _filter():  # type: ignore[no-untyped-def]
+    from core.db.queries import StudyFilter
+
+    return StudyFilter()
+
+
+class TestHeaderDecoding:
+    """The indexer's fast raw decoding agrees with pydicom's full element conversion."""
+
+    FIELDS = {
+        "patient_name": "PatientName",
+        "patient_id": "PatientID",
+        "study_description": "StudyDescription",
+        "series_description": "SeriesDescription",
+        "referring_physician": "ReferringPhysicianName",
+        "accession_number": "AccessionNumber",
+        "modality": "Modality",
+        "study_date": "StudyDate",
+        "rows": "Rows",
+        "columns": "Columns",
+    }
+
+    def test_all_bundled_files(self) -> None:
+        from core.dicom.header import parse_instance
+        from core.errors import RejectedFile
+
+        checked = 0
+        for path in _all_files(TEST_FILES, CHARSET_FILES):
+            try:
+                header = parse_instance(path.read_bytes()).header
+            except RejectedFile:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = pydicom.dcmread(path, force=True)
+            for field, keyword in self.FIELDS.items():
+                expected = ds.get(keyword)
+                got = getattr(header, field)
+                if expected is None or expected == "":
+                    assert got in ("", None), (path.name, keyword, got)
+                elif isinstance(expected, int):
+                    assert got == expected, (path.name, keyword)
+                else:
+                    multi = isinstance(expected, pydicom.multival.MultiValue)
+                    text = "\\".join(map(str, expected)) if multi else str(expected)
+                    if field == "study_date":
+                        text = text[:8]
+                    assert got == text.strip(), (path.name, keyword, got, text)
+            checked += 1
+        assert checked > 80
+
+    def test_german_name_is_decoded(self) -> None:
+        from core.dicom.header import parse_instance
+
+        header = parse_instance((CHARSET_FILES / "chrGerm.dcm").read_bytes()).header
+        assert header.patient_name == "Äneas^Rüdiger"
+        header = parse_instance((CHARSET_FILES / "chrH31.dcm").read_bytes()).header
+        assert header.patient_name == "Yamada^Tarou=山田^太郎=やまだ^たろう"

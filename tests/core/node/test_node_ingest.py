@@ -1,0 +1,95 @@
+"""The node's index writer thread: batches, the transfer log, and a batch that fails."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import select
+
+from core.app import Core
+from core.node.server import AssociationRecord, IngestWorker
+from core.transfers.log import (
+    ITEM_DUPLICATE,
+    ITEM_FAILED,
+    ITEM_STORED,
+    ItemRecord,
+    Transfer,
+    TransferItem,
+    TransferLog,
+)
+from tests.core.index.test_writer import CT_A, STUDY_A, check_counts, in_a, sop
+
+
+def run_worker(core: Core, messages: list[tuple[str, AssociationRecord, object]]) -> list[int]:
+    indexed: list[int] = []
+    worker = IngestWorker(core, TransferLog(core.sessions), indexed.append)
+    worker.start()
+    try:
+        for kind, assoc, payload in messages:
+            worker.put(kind, assoc, payload)
+        assert worker.wait_idle(30)
+    finally:
+        worker.stop()
+    assert not worker.is_alive()
+    return indexed
+
+
+def transfer_items(core: Core, transfer_id: int | None) -> list[tuple[str, str]]:
+    with core.sessions() as s:
+        rows = s.execute(
+            select(TransferItem.sop_uid, TransferItem.status)
+            .where(TransferItem.transfer_pk == transfer_id)
+            .order_by(TransferItem.id)
+        ).all()
+    return [(r.sop_uid, r.status) for r in rows]
+
+
+def totals(core: Core, transfer_id: int | None) -> tuple[int, int, int]:
+    with core.sessions() as s:
+        row = s.get(Transfer, transfer_id)
+        assert row is not None
+        return row.total_images, row.done_images, row.failed_images
+
+
+def test_images_and_their_transfer_log_items_are_recorded(core: Core) -> None:
+    assoc = AssociationRecord(1, "SCANNER", "127.0.0.1:4000", "")
+    refused = ItemRecord(sop(9), CT_A, STUDY_A, "PA^Test", ITEM_FAILED, 0xA700, 0, "full")
+    messages: list[tuple[str, AssociationRecord, object]] = [
+        ("store", assoc, (in_a(core, 1), None)),
+        ("store", assoc, (in_a(core, 2), None)),
+        ("failed", assoc, refused),
+        ("store", assoc, (in_a(core, 1), None)),  # sent twice: a duplicate
+    ]
+    assert sum(run_worker(core, messages)) == 3
+    assert core.stats()["instances"] == 2
+    assert transfer_items(core, assoc.transfer_id) == [
+        (sop(1), ITEM_STORED),
+        (sop(2), ITEM_STORED),
+        (sop(1), ITEM_DUPLICATE),
+        (sop(9), ITEM_FAILED),
+    ]
+    assert totals(core, assoc.transfer_id) == (4, 3, 1)
+    assert check_counts(core)["series"] == {CT_A: 2}
+
+
+def test_a_failing_batch_is_retried_image_by_image(core: Core) -> None:
+    assoc = AssociationRecord(1, "SCANNER", "127.0.0.1:4000", "")
+    bad = in_a(core, 2)
+    bad = replace(bad, header=replace(bad.header, sop_uid="1.2.3/../4"))
+    good = [in_a(core, 1), in_a(core, 3)]
+    messages: list[tuple[str, AssociationRecord, object]] = [
+        ("store", assoc, (good[0], None)),
+        ("store", assoc, (bad, None)),
+        ("store", assoc, (good[1], None)),
+    ]
+    run_worker(core, messages)
+    # The good images are indexed in spite of the bad one, which stays in incoming/ for the
+    # recovery at the next start; the transfer log has all three.
+    assert check_counts(core)["series"] == {CT_A: 2}
+    assert [p for p in core.store.incoming_dir.iterdir()] == [bad.incoming]
+    assert transfer_items(core, assoc.transfer_id) == [
+        (sop(1), ITEM_STORED),
+        ("1.2.3/../4", ITEM_DUPLICATE),
+        (sop(3), ITEM_STORED),
+    ]
+    assert totals(core, assoc.transfer_id) == (3, 3, 0)
