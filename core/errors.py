@@ -23,7 +23,7 @@ class InvalidUIDError(StoreError):
     """A UID is not a valid DICOM UID and cannot name a file."""
 
 
-class RejectedFile(KioskError):  # noqa: N818 - it is a verdict on a file, not a crash
+class RejectedFile(KioskError):
     """A file or dataset that cannot be indexed; ``reason`` says why."""
 
     def __init__(self, reason: str) -> None:

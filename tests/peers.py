@@ -82,7 +82,7 @@ class Orthanc:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.http_port}{path}", data=data, method=method
         )
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=60) as response:
             payload = response.read()
         return json.loads(payload) if payload else None
 
@@ -123,7 +123,7 @@ def orthanc_server(
         "LimitFindInstances": 0,
     }
     (workdir / "orthanc.json").write_text(json.dumps(config))
-    log = open(workdir / "orthanc.log", "wb")  # noqa: SIM115 - closed below
+    log = open(workdir / "orthanc.log", "wb")
     process = subprocess.Popen(
         [ORTHANC, str(workdir / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT, cwd=workdir
     )
@@ -173,7 +173,7 @@ def dcmqrscp_server(
         "VendorTable BEGIN\nVendorTable END\n"
         f"AETable BEGIN\n{ae_title} {storage} RW (2000, 1024mb) ANY\nAETable END\n"
     )
-    log = open(workdir / "dcmqrscp.log", "wb")  # noqa: SIM115 - closed below
+    log = open(workdir / "dcmqrscp.log", "wb")
     process = subprocess.Popen(
         # Forks a child per association (its single-process mode crashes after a release).
         ["dcmqrscp", "-c", str(workdir / "dcmqrscp.cfg"), str(port)],

@@ -112,7 +112,7 @@ class AppModel(QObject):  # type: ignore[operator]
         return self._settings
 
     @Property(QueryRetrieveModel, constant=True, final=True)
-    def queryRetrieve(self) -> QueryRetrieveModel:  # noqa: N802
+    def queryRetrieve(self) -> QueryRetrieveModel:
         return self._qr
 
     @Property(str, notify=themeChanged, final=True)
@@ -124,7 +124,7 @@ class AppModel(QObject):  # type: ignore[operator]
         return self._fullscreen
 
     @Property(bool, notify=keyboardChanged, final=True)
-    def virtualKeyboard(self) -> bool:  # noqa: N802
+    def virtualKeyboard(self) -> bool:
         return self._keyboard
 
     @Property(bool, notify=statsChanged, final=True)
@@ -135,7 +135,7 @@ class AppModel(QObject):  # type: ignore[operator]
         return bool(self._stats) and self._stats.get("instances", 0) == 0
 
     @Property(str, notify=statsChanged, final=True)
-    def statsText(self) -> str:  # noqa: N802
+    def statsText(self) -> str:
         s = self._stats
         if not s:
             return ""
@@ -145,7 +145,7 @@ class AppModel(QObject):  # type: ignore[operator]
         )
 
     @Property(str, notify=nodeChanged, final=True)
-    def nodeText(self) -> str:  # noqa: N802
+    def nodeText(self) -> str:
         """How peers reach this kiosk: the running node's AE title and port, else the settings."""
         state = self.node.state
         if state.running:
@@ -154,7 +154,7 @@ class AppModel(QObject):  # type: ignore[operator]
         return f"AE title {s.ae_title} · port {s.port}"
 
     @Property(str, constant=True, final=True)
-    def dataDir(self) -> str:  # noqa: N802
+    def dataDir(self) -> str:
         return str(self._core.settings.data_dir)
 
     @Property(str, notify=viewChanged, final=True)
@@ -225,12 +225,12 @@ class AppModel(QObject):  # type: ignore[operator]
 
     # -- slots ------------------------------------------------------------------------------------
     @Slot(str)
-    def showView(self, view: str) -> None:  # noqa: N802
+    def showView(self, view: str) -> None:
         if view in ("database", "viewer"):
             self._set_view(view)
 
     @asyncSlot(str)
-    async def setTheme(self, theme: str) -> None:  # noqa: N802
+    async def setTheme(self, theme: str) -> None:
         try:
             if theme not in ("dark", "light") or theme == self._theme:
                 return
@@ -246,7 +246,7 @@ class AppModel(QObject):  # type: ignore[operator]
             pass
 
     @asyncSlot(bool)
-    async def setVirtualKeyboard(self, enabled: bool) -> None:  # noqa: N802
+    async def setVirtualKeyboard(self, enabled: bool) -> None:
         try:
             if enabled == self._keyboard:
                 return
@@ -262,11 +262,11 @@ class AppModel(QObject):  # type: ignore[operator]
             pass
 
     @Slot()
-    def leaveKioskMode(self) -> None:  # noqa: N802
+    def leaveKioskMode(self) -> None:
         if self._fullscreen:
             self._fullscreen = False
             self.fullscreenChanged.emit()
 
     @Slot()
-    def requestQuit(self) -> None:  # noqa: N802
+    def requestQuit(self) -> None:
         self.quitRequested.emit()

@@ -104,7 +104,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         return list(PRIORITIES)
 
     @Property(list, constant=True, final=True)
-    def exportFormats(self) -> list[str]:  # noqa: N802
+    def exportFormats(self) -> list[str]:
         return list(EXPORT_FORMATS)
 
     @Property(list, notify=destinationsChanged, final=True)
@@ -113,7 +113,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         return list(self._destinations)
 
     @Property(bool, constant=True, final=True)
-    def exportAvailable(self) -> bool:  # noqa: N802
+    def exportAvailable(self) -> bool:
         return callable(getattr(self._core, "export", None))
 
     def _get_multi(self) -> bool:
@@ -136,7 +136,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
             self.maxExpandedChanged.emit()
 
     # How many level tables fit on the screen at once (the view sets it from its height).
-    maxExpanded = Property(  # noqa: N815
+    maxExpanded = Property(
         int, _get_max_expanded, _set_max_expanded, notify=maxExpandedChanged, final=True
     )
 
@@ -145,7 +145,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         return self._busy
 
     @Property(str, notify=previewChanged, final=True)
-    def previewMode(self) -> str:  # noqa: N802
+    def previewMode(self) -> str:
         if self._levels["series"].current_key():
             return "images"
         if self._levels["study"].current_key():
@@ -153,7 +153,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         return "none"
 
     @Property(str, notify=previewChanged, final=True)
-    def previewTitle(self) -> str:  # noqa: N802
+    def previewTitle(self) -> str:
         series = self._levels["series"].current_row()
         if series is not None:
             desc = series.get("SeriesDescription") or series.get("Modality") or "Series"
@@ -165,14 +165,14 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         return "Select a study to see its series"
 
     @Property(str, notify=selectionChanged, final=True)
-    def selectionText(self) -> str:  # noqa: N802
+    def selectionText(self) -> str:
         level, rows = self.selection()
         if not rows:
             return "Nothing selected"
         return f"{_count(len(rows), level)} selected"
 
     @Property(bool, notify=selectionChanged, final=True)
-    def hasSelection(self) -> bool:  # noqa: N802
+    def hasSelection(self) -> bool:
         return bool(self.selection()[1])
 
     # -- selection and cascade ----------------------------------------------------------------
@@ -305,7 +305,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
             self._levels[level].select(row, self._multi)
 
     @Slot(str)
-    def toggleLevel(self, level: str) -> None:  # noqa: N802
+    def toggleLevel(self, level: str) -> None:
         """Tapping a level's name shows or hides it."""
         if level in self._levels:
             model = self._levels[level]
@@ -327,7 +327,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
             shown.remove(farthest)
 
     @Slot(str, result=str)
-    def deletePrompt(self, level: str) -> str:  # noqa: N802
+    def deletePrompt(self, level: str) -> str:
         if level not in self._levels:
             return ""
         model = self._levels[level]
@@ -341,7 +341,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         )
 
     @asyncSlot(str)
-    async def deleteSelected(self, level: str) -> None:  # noqa: N802
+    async def deleteSelected(self, level: str) -> None:
         try:
             self._set_busy(True)
             if level not in self._levels:
@@ -390,7 +390,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         return found
 
     @asyncSlot()
-    async def loadDestinations(self) -> None:  # noqa: N802
+    async def loadDestinations(self) -> None:
         """Read the send destinations (the Send dialog asks each time it opens)."""
         try:
             self._set_busy(True)
@@ -440,7 +440,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
             self._set_busy(False)
 
     @asyncSlot(str, bool, str, str, str)
-    async def exportTo(  # noqa: N802
+    async def exportTo(
         self, folder: str, anonymize: bool, new_name: str, new_id: str, fmt: str
     ) -> None:
         try:

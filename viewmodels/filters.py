@@ -53,27 +53,27 @@ class FilterModel(QObject):  # type: ignore[operator]
 
     # -- properties ---------------------------------------------------------------------------
     @Property(str, notify=changed, final=True)
-    def patientName(self) -> str:  # noqa: N802
+    def patientName(self) -> str:
         return self._name
 
     @Property(str, notify=changed, final=True)
-    def patientId(self) -> str:  # noqa: N802
+    def patientId(self) -> str:
         return self._pid
 
     @Property(str, notify=changed, final=True)
-    def dateFrom(self) -> str:  # noqa: N802
+    def dateFrom(self) -> str:
         return self._from
 
     @Property(str, notify=changed, final=True)
-    def dateTo(self) -> str:  # noqa: N802
+    def dateTo(self) -> str:
         return self._to
 
     @Property(str, notify=changed, final=True)
-    def dateFromText(self) -> str:  # noqa: N802
+    def dateFromText(self) -> str:
         return _display_date(self._from) or "Any"
 
     @Property(str, notify=changed, final=True)
-    def dateToText(self) -> str:  # noqa: N802
+    def dateToText(self) -> str:
         return _display_date(self._to) or "Any"
 
     @Property(str, notify=changed, final=True)
@@ -105,11 +105,11 @@ class FilterModel(QObject):  # type: ignore[operator]
         return self._modalities
 
     @Property(list, notify=choicesChanged, final=True)
-    def nameSuggestions(self) -> list[str]:  # noqa: N802
+    def nameSuggestions(self) -> list[str]:
         return self._name_suggestions
 
     @Property(list, notify=choicesChanged, final=True)
-    def idSuggestions(self) -> list[str]:  # noqa: N802
+    def idSuggestions(self) -> list[str]:
         return self._id_suggestions
 
     def _get_shown(self) -> bool:
@@ -147,34 +147,34 @@ class FilterModel(QObject):  # type: ignore[operator]
 
     # -- slots -----------------------------------------------------------------------------------
     @Slot(str)
-    def setPatientName(self, text: str) -> None:  # noqa: N802
+    def setPatientName(self, text: str) -> None:
         self._set(name=text)
 
     @Slot(str)
-    def setPatientId(self, text: str) -> None:  # noqa: N802
+    def setPatientId(self, text: str) -> None:
         self._set(pid=text)
 
     @Slot(str)
-    def setDateFrom(self, yyyymmdd: str) -> None:  # noqa: N802
+    def setDateFrom(self, yyyymmdd: str) -> None:
         self._set(**{"from": _valid_date(yyyymmdd)})
 
     @Slot(str)
-    def setDateTo(self, yyyymmdd: str) -> None:  # noqa: N802
+    def setDateTo(self, yyyymmdd: str) -> None:
         self._set(to=_valid_date(yyyymmdd))
 
     @Slot(int)
-    def lastDays(self, days: int) -> None:  # noqa: N802
+    def lastDays(self, days: int) -> None:
         """Today (0), the last 7 days (7), the last 30 days (30)... up to today."""
         today = self.today()
         start = today - timedelta(days=max(days - 1, 0))
         self._set(**{"from": start.strftime("%Y%m%d"), "to": today.strftime("%Y%m%d")})
 
     @Slot()
-    def anyDate(self) -> None:  # noqa: N802
+    def anyDate(self) -> None:
         self._set(**{"from": "", "to": ""})
 
     @Slot(str)
-    def toggleModality(self, modality: str) -> None:  # noqa: N802
+    def toggleModality(self, modality: str) -> None:
         self._set(modality="" if self._modality == modality else modality)
 
     @Slot()
@@ -193,7 +193,7 @@ class FilterModel(QObject):  # type: ignore[operator]
         self.apply()
 
     @asyncSlot()
-    async def refreshChoices(self) -> None:  # noqa: N802
+    async def refreshChoices(self) -> None:
         """Reload the modality chips and the name/ID suggestions for what is typed."""
         try:
             mods, names, ids = await asyncio.to_thread(self._choices, self._name, self._pid)

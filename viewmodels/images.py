@@ -88,7 +88,7 @@ class _ThumbnailResponse(QQuickImageResponse):
         super().__init__()
         self.image = QImage()
 
-    def textureFactory(self) -> QQuickTextureFactory:  # noqa: N802 (Qt override)
+    def textureFactory(self) -> QQuickTextureFactory:
         return QQuickTextureFactory.textureFactoryForImage(self.image)
 
 
@@ -114,9 +114,7 @@ class ThumbnailProvider(QQuickAsyncImageProvider):
         self.pool.setMaxThreadCount(2)
         self._responses: list[_ThumbnailResponse] = []
 
-    def requestImageResponse(  # noqa: N802 (Qt override)
-        self, request_id: str, requested_size: QSize
-    ) -> QQuickImageResponse:
+    def requestImageResponse(self, request_id: str, requested_size: QSize) -> QQuickImageResponse:
         size = max(requested_size.width(), requested_size.height(), 0) or THUMB_SIZE
         response = _ThumbnailResponse()
         # The engine deletes a response when done with it; keep the Python side alive until then.
@@ -136,7 +134,5 @@ class FrameProvider(QQuickImageProvider):
         super().__init__(QQuickImageProvider.ImageType.Image)
         self.image = placeholder(16)
 
-    def requestImage(  # noqa: N802 (Qt override)
-        self, request_id: str, size: QSize, requested_size: QSize
-    ) -> QImage:
+    def requestImage(self, request_id: str, size: QSize, requested_size: QSize) -> QImage:
         return self.image

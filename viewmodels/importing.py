@@ -70,10 +70,10 @@ class FolderModel(QAbstractListModel):  # type: ignore[operator]
         self._path = start or Path.home()
         self._folders: list[tuple[str, str]] = []
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._folders)
 
-    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802
+    def roleNames(self) -> dict[int, QByteArray]:
         return {FolderRole.NAME: QByteArray(b"name"), FolderRole.PATH: QByteArray(b"path")}
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
@@ -87,7 +87,7 @@ class FolderModel(QAbstractListModel):  # type: ignore[operator]
         return str(self._path)
 
     @Property(bool, notify=pathChanged, final=True)
-    def canGoUp(self) -> bool:  # noqa: N802
+    def canGoUp(self) -> bool:
         return self._path.parent != self._path
 
     @Property(list, constant=True, final=True)
@@ -248,7 +248,7 @@ class ImportModel(QObject):  # type: ignore[operator]
             self._set_running(False)
 
     @asyncSlot()
-    async def loadDemo(self) -> None:  # noqa: N802
+    async def loadDemo(self) -> None:
         try:
             if self._running:
                 return

@@ -10,6 +10,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.app import Core
 from core.config import Settings, load_settings
@@ -61,7 +62,7 @@ class Kiosk:
     engine: object
     thumbnails: object
 
-    def window(self):
+    def window(self) -> Any:
         roots = self.engine.rootObjects()  # type: ignore[attr-defined]
         return roots[0] if roots else None
 

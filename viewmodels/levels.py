@@ -159,10 +159,10 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
         self.study_uid = ""  # for image rows: the study their thumbnails live under
 
     # -- Qt model --------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802
+    def roleNames(self) -> dict[int, QByteArray]:
         return {
             Role.KEY: QByteArray(b"key"),
             Role.CELLS: QByteArray(b"cells"),
@@ -222,7 +222,7 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
         return [{"key": k, "title": t, "weight": w} for k, t, w in LEVEL_COLUMNS[self._level]]
 
     @Property(float, constant=True, final=True)
-    def totalWeight(self) -> float:  # noqa: N802
+    def totalWeight(self) -> float:
         return sum(w for _k, _t, w in LEVEL_COLUMNS[self._level])
 
     def _get_shown(self) -> bool:
@@ -240,7 +240,7 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
         return self._busy
 
     @Property(str, notify=pageChanged, final=True)
-    def sortKey(self) -> str:  # noqa: N802
+    def sortKey(self) -> str:
         return self._sort_key
 
     @Property(bool, notify=pageChanged, final=True)
@@ -260,26 +260,26 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
         return self._offset // self._page_size + 1
 
     @Property(int, notify=pageChanged, final=True)
-    def pageCount(self) -> int:  # noqa: N802
+    def pageCount(self) -> int:
         return max(1, -(-self._total // self._page_size))
 
     @Property(str, notify=pageChanged, final=True)
-    def rangeText(self) -> str:  # noqa: N802
+    def rangeText(self) -> str:
         if not self._total:
             return "none"
         last = min(self._offset + len(self._rows), self._total)
         return f"{self._offset + 1}–{last} of {self._total:,}"
 
     @Property(int, notify=selectionChanged, final=True)
-    def selectedCount(self) -> int:  # noqa: N802
+    def selectedCount(self) -> int:
         return len(self._selected)
 
     @Property(str, notify=selectionChanged, final=True)
-    def currentKey(self) -> str:  # noqa: N802
+    def currentKey(self) -> str:
         return self._current
 
     @Property(str, notify=selectionChanged, final=True)
-    def currentLabel(self) -> str:  # noqa: N802
+    def currentLabel(self) -> str:
         """A short name for the current entry (shown on the level's button)."""
         row = self._selected.get(self._current)
         if row is None:
@@ -292,7 +292,7 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
         return self._label(row)
 
     @Property(int, notify=selectionChanged, final=True)
-    def currentRow(self) -> int:  # noqa: N802
+    def currentRow(self) -> int:
         return self.current_index()
 
     def current_index(self) -> int:
@@ -434,17 +434,17 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
             self.select_key(row_key(self._level, self._rows[row]), multi)
 
     @Slot()
-    def selectAll(self) -> None:  # noqa: N802
+    def selectAll(self) -> None:
         selected = {row_key(self._level, r): r for r in self._rows}
         current = self._current if self._current in selected else next(iter(selected), "")
         self._set_selection(selected, current)
 
     @Slot()
-    def clearSelection(self) -> None:  # noqa: N802
+    def clearSelection(self) -> None:
         self._set_selection({}, "")
 
     @asyncSlot(str)
-    async def sortBy(self, key: str) -> None:  # noqa: N802
+    async def sortBy(self, key: str) -> None:
         """Sort by a column; the same column again reverses the order."""
         try:
             if key == self._sort_key:
@@ -465,7 +465,7 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
             self._set_busy(False)
 
     @asyncSlot(int)
-    async def turnPage(self, pages: int) -> None:  # noqa: N802
+    async def turnPage(self, pages: int) -> None:
         """Show the next (1) or previous (-1) page."""
         try:
             offset = self._offset + pages * self._page_size
@@ -497,7 +497,7 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
             self._set_busy(False)
 
     @asyncSlot(int)
-    async def moveCurrent(self, delta: int) -> None:  # noqa: N802
+    async def moveCurrent(self, delta: int) -> None:
         """Select the previous (-1) or next (1) entry, turning the page at its ends."""
         try:
             if self.current_index() < 0:  # nothing current here: start at this page's end

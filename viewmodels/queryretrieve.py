@@ -134,10 +134,10 @@ class ResultListModel(QAbstractListModel):  # type: ignore[operator]
         self._busy = False
 
     # -- Qt model --------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802
+    def roleNames(self) -> dict[int, QByteArray]:
         return {
             Role.KEY: QByteArray(b"key"),
             Role.CELLS: QByteArray(b"cells"),
@@ -166,11 +166,11 @@ class ResultListModel(QAbstractListModel):  # type: ignore[operator]
         return [{"key": k, "title": t, "weight": w} for k, t, w in self._columns]
 
     @Property(float, constant=True, final=True)
-    def totalWeight(self) -> float:  # noqa: N802
+    def totalWeight(self) -> float:
         return sum(w for _k, _t, w in self._columns)
 
     @Property(str, notify=sortChanged, final=True)
-    def sortKey(self) -> str:  # noqa: N802
+    def sortKey(self) -> str:
         return self._sort_key
 
     @Property(bool, notify=sortChanged, final=True)
@@ -182,11 +182,11 @@ class ResultListModel(QAbstractListModel):  # type: ignore[operator]
         return len(self._rows)
 
     @Property(int, notify=selectionChanged, final=True)
-    def selectedCount(self) -> int:  # noqa: N802
+    def selectedCount(self) -> int:
         return len(self._selected)
 
     @Property(int, notify=selectionChanged, final=True)
-    def currentRow(self) -> int:  # noqa: N802
+    def currentRow(self) -> int:
         return next((i for i, r in enumerate(self._rows) if str(r[self._key]) == self._current), -1)
 
     @Property(bool, notify=busyChanged, final=True)
@@ -258,7 +258,7 @@ class ResultListModel(QAbstractListModel):  # type: ignore[operator]
 
     # -- slots -------------------------------------------------------------------------------
     @Slot(str)
-    def sortBy(self, key: str) -> None:  # noqa: N802
+    def sortBy(self, key: str) -> None:
         """Sort by a column; the same column again reverses the order."""
         if key == self._sort_key:
             self._descending = not self._descending
@@ -273,12 +273,12 @@ class ResultListModel(QAbstractListModel):  # type: ignore[operator]
         self.selectionChanged.emit()
 
     @Slot()
-    def selectAll(self) -> None:  # noqa: N802
+    def selectAll(self) -> None:
         keys = {str(r[self._key]) for r in self._rows}
         self._set_selection(keys, self._current if self._current in keys else "")
 
     @Slot()
-    def clearSelection(self) -> None:  # noqa: N802
+    def clearSelection(self) -> None:
         self._set_selection(set(), "")
 
 
@@ -356,11 +356,11 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         return self._series
 
     @Property(str, notify=fieldsChanged, final=True)
-    def patientName(self) -> str:  # noqa: N802
+    def patientName(self) -> str:
         return self._fields["name"]
 
     @Property(str, notify=fieldsChanged, final=True)
-    def patientId(self) -> str:  # noqa: N802
+    def patientId(self) -> str:
         return self._fields["id"]
 
     @Property(str, notify=fieldsChanged, final=True)
@@ -368,19 +368,19 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         return self._fields["accession"]
 
     @Property(str, notify=fieldsChanged, final=True)
-    def dateFrom(self) -> str:  # noqa: N802
+    def dateFrom(self) -> str:
         return self._fields["from"]
 
     @Property(str, notify=fieldsChanged, final=True)
-    def dateTo(self) -> str:  # noqa: N802
+    def dateTo(self) -> str:
         return self._fields["to"]
 
     @Property(str, notify=fieldsChanged, final=True)
-    def dateFromText(self) -> str:  # noqa: N802
+    def dateFromText(self) -> str:
         return format_cell("StudyDate", self._fields["from"]) or "any"
 
     @Property(str, notify=fieldsChanged, final=True)
-    def dateToText(self) -> str:  # noqa: N802
+    def dateToText(self) -> str:
         return format_cell("StudyDate", self._fields["to"]) or "any"
 
     @Property(str, notify=fieldsChanged, final=True)
@@ -393,19 +393,19 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
 
     # -- properties: server, status ------------------------------------------------------------
     @Property(list, notify=nodesChanged, final=True)
-    def nodeNames(self) -> list[str]:  # noqa: N802
+    def nodeNames(self) -> list[str]:
         return [n.name for n in self._nodes]
 
     @Property(str, notify=nodesChanged, final=True)
-    def nodeName(self) -> str:  # noqa: N802
+    def nodeName(self) -> str:
         return self._node_name
 
     @Property(int, notify=nodesChanged, final=True)
-    def nodeIndex(self) -> int:  # noqa: N802
+    def nodeIndex(self) -> int:
         return next((i for i, n in enumerate(self._nodes) if n.name == self._node_name), -1)
 
     @Property(str, notify=nodesChanged, final=True)
-    def nodeText(self) -> str:  # noqa: N802
+    def nodeText(self) -> str:
         node = self._current_node()
         if node is None:
             return NO_NODES
@@ -425,7 +425,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         return self._truncated
 
     @Property(str, notify=selectionChanged, final=True)
-    def selectionText(self) -> str:  # noqa: N802
+    def selectionText(self) -> str:
         series = len(self._series.selected_rows())
         studies = len(self._studies.selected_rows())
         if series:
@@ -435,11 +435,11 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         return "Nothing selected"
 
     @Property(bool, notify=selectionChanged, final=True)
-    def canRetrieve(self) -> bool:  # noqa: N802
+    def canRetrieve(self) -> bool:
         return bool(self._series.selected_rows() or self._studies.selected_rows())
 
     @Property(str, notify=selectionChanged, final=True)
-    def seriesTitle(self) -> str:  # noqa: N802
+    def seriesTitle(self) -> str:
         study = self._studies.current_row()
         if study is None:
             return "Tap a study to see its series"
@@ -466,24 +466,24 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         return self._progress
 
     @Property(str, notify=progressChanged, final=True)
-    def progressText(self) -> str:  # noqa: N802
+    def progressText(self) -> str:
         return self._progress_text
 
     # -- properties: options --------------------------------------------------------------------
     @Property(int, notify=optionsChanged, final=True)
-    def maxResults(self) -> int:  # noqa: N802
+    def maxResults(self) -> int:
         return self._core.settings.qr_max_results
 
     @Property(list, constant=True, final=True)
-    def maxResultChoices(self) -> list[dict[str, Any]]:  # noqa: N802
+    def maxResultChoices(self) -> list[dict[str, Any]]:
         return [{"value": n, "label": str(n) if n else "No limit"} for n in MAX_RESULT_CHOICES]
 
     @Property(bool, notify=optionsChanged, final=True)
-    def appendWildcard(self) -> bool:  # noqa: N802
+    def appendWildcard(self) -> bool:
         return self._core.settings.qr_append_wildcard
 
     @Property(bool, notify=optionsChanged, final=True)
-    def autoLoad(self) -> bool:  # noqa: N802
+    def autoLoad(self) -> bool:
         return self._core.settings.qr_auto_load
 
     # -- field slots ------------------------------------------------------------------------------
@@ -493,43 +493,43 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             self.fieldsChanged.emit()
 
     @Slot(str)
-    def setPatientName(self, text: str) -> None:  # noqa: N802
+    def setPatientName(self, text: str) -> None:
         self._set_field("name", text.strip())
 
     @Slot(str)
-    def setPatientId(self, text: str) -> None:  # noqa: N802
+    def setPatientId(self, text: str) -> None:
         self._set_field("id", text.strip())
 
     @Slot(str)
-    def setAccession(self, text: str) -> None:  # noqa: N802
+    def setAccession(self, text: str) -> None:
         self._set_field("accession", text.strip())
 
     @Slot(str)
-    def setDateFrom(self, yyyymmdd: str) -> None:  # noqa: N802
+    def setDateFrom(self, yyyymmdd: str) -> None:
         self._set_field("from", yyyymmdd)
         if self._fields["to"] and yyyymmdd > self._fields["to"]:
             self._set_field("to", yyyymmdd)
 
     @Slot(str)
-    def setDateTo(self, yyyymmdd: str) -> None:  # noqa: N802
+    def setDateTo(self, yyyymmdd: str) -> None:
         self._set_field("to", yyyymmdd)
         if self._fields["from"] and yyyymmdd < self._fields["from"]:
             self._set_field("from", yyyymmdd)
 
     @Slot(int)
-    def lastDays(self, days: int) -> None:  # noqa: N802
+    def lastDays(self, days: int) -> None:
         """Today (1), the last 7 days (7), ..."""
         today = date.today()
         self._set_field("from", (today - timedelta(days=max(1, days) - 1)).strftime("%Y%m%d"))
         self._set_field("to", today.strftime("%Y%m%d"))
 
     @Slot()
-    def anyDate(self) -> None:  # noqa: N802
+    def anyDate(self) -> None:
         self._set_field("from", "")
         self._set_field("to", "")
 
     @Slot(str)
-    def setModality(self, modality: str) -> None:  # noqa: N802
+    def setModality(self, modality: str) -> None:
         value = "" if modality in ("", "Any") else modality.upper()
         if value != self._fields["mod"]:
             self._set_field("mod", value)
@@ -537,13 +537,13 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
                 self._spawn(self._show_series(self._series_study))
 
     @Slot()
-    def clearFields(self) -> None:  # noqa: N802
+    def clearFields(self) -> None:
         for name in self._fields:
             self._fields[name] = ""
         self.fieldsChanged.emit()
 
     @Slot(str)
-    def setNode(self, name: str) -> None:  # noqa: N802
+    def setNode(self, name: str) -> None:
         if name != self._node_name and any(n.name == name for n in self._nodes):
             self._node_name = name
             self.nodesChanged.emit()
@@ -578,7 +578,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             self._set_status(READY if nodes else NO_NODES)
 
     @asyncSlot()
-    async def refreshNodes(self) -> None:  # noqa: N802
+    async def refreshNodes(self) -> None:
         try:
             await self.load_nodes()
         except asyncio.CancelledError:
@@ -659,7 +659,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
                 self._set_querying(False)
 
     @Slot()
-    def cancelQuery(self) -> None:  # noqa: N802
+    def cancelQuery(self) -> None:
         """Stop waiting at once; the peer gets a C-CANCEL with its next answer."""
         if self._query_cancel is not None:
             self._query_cancel.set()
@@ -673,7 +673,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         task.add_done_callback(self._tasks.discard)
 
     @Slot(int)
-    def selectStudy(self, row: int) -> None:  # noqa: N802
+    def selectStudy(self, row: int) -> None:
         """Tap on a study: select it (or add/remove it) and show its series."""
         current = self._studies.select(row, self._multi)
         study = self._studies.current_row()
@@ -686,7 +686,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         self.selectionChanged.emit()
 
     @Slot(int)
-    def selectSeries(self, row: int) -> None:  # noqa: N802
+    def selectSeries(self, row: int) -> None:
         self._series.select(row, self._multi)
 
     async def _show_series(self, study_uid: str) -> None:
@@ -817,7 +817,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
                 self._set_retrieving(False)
 
     @Slot()
-    def cancelRetrieve(self) -> None:  # noqa: N802
+    def cancelRetrieve(self) -> None:
         """C-CANCEL the running retrieve (the peer stops after the image in flight)."""
         if self._retrieve_cancel is not None and not self._retrieve_cancel.is_set():
             self._retrieve_cancel.set()
@@ -837,13 +837,13 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             self.errorOccurred.emit(f"Could not save the option: {exc}")
 
     @asyncSlot(int)
-    async def setMaxResults(self, value: int) -> None:  # noqa: N802
+    async def setMaxResults(self, value: int) -> None:
         await self._save_option("qr_max_results", value)
 
     @asyncSlot(bool)
-    async def setAppendWildcard(self, enabled: bool) -> None:  # noqa: N802
+    async def setAppendWildcard(self, enabled: bool) -> None:
         await self._save_option("qr_append_wildcard", enabled)
 
     @asyncSlot(bool)
-    async def setAutoLoad(self, enabled: bool) -> None:  # noqa: N802
+    async def setAutoLoad(self, enabled: bool) -> None:
         await self._save_option("qr_auto_load", enabled)

@@ -83,10 +83,10 @@ class NodeListModel(QAbstractListModel):  # type: ignore[operator]
         self._nodes: list[NodeInfo] = []
         self._tests: dict[str, tuple[str, str]] = {}
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._nodes)
 
-    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802
+    def roleNames(self) -> dict[int, QByteArray]:
         return {
             NodeRole.NAME: QByteArray(b"name"),
             NodeRole.AE_TITLE: QByteArray(b"aeTitle"),
@@ -193,11 +193,11 @@ class SettingsModel(QObject):  # type: ignore[operator]
         self._on_node_state(self._node.state)
 
     @Property(bool, notify=nodeStateChanged, final=True)
-    def nodeRunning(self) -> bool:  # noqa: N802
+    def nodeRunning(self) -> bool:
         return self._state.running
 
     @Property(str, notify=nodeStateChanged, final=True)
-    def nodeStatus(self) -> str:  # noqa: N802
+    def nodeStatus(self) -> str:
         if self._state.running:
             return "Running"
         if self._state.last_error:
@@ -205,23 +205,23 @@ class SettingsModel(QObject):  # type: ignore[operator]
         return "Stopped"
 
     @Property(str, notify=nodeStateChanged, final=True)
-    def nodeAeTitle(self) -> str:  # noqa: N802
+    def nodeAeTitle(self) -> str:
         return self._state.ae_title
 
     @Property(str, notify=nodeStateChanged, final=True)
-    def nodeAddress(self) -> str:  # noqa: N802
+    def nodeAddress(self) -> str:
         return f"{self._state.bind}:{self._state.port}"
 
     @Property(int, notify=nodeStateChanged, final=True)
-    def activeAssociations(self) -> int:  # noqa: N802
+    def activeAssociations(self) -> int:
         return self._state.active_associations
 
     @Property(int, notify=nodeStateChanged, final=True)
-    def imagesToday(self) -> int:  # noqa: N802
+    def imagesToday(self) -> int:
         return self._state.images_today
 
     @Property(bool, notify=nodeBusyChanged, final=True)
-    def nodeBusy(self) -> bool:  # noqa: N802
+    def nodeBusy(self) -> bool:
         return self._node_busy
 
     def _set_node_busy(self, busy: bool) -> None:
@@ -231,7 +231,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
 
     # -- local configuration ---------------------------------------------------------------
     @Property(str, notify=configChanged, final=True)
-    def aeTitle(self) -> str:  # noqa: N802
+    def aeTitle(self) -> str:
         return self._core.settings.ae_title
 
     @Property(str, notify=configChanged, final=True)
@@ -243,11 +243,11 @@ class SettingsModel(QObject):  # type: ignore[operator]
         return self._core.settings.bind
 
     @Property(str, notify=configChanged, final=True)
-    def acceptPolicy(self) -> str:  # noqa: N802
+    def acceptPolicy(self) -> str:
         return self._core.settings.accept_policy
 
     @Property(str, notify=configErrorChanged, final=True)
-    def configError(self) -> str:  # noqa: N802
+    def configError(self) -> str:
         return self._config_error
 
     def _set_config_error(self, text: str) -> None:
@@ -260,11 +260,11 @@ class SettingsModel(QObject):  # type: ignore[operator]
         return st.running and (s.ae_title, s.port, s.bind) != (st.ae_title, st.port, st.bind)
 
     @Property(bool, notify=nodeStateChanged, final=True)
-    def restartNeeded(self) -> bool:  # noqa: N802
+    def restartNeeded(self) -> bool:
         return self.restart_needed()
 
     @Property(str, notify=nodeStateChanged, final=True)
-    def restartText(self) -> str:  # noqa: N802
+    def restartText(self) -> str:
         s = self._core.settings
         return (
             f"Saved: {s.ae_title} on {s.bind}:{s.port}. The node still runs as"
@@ -273,11 +273,11 @@ class SettingsModel(QObject):  # type: ignore[operator]
 
     # -- storage ---------------------------------------------------------------------------
     @Property(str, notify=storageChanged, final=True)
-    def storageLocation(self) -> str:  # noqa: N802
+    def storageLocation(self) -> str:
         return str(self._core.settings.data_dir)
 
     @Property(str, notify=storageChanged, final=True)
-    def storageText(self) -> str:  # noqa: N802
+    def storageText(self) -> str:
         s = self._storage
         if not s:
             return ""
@@ -290,7 +290,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
         return text
 
     @Property(float, notify=storageChanged, final=True)
-    def diskUsed(self) -> float:  # noqa: N802
+    def diskUsed(self) -> float:
         s = self._storage
         return 1.0 - s["free"] / s["total"] if s.get("total") else 0.0
 
@@ -312,7 +312,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
         return [{"key": s, "title": SERVICE_TITLES[s]} for s in SERVICES]
 
     @Property(str, notify=editorErrorChanged, final=True)
-    def editorError(self) -> str:  # noqa: N802
+    def editorError(self) -> str:
         return self._editor_error
 
     def _set_editor_error(self, text: str) -> None:
@@ -321,7 +321,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
             self.editorErrorChanged.emit()
 
     @Slot(str, result="QVariantMap")
-    def nodeFields(self, name: str) -> dict[str, Any]:  # noqa: N802
+    def nodeFields(self, name: str) -> dict[str, Any]:
         """The editor's fields for ``name`` (empty name: a new node's defaults)."""
         self._set_editor_error("")
         node = self._nodes.get(name)
@@ -344,7 +344,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
         }
 
     @Slot(str, result=str)
-    def deletePrompt(self, name: str) -> str:  # noqa: N802
+    def deletePrompt(self, name: str) -> str:
         node = self._nodes.get(name)
         if node is None:
             return ""
@@ -395,21 +395,21 @@ class SettingsModel(QObject):  # type: ignore[operator]
             self._set_node_busy(False)
 
     @asyncSlot()
-    async def startNode(self) -> None:  # noqa: N802
+    async def startNode(self) -> None:
         await self._lifecycle("start")  # reports its own errors and resets busy
 
     @asyncSlot()
-    async def stopNode(self) -> None:  # noqa: N802
+    async def stopNode(self) -> None:
         await self._lifecycle("stop")  # reports its own errors and resets busy
 
     @asyncSlot()
-    async def resetNode(self) -> None:  # noqa: N802
+    async def resetNode(self) -> None:
         """Stop and start again, with the saved AE title, port and bind address."""
         await self._lifecycle("reset")  # reports its own errors and resets busy
 
     # -- slots: configuration ----------------------------------------------------------------
     @asyncSlot(str, str, str)
-    async def saveLocal(self, ae_title: str, port: str, bind: str) -> None:  # noqa: N802
+    async def saveLocal(self, ae_title: str, port: str, bind: str) -> None:
         """Validate and save the local AE title, port and bind address."""
         try:
             ae_title, port, bind = ae_title.strip(), port.strip(), bind.strip()
@@ -434,7 +434,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
             pass
 
     @asyncSlot(str)
-    async def setAcceptPolicy(self, policy: str) -> None:  # noqa: N802
+    async def setAcceptPolicy(self, policy: str) -> None:
         """Accept any calling AE, or known nodes only (applies at once)."""
         try:
             if policy not in ACCEPT_POLICIES or policy == self._core.settings.accept_policy:
@@ -469,7 +469,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
 
     # -- slots: remote nodes -------------------------------------------------------------------
     @asyncSlot(str, str, str, str, str, str, list)
-    async def saveNode(  # noqa: N802, PLR0913
+    async def saveNode(
         self,
         original: str,
         name: str,
@@ -519,7 +519,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
         self.nodesChanged.emit()
 
     @asyncSlot(str)
-    async def deleteNode(self, name: str) -> None:  # noqa: N802
+    async def deleteNode(self, name: str) -> None:
         try:
             await asyncio.to_thread(self._registry.remove, name)
             await self._reload_nodes()
@@ -533,7 +533,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
             pass
 
     @asyncSlot(str)
-    async def testNode(self, name: str) -> None:  # noqa: N802
+    async def testNode(self, name: str) -> None:
         """C-ECHO the node off the GUI thread; the row shows the result and round-trip time."""
         try:
             node = self._nodes.get(name)

@@ -333,10 +333,10 @@ class _RowsModel(QAbstractListModel):
         super().__init__(parent)
         self._rows: list[dict[str, Any]] = []
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802
+    def roleNames(self) -> dict[int, QByteArray]:
         return {role: QByteArray(name) for role, name in self.ROLE_NAMES.items()}
 
     def _row(self, index: QModelIndex | QPersistentModelIndex) -> dict[str, Any] | None:
@@ -660,15 +660,15 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         return self._direction == "out"
 
     @Property(str, notify=directionChanged, final=True)
-    def peerTitle(self) -> str:  # noqa: N802
+    def peerTitle(self) -> str:
         return "Destination" if self._direction == "out" else "Source"
 
     @Property(str, notify=directionChanged, final=True)
-    def startedTitle(self) -> str:  # noqa: N802
+    def startedTitle(self) -> str:
         return "Queued" if self._direction == "out" else "Started"
 
     @Property(list, notify=directionChanged, final=True)
-    def listColumns(self) -> list[dict[str, Any]]:  # noqa: N802
+    def listColumns(self) -> list[dict[str, Any]]:
         """The transfer list's columns (incoming transfers have no priority)."""
         out = self._direction == "out"
         titles = {
@@ -682,25 +682,25 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         ]
 
     @Property(dict, notify=directionChanged, final=True)
-    def listWeights(self) -> dict[str, float]:  # noqa: N802
+    def listWeights(self) -> dict[str, float]:
         """Each list column's share of the width (0 for a column not shown)."""
         shown = {k: w for k, _t, w in LIST_COLUMNS if self._direction == "out" or k != "priority"}
         total = sum(shown.values())
         return {k: shown.get(k, 0.0) / total for k, _t, _w in LIST_COLUMNS}
 
     @Property(list, notify=levelChanged, final=True)
-    def levelColumns(self) -> list[dict[str, Any]]:  # noqa: N802
+    def levelColumns(self) -> list[dict[str, Any]]:
         done = "Sent" if self._direction == "out" else "Received"
         titles = {"label": self._level_name(), "done": done}
         return [{"key": k, "title": titles.get(k, t), "weight": w} for k, t, w in LEVEL_COLUMNS]
 
     @Property(dict, constant=True, final=True)
-    def levelWeights(self) -> dict[str, float]:  # noqa: N802
+    def levelWeights(self) -> dict[str, float]:
         total = sum(w for _k, _t, w in LEVEL_COLUMNS)
         return {k: w / total for k, _t, w in LEVEL_COLUMNS}
 
     @Property(str, notify=pageChanged, final=True)
-    def emptyText(self) -> str:  # noqa: N802
+    def emptyText(self) -> str:
         if self._transfers.rowCount():
             return ""
         if self._direction == "out":
@@ -712,15 +712,15 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         return self._offset // PAGE_SIZE + 1
 
     @Property(bool, notify=pageChanged, final=True)
-    def hasPrevious(self) -> bool:  # noqa: N802
+    def hasPrevious(self) -> bool:
         return self._offset > 0
 
     @Property(bool, notify=pageChanged, final=True)
-    def hasMore(self) -> bool:  # noqa: N802
+    def hasMore(self) -> bool:
         return self._has_more
 
     @Property(str, notify=pageChanged, final=True)
-    def rangeText(self) -> str:  # noqa: N802
+    def rangeText(self) -> str:
         count = self._transfers.rowCount()
         if not count:
             return ""
@@ -728,20 +728,20 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         return f"{self._offset + 1}–{self._offset + count} of {total}"
 
     @Property(int, notify=selectionChanged, final=True)
-    def selectedId(self) -> int:  # noqa: N802
+    def selectedId(self) -> int:
         return int(self._selected["id"]) if self._selected else 0
 
     @Property(int, notify=selectionChanged, final=True)
-    def selectedRow(self) -> int:  # noqa: N802
+    def selectedRow(self) -> int:
         """The selected transfer's row on this page (-1: none, or on another page)."""
         return self._transfers.row_of(int(self._selected["id"])) if self._selected else -1
 
     @Property(bool, notify=selectionChanged, final=True)
-    def hasSelection(self) -> bool:  # noqa: N802
+    def hasSelection(self) -> bool:
         return self._selected is not None
 
     @Property(str, notify=selectionChanged, final=True)
-    def selectedText(self) -> str:  # noqa: N802
+    def selectedText(self) -> str:
         t = self._selected
         if t is None:
             return "Select a transfer to see it by study, series and image"
@@ -749,19 +749,19 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         return f"#{t['id']} {what} {peer_text(t)} · {status_text(str(t.get('status')))}"
 
     @Property(str, notify=selectionChanged, final=True)
-    def selectedError(self) -> str:  # noqa: N802
+    def selectedError(self) -> str:
         return str(self._selected.get("error") or "") if self._selected else ""
 
     @Property(bool, notify=selectionChanged, final=True)
-    def canResend(self) -> bool:  # noqa: N802
+    def canResend(self) -> bool:
         return can_resend(self._selected)
 
     @Property(bool, notify=selectionChanged, final=True)
-    def canAbort(self) -> bool:  # noqa: N802
+    def canAbort(self) -> bool:
         return can_abort(self._selected)
 
     @Property(bool, notify=selectionChanged, final=True)
-    def canDelete(self) -> bool:  # noqa: N802
+    def canDelete(self) -> bool:
         """Any selected transfer, except one still receiving (the node writes to it)."""
         t = self._selected
         return t is not None and not (
@@ -769,20 +769,20 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         )
 
     @Property(bool, notify=pageChanged, final=True)
-    def canClear(self) -> bool:  # noqa: N802
+    def canClear(self) -> bool:
         """Something to clear: a sent (outgoing) or received (incoming) transfer is in the log
         (counted at the last reload; one that ended on this page since counts at once)."""
         status = CLEARABLE[self._direction]
         return self._clearable > 0 or any(t.get("status") == status for t in self._transfers.rows())
 
     @Property(str, notify=directionChanged, final=True)
-    def clearPrompt(self) -> str:  # noqa: N802
+    def clearPrompt(self) -> str:
         if self._direction == "out":
             return "Remove every sent transfer from the log? The images stay in the database."
         return "Remove every received transfer from the log? The images stay in the database."
 
     @Property(str, notify=selectionChanged, final=True)
-    def deletePrompt(self) -> str:  # noqa: N802
+    def deletePrompt(self) -> str:
         t = self._selected
         if t is None:
             return ""
@@ -802,18 +802,18 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         return len(self._crumbs)
 
     @Property(bool, notify=levelChanged, final=True)
-    def canBack(self) -> bool:  # noqa: N802
+    def canBack(self) -> bool:
         return len(self._crumbs) > 1
 
     @Property(str, notify=levelChanged, final=True)
-    def levelTitle(self) -> str:  # noqa: N802
+    def levelTitle(self) -> str:
         return self._level_name()
 
     def _level_name(self) -> str:
         return LEVEL_NAMES.get(self._crumbs[-1].level, "") if self._crumbs else ""
 
     @Property(str, notify=levelChanged, final=True)
-    def levelEmptyText(self) -> str:  # noqa: N802
+    def levelEmptyText(self) -> str:
         if not self._crumbs:
             return "Select a transfer above"
         if self._levels.rowCount():
@@ -821,16 +821,16 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         return "No images in this transfer yet"
 
     @Property(int, notify=levelChanged, final=True)
-    def levelRow(self) -> int:  # noqa: N802
+    def levelRow(self) -> int:
         """The selected row of the status table (-1: none; Details then shows the transfer)."""
         return self._levels.selected_row()
 
     @Property(bool, notify=levelChanged, final=True)
-    def hasLevelSelection(self) -> bool:  # noqa: N802
+    def hasLevelSelection(self) -> bool:
         return self._levels.selected_row() >= 0
 
     @Property(str, notify=detailsChanged, final=True)
-    def detailsTitle(self) -> str:  # noqa: N802
+    def detailsTitle(self) -> str:
         return self._details_title
 
     @Property(list, notify=detailsChanged, final=True)
@@ -838,7 +838,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         return self._details
 
     @Property(str, notify=detailsChanged, final=True)
-    def detailsError(self) -> str:  # noqa: N802
+    def detailsError(self) -> str:
         return self._details_error
 
     @Property(bool, notify=busyChanged, final=True)
@@ -1032,7 +1032,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
 
     # -- slots: navigation -----------------------------------------------------------------------
     @asyncSlot(str)
-    async def setDirection(self, direction: str) -> None:  # noqa: N802
+    async def setDirection(self, direction: str) -> None:
         try:
             self._set_busy(1)
             if direction not in ("in", "out") or direction == self._direction:
@@ -1067,7 +1067,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
             self._set_busy(-1)
 
     @asyncSlot(int)
-    async def turnPage(self, pages: int) -> None:  # noqa: N802
+    async def turnPage(self, pages: int) -> None:
         try:
             self._set_busy(1)
             offset = max(0, self._offset + pages * PAGE_SIZE)
@@ -1100,7 +1100,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
             self._set_busy(-1)
 
     @asyncSlot(int)
-    async def showTransfer(self, transfer_id: int) -> None:  # noqa: N802
+    async def showTransfer(self, transfer_id: int) -> None:
         """Open the log on one transfer (after Send): its direction, first page, selected."""
         try:
             self._set_busy(1)
@@ -1124,14 +1124,14 @@ class TransferLogModel(QObject):  # type: ignore[operator]
             self._set_busy(-1)
 
     @Slot(int)
-    def selectLevelRow(self, row: int) -> None:  # noqa: N802
+    def selectLevelRow(self, row: int) -> None:
         """A tap on a row of the status table (what Details then describes)."""
         if self._levels.at(row) is not None:
             self._levels.set_selected(-1 if row == self._levels.selected_row() else row)
             self.levelChanged.emit()
 
     @asyncSlot(int)
-    async def showLevel(self, row: int) -> None:  # noqa: N802
+    async def showLevel(self, row: int) -> None:
         """The Show button of a status-table row: open the next level below it."""
         try:
             self._set_busy(1)
@@ -1154,7 +1154,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
             self._set_busy(-1)
 
     @asyncSlot(int)
-    async def goToDepth(self, depth: int) -> None:  # noqa: N802
+    async def goToDepth(self, depth: int) -> None:
         """A tap on a breadcrumb (1 = the transfer's studies): go back up to it."""
         try:
             self._set_busy(1)
@@ -1177,7 +1177,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         self.goToDepth(len(self._crumbs) - 1)
 
     @Slot()
-    def openDetails(self) -> None:  # noqa: N802
+    def openDetails(self) -> None:
         """Fill the Details dialog: the selected status-table row, else the transfer."""
         transfer = self._selected
         if transfer is None:

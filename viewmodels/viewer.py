@@ -76,30 +76,30 @@ class ViewerModel(QObject):  # type: ignore[operator]
         return f"image://viewer/{self._generation}" if self._generation else ""
 
     @Property(int, notify=frameChanged, final=True)
-    def imageWidth(self) -> int:  # noqa: N802
+    def imageWidth(self) -> int:
         return int(self._frame.rendered.pixels.shape[1]) if self._frame is not None else 0
 
     @Property(int, notify=frameChanged, final=True)
-    def imageHeight(self) -> int:  # noqa: N802
+    def imageHeight(self) -> int:
         return int(self._frame.rendered.pixels.shape[0]) if self._frame is not None else 0
 
     @Property(str, notify=frameChanged, final=True)
-    def positionText(self) -> str:  # noqa: N802
+    def positionText(self) -> str:
         return f"{self._index + 1} / {self._count()}" if self._viewer is not None else ""
 
     def _effective(self) -> Window:
         return self._window or self._default
 
     @Property(float, notify=windowChanged, final=True)
-    def windowCenter(self) -> float:  # noqa: N802
+    def windowCenter(self) -> float:
         return self._effective().center
 
     @Property(float, notify=windowChanged, final=True)
-    def windowWidth(self) -> float:  # noqa: N802
+    def windowWidth(self) -> float:
         return self._effective().width
 
     @Property(str, notify=windowChanged, final=True)
-    def windowText(self) -> str:  # noqa: N802
+    def windowText(self) -> str:
         window = self._effective()
         return f"W {window.width:.0f}  L {window.center:.0f}"
 
@@ -108,7 +108,7 @@ class ViewerModel(QObject):  # type: ignore[operator]
         return ["Default", *self._presets]
 
     @Property(str, notify=probeChanged, final=True)
-    def probeText(self) -> str:  # noqa: N802
+    def probeText(self) -> str:
         return self._probe
 
     @Property(bool, notify=busyChanged, final=True)
@@ -223,7 +223,7 @@ class ViewerModel(QObject):  # type: ignore[operator]
         return True
 
     @asyncSlot(float, float)
-    async def adjustWindow(self, dx: float, dy: float) -> None:  # noqa: N802
+    async def adjustWindow(self, dx: float, dy: float) -> None:
         """Drag right widens the window, drag down raises the level (like most viewers)."""
         base = self._effective()
         scale = max(self._default.width, 1.0) / 256.0
@@ -231,7 +231,7 @@ class ViewerModel(QObject):  # type: ignore[operator]
         await self._act("window", self._set_window(window))
 
     @asyncSlot(str)
-    async def applyPreset(self, name: str) -> None:  # noqa: N802
+    async def applyPreset(self, name: str) -> None:
         if name == "Default":
             window = None
         else:
@@ -273,7 +273,7 @@ class ViewerModel(QObject):  # type: ignore[operator]
             self.probeChanged.emit()
 
     @Slot()
-    def clearProbe(self) -> None:  # noqa: N802
+    def clearProbe(self) -> None:
         if self._probe:
             self._probe = ""
             self.probeChanged.emit()

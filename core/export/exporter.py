@@ -150,7 +150,7 @@ class _Item:
     instance_number: int | None
 
 
-class ExportCancelled(Exception):  # noqa: N818 - control flow, never shown
+class ExportCancelled(Exception):
     pass
 
 

@@ -80,7 +80,7 @@ T = TypeVar("T")
 
 
 @dataclass
-class QueryResult(Generic[T]):  # noqa: UP046 - Python 3.11 has no type parameter syntax
+class QueryResult(Generic[T]):
     matches: list[T] = field(default_factory=list)
     truncated: bool = False  # the peer had more than max_results; the query was cancelled
     cancelled: bool = False  # the caller cancelled; ``matches`` holds what came before

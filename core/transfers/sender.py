@@ -242,7 +242,7 @@ class SendWorker:
             self._poke()
 
     async def _schedule(self) -> None:
-        assert self._wake is not None  # noqa: S101 - set by start()
+        assert self._wake is not None
         next_recover = time.monotonic() + RECOVER_SECONDS
         while self._running:
             try:
@@ -274,7 +274,7 @@ class SendWorker:
                 return
             job = _Job(claim)
             self._jobs[claim.transfer_id] = job
-            assert self._loop is not None  # noqa: S101 - set by start()
+            assert self._loop is not None
             task = self._loop.create_task(self._run(job), name=f"send-{claim.transfer_id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

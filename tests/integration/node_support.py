@@ -93,7 +93,7 @@ class KioskServer:
         env = peer_env()
         env.setdefault("DICOM_KIOSK_FSYNC", "true")
         env.update(self.extra_env)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -261,7 +261,7 @@ class Orthanc:
         }
         path = self.folder / "orthanc.json"
         path.write_text(json.dumps(config), encoding="utf-8")
-        log = open(self.folder / "orthanc.log", "wb")  # noqa: SIM115 - closed below
+        log = open(self.folder / "orthanc.log", "wb")
         self.proc = subprocess.Popen([binary, str(path)], stdout=log, stderr=log, env=peer_env())
         log.close()
         proc = self.proc

@@ -141,7 +141,7 @@ def test_files_arrive_complete_at_orthanc(core: Core, library: Library) -> None:
 
 def _download(http_port: int, path: str) -> bytes:
     url = f"http://127.0.0.1:{http_port}{path}"
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(url, timeout=60) as response:
         return bytes(response.read())
 
 

@@ -19,7 +19,7 @@ from tests.qml.kiosk_window import (
     serve_self_as_pacs,
     stop_node,
 )
-from viewmodels import app, database, filters, importing, levels, transfers, viewer  # noqa: F401, I001
+from viewmodels import app, database, filters, importing, levels, transfers, viewer  # noqa: F401
 from viewmodels.kiosk import QML_DIR
 
 
