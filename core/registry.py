@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import DateTime, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from core.db.models import Base
+from core.db.models import RemoteNode
 from core.errors import ConfigError, NotFoundError
 
 RetrieveMethod = Literal["move", "get"]
@@ -24,21 +24,6 @@ _NAME_RE = re.compile(r"^[\w .@+-]{1,64}$")
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-class RemoteNode(Base):
-    __tablename__ = "remote_node"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    ae_title: Mapped[str] = mapped_column(String(16), index=True)
-    host: Mapped[str] = mapped_column(String())
-    port: Mapped[int] = mapped_column(Integer)
-    retrieve_method: Mapped[str] = mapped_column(String(8), default="move")
-    # Comma-separated subset of SERVICES this peer may use on our node.
-    allowed_services: Mapped[str] = mapped_column(String(), default="store,find,retrieve")
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 @dataclass(frozen=True, slots=True)

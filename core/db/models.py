@@ -1,4 +1,8 @@
-"""The index schema: patient -> study -> series -> instance.
+"""Every table of the database: the index (patient -> study -> series -> instance), the remote
+nodes registry, and the transfer log with its send queue.
+
+Alembic's ``migrations/env.py`` imports this module alone, so a table defined anywhere else
+would be proposed for dropping by ``alembic revision --autogenerate``.
 
 Every DICOM column carries its tag, keyword and VR. ``*_fold`` columns hold the Unicode
 case-folded value used for case-insensitive, accent-preserving matching; folding happens in
@@ -129,3 +133,74 @@ class Instance(Base):
     source_detail: Mapped[str] = mapped_column(String(), default="")  # path or peer address
 
     series: Mapped[Series] = relationship(back_populates="instances")
+
+
+# -- the remote nodes registry (core.registry) --------------------------------------------
+class RemoteNode(Base):
+    __tablename__ = "remote_node"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    ae_title: Mapped[str] = mapped_column(String(16), index=True)
+    host: Mapped[str] = mapped_column(String())
+    port: Mapped[int] = mapped_column(Integer)
+    retrieve_method: Mapped[str] = mapped_column(String(8), default="move")
+    # Comma-separated subset of SERVICES this peer may use on our node.
+    allowed_services: Mapped[str] = mapped_column(String(), default="store,find,retrieve")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- the transfer log and send queue (core.transfers) --------------------------------------
+class Transfer(Base):
+    __tablename__ = "transfer"
+    __table_args__ = (Index("ix_transfer_direction_created", "direction", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    # in: receiving | received | failed; out: waiting | sending | sent | aborted | failed
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    node_name: Mapped[str] = mapped_column(String(), default="")  # registry name, if known
+    ae_title: Mapped[str] = mapped_column(String(16), default="")  # calling (in) / called (out)
+    peer_address: Mapped[str] = mapped_column(String(), default="")  # host:port
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # (0000,0700) Priority, US
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    total_images: Mapped[int] = mapped_column(Integer, default=0)
+    total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    done_images: Mapped[int] = mapped_column(Integer, default=0)
+    failed_images: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(), default="")
+    # What was selected, for people ("Study CT HEAD (DOE^JOHN)", "3 series").
+    description: Mapped[str] = mapped_column(String(), default="")
+    # Outgoing: how many times a sender took it since it was queued, and when a transfer that
+    # could not reach its peer may be tried again.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The sender working on it ("host:pid:token") while sending.
+    owner: Mapped[str] = mapped_column(String(), default="")
+    # Last change, or the last heartbeat of the sender working on it.
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+
+class TransferItem(Base):
+    __tablename__ = "transfer_item"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_pk: Mapped[int] = mapped_column(
+        ForeignKey("transfer.id", ondelete="CASCADE"), index=True
+    )
+    sop_uid: Mapped[str] = mapped_column(String(UID_LEN), index=True)  # (0008,0018), UI
+    series_uid: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0020,000E), UI
+    study_uid: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0020,000D), UI
+    patient_name: Mapped[str] = mapped_column(String(), default="")  # (0010,0010), PN
+    # in: stored | duplicate | failed; out: pending | sent | failed
+    status: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[int] = mapped_column(Integer, default=0)  # DIMSE status
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str] = mapped_column(String(), default="")
+    # Outgoing only: what the sender needs without reading the index again.
+    sop_class_uid: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0008,0016), UI
+    transfer_syntax: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0002,0010), UI
+    file_path: Mapped[str] = mapped_column(String(), default="")  # relative to the store

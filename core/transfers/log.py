@@ -34,12 +34,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
 from sqlalchemy import (
-    BigInteger,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
     Table,
     bindparam,
     case,
@@ -49,9 +43,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from core.db.models import UID_LEN, Base, Instance, Series, Study
+from core.db.models import UID_LEN, Instance, Series, Study, Transfer, TransferItem
 from core.errors import KioskError, NotFoundError, TransferStateError
 
 log = logging.getLogger(__name__)
@@ -79,60 +73,6 @@ ChangeCallback = Callable[[builtins.list[dict[str, Any]]], None]
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-class Transfer(Base):
-    __tablename__ = "transfer"
-    __table_args__ = (Index("ix_transfer_direction_created", "direction", "created_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
-    # in: receiving | received | failed; out: waiting | sending | sent | aborted | failed
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    node_name: Mapped[str] = mapped_column(String(), default="")  # registry name, if known
-    ae_title: Mapped[str] = mapped_column(String(16), default="")  # calling (in) / called (out)
-    peer_address: Mapped[str] = mapped_column(String(), default="")  # host:port
-    priority: Mapped[int] = mapped_column(Integer, default=0)  # (0000,0700) Priority, US
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
-    total_images: Mapped[int] = mapped_column(Integer, default=0)
-    total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    done_images: Mapped[int] = mapped_column(Integer, default=0)
-    failed_images: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str] = mapped_column(String(), default="")
-    # What was selected, for people ("Study CT HEAD (DOE^JOHN)", "3 series").
-    description: Mapped[str] = mapped_column(String(), default="")
-    # Outgoing: how many times a sender took it since it was queued, and when a transfer that
-    # could not reach its peer may be tried again.
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # The sender working on it ("host:pid:token") while sending.
-    owner: Mapped[str] = mapped_column(String(), default="")
-    # Last change, or the last heartbeat of the sender working on it.
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
-
-
-class TransferItem(Base):
-    __tablename__ = "transfer_item"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    transfer_pk: Mapped[int] = mapped_column(
-        ForeignKey("transfer.id", ondelete="CASCADE"), index=True
-    )
-    sop_uid: Mapped[str] = mapped_column(String(UID_LEN), index=True)  # (0008,0018), UI
-    series_uid: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0020,000E), UI
-    study_uid: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0020,000D), UI
-    patient_name: Mapped[str] = mapped_column(String(), default="")  # (0010,0010), PN
-    # in: stored | duplicate | failed; out: pending | sent | failed
-    status: Mapped[str] = mapped_column(String(16))
-    status_code: Mapped[int] = mapped_column(Integer, default=0)  # DIMSE status
-    size: Mapped[int] = mapped_column(BigInteger, default=0)
-    error: Mapped[str] = mapped_column(String(), default="")
-    # Outgoing only: what the sender needs without reading the index again.
-    sop_class_uid: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0008,0016), UI
-    transfer_syntax: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0002,0010), UI
-    file_path: Mapped[str] = mapped_column(String(), default="")  # relative to the store
 
 
 @dataclass(frozen=True, slots=True)

@@ -425,7 +425,7 @@ class SendQueue:
     @staticmethod
     def _destination(session: Session, row: Transfer) -> Destination:
         """The node as registered now (it may have been edited), else as it was queued."""
-        from core.registry import RemoteNode
+        from core.db.models import RemoteNode
 
         node = session.scalar(select(RemoteNode).where(RemoteNode.name == row.node_name))
         if node is not None:

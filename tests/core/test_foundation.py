@@ -96,6 +96,32 @@ class TestMigrations:
         assert diff == []
         assert current_revision(engine) is not None
 
+    def test_models_alone_hold_every_table(self, tmp_path: Path) -> None:
+        """``migrations/env.py`` imports ``core.db.models`` only: autogenerate must see every
+        table through it, or it proposes dropping the ones defined elsewhere."""
+        code = (
+            "import sys\n"
+            "from alembic.autogenerate import compare_metadata\n"
+            "from alembic.runtime.migration import MigrationContext\n"
+            "import sqlalchemy as sa\n"
+            "from core.db.models import Base\n"
+            "from core.db.engine import upgrade\n"
+            "engine = sa.create_engine(sys.argv[1])\n"
+            "upgrade(engine)\n"
+            "with engine.connect() as c:\n"
+            "    diff = compare_metadata(MigrationContext.configure(c), Base.metadata)\n"
+            "    tables = set(sa.inspect(c).get_table_names()) - {'alembic_version'}\n"
+            "print(sorted(tables - set(Base.metadata.tables)), diff)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('core.')))\n"
+        )
+        url = f"sqlite:///{tmp_path / 'index.sqlite'}"
+        out = subprocess.run(
+            [sys.executable, "-c", code, url], cwd=REPO, capture_output=True, text=True, check=True
+        )
+        missing_and_diff, loaded = out.stdout.strip().splitlines()
+        assert missing_and_diff == "[] []"
+        assert "core.transfers.log" not in loaded and "core.registry" not in loaded
+
     @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
     def test_upgrade_folds_the_referring_physicians_already_indexed(
         self, tmp_path: Path, backend: str, request: pytest.FixtureRequest

@@ -27,10 +27,11 @@ from sqlalchemy import select
 
 from core.app import Core
 from core.config import load_settings
+from core.db.models import TransferItem
 from core.errors import TransferStateError
 from core.index.importer import Importer
 from core.registry import NodeRegistry
-from core.transfers.log import FINAL_OUT, TransferItem
+from core.transfers.log import FINAL_OUT
 from core.transfers.sender import SendWorker
 from tests.conftest import TEST_FILES
 from tests.integration.node_support import ROOT, KioskServer, cli

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core.app import Core
-from core.db.models import Instance, Patient, Series, Study
+from core.db.models import Instance, Patient, Series, Study, TransferItem
 from core.dicom.header import parse_instance
 from core.errors import InvalidUIDError
 from core.index.writer import IngestItem, Outcome
-from core.transfers.log import ITEM_STORED, ItemRecord, TransferItem, TransferLog
+from core.transfers.log import ITEM_STORED, ItemRecord, TransferLog
 from tests.helpers import make_dataset
 
 ROOT = "1.2.826.0.1.3680043.2.1143.77"

@@ -116,7 +116,8 @@ def test_images_received_today_count_earlier_runs_but_not_yesterday(core: Core) 
 
     from sqlalchemy import update
 
-    from core.transfers.log import ItemRecord, Transfer
+    from core.db.models import Transfer
+    from core.transfers.log import ItemRecord
 
     log = TransferLog(core.sessions)
 

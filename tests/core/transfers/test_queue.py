@@ -16,9 +16,10 @@ from sqlalchemy import select, update
 
 from core.app import Core
 from core.config import load_settings
+from core.db.models import Transfer, TransferItem
 from core.errors import KioskError, NotFoundError, TransferStateError
 from core.registry import NodeRegistry
-from core.transfers.log import ItemRecord, Transfer, TransferItem, TransferLog, _now
+from core.transfers.log import ItemRecord, TransferLog, _now
 from core.transfers.queue import STALE_AFTER, ItemResult, SendQueue, make_owner
 from tests.send_support import Library, load_library
 
