@@ -1,50 +1,113 @@
-"""The Core facade: wires settings, database, store and index writer together.
+"""``Core``: the composition root. It builds every service once and owns it.
 
-The kiosk and the CLI build it the same way: ``Core(settings)`` then ``open()``.
+The kiosk, ``dicom-kiosk serve`` and every CLI command build it the same way:
+``Core(settings)``, then ``open()`` (migrate, count the store, index what a crash left, start
+the intake thread); ``await start()`` runs the DICOM node and the send worker, ``await stop()``
+stops them, ``close()`` ends the rest. Nothing else constructs a service: the others take what
+they need from here (the node and the sender through small Protocols, so they never import
+this module and the package graph has no cycle).
+
+What it owns:
+- ``events``: the one change bus (core.events): index, transfers and node changes;
+- ``engine``/``sessions``, ``store`` (files), ``writer`` (the index writer) and ``intake``
+  (the one thread every image is written by: node, C-GET, import);
+- ``transfers`` (log), ``registry`` (remote nodes), ``importer``;
+- ``node`` (our SCP) and ``sender`` (the send queue's worker);
+- ``thumbnails``: made in a process pool, scheduled as images arrive (``IndexChanged``).
+
+Holds no Qt state; safe under plain asyncio and under qasync.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from core.config import Settings
 from core.db import queries
 from core.db.engine import make_engine, make_sessionmaker, upgrade
+from core.events import IndexChanged, LocalBus
 from core.export.deidentify import DeidentifyOptions
 from core.export.exporter import ExportOptions, ExportSummary, Selection, export_selection
-from core.imaging.thumbnails import ThumbnailCache
+from core.imaging.thumbnails import ArrivalScheduler, ThumbnailCache
+from core.index.importer import Importer
+from core.index.intake import Intake
 from core.index.writer import DeleteResult, IndexWriter, Level
+from core.node.server import DicomNode
 from core.registry import NodeRegistry
 from core.store.files import FileStore
 from core.transfers.log import TransferLog
 from core.transfers.queue import enqueue
+from core.transfers.sender import SendWorker
 
 log = logging.getLogger(__name__)
 
 
 class Core:
-    """One per process. Holds no Qt state; safe under plain asyncio and under qasync."""
+    """One per process: every service, built once."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.events = LocalBus()
         self.engine = make_engine(settings.db_url)
         self.sessions = make_sessionmaker(self.engine)
         self.store = FileStore(
             settings.store_dir, fsync=settings.fsync, max_bytes=settings.max_store_bytes
         )
-        self.writer = IndexWriter(self.sessions, self.store, settings.duplicate_policy)
+        self.writer = IndexWriter(
+            self.sessions, self.store, settings.duplicate_policy, events=self.events
+        )
+        self.transfers = TransferLog(self.sessions, self.events)
+        self.intake = Intake(self.writer, self.sessions, self.transfers)
+        self.importer = Importer(self.intake, self.sessions)
+        self.registry = NodeRegistry(self.sessions)
         self.thumbnails = ThumbnailCache(settings.data_dir, self.sessions, self.store)
-        self.transfers = TransferLog(self.sessions)
+        self.node = DicomNode(self)
+        self.sender = SendWorker(self)
+        # Thumbnails of arriving images are made once arrivals pause: a node receiving a
+        # study is not slowed by them, and the Database tab has them when it shows the study.
+        self._arrivals = ArrivalScheduler(self.thumbnails)
+        self._unsubscribe_thumbnails = self.events.subscribe(IndexChanged, self._on_index_changed)
+        self._node_started = False
 
+    # -- lifecycle ------------------------------------------------------------------------------
     def open(self) -> None:
         """Migrate the schema to head, count the store's usage, index what a crash left."""
         upgrade(self.engine)
         self.store.set_used_bytes(self.stats()["bytes"])
         self.writer.recover()
+        self.intake.start()
+
+    async def start(
+        self, *, node: bool = True, sender: bool = True, send_only: Iterable[int] | None = None
+    ) -> None:
+        """Run the DICOM node and the send worker (``send_only``: just these transfers).
+
+        A node that cannot listen (its port is taken) raises after the sender started, so a
+        caller that can live without it (the kiosk) logs the error and goes on.
+        """
+        if sender:
+            await self.sender.start(only=send_only)
+        if node:
+            await self.node.start()
+            self._node_started = True
+
+    async def stop(self) -> None:
+        """Stop sending, then stop the node (in-flight associations finish, the index flushes)."""
+        await self.sender.stop()
+        if self._node_started:
+            self._node_started = False
+            await self.node.stop()
 
     def close(self) -> None:
+        self._unsubscribe_thumbnails()
+        self._arrivals.close()
+        if not self.intake.wait_idle(30.0):
+            log.error("the index writer had images left after 30 s")
+        if self.intake.is_alive():
+            self.intake.stop()
         self.transfers.close()
         self.thumbnails.close()
         self.engine.dispose()
@@ -55,6 +118,10 @@ class Core:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    def _on_index_changed(self, event: IndexChanged) -> None:
+        if event.stored and self.settings.thumbnails_on_arrival:
+            self._arrivals.add(event.stored)
 
     # -- reads ----------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -113,14 +180,14 @@ class Core:
     # -- sending ----------------------------------------------------------------------------------
     def destinations(self) -> list[str]:
         """Names of the registered remote nodes images can be sent to."""
-        return [node.name for node in NodeRegistry(self.sessions).list()]
+        return [node.name for node in self.registry.list()]
 
     def send(
         self, targets: list[tuple[str, str]], destination: str, priority: str = "medium"
     ) -> int:
         """Queue ``(level, key)`` targets for ``destination``; return the transfer id (blocking).
 
-        A running ``SendWorker`` (kiosk or ``serve``) sends it; unknown destinations and empty
+        A running send worker (kiosk or ``serve``) sends it; unknown destinations and empty
         selections raise ``NotFoundError`` / ``KioskError`` with a sentence for the user.
         """
         return enqueue(self.sessions, self.transfers, targets, destination, priority)

@@ -41,6 +41,9 @@ class Settings:
     accept_policy: AcceptPolicy = "any"
     network_timeout: int = 60  # seconds a peer may stay silent before its association is aborted
     theme: Theme = "dark"
+    # Make the thumbnails of arriving images once the intake has been idle a moment (in the
+    # background, at low priority), so the Database tab shows them without waiting.
+    thumbnails_on_arrival: bool = True
     virtual_keyboard: bool = True
     # Query/Retrieve options (the Query tab's Options): stop a study query after this many
     # matches (0: no limit), append * to patient name and ID, open the viewer after a retrieve.

@@ -1,27 +1,23 @@
-"""Shared fixtures: a fresh data directory and Core per test, pydicom's bundled files."""
+"""Shared fixtures: a fresh data directory and Core per test, PostgreSQL where asked.
+
+Launchers, test data and the other fixtures live in ``tests/support``."""
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pydicom
 import pytest
-from sqlalchemy import create_engine, text
 
 from core.app import Core
 from core.config import Settings, load_settings
-from tests import pg
-
-PYDICOM_DATA = Path(pydicom.__file__).resolve().parent / "data"
-TEST_FILES = PYDICOM_DATA / "test_files"
-CHARSET_FILES = PYDICOM_DATA / "charset_files"
+from tests.support import postgres
+from tests.support.postgres import fresh_pg_database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-pytest_plugins = ["tests.integration.node_fixtures"]
+pytest_plugins = ["tests.support.node"]  # the ``kiosk`` fixture
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +26,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("DICOM_KIOSK_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    # Each Core (and each `serve` a test starts) would otherwise spawn a thumbnail pool after
+    # its images arrive; tests/core/test_app.py turns it on where it is what is tested.
+    monkeypatch.setenv("DICOM_KIOSK_THUMBNAILS_ON_ARRIVAL", "false")
 
 
 @pytest.fixture
@@ -51,19 +50,10 @@ def core(settings: Settings) -> Iterator[Core]:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """One private PostgreSQL server for the test session (skipped where not installed)."""
-    if not pg.available():
+    if not postgres.available():
         pytest.skip("PostgreSQL server binaries are not installed")
-    with pg.postgres_server() as url:
+    with postgres.postgres_server() as url:
         yield url
-
-
-def fresh_pg_database(server_url: str) -> str:
-    name = f"t{uuid.uuid4().hex[:16]}"
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

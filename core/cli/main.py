@@ -1,9 +1,12 @@
-"""The ``dicom-kiosk`` command line. With no subcommand it opens the kiosk."""
+"""The ``dicom-kiosk`` command line. With no subcommand it opens the kiosk.
+
+The database commands live here; every other subcommand, and the kiosk window itself, comes
+from an entry point (see ``core.cli.commands``), so core never names the layers above it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import sys
@@ -18,7 +21,7 @@ from core.config import Settings, load_settings
 from core.db import queries
 from core.db.engine import current_revision, upgrade
 from core.errors import KioskError
-from core.index.importer import Importer, ImportProgress, ImportSummary, MemorySource
+from core.index.importer import ImportProgress, ImportSummary, MemorySource
 
 log = logging.getLogger("dicom_kiosk")
 
@@ -97,7 +100,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     with Core(_settings(args)) as core:
         bar = ProgressBar()
         try:
-            summary = Importer(core.writer, core.sessions).run(
+            summary = core.importer.run(
                 [Path(p) for p in args.paths], progress=None if args.json else bar
             )
         except KeyboardInterrupt:
@@ -182,9 +185,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for i, data in enumerate(synth.demo_instances(args.patients, args.seed))
         ]
         bar = ProgressBar()
-        summary = Importer(core.writer, core.sessions).run_sources(
-            sources, progress=bar, source_name="demo"
-        )
+        summary = core.importer.run_sources(sources, progress=bar, source_name="demo")
         bar.close()
         stats = core.stats()
     print(
@@ -195,22 +196,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    """Open the kiosk (the GUI lives outside core; imported only here)."""
-    try:
-        kiosk = importlib.import_module("viewmodels.kiosk")
-    except ModuleNotFoundError as exc:
-        if exc.name != "viewmodels.kiosk":
-            raise
-        with Core(_settings(args)) as core:
-            stats = core.stats()
+    """Open the kiosk window: whatever the ``dicom_kiosk.gui`` entry point names (core does not
+    know the GUI; it is found only when no subcommand is given, so commands never load Qt)."""
+    run = commands.load_gui()
+    if run is None:
         print(
-            f"database {core.settings.db_url}: {stats['patients']} patients,"
-            f" {stats['studies']} studies, {stats['instances']} images.\n"
-            "This build has no kiosk window yet; use the commands (dicom-kiosk --help)."
+            "dicom-kiosk: the kiosk window is not installed (no entry point in the group"
+            f" {commands.GUI_GROUP!r}); run one of the commands instead.\n",
+            file=sys.stderr,
         )
-        return 0
-    result: int = kiosk.run(args)
-    return result
+        build_parser().print_help(sys.stderr)
+        return EXIT_USAGE
+    return run(args)
 
 
 # -- parser ------------------------------------------------------------------------------------
@@ -270,8 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None)
     p.set_defaults(func=cmd_demo)
 
-    for module_name in commands.MODULES:
-        importlib.import_module(module_name).register(sub)
+    commands.register_commands(sub)  # the entry points of dicom_kiosk.commands
     return parser
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from core.app import Core
 from core.config import load_settings
-from core.registry import RETRIEVE_METHODS, NodeRegistry, echo
+from core.registry import RETRIEVE_METHODS, echo
 
 log = logging.getLogger("dicom_kiosk.serve")
 
@@ -27,44 +27,40 @@ def _print_json(value: Any) -> None:
 
 
 # -- serve ---------------------------------------------------------------------------------------
-async def _serve(core: Core, args: argparse.Namespace) -> None:
-    from core.node.server import DicomNode
-    from core.transfers.sender import SendWorker
-
-    node = DicomNode(core, ae_title=args.ae_title, port=args.port, bind=args.bind)
-    sender = SendWorker(core)
+async def _serve(core: Core) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await node.start()
-    await sender.start()
-    state = node.state
-    print(f"listening {state.ae_title} {state.bind}:{state.port}", file=sys.stderr, flush=True)
     try:
+        await core.start()
+        state = core.node.state
+        print(f"listening {state.ae_title} {state.bind}:{state.port}", file=sys.stderr, flush=True)
         await stop.wait()
         log.warning("stopping: finishing in-flight associations and flushing the index")
     finally:
-        await sender.stop()
-        await node.stop()
+        await core.stop()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.verbose == 0:
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("pynetdicom").setLevel(logging.WARNING)
-    settings_overrides: dict[str, Any] = {}
-    if args.accept:
-        settings_overrides["accept_policy"] = args.accept
-    with _core(args, **settings_overrides) as core:
-        asyncio.run(_serve(core, args))
+    overrides = {
+        "accept_policy": args.accept,
+        "ae_title": args.ae_title,
+        "port": args.port,
+        "bind": args.bind,
+    }
+    with _core(args, **overrides) as core:
+        asyncio.run(_serve(core))
     return 0
 
 
 # -- nodes ---------------------------------------------------------------------------------------
 def _registry_cmd(args: argparse.Namespace) -> int:
     with _core(args) as core:
-        registry = NodeRegistry(core.sessions)
+        registry = core.registry
         action = args.nodes_action
         if action == "add":
             node = registry.add(args.name, args.ae, args.host, args.port, args.retrieve, args.allow)

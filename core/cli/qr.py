@@ -11,10 +11,17 @@ from typing import Any
 
 from core.app import Core
 from core.config import load_settings
-from core.index.received import ReceivedFiles
 from core.net.association import RemoteAE
-from core.net.qr import QueryRetrieveClient, RetrieveProgress, StudyQuery
-from core.registry import NodeRegistry
+from core.net.qr import QueryRetrieveClient, StudyQuery
+from core.registry import NodeInfo
+from core.transfers.retrieve import (
+    RetrieveStatus,
+    RetrieveSummary,
+    RetrieveTarget,
+    StatusCallback,
+    remote_of,
+    retrieve,
+)
 
 
 def _core(args: argparse.Namespace) -> Core:
@@ -22,8 +29,8 @@ def _core(args: argparse.Namespace) -> Core:
 
 
 def _remote(core: Core, name: str) -> tuple[RemoteAE, str]:
-    node = NodeRegistry(core.sessions).get(name)
-    return RemoteAE(node.ae_title, node.host, node.port, node.name), node.retrieve_method
+    node = core.registry.get(name)
+    return remote_of(node), node.retrieve_method
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -61,60 +68,47 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
     with _core(args) as core:
-        remote, default_method = _remote(core, args.node)
-        method = args.method or default_method
+        node = core.registry.get(args.node)
+        method = args.method or node.retrieve_method
         client = QueryRetrieveClient(core.settings.ae_title)
 
-        def progress(p: RetrieveProgress) -> None:
+        def progress(p: RetrieveStatus) -> None:
             if sys.stderr.isatty():
-                print(f"\r{p.completed} done, {p.remaining} left, {p.failed} failed", end="",
+                print(f"\r{p.completed} done, {p.total - p.done} left, {p.failed} failed", end="",
                       file=sys.stderr)  # fmt: skip
 
+        target = [RetrieveTarget(args.study, args.series)]
         if method == "get":
-            sink = ReceivedFiles(
-                core.writer,
-                source=remote.ae_title,
-                detail=f"{remote.host}:{remote.port} (C-GET)",
-                log_to=core.transfers,
-            )
-            try:
-                result = client.retrieve_get(remote, sink, args.study, args.series, progress)
-            except Exception as exc:
-                sink.close(str(exc))
-                raise
-            received = sink.close().stored
+            summary = retrieve(core, client, node, target, "get", progress=progress)
+            received = summary.stored
         else:
-            result, received = asyncio.run(_move(core, client, remote, args, progress))
+            summary, received = asyncio.run(_move(core, client, node, target, progress))
     print(
-        f"\nretrieved by C-{method.upper()}: {result.completed} completed, {result.failed} failed,"
-        f" {received} new images in the database"
+        f"\nretrieved by C-{method.upper()}: {summary.completed} completed,"
+        f" {summary.failed} failed, {received} new images in the database"
     )
-    return 1 if result.failed else 0
+    return 1 if summary.failed else 0
 
 
 async def _move(
-    core: Core, client: QueryRetrieveClient, remote: RemoteAE, args: argparse.Namespace,
-    progress: Any,
-) -> tuple[Any, int]:  # fmt: skip
+    core: Core, client: QueryRetrieveClient, node: NodeInfo, target: list[RetrieveTarget],
+    progress: StatusCallback,
+) -> tuple[RetrieveSummary, int]:  # fmt: skip
     """C-MOVE to our own AE: run our node for the duration unless a service already runs it."""
-    from core.node.server import DicomNode
-
     before = core.stats()["instances"]
-    node = DicomNode(core)
-    started = True
     try:
-        await node.start()
-    except Exception as exc:  # port taken: `dicom-kiosk serve` is receiving for us
+        await core.start(sender=False)
+    except OSError as exc:  # port taken: `dicom-kiosk serve` is receiving for us
         print(f"using the running node ({exc})", file=sys.stderr)
-        started = False
     try:
-        result = await asyncio.to_thread(
-            client.retrieve_move, remote, core.settings.ae_title, args.study, args.series, progress
-        )
+        summary = await asyncio.to_thread(
+            retrieve, core, client, node, target, "move",
+            destination_ae=core.settings.ae_title, progress=progress,
+            wait_indexed=core.node.wait_indexed,
+        )  # fmt: skip
     finally:
-        if started:
-            await node.stop()
-    return result, core.stats()["instances"] - before
+        await core.stop()
+    return summary, core.stats()["instances"] - before
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

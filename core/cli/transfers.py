@@ -30,14 +30,11 @@ def _print_json(value: Any) -> None:
 # -- send -----------------------------------------------------------------------------------------
 async def _send_and_wait(core: Core, transfer_id: int) -> dict[str, Any] | None:
     """Send one transfer from this process until it ends; None when it was deleted."""
-    from core.transfers.sender import SendWorker
-
-    worker = SendWorker(core, only=[transfer_id])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await worker.start()
+    await core.start(node=False, send_only=[transfer_id])
     try:
         while not stop.is_set():
             try:
@@ -56,7 +53,7 @@ async def _send_and_wait(core: Core, transfer_id: int) -> dict[str, Any] | None:
         )
         return await asyncio.to_thread(core.transfers.get, transfer_id)
     finally:
-        await worker.stop()
+        await core.stop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
 

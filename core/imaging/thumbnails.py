@@ -28,6 +28,7 @@ import logging.handlers
 import multiprocessing
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -385,3 +386,67 @@ def contact_sheet(
             text = text[:-1]
         draw.text((x + 2, y + cell + 1), text, font=font, fill=(200, 200, 200))
     return sheet
+
+
+class ArrivalScheduler:
+    """Queues the thumbnails of arriving images once arrivals pause for ``quiet`` seconds.
+
+    ``add(sop_uids)`` returns at once (the intake thread calls it through the change bus);
+    one daemon thread waits for a pause, then hands everything that arrived to
+    ``ThumbnailCache.schedule``: a node busy receiving is not slowed by thumbnail work.
+    """
+
+    def __init__(self, cache: ThumbnailCache, quiet: float = 1.0) -> None:
+        self._cache = cache
+        self._quiet = quiet
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pending: dict[str, None] = {}
+        self._last = 0.0
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def add(self, sop_uids: Iterable[str]) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._pending.update(dict.fromkeys(sop_uids))
+            self._last = time.monotonic()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="thumbnail-arrivals", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def close(self) -> None:
+        """Drop what is still waiting; the thread ends."""
+        with self._lock:
+            self._closed = True
+            self._pending.clear()
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:
+                if self._closed:
+                    return
+                wait = self._last + self._quiet - time.monotonic()
+                if wait <= 0:
+                    uids, self._pending = list(self._pending), {}
+                    self._wake.clear()
+            if wait > 0:
+                time.sleep(min(wait, self._quiet))
+                continue
+            if not uids:
+                continue
+            try:
+                self._cache.schedule(uids)
+            except RuntimeError:  # the cache closed meanwhile
+                return
+            except Exception:
+                log.exception("scheduling thumbnails of %d arrived images failed", len(uids))

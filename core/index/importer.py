@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.db.models import Instance
 from core.dicom.header import ParsedInstance, parse_instance
 from core.errors import RejectedFile, StoreError, StoreFullError
-from core.index.writer import IndexWriter, IngestItem, Outcome
+from core.index.intake import Intake
+from core.index.writer import IngestItem, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -195,9 +196,11 @@ class Importer:
     """Copies sources into the store through the index writer, in batches."""
 
     def __init__(
-        self, writer: IndexWriter, sessions: sessionmaker[Session], batch_size: int = 200
+        self, intake: Intake, sessions: sessionmaker[Session], batch_size: int = 200
     ) -> None:
-        self.writer = writer
+        """Batches go to the index through ``intake`` (the one writer thread)."""
+        self.intake = intake
+        self.writer = intake.writer
         self.sessions = sessions
         self.batch_size = batch_size
 
@@ -291,7 +294,7 @@ class Importer:
         pending.clear()
         if items:
             self.writer.store.sync()
-            for outcome in self.writer.write_batch(items):
+            for outcome in self.intake.write(items):
                 if outcome in (Outcome.STORED, Outcome.REPLACED):
                     summary.imported += 1
                 else:

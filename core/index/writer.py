@@ -33,6 +33,7 @@ from core.db.models import Instance, Patient, Series, Study
 from core.db.patterns import fold
 from core.dicom.header import InstanceHeader, parse_instance
 from core.errors import KioskError, NotFoundError, RejectedFile
+from core.events import ChangeBus, IndexChanged, LocalBus
 from core.store.files import FileStore
 
 log = logging.getLogger(__name__)
@@ -96,31 +97,13 @@ class IndexWriter:
         sessions: sessionmaker[Session],
         store: FileStore,
         duplicate_policy: Literal["keep", "replace"] = "keep",
+        events: ChangeBus | None = None,
     ) -> None:
+        """``events``: the change bus that hears ``IndexChanged`` after every commit."""
         self._sessions = sessions
         self.store = store
         self.duplicate_policy = duplicate_policy
-        self._listeners: list[Callable[[], None]] = []
-
-    # -- change notification -----------------------------------------------------------------
-    def add_listener(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` after every committed change to the index.
-
-        It runs on the committing thread (an import worker, a network thread): it must return
-        fast and hand over to its own loop (``loop.call_soon_threadsafe``).
-        """
-        self._listeners.append(callback)
-
-    def remove_listener(self, callback: Callable[[], None]) -> None:
-        if callback in self._listeners:
-            self._listeners.remove(callback)
-
-    def _changed(self) -> None:
-        for callback in list(self._listeners):
-            try:
-                callback()
-            except Exception:
-                log.exception("index change listener failed")
+        self.events = events if events is not None else LocalBus()
 
     # -- ingest ------------------------------------------------------------------------------
     def write_batch(
@@ -228,8 +211,14 @@ class IndexWriter:
             self.store.discard(path)
         for relative, size in removed_files:
             self.store.remove(relative, size)
-        if any(o in (Outcome.STORED, Outcome.REPLACED) for o in outcomes):
-            self._changed()
+        stored = [
+            it.header
+            for it, o in zip(items, outcomes, strict=True)
+            if o in (Outcome.STORED, Outcome.REPLACED)
+        ]
+        if stored:
+            study_uids = tuple(dict.fromkeys(h.study_uid for h in stored))
+            self.events.publish(IndexChanged(tuple(h.sop_uid for h in stored), study_uids))
         return outcomes
 
     # -- deletion ------------------------------------------------------------------------------
@@ -276,7 +265,7 @@ class IndexWriter:
         for row in rows:
             self.store.remove(row.file_path, row.file_size)
             total += row.file_size
-        self._changed()
+        self.events.publish(IndexChanged(deleted=tuple(r.sop_uid for r in rows)))
         return DeleteResult(
             instances=len(rows), bytes=total, sop_uids=tuple(r.sop_uid for r in rows)
         )

@@ -19,6 +19,7 @@ from pynetdicom.presentation import StoragePresentationContexts
 
 from core.errors import NetworkError, RetrieveError
 from core.net.association import STORAGE_SYNTAXES, RemoteAE, associate, make_ae
+from core.net.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,7 @@ StudyRootQueryRetrieveInformationModelFind = "1.2.840.10008.5.1.4.1.2.2.1"
 StudyRootQueryRetrieveInformationModelMove = "1.2.840.10008.5.1.4.1.2.2.2"
 StudyRootQueryRetrieveInformationModelGet = "1.2.840.10008.5.1.4.1.2.2.3"
 
-SUCCESS = 0x0000
-CANCEL = 0xFE00
 PENDING = (0xFF00, 0xFF01)
-WARNING_SUBOPS_FAILED = 0xB000
-MOVE_DESTINATION_UNKNOWN = 0xA801
-OUT_OF_RESOURCES_SUBOPS = 0xA702
-STORE_FAILED = 0xC000  # what we answer a C-GET sub-operation we could not keep
 
 
 @dataclass(frozen=True)
@@ -146,18 +141,18 @@ def _failure(
     code = int(status.Status)
     comment = str(status.get("ErrorComment", "") or "")
     text = f"{remote} answered {what} with status 0x{code:04X}"
-    if code == MOVE_DESTINATION_UNKNOWN:
+    if code == Status.MOVE_DESTINATION_UNKNOWN:
         text += (
             f": the move destination {destination or 'AE'!r} is unknown to the peer. Register"
             " that AE title with our host and port on the PACS, or use C-GET for this node"
         )
-    elif code in (0xA700, 0xA701, OUT_OF_RESOURCES_SUBOPS):
+    elif code in (0xA700, 0xA701, Status.OUT_OF_RESOURCES_SUBOPS):
         text += ": the peer is out of resources"
     elif code in (0xC000, 0xC001, 0xC002, 0xA900):
         text += ": the peer could not process the request"
     if comment:
         text += f" ({comment})"
-    if hint and destination and code != MOVE_DESTINATION_UNKNOWN:
+    if hint and destination and code != Status.MOVE_DESTINATION_UNKNOWN:
         # Some archives (Orthanc among them) answer an unknown destination with 0xC000.
         text += (
             f". If the peer does not know the move destination {destination!r}, register that"
@@ -205,7 +200,7 @@ class QueryRetrieveClient:
                         continue
                     if response is not None:
                         found.append(response)
-                elif code in (SUCCESS, CANCEL):
+                elif code in (Status.SUCCESS, Status.CANCEL):
                     break
                 else:
                     raise _failure(status, "C-FIND", remote)
@@ -217,7 +212,7 @@ class QueryRetrieveClient:
     def find_studies(
         self, remote: RemoteAE, query: StudyQuery, cancel: threading.Event | None = None
     ) -> QueryResult[StudyMatch]:
-        """STUDY level C-FIND; ``cancel`` set from another thread stops it with C-CANCEL."""
+        """STUDY level C-FIND; ``cancel`` set from another thread stops it with C-Status.CANCEL."""
         ds = Dataset()
         ds.QueryRetrieveLevel = "STUDY"
         ds.PatientName = _wildcard(query.patient_name, query.append_wildcard)
@@ -331,9 +326,9 @@ class QueryRetrieveClient:
                     assoc.send_c_cancel(1, query_model=model)
                     cancel_sent = True
                 continue
-            if code == CANCEL:
+            if code == Status.CANCEL:
                 result.cancelled = True
-            elif code in (WARNING_SUBOPS_FAILED, SUCCESS):
+            elif code in (Status.WARNING_SUBOPS_FAILED, Status.SUCCESS):
                 if identifier is not None and "FailedSOPInstanceUIDList" in identifier:
                     failed = identifier.FailedSOPInstanceUIDList
                     result.failed_uids = [failed] if isinstance(failed, str) else list(failed)
@@ -388,7 +383,7 @@ class QueryRetrieveClient:
 
         def on_store(event: Event) -> int:
             status = sink(event.encoded_dataset())
-            if status == SUCCESS:
+            if status == Status.SUCCESS:
                 received[0] += 1
             return status
 

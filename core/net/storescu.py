@@ -80,6 +80,7 @@ from core.net.dimse import (
 )
 from core.net.dimse import A_ASSOCIATE_AC as A_ASSOCIATE_AC_TYPE
 from core.net.dimse import A_ASSOCIATE_RJ as A_ASSOCIATE_RJ_TYPE
+from core.net.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +96,6 @@ _REJECTED_PERMANENT = 0x01  # A-ASSOCIATE-RJ Result (PS3.8 9.3.4); 0x02 is trans
 
 # Statuses (PS3.7 Annex C, PS3.4 B.2.3). The failures below are also what we report for
 # an item we could not offer to the peer at all.
-SUCCESS = 0x0000
-PROCESSING_FAILURE = 0x0110
-SOP_CLASS_NOT_SUPPORTED = 0x0122
 WARNING_STATUSES = frozenset({0x0001, 0x0107, 0x0116, 0xB000, 0xB006, 0xB007})
 PENDING_STATUSES = frozenset({0xFF00, 0xFF01})  # never final; C-STORE should not use them
 
@@ -130,7 +128,7 @@ class StoreResult:
     @property
     def ok(self) -> bool:
         """Stored: success, or success with a warning (coercion, elements discarded, ...)."""
-        return self.status == SUCCESS or self.status in WARNING_STATUSES
+        return self.status == Status.SUCCESS or self.status in WARNING_STATUSES
 
 
 def context_keys(item: StoreItem) -> list[tuple[str, str]]:
@@ -368,17 +366,21 @@ class StoreAssociation:
             try:
                 syntax, dataset = read_dataset(item.path)
             except (OSError, Part10Error) as exc:
-                return StoreResult(PROCESSING_FAILURE, f"cannot read {item.path}: {exc}", False)
+                return StoreResult(
+                    Status.PROCESSING_FAILURE, f"cannot read {item.path}: {exc}", False
+                )
             chosen = self._choose_context(item.sop_class_uid, syntax)
             if chosen is None:
-                return StoreResult(SOP_CLASS_NOT_SUPPORTED, self._refusal(item, syntax), False)
+                return StoreResult(
+                    Status.SOP_CLASS_NOT_SUPPORTED, self._refusal(item, syntax), False
+                )
             context_id, send_syntax = chosen
             transcoded = send_syntax != syntax
             if transcoded:
                 try:
                     dataset = to_little_endian(item.path, send_syntax)
                 except TranscodeError as exc:
-                    return StoreResult(PROCESSING_FAILURE, str(exc), False)
+                    return StoreResult(Status.PROCESSING_FAILURE, str(exc), False)
             self._message_id = self._message_id % 0xFFFF + 1
             command = CStoreRQ(
                 self._message_id, item.sop_class_uid, item.sop_instance_uid, priority

@@ -10,7 +10,7 @@ import io
 import logging
 import warnings
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -22,25 +22,15 @@ from core.dicom.header import InstanceHeader, header_of, scan_dataset
 from core.dicom.part10 import part10
 from core.dicom.transcode import LITTLE_ENDIAN_SYNTAXES
 from core.errors import KioskError, RejectedFile, StoreError, StoreFullError
+from core.index.intake import Origin
 from core.index.writer import IngestItem
 from core.net.association import NODELAY_HANDLER
+from core.net.status import Status
 from core.node import matching
-
-if TYPE_CHECKING:
-    from core.node.server import AssociationRecord, DicomNode
+from core.node.context import HandlerContext
 
 log = logging.getLogger(__name__)
 
-SUCCESS = 0x0000
-PENDING = 0xFF00
-CANCEL = 0xFE00
-NOT_AUTHORIZED = 0x0124  # Refused: Not Authorized (PS3.7 C.5)
-OUT_OF_RESOURCES = 0xA700  # C-STORE: Refused: Out of Resources
-MOVE_DESTINATION_UNKNOWN = 0xA801
-IDENTIFIER_DOES_NOT_MATCH = 0xA900  # Error: Data Set does not match SOP Class
-CANNOT_UNDERSTAND = 0xC000  # Error: Cannot understand (bad or missing UIDs)
-UNABLE_TO_PROCESS = 0xC001  # C-FIND/C-MOVE/C-GET: Failed: Unable to process
-PROCESSING_FAILURE = 0x0110
 
 _MAX_SUBOP_CONTEXTS = 120
 
@@ -52,18 +42,18 @@ def peer_of(event: Event) -> tuple[str, str]:
 
 
 # -- C-ECHO -------------------------------------------------------------------------------------
-def handle_echo(event: Event, node: DicomNode) -> int:
+def handle_echo(event: Event, node: HandlerContext) -> int:
     ae, peer = peer_of(event)
     log.info("C-ECHO from %s at %s", ae, peer)
-    return SUCCESS
+    return Status.SUCCESS
 
 
 # -- C-STORE ------------------------------------------------------------------------------------
-def handle_store(event: Event, node: DicomNode) -> int | Dataset:
+def handle_store(event: Event, node: HandlerContext) -> int | Dataset:
     ae, peer = peer_of(event)
     if not node.allows(ae, "store"):
         log.warning("refused C-STORE from %s at %s: store not allowed for this node", ae, peer)
-        return NOT_AUTHORIZED
+        return Status.NOT_AUTHORIZED
     request = event.request
     return store_dataset(
         node,
@@ -78,8 +68,8 @@ def handle_store(event: Event, node: DicomNode) -> int | Dataset:
 
 
 def store_dataset(
-    node: DicomNode,
-    assoc: AssociationRecord,
+    node: HandlerContext,
+    assoc: Origin,
     ae: str,
     peer: str,
     transfer_syntax: str,
@@ -90,7 +80,7 @@ def store_dataset(
 ) -> int:
     """Keep one received data set; return the C-STORE status to answer.
 
-    The status is SUCCESS only once the image is durable: in the intake journal (see
+    The status is Status.SUCCESS only once the image is durable: in the intake journal (see
     core.journal) or as an fsynced file in ``incoming/``. Writing the incoming file of a
     journaled image can wait until the response is on its way: then it is appended to
     ``after_response`` for the caller to run. Used by pynetdicom's associations
@@ -105,28 +95,30 @@ def store_dataset(
         header = scanned.header if scanned is not None else _read_header(data, transfer_syntax)
     except RejectedFile as exc:
         log.warning("refused image %r from %s: %s", request_sop[:80], ae, exc.reason)
-        node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, exc.reason)
-        return CANNOT_UNDERSTAND
+        node.record_failure(assoc, request_sop, Status.CANNOT_UNDERSTAND, exc.reason)
+        return Status.CANNOT_UNDERSTAND
     except Exception as exc:  # undecodable header
         log.warning("refused image %r from %s: unreadable dataset: %s", request_sop[:80], ae, exc)
-        node.record_failure(assoc, request_sop, CANNOT_UNDERSTAND, f"unreadable dataset: {exc}")
-        return CANNOT_UNDERSTAND
+        node.record_failure(
+            assoc, request_sop, Status.CANNOT_UNDERSTAND, f"unreadable dataset: {exc}"
+        )
+        return Status.CANNOT_UNDERSTAND
     sop_uid = scanned.sop_uid if scanned is not None else header().sop_uid
     try:
         record = node.store.journal_received(data)
         path = node.store.write_incoming(data, len(data)) if record is None else None
     except StoreFullError as exc:
         log.error("refused image from %s: %s", ae, exc)
-        node.record_failure(assoc, sop_uid, OUT_OF_RESOURCES, str(exc))
-        return OUT_OF_RESOURCES
+        node.record_failure(assoc, sop_uid, Status.OUT_OF_RESOURCES, str(exc))
+        return Status.OUT_OF_RESOURCES
     except StoreError as exc:
         log.error("cannot store image from %s: %s", ae, exc)
-        node.record_failure(assoc, sop_uid, PROCESSING_FAILURE, str(exc))
-        return PROCESSING_FAILURE
+        node.record_failure(assoc, sop_uid, Status.PROCESSING_FAILURE, str(exc))
+        return Status.PROCESSING_FAILURE
     # Durable now: acknowledge, and let the single index writer pick it up.
     if path is not None:
         node.ingest(assoc, IngestItem(path, header(), len(data), ae or "network", peer))
-        return SUCCESS
+        return Status.SUCCESS
 
     def write_and_ingest() -> None:
         try:
@@ -144,7 +136,7 @@ def store_dataset(
         write_and_ingest()
     else:
         after_response.append(write_and_ingest)
-    return SUCCESS
+    return Status.SUCCESS
 
 
 def _read_header(data: bytes, transfer_syntax: str) -> Callable[[], InstanceHeader]:
@@ -156,11 +148,11 @@ def _read_header(data: bytes, transfer_syntax: str) -> Callable[[], InstanceHead
 
 
 # -- C-FIND ------------------------------------------------------------------------------------
-def handle_find(event: Event, node: DicomNode) -> Iterator[tuple[int, Dataset | None]]:
+def handle_find(event: Event, node: HandlerContext) -> Iterator[tuple[int, Dataset | None]]:
     ae, peer = peer_of(event)
     if not node.allows(ae, "find"):
         log.warning("refused C-FIND from %s at %s: find not allowed for this node", ae, peer)
-        yield NOT_AUTHORIZED, None
+        yield Status.NOT_AUTHORIZED, None
         return
     try:
         identifier = event.identifier
@@ -170,21 +162,21 @@ def handle_find(event: Event, node: DicomNode) -> Iterator[tuple[int, Dataset | 
             for count, response in enumerate(matching.find(session, identifier), start=1):
                 if event.is_cancelled:
                     log.info("C-FIND cancelled by %s after %d matches", ae, count - 1)
-                    yield CANCEL, None
+                    yield Status.CANCEL, None
                     return
-                yield PENDING, response
+                yield Status.PENDING, response
     except KioskError as exc:
         log.warning("C-FIND from %s failed: %s", ae, exc)
-        yield UNABLE_TO_PROCESS, None
+        yield Status.UNABLE_TO_PROCESS, None
         return
     except Exception:
         log.exception("C-FIND from %s failed", ae)
-        yield UNABLE_TO_PROCESS, None
+        yield Status.UNABLE_TO_PROCESS, None
         return
 
 
 # -- C-MOVE / C-GET ---------------------------------------------------------------------------
-def _matched(event: Event, node: DicomNode) -> list[tuple[str, str, str]]:
+def _matched(event: Event, node: HandlerContext) -> list[tuple[str, str, str]]:
     with node.sessions() as session:
         return matching.instances(session, event.identifier)
 
@@ -223,18 +215,18 @@ def _for_peer(ds: Dataset, accepted: _Accepted) -> Dataset:
 
 
 def _datasets(
-    event: Event, node: DicomNode, matched: list[tuple[str, str, str]], accepted: _Accepted
+    event: Event, node: HandlerContext, matched: list[tuple[str, str, str]], accepted: _Accepted
 ) -> Iterator[tuple[int, Dataset | None]]:
     for relative, _sop_class, _ts in matched:
         if event.is_cancelled:
-            yield CANCEL, None
+            yield Status.CANCEL, None
             return
         try:
             ds: Dataset = _for_peer(dcmread(node.store.absolute(relative)), accepted)
         except Exception as exc:  # unreadable file, or no decoder for its pixel data
             log.error("cannot send stored file %s: %s", relative, exc)
             ds = Dataset()  # an empty dataset counts as a failed sub-operation
-        yield PENDING, ds
+        yield Status.PENDING, ds
 
 
 def _contexts(matched: list[tuple[str, str, str]]) -> list[Any]:
@@ -253,7 +245,7 @@ def _contexts(matched: list[tuple[str, str, str]]) -> list[Any]:
     return contexts[:_MAX_SUBOP_CONTEXTS]
 
 
-def handle_move(event: Event, node: DicomNode) -> Iterator[Any]:
+def handle_move(event: Event, node: HandlerContext) -> Iterator[Any]:
     """C-MOVE SCP. A refusal or a bad identifier raises: pynetdicom answers a failure status."""
     ae, peer = peer_of(event)
     if not node.allows(ae, "retrieve"):
@@ -277,19 +269,19 @@ def handle_move(event: Event, node: DicomNode) -> Iterator[Any]:
     yield from _datasets(event, node, matched, accepted)
 
 
-def handle_get(event: Event, node: DicomNode) -> Iterator[Any]:
+def handle_get(event: Event, node: HandlerContext) -> Iterator[Any]:
     ae, peer = peer_of(event)
     if not node.allows(ae, "retrieve"):
         log.warning("refused C-GET from %s at %s: retrieve not allowed", ae, peer)
         yield 0
-        yield NOT_AUTHORIZED, None
+        yield Status.NOT_AUTHORIZED, None
         return
     try:
         matched = _matched(event, node)
     except KioskError as exc:
         log.warning("C-GET from %s failed: %s", ae, exc)
         yield 0
-        yield UNABLE_TO_PROCESS, None
+        yield Status.UNABLE_TO_PROCESS, None
         return
     log.info("C-GET of %d images by %s", len(matched), ae)
     yield len(matched)

@@ -3,21 +3,18 @@
 Every association runs on its own thread. Associations that only store images (or echo) are
 served by the lean acceptor of core.node.storage; every other association (C-FIND, C-MOVE,
 C-GET, or mixed) by pynetdicom. Both keep a received image through
-``handlers.store_dataset``: durable first (the intake journal of core.journal, or an fsynced
-file), then acknowledged, then handed to ``IngestWorker``, the one thread that calls
-``IndexWriter.write_batch``: small batches, flushed as soon as the queue is idle, so an image is
-queryable a few milliseconds after its acknowledgement. The worker also checkpoints the intake
-journal. State changes reach asyncio listeners only through ``loop.call_soon_threadsafe``.
+``handlers.store_dataset``: durable first (the intake journal of core.store.journal, or an
+fsynced file), then acknowledged, then handed to the core's one intake (core.index.intake),
+with the association as its ``Origin``. State changes go out on the change bus as
+``NodeStateChanged``. The node knows the core only through ``NodeServices`` (context.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -36,29 +33,22 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     Verification,
 )
 from pynetdicom.transport import AssociationSocket, RequestHandler
-from sqlalchemy.orm import Session
 
-from core.app import Core
-from core.index.writer import IngestItem, Outcome
+from core.events import NodeStateChanged
+from core.index.intake import Origin
+from core.index.writer import IngestItem
 from core.net import set_nodelay
 from core.node import handlers
-from core.node.storage import VERIFICATION, NodeServer, StorageAssociation
-from core.registry import NodeInfo, NodeRegistry
+from core.node.context import LeanAssociation, NodeServices
+from core.node.storage import VERIFICATION, NodeServer
+from core.registry import NodeInfo
 from core.store.journal import IntakeJournal, JournalRecord
-from core.transfers.log import ITEM_DUPLICATE, ITEM_FAILED, ITEM_STORED, ItemRecord, TransferLog
+from core.transfers.log import ITEM_FAILED, ItemRecord
 
 log = logging.getLogger(__name__)
 
-_BATCH_MAX = 256
-_IDLE_GAP = 0.03  # s without a new image: flush now
-_MAX_LINGER = 0.1  # s: flush at least this often while images stream in
 _NO_AE = "-" * 17  # longer than any AE title: matches no calling AE
 _POLICY_TTL = 2.0  # seconds a registry read is reused for accept decisions
-_CHECKPOINT_IDLE = 0.5  # s without images: sync and empty the intake journal
-_CHECKPOINT_EVERY = 5.0  # s: at least this often while images stream in
-# Journaled images go to the index writer as bytes (it writes each file once, at its final
-# path) while no more than this is held in memory; beyond it, through incoming/.
-_HOLD_MAX_BYTES = 256 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,211 +60,6 @@ class NodeState:
     active_associations: int = 0
     images_today: int = 0
     last_error: str = ""
-
-
-# -- the single index writer --------------------------------------------------------------------
-@dataclass(slots=True)
-class AssociationRecord:
-    """Per-association bookkeeping shared by handlers and the writer thread."""
-
-    key: int
-    ae_title: str
-    peer: str
-    node_name: str
-    transfer_id: int | None = None
-    stored: int = 0
-
-
-_Msg = tuple[str, AssociationRecord, Any]
-
-
-class IngestWorker(threading.Thread):
-    """Indexes received images in small batches; records the incoming transfer log."""
-
-    def __init__(self, core: Core, transfers: TransferLog, on_indexed: Callable[[int], None]):
-        super().__init__(name="ingest-writer", daemon=True)
-        self.core = core
-        self.transfers = transfers
-        self.on_indexed = on_indexed
-        self.queue: queue.Queue[_Msg | None] = queue.Queue()
-        self.idle = threading.Event()
-        self.idle.set()
-        self.pending = 0
-        self.held_bytes = 0  # bytes of queued images that have no file yet
-        self._lock = threading.Lock()
-
-    def put(self, kind: str, assoc: AssociationRecord, payload: Any = None) -> None:
-        with self._lock:
-            self.pending += 1
-            self.idle.clear()
-        self.queue.put((kind, assoc, payload))
-
-    def hold(self, size: int) -> bool:
-        """Reserve room for ``size`` bytes of an image handed over in memory; False if full."""
-        with self._lock:
-            if self.held_bytes + size > _HOLD_MAX_BYTES:
-                return False
-            self.held_bytes += size
-            return True
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self.queue.put(None)
-        self.join(timeout)
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        return self.idle.wait(timeout)
-
-    def _checkpoint(self) -> None:
-        journal = self.core.store.journal
-        if journal is not None and journal.needs_checkpoint:
-            try:
-                journal.checkpoint(lambda: self.core.store.sync(force=True))
-            except OSError:
-                log.exception("intake journal checkpoint failed")
-        self._last_checkpoint = time.monotonic()
-
-    def run(self) -> None:
-        stopping = False
-        self._last_checkpoint = time.monotonic()
-        while not stopping:
-            journal = self.core.store.journal
-            try:
-                # An idle writer makes the indexed images' files durable and empties the
-                # journal; while images stream in, it does so every _CHECKPOINT_EVERY s.
-                idle = (
-                    _CHECKPOINT_IDLE if journal is not None and journal.needs_checkpoint else None
-                )
-                first = self.queue.get(timeout=idle)
-            except queue.Empty:
-                self._checkpoint()
-                continue
-            batch: list[_Msg] = []
-            if first is None:
-                stopping = True
-            else:
-                batch.append(first)
-            # Gather while images keep arriving: flush when the queue has been idle for
-            # _IDLE_GAP, after _MAX_LINGER, or at _BATCH_MAX. One commit per image would cost
-            # ~10 ms of CPU each; batches of dozens cost under 1 ms per image.
-            deadline = time.monotonic() + _MAX_LINGER
-            while len(batch) < _BATCH_MAX and not stopping:
-                wait = min(_IDLE_GAP, deadline - time.monotonic())
-                if wait <= 0:
-                    break
-                try:
-                    msg = self.queue.get(timeout=wait)
-                except queue.Empty:
-                    break
-                if msg is None:
-                    stopping = True
-                    break
-                batch.append(msg)
-            if journal is not None and not journal.durable:
-                try:  # the batch's images, and any since, are on disk from here on
-                    journal.sync_pending()
-                except OSError:
-                    log.exception("intake journal sync failed")
-            if batch:
-                try:
-                    self._process(batch)
-                except Exception:
-                    log.exception("indexing a batch of %d messages failed", len(batch))
-            if time.monotonic() - self._last_checkpoint > _CHECKPOINT_EVERY:
-                self._checkpoint()
-            with self._lock:
-                self.pending -= len(batch)
-                if self.pending <= 0:
-                    self.idle.set()
-
-    def _process(self, batch: Sequence[_Msg]) -> None:
-        # Keep order: images before the "end" of their association.
-        run: list[_Msg] = []
-        for msg in batch:
-            if msg[0] == "end":
-                self._flush(run)
-                run = []
-                self._end(msg[1], msg[2])
-            else:
-                run.append(msg)
-        self._flush(run)
-
-    def _transfer(self, assoc: AssociationRecord) -> int:
-        if assoc.transfer_id is None:
-            assoc.transfer_id = self.transfers.start_incoming(
-                assoc.ae_title, assoc.peer, assoc.node_name
-            )
-        return assoc.transfer_id
-
-    def _flush(self, run: Sequence[_Msg]) -> None:
-        held = sum(m[2][0].size for m in run if m[0] == "store" and m[2][0].data is not None)
-        try:
-            self._index(run)
-        finally:  # indexed, or left to the journal's replay at the next start
-            if held:
-                with self._lock:
-                    self.held_bytes -= held
-
-    def _index(self, run: Sequence[_Msg]) -> None:
-        if not run:
-            return
-        stored = [(m[1], m[2][0], m[2][1]) for m in run if m[0] == "store"]
-        items = [item for _assoc, item, _record in stored]
-        unindexed: set[int] = set()  # positions of images left for the recovery at next start
-        failed = [(m[1], m[2]) for m in run if m[0] == "failed"]
-        # Every association's transfer row exists before the batch's transaction begins: it
-        # is created in a transaction of its own, which must not wait behind the batch's.
-        senders = [assoc for assoc, _item, _record in stored] + [assoc for assoc, _ in failed]
-        ids = {assoc.key: self._transfer(assoc) for assoc in senders}
-
-        def add_items(session: Session, outcomes: Sequence[Outcome]) -> None:
-            records: dict[int, list[ItemRecord]] = {}
-            for (assoc, item, _record), outcome in zip(stored, outcomes, strict=True):
-                h = item.header
-                status = ITEM_DUPLICATE if outcome == Outcome.DUPLICATE else ITEM_STORED
-                records.setdefault(assoc.key, []).append(
-                    ItemRecord(
-                        h.sop_uid, h.series_uid, h.study_uid, h.patient_name, status, 0, item.size
-                    )
-                )
-            for assoc, record in failed:
-                records.setdefault(assoc.key, []).append(record)
-            for key, recs in records.items():
-                self.transfers.add_items(session, ids[key], recs)
-
-        if items:
-            try:
-                # The transfer log items commit with the index rows: one transaction a batch.
-                self.core.writer.write_batch(items, record=add_items)
-            except Exception:
-                log.exception("index batch failed; retrying image by image")
-                outcomes: list[Outcome] = []
-                for position, item in enumerate(items):
-                    try:
-                        outcomes += self.core.writer.write_batch([item])
-                    except Exception as exc:
-                        # Its file stays in incoming/, or its journal record stays valid.
-                        log.error("cannot index image %s: %s", item.header.sop_uid, exc)
-                        outcomes.append(Outcome.DUPLICATE)
-                        unindexed.add(position)
-                with self.core.sessions.begin() as session:
-                    add_items(session, outcomes)
-        else:
-            with self.core.sessions.begin() as session:
-                add_items(session, [])
-        journal = self.core.store.journal
-        journaled = [
-            record
-            for position, (_assoc, item, record) in enumerate(stored)
-            if record is not None and not (item.data is not None and position in unindexed)
-        ]
-        if journal is not None and journaled:
-            journal.committed(journaled)
-        if items:
-            self.on_indexed(len(items))
-
-    def _end(self, assoc: AssociationRecord, error: str) -> None:
-        if assoc.transfer_id is not None:
-            self.transfers.finish(assoc.transfer_id, error)
 
 
 # -- the association socket ------------------------------------------------------------------
@@ -333,18 +118,21 @@ class DicomNode:
 
     def __init__(
         self,
-        core: Core,
+        core: NodeServices,
         *,
         ae_title: str | None = None,
         port: int | None = None,
         bind: str | None = None,
         accept_policy: str | None = None,
     ) -> None:
-        self.core = core
+        self.settings = core.settings
         self.store = core.store
         self.sessions = core.sessions
-        self.registry = NodeRegistry(core.sessions)
+        self.registry = core.registry
         self.transfers = core.transfers
+        self.writer = core.writer
+        self.intake = core.intake
+        self.events = core.events
         self.ae_title = ae_title or core.settings.ae_title
         self.port = core.settings.port if port is None else port
         self.bind = bind or core.settings.bind
@@ -352,11 +140,8 @@ class DicomNode:
         self._state = NodeState(ae_title=self.ae_title, bind=self.bind, port=self.port)
         self._ae: AE | None = None
         self._server: NodeServer | None = None
-        self._worker: IngestWorker | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._listeners: list[Callable[[NodeState], None]] = []
-        self._assocs: dict[int, AssociationRecord] = {}
-        self._lean: set[StorageAssociation] = set()
+        self._assocs: dict[int, Origin] = {}
+        self._lean: set[LeanAssociation] = set()
         self._routing = 0  # connections being routed or served by the lean acceptor
         self.network_timeout = float(core.settings.network_timeout)
         self.acse_timeout = 30.0
@@ -370,10 +155,6 @@ class DicomNode:
     @property
     def state(self) -> NodeState:
         return self._state
-
-    def add_listener(self, callback: Callable[[NodeState], None]) -> None:
-        """``callback(state)`` runs on the event loop that called ``start`` after each change."""
-        self._listeners.append(callback)
 
     def _set_state(self, **changes: Any) -> None:
         with self._lock:
@@ -389,11 +170,7 @@ class DicomNode:
         self._notify(state)
 
     def _notify(self, state: NodeState) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        for callback in self._listeners:
-            loop.call_soon_threadsafe(callback, state)
+        self.events.publish(NodeStateChanged(state))
 
     def _count_indexed(self, count: int) -> None:
         today = datetime.now().date()
@@ -409,7 +186,6 @@ class DicomNode:
     async def start(self) -> None:
         if self._server is not None:
             return
-        self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._start_blocking)
 
     def _start_blocking(self) -> None:
@@ -424,8 +200,6 @@ class DicomNode:
             self._today = today
         self._set_state(images_today=received)
         self._open_journal()
-        worker = IngestWorker(self.core, self.transfers, self._count_indexed)
-        worker.start()
         ae = _KioskAE(self.ae_title, self)
         ae.maximum_associations = self.maximum_associations
         ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs
@@ -468,7 +242,6 @@ class DicomNode:
                 ),
             )
         except OSError as exc:
-            worker.stop()
             self._close_journal()
             self._set_state(running=False, last_error=str(exc))
             raise
@@ -476,7 +249,7 @@ class DicomNode:
         thread = threading.Thread(target=server.serve_forever, name="dicom-listener", daemon=True)
         thread.start()
         ae._servers.append(server)
-        self._ae, self._server, self._worker = ae, server, worker
+        self._ae, self._server = ae, server
         port = int(server.server_address[1])
         self.port = port
         self._set_state(running=True, port=port, ae_title=self.ae_title, last_error="")
@@ -495,7 +268,7 @@ class DicomNode:
         await asyncio.to_thread(self._stop_blocking, grace)
 
     def _stop_blocking(self, grace: float) -> None:
-        server, ae, worker = self._server, self._ae, self._worker
+        server, ae = self._server, self._ae
         self._server = None
         if server is not None:
             server.shutdown()  # no new associations
@@ -519,12 +292,11 @@ class DicomNode:
         with self._lock:
             left, self._assocs = list(self._assocs.values()), {}
         for entry in left:
-            if worker is not None:
-                worker.put("end", entry, "the node stopped during the association")
-        if worker is not None:
-            worker.stop()
+            self.intake.end(entry, "the node stopped during the association")
+        if not self.intake.wait_idle(30.0):
+            log.error("the index writer did not finish within 30 s of the stop")
         self._close_journal()
-        self._ae, self._worker = None, None
+        self._ae = None
         self._set_state(running=False, active_associations=0)
         log.info("DICOM node %s stopped; index flushed", self.ae_title)
 
@@ -537,9 +309,7 @@ class DicomNode:
         store = self.store
         if store.journal is not None:
             return
-        journal = IntakeJournal.open(
-            store.incoming_dir / "journal", durable=self.core.settings.fsync
-        )
+        journal = IntakeJournal.open(store.incoming_dir / "journal", durable=self.settings.fsync)
         if journal is None:
             return  # another process receives into this store: a file per image here
         recovered = journal.recover(store.write_recovered)
@@ -548,7 +318,7 @@ class DicomNode:
             log.warning("%d images recovered from the intake journal", recovered)
         journal.reset_after_recovery()
         if recovered:
-            self.core.writer.recover()
+            self.writer.recover()
         store.journal = journal
 
     def _close_journal(self) -> None:
@@ -566,8 +336,7 @@ class DicomNode:
 
     def wait_indexed(self, timeout: float = 30.0) -> bool:
         """Block until every acknowledged image is indexed (for tests and benchmarks)."""
-        worker = self._worker
-        return worker.wait_idle(timeout) if worker is not None else True
+        return self.intake.wait_idle(timeout)
 
     # -- policy ------------------------------------------------------------------------------
     def _known(self) -> list[NodeInfo]:
@@ -598,7 +367,7 @@ class DicomNode:
         return None
 
     # -- association bookkeeping (association threads) ------------------------------------------
-    def association_entry(self, key: int, ae: str, peer: str) -> AssociationRecord:
+    def association_entry(self, key: int, ae: str, peer: str) -> Origin:
         """The record of association ``key``, created when it first stores or fails an image.
 
         Its incoming transfer row is written here, before the first image is acknowledged, so
@@ -610,7 +379,7 @@ class DicomNode:
             if found is not None:
                 return found
             names = [n.name for n in self._known() if n.ae_title == ae]
-            found = AssociationRecord(key, ae, peer, names[0] if names else "")
+            found = Origin(key, ae, peer, names[0] if names else "", on_indexed=self._count_indexed)
             self._assocs[key] = found
         try:
             found.transfer_id = self.transfers.start_incoming(ae, peer, found.node_name)
@@ -618,28 +387,23 @@ class DicomNode:
             log.exception("cannot record the incoming transfer from %s", ae)
         return found
 
-    def ingest(
-        self, assoc: AssociationRecord, item: IngestItem, record: JournalRecord | None = None
-    ) -> None:
+    def ingest(self, assoc: Origin, item: IngestItem, record: JournalRecord | None = None) -> None:
         assoc.stored += 1
-        if self._worker is not None:
-            self._worker.put("store", assoc, (item, record))
+        self.intake.store(assoc, item, record)
 
     def hold(self, size: int) -> bool:
         """May a journaled image of ``size`` bytes go to the index writer in memory?"""
-        worker = self._worker
-        return worker is not None and worker.hold(size)
+        return self._server is not None and self.intake.hold(size)
 
-    def record_failure(self, assoc: AssociationRecord, sop_uid: str, code: int, error: str) -> None:
-        if self._worker is not None:
-            record = ItemRecord(sop_uid[:64], "", "", "", ITEM_FAILED, code, 0, error[:500])
-            self._worker.put("failed", assoc, record)
+    def record_failure(self, assoc: Origin, sop_uid: str, code: int, error: str) -> None:
+        record = ItemRecord(sop_uid[:64], "", "", "", ITEM_FAILED, code, 0, error[:500])
+        self.intake.fail(assoc, record)
 
     def _end_association(self, key: int, error: str) -> None:
         with self._lock:  # pop and enqueue together: stop() waits for _assocs to empty
             found = self._assocs.pop(key, None)
-            if found is not None and self._worker is not None:
-                self._worker.put("end", found, error)
+            if found is not None:
+                self.intake.end(found, error)
         if found is not None:
             log.info("association from %s ended: %d images", found.ae_title, found.stored)
 
@@ -649,7 +413,7 @@ class DicomNode:
             self._routing += delta
 
     def lean_reject_reason(
-        self, ae_title: str, association: StorageAssociation
+        self, ae_title: str, association: LeanAssociation
     ) -> tuple[int, int, int] | None:
         """Register ``association``; (result, source, diagnostic) if it must be rejected.
 
@@ -681,7 +445,7 @@ class DicomNode:
     def association_opened(self) -> None:
         self._add_active(+1)
 
-    def lean_finished(self, association: StorageAssociation, opened: bool, error: str) -> None:
+    def lean_finished(self, association: LeanAssociation, opened: bool, error: str) -> None:
         with self._lock:
             self._lean.discard(association)
         if opened:

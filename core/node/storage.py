@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
 from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RJ, A_ASSOCIATE_RQ
@@ -41,10 +41,9 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from core.errors import PeerClosedError, ProtocolError
 from core.net import dimse, set_nodelay
+from core.net.status import Status
 from core.node import handlers
-
-if TYPE_CHECKING:
-    from core.node.server import DicomNode
+from core.node.context import AcceptorContext
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,6 @@ VERIFICATION = "1.2.840.10008.1.1"
 MAX_RECEIVE_PDU = 1 << 20
 MAX_REQUEST_PDU = 1 << 16  # an A-ASSOCIATE-RQ larger than this goes to pynetdicom
 _PEEK_FLAGS = socket.MSG_PEEK | socket.MSG_WAITALL
-_SOP_CLASS_NOT_SUPPORTED = 0x0122
 
 
 def peek_request(sock: socket.socket, timeout: float) -> bytes | None:
@@ -129,7 +127,7 @@ class StorageAssociation:
 
     def __init__(
         self,
-        node: DicomNode,
+        node: AcceptorContext,
         sock: socket.socket,
         address: tuple[str, int],
         rq: A_ASSOCIATE,
@@ -310,7 +308,7 @@ class StorageAssociation:
         context_id = int(context.context_id)  # type: ignore[arg-type]
         if isinstance(request, dimse.CEchoRQ):
             log.info("C-ECHO from %s at %s", self.ae_title, self.peer)
-            echo = dimse.CEchoRSP(request.message_id, handlers.SUCCESS, request.sop_class_uid)
+            echo = dimse.CEchoRSP(request.message_id, Status.SUCCESS, request.sop_class_uid)
             self._reply(context_id, echo.encode())
             return
         after_response: list[Callable[[], None]] = []
@@ -318,15 +316,16 @@ class StorageAssociation:
             raise ProtocolError(
                 f"{type(request).__name__} is not a request this association serves"
             )
+        status: int
         if str(context.abstract_syntax) == VERIFICATION:
-            status = _SOP_CLASS_NOT_SUPPORTED
+            status = Status.SOP_CLASS_NOT_SUPPORTED
         elif not self.node.allows(self.ae_title, "store"):
             log.warning(
                 "refused C-STORE from %s at %s: store not allowed for this node",
                 self.ae_title,
                 self.peer,
             )
-            status = handlers.NOT_AUTHORIZED
+            status = Status.NOT_AUTHORIZED
         else:
             status = handlers.store_dataset(
                 self.node,
@@ -339,7 +338,7 @@ class StorageAssociation:
                 dataset,
                 after_response,
             )
-            if status == handlers.SUCCESS:
+            if status == Status.SUCCESS:
                 self.stored += 1
         reply = dimse.CStoreRSP(
             request.message_id, request.sop_class_uid, request.sop_instance_uid, status
@@ -358,7 +357,7 @@ class StorageAssociation:
 class NodeServer(ThreadedAssociationServer):
     """pynetdicom's threaded server, with storage-only associations served by the lean path."""
 
-    node: DicomNode
+    node: AcceptorContext
 
     def process_request(self, request: Any, client_address: Any) -> None:
         thread = threading.Thread(

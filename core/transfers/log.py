@@ -28,7 +28,7 @@ import builtins
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import UID_LEN, Instance, Series, Study, Transfer, TransferItem
 from core.errors import KioskError, NotFoundError, TransferStateError
+from core.events import ChangeBus, LocalBus, TransferEvent, TransfersChanged
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,8 @@ _DONE_ITEMS = (ITEM_SENT, ITEM_STORED, ITEM_DUPLICATE)
 PRIORITIES: dict[str, int] = {"medium": 0, "high": 1, "low": 2}
 PRIORITY_NAMES: dict[int, str] = {value: name for name, value in PRIORITIES.items()}
 
-# Change events: "queued" (a transfer became waiting), "aborted", "deleted".
-LogListener = Callable[[str, int], None]
-ChangeCallback = Callable[[builtins.list[dict[str, Any]]], None]
+# Change events (``core.events.TransferEvent``): "queued" (a transfer became waiting),
+# "aborted", "deleted".
 
 
 def _now() -> datetime:
@@ -127,11 +127,12 @@ def recount(session: Session, transfer_id: int) -> None:
 class TransferLog:
     """Writes and reads the transfer tables (short sessions; call off the GUI thread)."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], events: ChangeBus | None = None) -> None:
+        """Changes go out on ``events``: ``TransferEvent`` at once, ``TransfersChanged``
+        (coalesced, and including other processes' changes) while someone subscribes."""
         self._sessions = sessions
-        self._feed = _ChangeFeed(sessions)
-        self._listeners: builtins.list[LogListener] = []
-        self._lock = threading.Lock()
+        self.events = events if events is not None else LocalBus()
+        self._feed = _ChangeFeed(sessions, self.events)
 
     # -- incoming -------------------------------------------------------------------------------
     def start_incoming(self, ae_title: str, peer: str, node_name: str = "") -> int:
@@ -412,30 +413,6 @@ class TransferLog:
         return len(ids)
 
     # -- change events ------------------------------------------------------------------------
-    def subscribe(self, callback: ChangeCallback) -> Callable[[], None]:
-        """Call ``callback(changed transfers)`` (``list()`` dicts) on changes; returns unsubscribe.
-
-        Coalesced: at most ten calls a second. Called from a watcher thread. A deleted transfer
-        appears once with status ``"deleted"``.
-        """
-        return self._feed.subscribe(callback)
-
-    def add_listener(self, listener: LogListener) -> Callable[[], None]:
-        """Hear ``(event, transfer_id)`` at once, from the thread that made the change.
-
-        Events: ``queued`` (a transfer became waiting), ``aborted``, ``deleted``. The send worker
-        uses it to start and stop promptly; the UI uses ``subscribe``.
-        """
-        with self._lock:
-            self._listeners.append(listener)
-
-        def remove() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return remove
-
     def changed(self, event: str | None = None, transfer_id: int | None = None) -> None:
         """Tell subscribers and listeners that a transfer changed (used by the send queue)."""
         if event is not None and transfer_id is not None:
@@ -450,13 +427,7 @@ class TransferLog:
     # -- internals ---------------------------------------------------------------------------
     def _notify(self, event: str, transfer_id: int) -> None:
         self._feed.poke(deleted=[transfer_id] if event == "deleted" else ())
-        with self._lock:
-            listeners = builtins.list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event, transfer_id)
-            except Exception:
-                log.exception("transfer log listener failed")
+        self.events.publish(TransferEvent(event, transfer_id))
 
     @staticmethod
     def _row(session: Session, transfer_id: int) -> Transfer:
@@ -703,43 +674,41 @@ class _ChangeFeed:
     MIN_INTERVAL = 0.1  # at most ten calls a second
     WINDOW = timedelta(seconds=5)  # covers commit latency between processes
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], events: ChangeBus) -> None:
         self._sessions = sessions
+        self._events = events
         self._lock = threading.Lock()
-        self._subscribers: builtins.list[ChangeCallback] = []
+        self._closed = False
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
         self._deleted: builtins.list[int] = []
         self._seen: dict[int, dict[str, Any]] = {}
 
-    def subscribe(self, callback: ChangeCallback) -> Callable[[], None]:
+        events.on_subscribe(TransfersChanged, self._start)
+
+    def _start(self) -> None:
+        """A ``TransfersChanged`` subscriber came: watch the log while there is one."""
         with self._lock:
-            self._subscribers.append(callback)
-            if self._thread is None:
+            if self._thread is None and not self._closed:
                 self._thread = threading.Thread(
                     target=self._run, name="transfer-events", daemon=True
                 )
                 self._thread.start()
 
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-            self._wake.set()
-
-        return unsubscribe
+    def _watched(self) -> bool:
+        return not self._closed and self._events.has_subscribers(TransfersChanged)
 
     def poke(self, deleted: Iterable[int] = ()) -> None:
         ids = builtins.list(deleted)
         with self._lock:
-            if not self._subscribers:
+            if self._thread is None:
                 return
             self._deleted.extend(ids)
         self._wake.set()
 
     def close(self) -> None:
         with self._lock:
-            self._subscribers.clear()
+            self._closed = True
             thread = self._thread
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
@@ -754,7 +723,7 @@ class _ChangeFeed:
         while True:
             self._wake.wait(self.POLL_SECONDS)
             with self._lock:
-                if not self._subscribers:
+                if not self._watched():
                     self._thread = None
                     self._seen.clear()
                     self._deleted.clear()
@@ -772,13 +741,7 @@ class _ChangeFeed:
             if not changed:
                 continue
             last = time.monotonic()
-            with self._lock:
-                subscribers = builtins.list(self._subscribers)
-            for callback in subscribers:
-                try:
-                    callback(changed)
-                except Exception:
-                    log.exception("transfer events: a subscriber failed")
+            self._events.publish(TransfersChanged(tuple(changed)))
 
     def _poll(self, publish: bool) -> builtins.list[dict[str, Any]]:
         since = _now() - self.WINDOW

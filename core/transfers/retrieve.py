@@ -104,7 +104,7 @@ def retrieve(
     sink: ReceivedFiles | None = None
     if method == "get":
         sink = ReceivedFiles(
-            core.writer,
+            core.intake,
             source=remote.ae_title,
             detail=f"{remote.host}:{remote.port} (C-GET)",
             log_to=core.transfers,

@@ -26,20 +26,24 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from pynetdicom.status import GENERAL_STATUS, STORAGE_SERVICE_CLASS_STATUS
+from sqlalchemy.orm import Session, sessionmaker
 
+from core.config import Settings
 from core.errors import AssociationRejected, NetworkError
+from core.events import ChangeBus, TransferEvent
 from core.net.association import RemoteAE
+from core.net.status import Status
 from core.net.storescu import (
-    PROCESSING_FAILURE,
     StoreAssociation,
     StoreItem,
     StoreResult,
     plan_associations,
 )
-from core.transfers.log import OUT_SENDING, _now
+from core.store.files import FileStore
+from core.transfers.log import OUT_SENDING, TransferLog, _now
 from core.transfers.queue import (
     HEARTBEAT_SECONDS,
     Claim,
@@ -49,8 +53,25 @@ from core.transfers.queue import (
     make_owner,
 )
 
-if TYPE_CHECKING:
-    from core.app import Core
+
+class SendServices(Protocol):
+    """What the send worker takes from the core (``core.app.Core`` has them all)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
+
+    @property
+    def store(self) -> FileStore: ...
+
+    @property
+    def transfers(self) -> TransferLog: ...
+
+    @property
+    def events(self) -> ChangeBus: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +156,7 @@ class SendWorker:
     the rest of the queue to the kiosk or ``serve``).
     """
 
-    def __init__(self, core: Core, *, only: Iterable[int] | None = None) -> None:
+    def __init__(self, core: SendServices, *, only: Iterable[int] | None = None) -> None:
         self.core = core
         self._queue = SendQueue(core.sessions, core.transfers)
         self._only = set(only) if only is not None else None
@@ -164,16 +185,18 @@ class SendWorker:
         """Ids of the transfers being sent now."""
         return sorted(self._jobs)
 
-    async def start(self) -> None:
-        """Resume transfers abandoned by a dead process, then send the queue."""
+    async def start(self, *, only: Iterable[int] | None = None) -> None:
+        """Resume transfers abandoned by a dead process, then send the queue (or ``only``)."""
         if self._running:
             return
+        if only is not None:
+            self._only = set(only)
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         recovered = await asyncio.to_thread(self._queue.recover)
         if recovered:
             log.info("resuming %d interrupted transfers", len(recovered))
-        self._remove_listener = self.core.transfers.add_listener(self._on_log_event)
+        self._remove_listener = self.core.events.subscribe(TransferEvent, self._on_log_event)
         self._running = True
         self._scheduler = self._loop.create_task(self._schedule(), name="send-scheduler")
 
@@ -232,13 +255,13 @@ class SendWorker:
         else:
             loop.call_soon_threadsafe(wake.set)
 
-    def _on_log_event(self, event: str, transfer_id: int) -> None:
+    def _on_log_event(self, event: TransferEvent) -> None:
         """From the transfer log, on whichever thread made the change."""
-        if event in ("aborted", "deleted"):
-            job = self._jobs.get(transfer_id)
+        if event.kind in ("aborted", "deleted"):
+            job = self._jobs.get(event.transfer_id)
             if job is not None:
                 job.abort("abort")
-        elif event == "queued":
+        elif event.kind == "queued":
             self._poke()
 
     async def _schedule(self) -> None:
@@ -370,7 +393,7 @@ class SendWorker:
                     ItemResult(
                         item.id,
                         False,
-                        PROCESSING_FAILURE,
+                        Status.PROCESSING_FAILURE,
                         "the image is no longer in the store (deleted after it was queued?)",
                     )
                 )

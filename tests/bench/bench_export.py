@@ -20,7 +20,7 @@ from core.config import load_settings
 from core.dicom import synth
 from core.export.deidentify import DeidentifyOptions
 from core.export.exporter import ExportOptions, Selection, export_selection
-from core.index.importer import Importer, MemorySource
+from core.index.importer import MemorySource
 
 COUNT = 300
 
@@ -34,7 +34,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         with Core(load_settings(tmp / "data", {"fsync": False})) as core:
             sources = [MemorySource(f"ct {i}", b) for i, b in enumerate(synth.ct_series(COUNT))]
-            Importer(core.writer, core.sessions).run_sources(sources)
+            core.importer.run_sources(sources)
             stored = sorted((tmp / "data").rglob("*.dcm"))
             stored = [p for p in stored if "incoming" not in p.parts]
             study = core.list_rows("study", __import__("core.db.queries").db.queries.StudyFilter())

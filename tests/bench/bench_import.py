@@ -17,7 +17,6 @@ from pydicom import dcmread
 from core.app import Core
 from core.config import load_settings
 from core.dicom.synth import ct_series
-from core.index.importer import Importer
 
 COUNT = 1000
 
@@ -53,7 +52,7 @@ def main() -> None:
             settings = load_settings(Path(tmp) / f"data-{fsync}", {"fsync": fsync})
             with Core(settings) as core:
                 start = time.perf_counter()
-                summary = Importer(core.writer, core.sessions).run([source])
+                summary = core.importer.run([source])
                 elapsed = time.perf_counter() - start
                 assert summary.imported == COUNT, summary.as_json()
                 assert core.stats()["instances"] == COUNT

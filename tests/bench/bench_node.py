@@ -20,15 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.dicom.synth import ct_series
-from tests.integration.node_support import (
-    KioskServer,
-    Orthanc,
-    Storescp,
-    dcmtk,
-    orthanc_binary,
-    peer_env,
-    wait_for,
-)
+from tests.support.dcmtk import StoreSCP, dcmtk, dcmtk_env
+from tests.support.node import KioskServer
+from tests.support.orthanc import Orthanc, orthanc_binary
+from tests.support.ports import wait_for
 
 COUNT = int(os.environ.get("BENCH_NODE_IMAGES", "1000"))
 PARALLEL = 4
@@ -56,7 +51,7 @@ def _send(port: int, ae: str, groups: list[list[Path]]) -> None:
             [dcmtk("storescu"), "-aec", ae, "127.0.0.1", str(port), *map(str, group)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env=peer_env(),
+            env=dcmtk_env(),
         )
         for group in groups
     ]
@@ -102,23 +97,13 @@ def run_kiosk(base: Path, files: list[Path], parallel: int, fsync: bool = True) 
 
 def run_storescp(base: Path, files: list[Path], parallel: int) -> float:
     folder = base / f"storescp-{parallel}"
-    scp = Storescp(folder, ae="STORESCP")
     # storescp handles one association at a time unless it forks
     scp_args = ["--fork"] if parallel > 1 else []
-    scp.folder.mkdir(parents=True, exist_ok=True)
-    scp.proc = subprocess.Popen(
-        [dcmtk("storescp"), *scp_args, "-aet", "STORESCP", "-od", str(folder), str(scp.port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=peer_env(),
-    )
-    from tests.integration.node_support import port_open
-
-    wait_for(lambda: port_open(scp.port), 30, "storescp")
+    scp = StoreSCP(folder, *scp_args, ae_title="STORESCP", debug=False).start()
     try:
         return _timed(
             lambda: _send(scp.port, "STORESCP", _groups(files, parallel)),
-            lambda: sum(1 for p in folder.iterdir() if p.is_file()),
+            scp.count,
             len(files),
         )
     finally:
@@ -129,8 +114,8 @@ def run_orthanc(base: Path, files: list[Path], parallel: int) -> float:
     orthanc = Orthanc(base / f"orthanc-{parallel}").start()
     try:
         return _timed(
-            lambda: _send(orthanc.dicom_port, orthanc.ae, _groups(files, parallel)),
-            lambda: int(orthanc.get("/statistics")["CountInstances"]),
+            lambda: _send(orthanc.dicom_port, orthanc.ae_title, _groups(files, parallel)),
+            orthanc.count_instances,
             len(files),
         )
     finally:

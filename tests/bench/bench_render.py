@@ -26,7 +26,7 @@ from core.db.queries import StudyFilter
 from core.dicom import synth
 from core.imaging.render import render_thumbnail
 from core.imaging.thumbnails import ThumbnailCache, default_workers
-from core.index.importer import Importer, MemorySource
+from core.index.importer import MemorySource
 
 IMAGES = int(os.environ.get("BENCH_RENDER_IMAGES", "1000"))
 SIZE = 128
@@ -69,7 +69,7 @@ def main() -> None:
                 MemorySource(f"ct #{i}", data)
                 for i, data in enumerate(synth.ct_series(IMAGES, size=256))
             ]
-            Importer(core.writer, core.sessions).run_sources(sources, source_name="bench")
+            core.importer.run_sources(sources, source_name="bench")
             rows = core.list_rows("image", StudyFilter(), limit=IMAGES)
             uids = [str(r["SOPInstanceUID"]) for r in rows]
             workers = default_workers()

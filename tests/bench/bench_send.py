@@ -24,51 +24,16 @@ from core.app import Core
 from core.config import load_settings
 from core.db.queries import StudyFilter
 from core.dicom.synth import ct_series
-from core.index.importer import Importer
-from core.registry import NodeRegistry
 from core.transfers.log import FINAL_OUT
 from core.transfers.sender import SendWorker
-from tests.integration.node_support import (
-    Orthanc,
-    dcmtk,
-    free_port,
-    orthanc_binary,
-    peer_env,
-    port_open,
-    wait_for,
-)
+from tests.support.dcmtk import StoreSCP, dcmtk, dcmtk_env
+from tests.support.orthanc import Orthanc, orthanc_binary
+from tests.support.ports import wait_for
 
 COUNT = int(os.environ.get("BENCH_SEND_IMAGES", "1000"))
 # The machine is shared: each sender runs this often (interleaved) and its best run counts.
 REPEATS = int(os.environ.get("BENCH_SEND_REPEATS", "3"))
 AE = "STORESCP"
-
-
-class Receiver:
-    """storescp writing files into a fresh folder (no debug output)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        folder.mkdir(parents=True)
-        self.proc = subprocess.Popen(
-            [dcmtk("storescp"), "-aet", AE, "-od", str(folder), str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=peer_env(),
-        )
-        wait_for(lambda: port_open(self.port), 30, "storescp to listen")
-
-    def count(self) -> int:
-        return sum(1 for p in self.folder.iterdir() if p.is_file())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 def _make_series(folder: Path) -> list[Path]:
@@ -81,7 +46,7 @@ def _make_series(folder: Path) -> list[Path]:
     return files
 
 
-def _timed(send: Callable[[], None], receiver: Receiver, expected: int) -> float:
+def _timed(send: Callable[[], None], receiver: StoreSCP, expected: int) -> float:
     start = time.perf_counter()
     send()
     wait_for(lambda: receiver.count() >= expected, 300, f"{expected} files at storescp", 0.002)
@@ -94,19 +59,19 @@ class QueueSender:
     def __init__(self, base: Path, files: list[Path]) -> None:
         self.core = Core(load_settings(base / "kiosk", {"fsync": False}))
         self.core.open()
-        summary = Importer(self.core.writer, self.core.sessions).run(files)
+        summary = self.core.importer.run(files)
         if summary.imported != len(files):
             raise RuntimeError(f"import failed: {summary.rejected[:3]}")
         rows = self.core.list_rows("study", StudyFilter(), limit=1)
         self.study = rows[0]["StudyInstanceUID"]
-        NodeRegistry(self.core.sessions).add("scp", AE, "127.0.0.1", 104)
+        self.core.registry.add("scp", AE, "127.0.0.1", 104)
 
     def close(self) -> None:
         self.core.close()
 
-    def run(self, receiver: Receiver) -> float:
+    def run(self, receiver: StoreSCP) -> float:
         core = self.core
-        NodeRegistry(core.sessions).edit("scp", port=receiver.port)
+        core.registry.edit("scp", port=receiver.port)
 
         async def send() -> None:
             worker = SendWorker(core)
@@ -129,15 +94,15 @@ class QueueSender:
         return _timed(lambda: asyncio.run(send()), receiver, COUNT)
 
 
-def storescu_run(files: list[Path]) -> Callable[[Receiver], float]:
-    def run(receiver: Receiver) -> float:
+def storescu_run(files: list[Path]) -> Callable[[StoreSCP], float]:
+    def run(receiver: StoreSCP) -> float:
         def send() -> None:
             subprocess.run(
                 [dcmtk("storescu"), "-aec", AE, "127.0.0.1", str(receiver.port), *map(str, files)],
                 check=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                env=peer_env(),
+                env=dcmtk_env(),
                 timeout=600,
             )
 
@@ -157,7 +122,7 @@ class OrthancSender:
     def close(self) -> None:
         self.orthanc.stop()
 
-    def run(self, receiver: Receiver) -> float:
+    def run(self, receiver: StoreSCP) -> float:
         modality = {"AET": AE, "Host": "127.0.0.1", "Port": receiver.port}
         self.orthanc.request("PUT", "/modalities/scp", modality)
         body = {"Resources": self.ids, "Synchronous": True}
@@ -175,7 +140,7 @@ def main() -> None:
         print(f"{len(files)} CT images, {size / 1024:.1f} KB each, to storescp on loopback")
         queue = QueueSender(base, files)
         closers.append(queue.close)
-        senders: dict[str, Callable[[Receiver], float]] = {
+        senders: dict[str, Callable[[StoreSCP], float]] = {
             "dicom-kiosk queue": queue.run,
             "DCMTK storescu": storescu_run(files),
         }
@@ -186,7 +151,8 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in senders}
         for round_ in range(REPEATS):
             for name, run in senders.items():
-                receiver = Receiver(base / f"received-{round_}-{len(times[name])}-{name[:6]}")
+                folder = base / f"received-{round_}-{len(times[name])}-{name[:6]}"
+                receiver = StoreSCP(folder, ae_title=AE, debug=False).start()
                 try:
                     times[name].append(run(receiver))
                 finally:

@@ -18,7 +18,8 @@ from core.config import load_settings, save_settings
 from core.db.engine import current_revision, make_engine, upgrade
 from core.db.models import Base
 from core.errors import ConfigError
-from tests.conftest import TEST_FILES, fresh_pg_database
+from tests.support.data import TEST_FILES
+from tests.support.postgres import fresh_pg_database
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -194,18 +195,46 @@ class TestCrashRecovery:
             assert len(list(core.store.root.rglob("*.dcm"))) == 1
 
 
-def test_core_never_imports_qt() -> None:
+def test_core_never_imports_qt(tmp_path: Path) -> None:
+    """Importing every core module, building the CLI and running ``dicom-kiosk`` with no
+    subcommand load no Qt and nothing of ``viewmodels`` when only core's own entry points are
+    installed: core finds the layers above it through entry points, never by name."""
     code = (
-        "import importlib, pkgutil, sys, core\n"
+        "import contextlib, importlib, importlib.metadata as md, io, pkgutil, sys\n"
+        "everything = md.entry_points\n"
+        "def core_only(**params):\n"
+        "    found = everything(**params)\n"
+        "    if not str(params.get('group', '')).startswith('dicom_kiosk.'):\n"
+        "        return found\n"
+        "    return md.EntryPoints(e for e in found if e.module.split('.')[0] == 'core')\n"
+        "md.entry_points = core_only\n"
+        "import core\n"
         "for m in pkgutil.walk_packages(core.__path__, 'core.'):\n"
         "    importlib.import_module(m.name)\n"
-        "qt = ('PySide6', 'qasync', 'shiboken6')\n"
-        "print(sorted(n for n in sys.modules if n.split('.')[0] in qt))\n"
+        "from core.cli.main import build_parser, main\n"
+        "build_parser()\n"
+        "quiet = io.StringIO()\n"
+        "with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):\n"
+        "    main(['--data-dir', sys.argv[1]])\n"
+        "above = ('PySide6', 'qasync', 'shiboken6', 'viewmodels')\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in above))\n"
     )
+    # No display: were a kiosk window reached after all, it would say so and return, not open.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(tmp_path / "data")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
-    assert out.stdout.strip() == "[]"
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 class TestCli:

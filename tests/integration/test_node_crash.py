@@ -14,7 +14,8 @@ import pydicom
 import pytest
 
 from core.dicom.synth import ct_series
-from tests.integration.node_support import AE, KioskServer, cli, dcmtk, peer_env
+from tests.support.dcmtk import dcmtk, dcmtk_env
+from tests.support.node import AE, KioskServer, cli
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ def test_sigkill_during_storescu_loses_no_acknowledged_image(tmp_path: Path, fsy
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=peer_env(),
+        env=dcmtk_env(),
     )
     try:
         assert sender.stdout is not None

@@ -10,8 +10,9 @@ import pydicom
 import pytest
 from pydicom.uid import generate_uid
 
-from tests.helpers import make_dataset, write
-from tests.integration.node_support import AE, KioskServer, dcmtk, run
+from tests.support.data import make_dataset, write
+from tests.support.dcmtk import dcmtk, run
+from tests.support.node import AE, KioskServer
 
 pytestmark = pytest.mark.integration
 

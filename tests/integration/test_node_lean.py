@@ -26,9 +26,11 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from core.net import dimse
 from core.node.storage import MAX_RECEIVE_PDU
-from tests.helpers import make_dataset
-from tests.integration.node_support import AE as KIOSK_AE
-from tests.integration.node_support import KioskServer, dcmtk, have_dcmtk, run, wait_for
+from tests.support.data import make_dataset
+from tests.support.dcmtk import dcmtk, have_dcmtk, run
+from tests.support.node import AE as KIOSK_AE
+from tests.support.node import KioskServer
+from tests.support.ports import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -195,7 +197,7 @@ def test_abort_in_the_middle_of_a_data_set_keeps_only_complete_images(
 def kiosk_transfers(server: KioskServer) -> list[dict[str, object]]:
     import json
 
-    from tests.integration.node_support import cli
+    from tests.support.node import cli
 
     return list(json.loads(cli(server.data_dir, "transfers", "list", "--json").stdout))
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from pydicom.uid import generate_uid
 
-from tests.helpers import make_dataset
-from tests.integration.node_support import AE, KioskServer, Orthanc, cli
+from tests.support.data import make_dataset
+from tests.support.node import AE, KioskServer, cli
+from tests.support.orthanc import Orthanc
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,7 @@ def test_orthanc_queries_and_moves_from_our_node(tmp_path: Path) -> None:
             "add",
             "orthanc",
             "--ae",
-            orthanc.ae,
+            orthanc.ae_title,
             "--host",
             "127.0.0.1",
             "--port",
@@ -100,7 +101,7 @@ def test_orthanc_queries_and_moves_from_our_node(tmp_path: Path) -> None:
         # C-MOVE from our node to Orthanc, asked by Orthanc
         orthanc.post(
             f"/queries/{query['ID']}/answers/0/retrieve",
-            {"TargetAet": orthanc.ae, "Synchronous": True},
+            {"TargetAet": orthanc.ae_title, "Synchronous": True},
         )
         studies = orthanc.get("/studies?expand")
         assert [s["MainDicomTags"]["StudyInstanceUID"] for s in studies] == [study_a]

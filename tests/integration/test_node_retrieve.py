@@ -9,8 +9,9 @@ import pydicom
 import pytest
 from pydicom.uid import generate_uid
 
-from tests.helpers import make_dataset, write
-from tests.integration.node_support import AE, KioskServer, Storescp, cli, dcmtk, run
+from tests.support.data import make_dataset, write
+from tests.support.dcmtk import StoreSCP, dcmtk, run
+from tests.support.node import AE, KioskServer, cli
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,7 @@ def _received(folder: Path) -> set[str]:
 
 def test_move_study_to_storescp(loaded: tuple[KioskServer, dict[str, str]], tmp_path: Path) -> None:
     server, sops = loaded
-    dest = Storescp(tmp_path / "dest", ae="DEST").start()
+    dest = StoreSCP(tmp_path / "dest", "+xa", ae_title="DEST").start()
     try:
         cli(
             server.data_dir,
@@ -81,7 +82,7 @@ def test_move_study_to_storescp(loaded: tuple[KioskServer, dict[str, str]], tmp_
         # series level, Patient Root
         second = tmp_path / "dest2"
         dest.stop()
-        dest = Storescp(second, ae="DEST")
+        dest = StoreSCP(second, "+xa", ae_title="DEST")
         cli(server.data_dir, "nodes", "edit", "dest", "--port", str(dest.port))
         dest.start()
         run(
@@ -222,7 +223,7 @@ def _files(folder: Path) -> list[Path]:
 def test_move_decompresses_for_an_uncompressed_only_destination(
     kiosk: KioskServer, compressed: dict[str, pydicom.Dataset], tmp_path: Path
 ) -> None:
-    dest = Storescp(tmp_path / "dest", ae="PLAIN", accept_all=False).start()
+    dest = StoreSCP(tmp_path / "dest", ae_title="PLAIN").start()
     try:
         cli(kiosk.data_dir, "nodes", "add", "plain", "--ae", "PLAIN", "--host", "127.0.0.1",
             "--port", str(dest.port))  # fmt: skip

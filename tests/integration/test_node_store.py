@@ -14,10 +14,10 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, _config
 from pynetdicom.sop_class import CTImageStorage, Verification  # type: ignore[attr-defined]
 
-from tests.conftest import TEST_FILES
-from tests.helpers import make_dataset
-from tests.integration.node_support import AE as KIOSK_AE
-from tests.integration.node_support import KioskServer, cli, dcmtk, run
+from tests.support.data import TEST_FILES, make_dataset
+from tests.support.dcmtk import dcmtk, run
+from tests.support.node import AE as KIOSK_AE
+from tests.support.node import KioskServer, cli
 
 pytestmark = pytest.mark.integration
 
@@ -84,7 +84,7 @@ def test_store_every_transfer_syntax(tmp_path: Path) -> None:
                 row = server.instances().get(uid)
                 return row is not None and row.transfer_syntax == syntax
 
-            from tests.integration.node_support import wait_for
+            from tests.support.ports import wait_for
 
             wait_for(indexed, 30, f"{name} indexed as {syntax}")
             row = server.instances()[uid]

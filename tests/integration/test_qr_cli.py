@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from core.dicom.synth import demo_instances
-from tests.peers import dcmqrscp_server, free_port, orthanc_server
+from tests.support.dcmtk import Dcmqrscp
+from tests.support.orthanc import Orthanc
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -25,12 +27,12 @@ def loaded_peer(kind: str, our_port: int, files: list[Path]) -> Iterator[tuple[s
     """(AE title, port, number of instances) of a peer that knows us as KIOSK."""
     kiosk = ("KIOSK", "127.0.0.1", our_port)
     if kind == "orthanc":
-        with orthanc_server(modalities={"kiosk": kiosk}) as orthanc:
+        with Orthanc(modalities={"kiosk": kiosk}) as orthanc:
             for path in files:
                 orthanc.upload(path.read_bytes())
             yield orthanc.ae_title, orthanc.dicom_port, orthanc.count_instances()
     else:
-        with dcmqrscp_server(hosts={"kiosk": kiosk}) as qr:
+        with Dcmqrscp(hosts={"kiosk": kiosk}) as qr:
             qr.store(files)
             yield qr.ae_title, qr.port, len(files)
 

@@ -19,7 +19,9 @@ from core.errors import NetworkError, RetrieveError
 from core.index.received import ReceivedFiles
 from core.net.association import RemoteAE
 from core.net.qr import QueryRetrieveClient, StudyQuery
-from tests.peers import dcmqrscp_server, free_port, orthanc_server
+from tests.support.dcmtk import Dcmqrscp
+from tests.support.orthanc import Orthanc
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -57,12 +59,12 @@ def remote(request: pytest.FixtureRequest, loaded: tuple[list[Path], Truth]) -> 
     files, _ = loaded
     elsewhere = ("ELSEWHERE", "127.0.0.1", free_port())
     if request.param == "orthanc":
-        with orthanc_server(modalities={"elsewhere": elsewhere}) as orthanc:
+        with Orthanc(modalities={"elsewhere": elsewhere}) as orthanc:
             for path in files:
                 orthanc.upload(path.read_bytes())
             yield RemoteAE(orthanc.ae_title, "127.0.0.1", orthanc.dicom_port, name="orthanc")
     else:
-        with dcmqrscp_server(hosts={"elsewhere": elsewhere}) as qr:
+        with Dcmqrscp(hosts={"elsewhere": elsewhere}) as qr:
             qr.store(files)
             yield RemoteAE(qr.ae_title, "127.0.0.1", qr.port, name="dcmqrscp")
 
@@ -128,9 +130,9 @@ class TestRetrieveGet:
         self, client: QueryRetrieveClient, remote: RemoteAE, truth: Truth, core: Core
     ) -> None:
         study_uid = next(iter(truth.studies))
-        sink = ReceivedFiles(core.writer, source=remote.ae_title)
+        sink = ReceivedFiles(core.intake, source=remote.ae_title)
         result = client.retrieve_get(remote, sink, study_uid)
-        sink.flush()
+        sink.close()
         assert result.failed == 0
         assert result.received == truth.studies[study_uid]["instances"]
         (row,) = core.list_rows("study", StudyFilter(study_uid=study_uid))
@@ -141,9 +143,9 @@ class TestRetrieveGet:
     ) -> None:
         study_uid = next(iter(truth.series))
         series_uid, instances = next(iter(truth.series[study_uid].items()))
-        sink = ReceivedFiles(core.writer, source=remote.ae_title)
+        sink = ReceivedFiles(core.intake, source=remote.ae_title)
         client.retrieve_get(remote, sink, study_uid, series_uid)
-        sink.flush()
+        sink.close()
         assert core.stats()["instances"] == len(instances)
         assert core.stats()["series"] == 1
 
@@ -155,7 +157,7 @@ class TestCancel:
         study_uid = max(truth.studies, key=lambda uid: int(truth.studies[uid]["instances"]))  # type: ignore[call-overload]
         total = int(truth.studies[study_uid]["instances"])  # type: ignore[call-overload]
         cancel = threading.Event()
-        writer_sink = ReceivedFiles(core.writer, source=remote.ae_title)
+        writer_sink = ReceivedFiles(core.intake, source=remote.ae_title)
         seen = [0]
 
         def sink(data: bytes) -> int:
@@ -165,7 +167,7 @@ class TestCancel:
             return writer_sink(data)
 
         result = client.retrieve_get(remote, sink, study_uid, cancel=cancel)
-        writer_sink.flush()
+        writer_sink.close()
         assert result.cancelled
         assert 3 <= result.received < total
         assert core.stats()["instances"] == result.received

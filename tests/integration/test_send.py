@@ -29,14 +29,12 @@ from core.app import Core
 from core.config import load_settings
 from core.db.models import TransferItem
 from core.errors import TransferStateError
-from core.index.importer import Importer
-from core.registry import NodeRegistry
 from core.transfers.log import FINAL_OUT
 from core.transfers.sender import SendWorker
-from tests.conftest import TEST_FILES
-from tests.integration.node_support import ROOT, KioskServer, cli
-from tests.peers import DCMTK_ENV, orthanc_server, storescp
-from tests.send_support import Library, dataset_bytes, load_library
+from tests.support.data import TEST_FILES, Library, dataset_bytes, load_library
+from tests.support.dcmtk import StoreSCP, dcmtk_env
+from tests.support.node import ROOT, KioskServer, cli
+from tests.support.orthanc import Orthanc
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +55,7 @@ def library(core: Core) -> Library:
 
 
 def add_node(core: Core, name: str, ae: str, port: int) -> None:
-    NodeRegistry(core.sessions).add(name, ae, "127.0.0.1", port)
+    core.registry.add(name, ae, "127.0.0.1", port)
 
 
 def run_worker(core: Core, scenario: Callable[[SendWorker], Awaitable[T]]) -> T:
@@ -97,7 +95,7 @@ async def final(core: Core, transfer_id: int, timeout: float = 60.0) -> dict[str
 
 # -- arrival --------------------------------------------------------------------------------------
 def test_files_arrive_complete_at_storescp(core: Core, library: Library, tmp_path: Path) -> None:
-    with storescp(tmp_path / "scp", "+B") as scp:
+    with StoreSCP(tmp_path / "scp", "+B") as scp:
         add_node(core, "scp", scp.ae_title, scp.port)
         tid = core.send([("patient", "P1"), ("patient", "P2")], "scp", "high")
         row = run_worker(core, lambda _w: final(core, tid))
@@ -120,15 +118,15 @@ def test_files_arrive_complete_at_storescp(core: Core, library: Library, tmp_pat
 
 
 def test_files_arrive_complete_at_orthanc(core: Core, library: Library) -> None:
-    with orthanc_server() as orthanc:
+    with Orthanc() as orthanc:
         add_node(core, "orthanc", orthanc.ae_title, orthanc.dicom_port)
         tid = core.send([("patient", "P1"), ("patient", "P2")], "orthanc")
         row = run_worker(core, lambda _w: final(core, tid))
         assert orthanc.count_instances() == 8
-        ids = orthanc.rest("GET", "/instances")
+        ids = orthanc.get("/instances")
         arrived = {}
         for orthanc_id in ids:
-            tags = orthanc.rest("GET", f"/instances/{orthanc_id}/simplified-tags")
+            tags = orthanc.get(f"/instances/{orthanc_id}/simplified-tags")
             data = _download(orthanc.http_port, f"/instances/{orthanc_id}/file")
             arrived[tags["SOPInstanceUID"]] = data
     assert (row["status"], row["done"]) == ("sent", 8)
@@ -147,7 +145,7 @@ def _download(http_port: int, path: str) -> bytes:
 
 
 def test_priority_order(core: Core, library: Library, tmp_path: Path) -> None:
-    with storescp(tmp_path / "scp") as scp:
+    with StoreSCP(tmp_path / "scp") as scp:
         add_node(core, "scp", scp.ae_title, scp.port)
         p2_study = library.studies("P2")[0]
 
@@ -182,7 +180,7 @@ def test_priority_order(core: Core, library: Library, tmp_path: Path) -> None:
 # -- abort, resend, delete, clear -----------------------------------------------------------------
 def test_abort_stops_a_slow_transfer(core: Core, library: Library, tmp_path: Path) -> None:
     # storescp waits 30 s inside every C-STORE: only an aborted association ends one early.
-    with storescp(tmp_path / "scp", "--sleep-during", "30") as scp:
+    with StoreSCP(tmp_path / "scp", "--sleep-during", "30") as scp:
         add_node(core, "slow", scp.ae_title, scp.port)
         tid = core.send([("patient", "P1")], "slow")
 
@@ -203,7 +201,7 @@ def test_abort_stops_a_slow_transfer(core: Core, library: Library, tmp_path: Pat
 
 
 def test_abort_from_another_process(core: Core, library: Library, tmp_path: Path) -> None:
-    with storescp(tmp_path / "scp", "--sleep-during", "30") as scp:
+    with StoreSCP(tmp_path / "scp", "--sleep-during", "30") as scp:
         add_node(core, "slow", scp.ae_title, scp.port)
         tid = core.send([("patient", "P1")], "slow")
 
@@ -223,7 +221,7 @@ def test_abort_from_another_process(core: Core, library: Library, tmp_path: Path
 
 
 def test_resend_delete_and_clear(core: Core, library: Library, tmp_path: Path) -> None:
-    with storescp(tmp_path / "scp") as scp:
+    with StoreSCP(tmp_path / "scp") as scp:
         add_node(core, "scp", scp.ae_title, scp.port)
         tid = core.send([("patient", "P2")], "scp")
 
@@ -254,7 +252,7 @@ def _images_of(library: Library, patient: str) -> list[str]:
 
 
 def test_delete_while_sending_stops_it(core: Core, library: Library, tmp_path: Path) -> None:
-    with storescp(tmp_path / "scp", "--sleep-during", "30") as scp:
+    with StoreSCP(tmp_path / "scp", "--sleep-during", "30") as scp:
         add_node(core, "slow", scp.ae_title, scp.port)
         tid = core.send([("patient", "P1")], "slow")
 
@@ -280,7 +278,7 @@ COMPRESSED = [
 def test_uncompressed_only_peer_receives_decompressed_images(core: Core, tmp_path: Path) -> None:
     files = [TEST_FILES / name for name in COMPRESSED if (TEST_FILES / name).exists()]
     assert len(files) == len(COMPRESSED)
-    summary = Importer(core.writer, core.sessions).run(files)
+    summary = core.importer.run(files)
     assert summary.imported == len(files), summary.rejected
     originals = {}
     with warnings.catch_warnings():
@@ -290,7 +288,7 @@ def test_uncompressed_only_peer_receives_decompressed_images(core: Core, tmp_pat
             originals[str(ds.SOPInstanceUID)] = (str(ds.file_meta.TransferSyntaxUID), ds)
     assert {syntax for syntax, _ds in originals.values()} & {"1.2.840.10008.1.2.5"}
     assert {syntax for syntax, _ds in originals.values()} & {"1.2.840.10008.1.2.4.90"}
-    with storescp(tmp_path / "scp") as scp:  # no +xa: uncompressed transfer syntaxes only
+    with StoreSCP(tmp_path / "scp") as scp:  # no +xa: uncompressed transfer syntaxes only
         add_node(core, "plain", scp.ae_title, scp.port)
         tid = core.send([("instance", uid) for uid in originals], "plain")
         row = run_worker(core, lambda _w: final(core, tid))
@@ -308,7 +306,7 @@ def test_uncompressed_only_peer_receives_decompressed_images(core: Core, tmp_pat
 
 # -- failures and restarts ------------------------------------------------------------------------
 def test_peer_down_retries_then_fails(core: Core, library: Library) -> None:
-    from tests.peers import free_port
+    from tests.support.ports import free_port
 
     add_node(core, "down", "NOBODY", free_port())  # nothing listens there
     tid = core.send([("patient", "P2")], "down")
@@ -368,7 +366,7 @@ def test_refused_images_are_recorded_not_retried(
 ) -> None:
     config = tmp_path / "ct-only.cfg"
     config.write_text(CT_ONLY_CONFIG)
-    with storescp(tmp_path / "scp", "-xf", str(config), "CTOnly") as scp:
+    with StoreSCP(tmp_path / "scp", "-xf", str(config), "CTOnly") as scp:
         add_node(core, "ct-only", scp.ae_title, scp.port)
         tid = core.send([("patient", "P2")], "ct-only")  # 2 CR images and 1 CT image
         row = run_worker(core, lambda _w: final(core, tid))
@@ -393,12 +391,12 @@ def test_a_killed_sender_is_resumed_by_the_next(
 ) -> None:
     images = library.all_images()
     # storescp takes 1 s per image; `send --wait` is killed once two of them are recorded.
-    with storescp(tmp_path / "scp", "--sleep-during", "1") as scp:
+    with StoreSCP(tmp_path / "scp", "--sleep-during", "1") as scp:
         add_node(core, "slow", scp.ae_title, scp.port)
         process = subprocess.Popen(
             [sys.executable, "-m", "core.cli", "--data-dir", str(core.settings.data_dir),
              "send", "--to", "slow", "--patient", "P1", "--patient", "P2", "--wait"],
-            cwd=ROOT, env={**DCMTK_ENV, "DICOM_KIOSK_FSYNC": "false"},
+            cwd=ROOT, env={**dcmtk_env(), "DICOM_KIOSK_FSYNC": "false"},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
@@ -438,7 +436,7 @@ def test_cli_send_and_transfers(
     data_dir = core.settings.data_dir
     monkeypatch.setenv("DICOM_KIOSK_FSYNC", "false")
     monkeypatch.setenv("DICOM_KIOSK_SEND_RETRY_DELAY", "0.05")
-    with storescp(tmp_path / "scp") as scp:
+    with StoreSCP(tmp_path / "scp") as scp:
         add_node(core, "scp", scp.ae_title, scp.port)
         waiting = core.send([("patient", "P1")], "scp")
         queued = cli(data_dir, "send", "--to", "scp", "--patient", "P2", "--priority", "low")
@@ -489,12 +487,12 @@ def test_cli_send_and_transfers(
 
 
 def test_serve_sends_what_the_cli_queued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.integration.node_support import KioskServer
+    from tests.support.node import KioskServer
 
     data_dir = tmp_path / "served"
     with Core(load_settings(data_dir, {"fsync": False})) as core:
         library = load_library(core)
-    with storescp(tmp_path / "scp") as scp:
+    with StoreSCP(tmp_path / "scp") as scp:
         cli(data_dir, "nodes", "add", "scp", "--ae", scp.ae_title, "--host", "127.0.0.1",
             "--port", str(scp.port))  # fmt: skip
         server = KioskServer(data_dir).start()

@@ -9,12 +9,12 @@ import pytest
 
 from core.app import Core
 from core.config import load_settings
-from core.registry import NodeRegistry
+from core.events import TransfersChanged
 from core.transfers.log import FINAL_OUT
 from core.transfers.sender import SendWorker
-from tests.kiosk_support import _session_loop, loop, qt_prepared  # noqa: F401  (fixtures)
-from tests.peers import storescp
-from tests.send_support import load_library
+from tests.support.data import load_library
+from tests.support.dcmtk import StoreSCP
+from tests.support.qt import _session_loop, loop, qt_prepared  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
 
@@ -27,14 +27,14 @@ def test_sender_sends_and_aborts_under_qasync(
     with Core(load_settings(tmp_path / "data", {"fsync": False})) as core:
         library = load_library(core)
         with (
-            storescp(tmp_path / "scp") as scp,
-            storescp(tmp_path / "slow", "--sleep-during", "30", ae_title="SLOW") as slow,
+            StoreSCP(tmp_path / "scp") as scp,
+            StoreSCP(tmp_path / "slow", "--sleep-during", "30", ae_title="SLOW") as slow,
         ):
-            registry = NodeRegistry(core.sessions)
+            registry = core.registry
             registry.add("scp", scp.ae_title, "127.0.0.1", scp.port)
             registry.add("slow", slow.ae_title, "127.0.0.1", slow.port)
             events: list[dict[str, object]] = []
-            unsubscribe = core.transfers.subscribe(events.extend)
+            unsubscribe = core.events.subscribe(TransfersChanged, lambda e: events.extend(e.rows))
 
             async def scenario() -> tuple[dict[str, object], dict[str, object]]:
                 worker = SendWorker(core)

@@ -8,8 +8,6 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,30 +22,23 @@ from core.dicom.synth import CT_IMAGE_STORAGE, ct_series
 from core.dicom.transcode import parse_meta
 from core.errors import NetworkError, ProtocolError
 from core.net.association import RemoteAE
+from core.net.status import Status
 from core.net.storescu import (
     PRIORITY_HIGH,
     PRIORITY_LOW,
     PRIORITY_MEDIUM,
-    PROCESSING_FAILURE,
-    SOP_CLASS_NOT_SUPPORTED,
     StoreAssociation,
     StoreItem,
     plan_associations,
 )
-from tests import peers
-from tests.conftest import TEST_FILES
-from tests.peers import StoreSCP, free_port, orthanc_server
+from tests.support.data import TEST_FILES
+from tests.support.dcmtk import StoreSCP
+from tests.support.orthanc import Orthanc
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
 CALLING_AE = "KIOSK"
-
-
-@contextmanager
-def storescp(tmp_path: Path, *options: str, ae_title: str = "STORESCP") -> Iterator[StoreSCP]:
-    """storescp writing into a new folder under ``tmp_path`` (several may run in one test)."""
-    with peers.storescp(tmp_path / f"received-{free_port()}", *options, ae_title=ae_title) as scp:
-        yield scp
 
 
 def item_for(path: Path) -> StoreItem:
@@ -77,7 +68,7 @@ def ct_items(tmp_path: Path) -> list[StoreItem]:
 
 
 def test_files_arrive_byte_identical(tmp_path: Path, ct_items: list[StoreItem]) -> None:
-    with storescp(tmp_path, "+B") as scp:
+    with StoreSCP(tmp_path / "received", "+B") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=10) as assoc:
             results = [assoc.store(item, PRIORITY_MEDIUM) for item in ct_items]
         received = scp.files()
@@ -90,7 +81,7 @@ def test_files_arrive_byte_identical(tmp_path: Path, ct_items: list[StoreItem]) 
 
 def test_priority_is_carried(tmp_path: Path, ct_items: list[StoreItem]) -> None:
     priorities = [PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_MEDIUM]
-    with storescp(tmp_path) as scp:
+    with StoreSCP(tmp_path / "received") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, ct_items[:3], timeout=10) as assoc:
             for item, priority in zip(ct_items[:3], priorities, strict=True):
                 assert assoc.store(item, priority).status == 0
@@ -127,7 +118,7 @@ def unique_copies(folder: Path, names: list[str]) -> list[StoreItem]:
 
 def test_compressed_items_are_decompressed_for_an_uncompressed_peer(tmp_path: Path) -> None:
     items = unique_copies(tmp_path / "compressed", COMPRESSED)
-    with storescp(tmp_path) as scp:
+    with StoreSCP(tmp_path / "received") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, items, timeout=10) as assoc:
             results = [assoc.store(item, PRIORITY_MEDIUM) for item in items]
         received = scp.files()
@@ -144,7 +135,7 @@ def test_compressed_items_are_decompressed_for_an_uncompressed_peer(tmp_path: Pa
 
 def test_compressed_items_go_as_stored_when_the_peer_accepts_them(tmp_path: Path) -> None:
     items = unique_copies(tmp_path / "compressed", COMPRESSED)
-    with storescp(tmp_path, "+xa", "+B") as scp:
+    with StoreSCP(tmp_path / "received", "+xa", "+B") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, items, timeout=10) as assoc:
             results = [assoc.store(item, PRIORITY_MEDIUM) for item in items]
         received = scp.files()
@@ -174,7 +165,7 @@ def test_more_than_128_contexts_are_split_over_associations(tmp_path: Path) -> N
     items = [_tiny_instance(folder, sop_class) for sop_class in classes]
     groups = plan_associations(items)
     assert len(groups) == 2
-    with storescp(tmp_path, "-pm") as scp:
+    with StoreSCP(tmp_path / "received", "-pm") as scp:
         statuses = []
         for group in groups:
             with StoreAssociation.open(scp.remote, CALLING_AE, group, timeout=10) as assoc:
@@ -189,11 +180,11 @@ def test_sop_class_the_peer_does_not_accept_gets_a_failure_status(tmp_path: Path
     folder.mkdir()
     private = _tiny_instance(folder, "1.2.826.0.1.3680043.8.498.99.1")
     ct = _tiny_instance(folder, "1.2.840.10008.5.1.4.1.1.2")
-    with storescp(tmp_path) as scp:  # without -pm: only the standard SOP classes
+    with StoreSCP(tmp_path / "received") as scp:  # without -pm: only the standard SOP classes
         with StoreAssociation.open(scp.remote, CALLING_AE, [private, ct], timeout=10) as assoc:
             refused = assoc.store(private, PRIORITY_MEDIUM)
             stored = assoc.store(ct, PRIORITY_MEDIUM)
-    assert refused.status == SOP_CLASS_NOT_SUPPORTED
+    assert refused.status == Status.SOP_CLASS_NOT_SUPPORTED
     assert "does not accept" in refused.comment
     assert "1.2.826.0.1.3680043.8.498.99.1" in refused.comment
     assert stored.status == 0
@@ -233,7 +224,7 @@ def abort_during_store(
 def test_abort_from_another_thread_stops_a_slow_store(
     tmp_path: Path, ct_items: list[StoreItem]
 ) -> None:
-    with storescp(tmp_path, "--sleep-during", "3") as scp:
+    with StoreSCP(tmp_path / "received", "--sleep-during", "3") as scp:
         assoc = StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=30)
         stopped_after, raised = abort_during_store(scp, assoc, ct_items)
     assert stopped_after < 1.0
@@ -241,7 +232,7 @@ def test_abort_from_another_thread_stops_a_slow_store(
 
 
 def test_refused_association_gives_a_readable_error(tmp_path: Path) -> None:
-    with storescp(tmp_path, "--refuse") as scp:
+    with StoreSCP(tmp_path / "received", "--refuse") as scp:
         item = _tiny_instance(tmp_path, "1.2.840.10008.5.1.4.1.1.2")
         with pytest.raises(NetworkError, match="rejected the association"):
             StoreAssociation.open(scp.remote, CALLING_AE, [item], timeout=10)
@@ -249,7 +240,7 @@ def test_refused_association_gives_a_readable_error(tmp_path: Path) -> None:
 
 def test_wrong_called_ae_title_or_port_gives_a_readable_error(tmp_path: Path) -> None:
     item = _tiny_instance(tmp_path, "1.2.840.10008.5.1.4.1.1.2")
-    with orthanc_server(ae_title="ORTHANC") as orthanc:
+    with Orthanc(ae_title="ORTHANC") as orthanc:
         remote = RemoteAE("NOT_ORTHANC", "127.0.0.1", orthanc.dicom_port)
         with pytest.raises(NetworkError, match="Called AE") as raised:
             StoreAssociation.open(remote, CALLING_AE, [item], timeout=10)
@@ -267,7 +258,7 @@ def test_closed_port_gives_a_readable_error(tmp_path: Path) -> None:
 
 
 def test_orthanc_receives_the_files(tmp_path: Path, ct_items: list[StoreItem]) -> None:
-    with orthanc_server() as orthanc:
+    with Orthanc() as orthanc:
         remote = RemoteAE(orthanc.ae_title, "127.0.0.1", orthanc.dicom_port)
         with StoreAssociation.open(remote, CALLING_AE, ct_items, timeout=10) as assoc:
             statuses = [assoc.store(item, PRIORITY_HIGH).status for item in ct_items]
@@ -278,7 +269,7 @@ def test_orthanc_receives_the_files(tmp_path: Path, ct_items: list[StoreItem]) -
 def test_small_peer_pdu_fragments_and_arrives_intact(
     tmp_path: Path, ct_items: list[StoreItem]
 ) -> None:
-    with storescp(tmp_path, "+B", "-pdu", "4096") as scp:
+    with StoreSCP(tmp_path / "received", "+B", "-pdu", "4096") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, ct_items[:5], timeout=10) as assoc:
             assert assoc.max_pdu == 4096
             statuses = [assoc.store(item, PRIORITY_MEDIUM).status for item in ct_items[:5]]
@@ -301,7 +292,7 @@ def large_ct(folder: Path, rows: int, columns: int) -> StoreItem:
 
 def test_large_file_is_streamed_intact(tmp_path: Path) -> None:
     item = large_ct(tmp_path, 1024, 1536)  # 3 MB of pixel data: sent from the file in chunks
-    with storescp(tmp_path, "+B", "-pdu", "131072") as scp:
+    with StoreSCP(tmp_path / "received", "+B", "-pdu", "131072") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, [item], timeout=30) as assoc:
             assert assoc.store(item, PRIORITY_MEDIUM).status == 0
         received = scp.files()
@@ -310,7 +301,7 @@ def test_large_file_is_streamed_intact(tmp_path: Path) -> None:
 
 def test_implicit_only_peer_gets_converted_data(tmp_path: Path, ct_items: list[StoreItem]) -> None:
     items = [*ct_items[:2], *unique_copies(tmp_path / "other", ["MR_small_bigendian.dcm"])]
-    with storescp(tmp_path, "+xi") as scp:
+    with StoreSCP(tmp_path / "received", "+xi") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, items, timeout=10) as assoc:
             results = [assoc.store(item, PRIORITY_MEDIUM) for item in items]
         received = scp.files()
@@ -322,7 +313,7 @@ def test_implicit_only_peer_gets_converted_data(tmp_path: Path, ct_items: list[S
 
 
 def test_peer_abort_during_a_store_raises(tmp_path: Path, ct_items: list[StoreItem]) -> None:
-    with storescp(tmp_path, "--abort-during") as scp:
+    with StoreSCP(tmp_path / "received", "--abort-during") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=10) as assoc:
             with pytest.raises(NetworkError, match="aborted|lost"):
                 assoc.store(ct_items[0], PRIORITY_MEDIUM)
@@ -331,14 +322,14 @@ def test_peer_abort_during_a_store_raises(tmp_path: Path, ct_items: list[StoreIt
 
 
 def test_peer_abort_after_a_store_raises(tmp_path: Path, ct_items: list[StoreItem]) -> None:
-    with storescp(tmp_path, "--abort-after") as scp:
+    with StoreSCP(tmp_path / "received", "--abort-after") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=10) as assoc:
             with pytest.raises(NetworkError, match="aborted"):
                 assoc.store(ct_items[0], PRIORITY_MEDIUM)
 
 
 def test_a_peer_that_does_not_answer_times_out(tmp_path: Path, ct_items: list[StoreItem]) -> None:
-    with storescp(tmp_path, "--sleep-during", "5") as scp:
+    with StoreSCP(tmp_path / "received", "--sleep-during", "5") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=1) as assoc:
             started = time.monotonic()
             with pytest.raises(NetworkError, match="did not take or answer the C-STORE within 1 s"):
@@ -396,7 +387,7 @@ def test_warning_statuses_and_comments_come_back(tmp_path: Path, ct_items: list[
 def test_abort_while_a_large_image_is_being_written(tmp_path: Path) -> None:
     """The peer stops reading (storescp sleeps while receiving), so store() blocks in send."""
     item = large_ct(tmp_path, 4096, 4096)  # 32 MB: more than the socket buffers hold
-    with storescp(tmp_path, "--sleep-during", "2") as scp:
+    with StoreSCP(tmp_path / "received", "--sleep-during", "2") as scp:
         assoc = StoreAssociation.open(scp.remote, CALLING_AE, [item], timeout=30)
         stopped_after, raised = abort_during_store(scp, assoc, [item])
     assert stopped_after < 1.0
@@ -404,7 +395,7 @@ def test_abort_while_a_large_image_is_being_written(tmp_path: Path) -> None:
 
 
 def test_a_peer_that_dies_loses_the_association(tmp_path: Path, ct_items: list[StoreItem]) -> None:
-    with storescp(tmp_path) as scp:
+    with StoreSCP(tmp_path / "received") as scp:
         assoc = StoreAssociation.open(scp.remote, CALLING_AE, ct_items, timeout=10)
         assert assoc.store(ct_items[0], PRIORITY_MEDIUM).status == 0
         scp.process.kill()
@@ -425,11 +416,11 @@ def test_unreadable_items_fail_alone(tmp_path: Path, ct_items: list[StoreItem]) 
     ds.PixelData = encapsulate([b"\xff\x4f\xff\x51 not a codestream"])
     ds.save_as(broken.path, enforce_file_format=True)
     items = [missing, broken, ct_items[0]]
-    with storescp(tmp_path) as scp:
+    with StoreSCP(tmp_path / "received") as scp:
         with StoreAssociation.open(scp.remote, CALLING_AE, items, timeout=10) as assoc:
             results = [assoc.store(item, PRIORITY_MEDIUM) for item in items]
         received = scp.files()
-    assert [r.status for r in results] == [PROCESSING_FAILURE, PROCESSING_FAILURE, 0]
+    assert [r.status for r in results] == [Status.PROCESSING_FAILURE, Status.PROCESSING_FAILURE, 0]
     assert results[0].comment.startswith(f"cannot read {tmp_path / 'gone'}")
     assert results[1].comment.startswith("cannot decompress JPEG 2000")
     assert sorted(received) == [ct_items[0].sop_instance_uid]
@@ -438,7 +429,7 @@ def test_unreadable_items_fail_alone(tmp_path: Path, ct_items: list[StoreItem]) 
 def test_a_frozen_peer_times_out_the_association_request(tmp_path: Path) -> None:
     """storescp stopped with SIGSTOP: the kernel accepts the connection, nobody answers."""
     item = _tiny_instance(tmp_path, "1.2.840.10008.5.1.4.1.1.2")
-    with storescp(tmp_path) as scp:
+    with StoreSCP(tmp_path / "received") as scp:
         os.kill(scp.process.pid, signal.SIGSTOP)
         try:
             started = time.monotonic()

@@ -8,9 +8,7 @@ from pydicom.uid import generate_uid
 
 from core.app import Core
 from core.db.queries import LEVELS, StudyFilter
-from core.index.importer import Importer
-from tests.helpers import make_dataset, write
-from tests.kiosk_support import seed
+from tests.support.data import make_dataset, seed, write
 
 
 class TestLevelsUnderFilters:
@@ -40,7 +38,7 @@ class TestLevelsUnderFilters:
             else:
                 ds.InstanceNumber = number
             write(ds, tmp_path / f"{ds.SOPInstanceUID}.dcm")
-        Importer(core.writer, core.sessions).run([tmp_path])
+        core.importer.run([tmp_path])
         flt = StudyFilter(series_uid=series_uid)
         ascending = [r["InstanceNumber"] for r in core.list_rows("image", flt, "InstanceNumber")]
         descending = [

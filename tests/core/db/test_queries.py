@@ -9,8 +9,8 @@ import pytest
 from core.app import Core
 from core.db.queries import StudyFilter
 from core.errors import QueryError
-from core.index.importer import Importer, MemorySource
-from tests.helpers import make_dataset
+from core.index.importer import MemorySource
+from tests.support.data import make_dataset
 
 PATIENTS = [
     # name, id, study date, modality
@@ -32,7 +32,7 @@ def populated(any_core: Core) -> Core:
         buffer = __import__("io").BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
         sources.append(MemorySource(pid, buffer.getvalue()))
-    summary = Importer(core.writer, core.sessions).run_sources(sources)
+    summary = core.importer.run_sources(sources)
     assert summary.imported == len(PATIENTS)
     return core
 
@@ -135,7 +135,7 @@ class TestCountsAndDelete:
             buffer = __import__("io").BytesIO()
             ds.save_as(buffer, enforce_file_format=True)
             sources.append(MemorySource(str(i), buffer.getvalue()))
-        Importer(core.writer, core.sessions).run_sources(sources)
+        core.importer.run_sources(sources)
         (row,) = core.list_rows("study", StudyFilter())
         assert row["NumberOfStudyRelatedSeries"] == 2
         assert row["NumberOfStudyRelatedInstances"] == 3

@@ -14,7 +14,7 @@ from core.dicom.header import header_of, scan_header
 from core.dicom.part10 import part10
 from core.dicom.synth import ct_series
 from core.errors import RejectedFile
-from tests.conftest import CHARSET_FILES, TEST_FILES
+from tests.support.data import CHARSET_FILES, TEST_FILES
 
 
 def _split(path: Path) -> tuple[bytes, str] | None:

@@ -29,8 +29,8 @@ from core.export.exporter import (
     Selection,
     export_selection,
 )
-from core.index.importer import Importer, MemorySource
-from tests.helpers import make_dataset
+from core.index.importer import MemorySource
+from tests.support.data import make_dataset
 
 US = "1.2.840.10008.5.1.4.1.1.6.1"
 
@@ -43,7 +43,7 @@ def _bytes(ds: Dataset) -> bytes:
 
 def _load(core: Core, *datasets: Dataset) -> None:
     sources = [MemorySource(f"test {i}", _bytes(ds)) for i, ds in enumerate(datasets)]
-    summary = Importer(core.writer, core.sessions).run_sources(sources)
+    summary = core.importer.run_sources(sources)
     assert summary.imported == len(datasets), summary.rejected
 
 
@@ -410,7 +410,7 @@ class TestPlainRoundTrip:
         from core.dicom import synth
 
         sources = [MemorySource(f"demo {i}", b) for i, b in enumerate(synth.demo_instances(2, 5))]
-        Importer(core.writer, core.sessions).run_sources(sources)
+        core.importer.run_sources(sources)
         patients = tuple(r["PatientID"] for r in core.list_rows("patient", StudyFilter()))
         summary = export_selection(
             core, Selection(patients=patients), ExportOptions(tmp_path / "out", fmt)
@@ -419,7 +419,7 @@ class TestPlainRoundTrip:
         if fmt == "dicomdir":
             source = source / "DICOMDIR"
         with Core(load_settings(tmp_path / "again", {"fsync": False})) as again:
-            result = Importer(again.writer, again.sessions).run([source])
+            result = again.importer.run([source])
             assert not result.rejected and result.imported == len(sources)
             assert again.stats() | {"bytes": 0} == core.stats() | {"bytes": 0}
             rows = again.list_rows("image", StudyFilter(), limit=1000)

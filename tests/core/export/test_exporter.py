@@ -30,8 +30,8 @@ from core.db.queries import StudyFilter
 from core.dicom import synth
 from core.export.deidentify import Deidentifier, DeidentifyOptions, profile_action
 from core.export.exporter import ExportOptions, ExportSummary, Selection, export_selection
-from core.index.importer import Importer, MemorySource
-from tests.conftest import TEST_FILES
+from core.index.importer import MemorySource
+from tests.support.data import TEST_FILES
 
 FORMATS = ("files", "dicomdir", "zip")
 # UI attributes naming classes or syntaxes: never instance UIDs (kept by design).
@@ -130,7 +130,7 @@ class Scenario:
 def _build(tmp: Path, load: str) -> Iterator[Scenario]:
     settings = load_settings(tmp / "data", {"fsync": False})
     with Core(settings) as core:
-        importer = Importer(core.writer, core.sessions)
+        importer = core.importer
         if load == "pydicom":
             importer.run([TEST_FILES])
         else:
@@ -341,7 +341,7 @@ class TestDeidentifiedExport:
             source = exported.root / "DICOMDIR"
         settings = load_settings(scenario.tmp / f"reimport-{fmt}", {"fsync": False})
         with Core(settings) as again:
-            summary = Importer(again.writer, again.sessions).run([source])
+            summary = again.importer.run([source])
             assert not summary.rejected
             stats = again.stats()
         for key in ("patients", "studies", "series", "instances"):

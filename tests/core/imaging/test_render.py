@@ -26,8 +26,7 @@ from core.imaging.render import (
     render_frame,
     render_thumbnail,
 )
-from tests.conftest import CHARSET_FILES, PYDICOM_DATA, TEST_FILES
-from tests.helpers import make_dataset
+from tests.support.data import CHARSET_FILES, PYDICOM_DATA, TEST_FILES, make_dataset
 
 SKIP_SUFFIXES = {".json", ".txt", ".icc", ".dump", ".gz", ".md", ".py"}
 

@@ -15,9 +15,7 @@ from PIL import Image
 from core.app import Core
 from core.imaging.render import Window, object_kind, read_dataset, render_frame
 from core.imaging.thumbnails import ThumbnailCache, contact_sheet
-from core.index.importer import Importer
-from tests.conftest import CHARSET_FILES, TEST_FILES
-from tests.helpers import make_dataset, write
+from tests.support.data import CHARSET_FILES, TEST_FILES, make_dataset, write
 
 
 @pytest.fixture
@@ -47,7 +45,7 @@ def _series(core: Core, n: int, tmp_path: Path) -> tuple[str, list[str]]:
         )
         ds.PixelData = bytes([i * 10] * 4)
         write(ds, tmp_path / "series" / f"{i}.dcm")
-    Importer(core.writer, core.sessions).run([tmp_path / "series"])
+    core.importer.run([tmp_path / "series"])
     return series_uid, uids
 
 
@@ -55,7 +53,7 @@ class TestEveryStoredObject:
     def test_all_pydicom_files_get_a_thumbnail(
         self, core: Core, cache: ThumbnailCache, tmp_path: Path
     ) -> None:
-        Importer(core.writer, core.sessions).run([TEST_FILES, CHARSET_FILES])
+        core.importer.run([TEST_FILES, CHARSET_FILES])
         rows = _stored(core)
         assert len(rows) > 80
         uids = [str(r["SOPInstanceUID"]) for r in rows]
@@ -82,7 +80,7 @@ class TestCache:
     def test_made_on_first_request_then_reused(
         self, core: Core, cache: ThumbnailCache, tmp_path: Path
     ) -> None:
-        Importer(core.writer, core.sessions).run([TEST_FILES / "CT_small.dcm"])
+        core.importer.run([TEST_FILES / "CT_small.dcm"])
         uid = str(_stored(core)[0]["SOPInstanceUID"])
         path = cache.path_for(uid, 96)
         assert not path.exists()
@@ -98,9 +96,7 @@ class TestCache:
         assert path.stat().st_mtime_ns != first
 
     def test_async_uses_the_pool(self, core: Core, cache: ThumbnailCache) -> None:
-        Importer(core.writer, core.sessions).run(
-            [TEST_FILES / "MR_small.dcm", TEST_FILES / "rtplan.dcm"]
-        )
+        core.importer.run([TEST_FILES / "MR_small.dcm", TEST_FILES / "rtplan.dcm"])
         uids = [str(r["SOPInstanceUID"]) for r in _stored(core)]
 
         async def fetch() -> list[Path]:
@@ -111,7 +107,7 @@ class TestCache:
         assert multiprocessing.active_children()  # the pool's workers did it
 
     def test_full_size_render_in_the_pool(self, core: Core, cache: ThumbnailCache) -> None:
-        Importer(core.writer, core.sessions).run([TEST_FILES / "CT_small.dcm"])
+        core.importer.run([TEST_FILES / "CT_small.dcm"])
         uid = str(_stored(core)[0]["SOPInstanceUID"])
         rendered = asyncio.run(cache.render_async(uid, 0, Window(40, 400)))
         assert rendered.pixels.shape == (128, 128) and rendered.window == Window(40, 400)
@@ -157,7 +153,7 @@ class TestCache:
     def test_worker_logs_reach_the_parent(
         self, core: Core, cache: ThumbnailCache, tmp_path: Path, caplog: pytest.LogCaptureFixture
     ) -> None:
-        Importer(core.writer, core.sessions).run([TEST_FILES / "JPEG-lossy.dcm"])
+        core.importer.run([TEST_FILES / "JPEG-lossy.dcm"])
         uid = str(_stored(core)[0]["SOPInstanceUID"])
         with caplog.at_level(logging.WARNING, logger="core"):
             path = asyncio.run(cache.get_async(uid, 64))

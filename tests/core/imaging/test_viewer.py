@@ -16,9 +16,7 @@ from core.db.queries import StudyFilter
 from core.errors import NotFoundError
 from core.imaging.render import Window
 from core.imaging.viewer import SeriesStack, Viewer, slice_position
-from core.index.importer import Importer
-from tests.conftest import TEST_FILES
-from tests.helpers import make_dataset, write
+from tests.support.data import TEST_FILES, make_dataset, write
 
 SERIES = "1.2.826.0.1.3680043.2.1143.91"
 STUDY = "1.2.826.0.1.3680043.2.1143.90"
@@ -65,7 +63,7 @@ class TestStack:
 
     def test_from_the_index(self, core: Core, tmp_path: Path) -> None:
         truth = _slices(tmp_path / "in", 6, numbers=False)
-        Importer(core.writer, core.sessions).run([tmp_path / "in"])
+        core.importer.run([tmp_path / "in"])
         stack = SeriesStack.from_index(core.sessions, core.store, SERIES)
         assert [e.sop_uid for e in stack.entries] == [uid for uid, _ in truth]
         with pytest.raises(NotFoundError):
@@ -177,7 +175,7 @@ class TestViewer:
 
 class TestRenderCommand:
     def _import(self, core: Core, *names: str) -> list[str]:
-        Importer(core.writer, core.sessions).run([TEST_FILES / n for n in names])
+        core.importer.run([TEST_FILES / n for n in names])
         return [str(r["SOPInstanceUID"]) for r in core.list_rows("image", StudyFilter())]
 
     def test_render_stored_instance(

@@ -15,9 +15,7 @@ from pydicom.fileset import FileSet
 
 from core.app import Core
 from core.config import load_settings
-from core.index.importer import Importer
-from tests.conftest import CHARSET_FILES, TEST_FILES
-from tests.helpers import make_dataset, write
+from tests.support.data import CHARSET_FILES, TEST_FILES, make_dataset, write
 
 UID = re.compile(r"^[0-9.]{1,64}$")
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -55,7 +53,7 @@ def _all_files(*folders: Path) -> list[Path]:
 
 
 def _import(core: Core, *paths: Path):  # type: ignore[no-untyped-def]
-    return Importer(core.writer, core.sessions).run(list(paths))
+    return core.importer.run(list(paths))
 
 
 class TestPydicomTestFiles:

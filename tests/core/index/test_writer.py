@@ -20,7 +20,7 @@ from core.dicom.header import parse_instance
 from core.errors import InvalidUIDError
 from core.index.writer import IngestItem, Outcome
 from core.transfers.log import ITEM_STORED, ItemRecord, TransferLog
-from tests.helpers import make_dataset
+from tests.support.data import make_dataset
 
 ROOT = "1.2.826.0.1.3680043.2.1143.77"
 STUDY_A, STUDY_B = f"{ROOT}.1.1", f"{ROOT}.1.2"

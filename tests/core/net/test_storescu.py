@@ -39,8 +39,7 @@ from core.net.storescu import (
     plan_associations,
     requested_contexts,
 )
-from tests.conftest import TEST_FILES
-from tests.helpers import make_dataset, write
+from tests.support.data import TEST_FILES, make_dataset, write
 
 LE = [str(ExplicitVRLittleEndian), str(ImplicitVRLittleEndian)]
 

@@ -12,10 +12,10 @@ from pynetdicom.sop_class import CTImageStorage, Verification  # type: ignore[at
 
 from core.app import Core
 from core.errors import ConfigError, NotFoundError
+from core.events import NodeStateChanged
 from core.node.server import DicomNode, NodeState
-from core.registry import NodeRegistry
 from core.transfers.log import TransferLog
-from tests.helpers import make_dataset
+from tests.support.data import make_dataset
 
 
 def test_node_modules_do_not_import_qt() -> None:
@@ -28,7 +28,7 @@ def test_node_modules_do_not_import_qt() -> None:
 
 
 def test_registry_crud_and_validation(core: Core) -> None:
-    registry = NodeRegistry(core.sessions)
+    registry = core.registry
     registry.add("ct", "CT_SCANNER", "10.0.0.5", 104, allowed="store")
     registry.add("pacs", "PACS", "pacs.local", 11112, retrieve_method="get")
     assert [n.name for n in registry.list()] == ["ct", "pacs"]
@@ -81,7 +81,9 @@ def test_dicom_node_under_plain_asyncio(core: Core) -> None:
 
     async def scenario() -> NodeState:
         node = DicomNode(core, ae_title="UNIT", port=0, bind="127.0.0.1")
-        node.add_listener(seen.append)
+        core.events.subscribe(
+            NodeStateChanged, lambda e: seen.append(e.state), loop=asyncio.get_running_loop()
+        )
         await node.start()
         assert node.state.running and node.state.port > 0
 

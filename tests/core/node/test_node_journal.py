@@ -16,10 +16,10 @@ from sqlalchemy import select
 from core.app import Core
 from core.config import load_settings
 from core.db.models import Instance, Series, Study
-from core.node import server
+from core.index import intake as intake_module
 from core.node.server import DicomNode
 from core.store.journal import IntakeJournal
-from tests.helpers import make_dataset
+from tests.support.data import make_dataset
 
 
 def _part10(sop_uid: str) -> bytes:
@@ -145,7 +145,7 @@ def test_an_image_the_writer_cannot_store_stays_in_the_journal(data_dir: Path) -
 def test_beyond_the_memory_bound_images_go_through_incoming(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(server, "_HOLD_MAX_BYTES", 0)  # nothing may wait in memory
+    monkeypatch.setattr(intake_module, "_HOLD_MAX_BYTES", 0)  # nothing may wait in memory
     with Core(load_settings(data_dir, {"fsync": True})) as core:
         written: list[Path] = []
         write_journaled = core.store.write_journaled

@@ -18,17 +18,17 @@ from core.app import Core
 from core.config import load_settings
 from core.db.models import Transfer, TransferItem
 from core.errors import KioskError, NotFoundError, TransferStateError
-from core.registry import NodeRegistry
+from core.events import TransferEvent, TransfersChanged
 from core.transfers.log import ItemRecord, TransferLog, _now
 from core.transfers.queue import STALE_AFTER, ItemResult, SendQueue, make_owner
-from tests.send_support import Library, load_library
+from tests.support.data import Library, load_library
 
 OWNER = make_owner()
 
 
 @pytest.fixture
 def library(core: Core) -> Library:
-    registry = NodeRegistry(core.sessions)
+    registry = core.registry
     registry.add("pacs", "PACS", "127.0.0.1", 104)
     registry.add("archive", "ARCHIVE", "127.0.0.1", 105)
     return load_library(core)
@@ -247,7 +247,7 @@ class TestStateRules:
         sending = core.send([("patient", "P2")], "pacs")
         queue(core).claim_next(OWNER)
         heard: list[tuple[str, int]] = []
-        core.transfers.add_listener(lambda event, tid: heard.append((event, tid)))
+        core.events.subscribe(TransferEvent, lambda e: heard.append((e.kind, e.transfer_id)))
         core.transfers.abort(sending)
         assert heard == [("aborted", sending)]
         assert queue(core).status(sending) == ("aborted", OWNER)
@@ -272,7 +272,7 @@ class TestStateRules:
         tid = core.send([("patient", "P1")], "pacs")
         queue(core).claim_next(OWNER)
         heard: list[tuple[str, int]] = []
-        core.transfers.add_listener(lambda event, t: heard.append((event, t)))
+        core.events.subscribe(TransferEvent, lambda e: heard.append((e.kind, e.transfer_id)))
         core.transfers.delete(tid)
         assert heard == [("deleted", tid)]
         assert queue(core).status(tid) is None
@@ -461,7 +461,7 @@ class TestEvents:
             if any(c["status"] == "sent" for c in changed):
                 got.set()
 
-        unsubscribe = core.transfers.subscribe(on_change)
+        unsubscribe = core.events.subscribe(TransfersChanged, lambda e: on_change(list(e.rows)))
         try:
             tid = core.send([("patient", "P1")], "pacs")
             q = queue(core)
@@ -503,7 +503,7 @@ class TestEvents:
             if any(c["status"] == "received" for c in changed):
                 got.set()
 
-        unsubscribe = core.transfers.subscribe(on_change)
+        unsubscribe = core.events.subscribe(TransfersChanged, lambda e: on_change(list(e.rows)))
         other = Core(load_settings(data_dir, {"fsync": False}))  # its own engine and log
         try:
             tid = other.transfers.start_incoming("CT", "h:1")
@@ -535,7 +535,7 @@ def test_send_settings_from_the_environment(
 def test_queue_runs_the_same_on_both_databases(any_core: Core) -> None:
     """The queue's SQL (claims, counters, drill-down, resend, clear) on SQLite and PostgreSQL."""
     core = any_core
-    NodeRegistry(core.sessions).add("pacs", "PACS", "127.0.0.1", 104)
+    core.registry.add("pacs", "PACS", "127.0.0.1", 104)
     library = load_library(core)
     low = core.send([("patient", "P1")], "pacs", "low")
     high = core.send([("patient", "P2")], "pacs", "high")

@@ -1,4 +1,5 @@
-"""The node's index writer thread: batches, the transfer log, and a batch that fails."""
+"""The one intake thread: batches, the transfer log of their origin, a batch that fails, and
+import batches in order with received images."""
 
 from __future__ import annotations
 
@@ -7,31 +8,19 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from core.app import Core
-from core.node.server import AssociationRecord, IngestWorker
-from core.transfers.log import (
-    ITEM_DUPLICATE,
-    ITEM_FAILED,
-    ITEM_STORED,
-    ItemRecord,
-    Transfer,
-    TransferItem,
-    TransferLog,
-)
+from core.db.models import Transfer, TransferItem
+from core.index.intake import Origin
+from core.index.writer import Outcome
+from core.transfers.log import ITEM_DUPLICATE, ITEM_FAILED, ITEM_STORED, ItemRecord
 from tests.core.index.test_writer import CT_A, STUDY_A, check_counts, in_a, sop
 
 
-def run_worker(core: Core, messages: list[tuple[str, AssociationRecord, object]]) -> list[int]:
-    indexed: list[int] = []
-    worker = IngestWorker(core, TransferLog(core.sessions), indexed.append)
-    worker.start()
-    try:
-        for kind, assoc, payload in messages:
-            worker.put(kind, assoc, payload)
-        assert worker.wait_idle(30)
-    finally:
-        worker.stop()
-    assert not worker.is_alive()
-    return indexed
+def run_intake(core: Core, messages: list[tuple[str, Origin, object]]) -> None:
+    """Hand ``messages`` to the core's running intake and wait until it is idle."""
+    assert core.intake.is_alive()
+    for kind, origin, payload in messages:
+        core.intake.put(kind, origin, payload)
+    assert core.intake.wait_idle(30)
 
 
 def transfer_items(core: Core, transfer_id: int | None) -> list[tuple[str, str]]:
@@ -52,15 +41,17 @@ def totals(core: Core, transfer_id: int | None) -> tuple[int, int, int]:
 
 
 def test_images_and_their_transfer_log_items_are_recorded(core: Core) -> None:
-    assoc = AssociationRecord(1, "SCANNER", "127.0.0.1:4000", "")
+    indexed: list[int] = []
+    assoc = Origin(1, "SCANNER", "127.0.0.1:4000", "", on_indexed=indexed.append)
     refused = ItemRecord(sop(9), CT_A, STUDY_A, "PA^Test", ITEM_FAILED, 0xA700, 0, "full")
-    messages: list[tuple[str, AssociationRecord, object]] = [
+    messages: list[tuple[str, Origin, object]] = [
         ("store", assoc, (in_a(core, 1), None)),
         ("store", assoc, (in_a(core, 2), None)),
         ("failed", assoc, refused),
         ("store", assoc, (in_a(core, 1), None)),  # sent twice: a duplicate
     ]
-    assert sum(run_worker(core, messages)) == 3
+    run_intake(core, messages)
+    assert sum(indexed) == 3 and (assoc.indexed, assoc.duplicates) == (2, 1)
     assert core.stats()["instances"] == 2
     assert transfer_items(core, assoc.transfer_id) == [
         (sop(1), ITEM_STORED),
@@ -73,16 +64,16 @@ def test_images_and_their_transfer_log_items_are_recorded(core: Core) -> None:
 
 
 def test_a_failing_batch_is_retried_image_by_image(core: Core) -> None:
-    assoc = AssociationRecord(1, "SCANNER", "127.0.0.1:4000", "")
+    assoc = Origin(1, "SCANNER", "127.0.0.1:4000", "")
     bad = in_a(core, 2)
     bad = replace(bad, header=replace(bad.header, sop_uid="1.2.3/../4"))
     good = [in_a(core, 1), in_a(core, 3)]
-    messages: list[tuple[str, AssociationRecord, object]] = [
+    messages: list[tuple[str, Origin, object]] = [
         ("store", assoc, (good[0], None)),
         ("store", assoc, (bad, None)),
         ("store", assoc, (good[1], None)),
     ]
-    run_worker(core, messages)
+    run_intake(core, messages)
     # The good images are indexed in spite of the bad one, which stays in incoming/ for the
     # recovery at the next start; the transfer log has all three.
     assert check_counts(core)["series"] == {CT_A: 2}
@@ -93,3 +84,27 @@ def test_a_failing_batch_is_retried_image_by_image(core: Core) -> None:
         (sop(3), ITEM_STORED),
     ]
     assert totals(core, assoc.transfer_id) == (3, 3, 0)
+
+
+def test_an_import_batch_waits_for_the_received_images_queued_before_it(core: Core) -> None:
+    """Imports and received images share the one writer thread, in the order they came."""
+    origin = Origin(1, "SCANNER", "127.0.0.1:4000", "")
+    core.intake.store(origin, in_a(core, 1))
+    # The same image again from an import: the received copy was indexed first.
+    assert core.intake.write([in_a(core, 1), in_a(core, 2)]) == [Outcome.DUPLICATE, Outcome.STORED]
+    core.intake.end(origin)
+    assert origin.done.wait(10)
+    assert transfer_items(core, origin.transfer_id) == [(sop(1), ITEM_STORED)]
+    assert check_counts(core)["series"] == {CT_A: 2}
+
+
+def test_import_errors_reach_the_importing_thread(core: Core) -> None:
+    bad = in_a(core, 2)
+    bad = replace(bad, header=replace(bad.header, sop_uid="1.2.3/../4"))
+    try:
+        core.intake.write([bad])
+    except Exception as exc:
+        assert "1.2.3/../4" in str(exc)
+    else:
+        raise AssertionError("an invalid UID was indexed")
+    assert core.intake.is_alive()
