@@ -15,15 +15,31 @@ QT_RUNTIME_DEBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 li
 # Real DICOM peers the integration tests talk to, and PostgreSQL for the second database.
 TEST_PEER_DEBS := dcmtk orthanc postgresql
 
-.PHONY: run test lint typecheck pytest bench setup debs-run debs-test clean
+.PHONY: run test lint typecheck pytest bench setup debs-run debs-test constraints hooks clean
 
-$(STAMP): pyproject.toml
+# Every install is constrained to the versions the tests passed with (constraints.txt).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
 setup: $(STAMP)
+
+# Refresh constraints.txt: install the newest versions pyproject.toml allows into a throwaway
+# venv and freeze them, keeping the file's comment header. Then `make test` before committing.
+constraints:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/python" -m pip install -q --upgrade pip && \
+	"$$tmp/venv/bin/python" -m pip install -q -e '.[dev]' && \
+	{ grep '^#' constraints.txt || true; \
+	  "$$tmp/venv/bin/python" -m pip freeze --all --exclude-editable; } > "$$tmp/constraints.txt" && \
+	mv "$$tmp/constraints.txt" constraints.txt && echo "constraints.txt refreshed; now: make test"
+
+# Run ruff and mypy from the venv before each commit (.pre-commit-config.yaml).
+hooks: setup
+	$(BIN)/pre-commit install
 
 # Install missing Debian packages when running as root; otherwise say what is missing.
 define ensure_debs

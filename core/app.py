@@ -21,7 +21,7 @@ Holds no Qt state; safe under plain asyncio and under qasync.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,11 @@ class Core:
         # Thumbnails of arriving images are made once arrivals pause: a node receiving a
         # study is not slowed by them, and the Database tab has them when it shows the study.
         self._arrivals = ArrivalScheduler(self.thumbnails)
-        self._unsubscribe_thumbnails = self.events.subscribe(IndexChanged, self._on_index_changed)
+        self._unsubscribe_thumbnails: Callable[[], None] = lambda: None
+        if settings.thumbnails_on_arrival:  # the bus hands arrivals straight to the scheduler
+            self._unsubscribe_thumbnails = self.events.subscribe(
+                IndexChanged, self._arrivals.index_changed
+            )
         self._node_started = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -118,10 +122,6 @@ class Core:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-    def _on_index_changed(self, event: IndexChanged) -> None:
-        if event.stored and self.settings.thumbnails_on_arrival:
-            self._arrivals.add(event.stored)
 
     # -- reads ----------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:

@@ -56,7 +56,7 @@ class TransfersChanged:
 class NodeStateChanged:
     """Our DICOM node started, stopped, counted an association or an image."""
 
-    state: Any  # core.node.server.NodeState (kept untyped here: events import nothing)
+    state: Any  # core.node.reception.NodeState (kept untyped here: events import nothing)
 
 
 Event = IndexChanged | TransferEvent | TransfersChanged | NodeStateChanged

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Callable
 
 from PySide6.QtCore import Property, QObject, QTimer, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
@@ -11,7 +13,8 @@ from qasync import asyncSlot
 
 from core.app import Core
 from core.config import save_settings
-from core.node.server import DicomNode
+from core.events import IndexChanged, NodeStateChanged
+from viewmodels.base import guarded
 from viewmodels.database import DatabaseModel
 from viewmodels.images import FrameProvider
 from viewmodels.importing import ImportModel
@@ -49,14 +52,12 @@ class AppModel(QObject):  # type: ignore[operator]
         *,
         theme: str | None = None,
         fullscreen: bool = False,
-        node: DicomNode | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._core = core
         # The DICOM node the Settings tab controls (the kiosk starts it at launch).
-        self.node = node if node is not None else DicomNode(core)
-        self.node.add_listener(lambda _state: self.nodeChanged.emit())
+        self.node = core.node
         self._theme = theme or core.settings.theme
         self._fullscreen = fullscreen
         self._keyboard = core.settings.virtual_keyboard
@@ -87,7 +88,12 @@ class AppModel(QObject):  # type: ignore[operator]
         self._live.setInterval(LIVE_REFRESH_MS)
         self._live.timeout.connect(self._live_refresh)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe_index: Callable[[], None] = lambda: None
+        self._unsubscribe_node: Callable[[], None] = lambda: None
         self._refreshing: asyncio.Task[None] | None = None
+        self._changes_lock = threading.Lock()
+        self._changed_studies: set[str] = set()  # studies images arrived in since the last read
+        self._changed_everything = False
         self.refresh_count = 0
 
     # -- properties ---------------------------------------------------------------------------
@@ -170,12 +176,18 @@ class AppModel(QObject):  # type: ignore[operator]
     async def start(self) -> None:
         """First load, and live updates from the index writer."""
         self._loop = asyncio.get_running_loop()
-        self._core.writer.add_listener(self._index_changed)
+        events = self._core.events
+        self._unsubscribe_index = events.subscribe(IndexChanged, self._index_changed)
+        self._unsubscribe_node = events.subscribe(
+            NodeStateChanged, self._node_changed, loop=self._loop
+        )
+        self._settings.node_state_changed(self.node.state)
         await self.reload()
         await self._transfers.start()
 
     def stop(self) -> None:
-        self._core.writer.remove_listener(self._index_changed)
+        self._unsubscribe_index()
+        self._unsubscribe_node()
         self._live.stop()
         self._transfers.stop()
 
@@ -189,8 +201,18 @@ class AppModel(QObject):  # type: ignore[operator]
         await self._settings.load()
         await self._qr.load_nodes()
 
-    def _index_changed(self) -> None:
-        """Called by the index writer on whatever thread committed: hop onto our loop."""
+    def _node_changed(self, event: NodeStateChanged) -> None:
+        """On our loop (the GUI thread): the node started, stopped or counted something."""
+        self._settings.node_state_changed(event.state)
+        self.nodeChanged.emit()
+
+    def _index_changed(self, event: IndexChanged) -> None:
+        """Called by the index writer on whatever thread committed: note what changed, then
+        hop onto our loop (changes within LIVE_REFRESH_MS are read together)."""
+        with self._changes_lock:
+            if event.deleted or not event.studies:
+                self._changed_everything = True
+            self._changed_studies.update(event.studies)
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._schedule_live)
@@ -205,23 +227,22 @@ class AppModel(QObject):  # type: ignore[operator]
             return
         self._refreshing = asyncio.ensure_future(self._refresh_now())
 
+    @guarded("Could not refresh")
     async def _refresh_now(self) -> None:
-        try:
-            stats = await asyncio.to_thread(self._core.stats)
-            was_empty = self.is_empty()
-            if stats != self._stats:
-                self._stats = stats
-                self.statsChanged.emit()
-            await self._database.refresh_all()
-            if was_empty:
-                await self._database.filter_model.load_choices()
-            self.refresh_count += 1
-            self.refreshed.emit()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("live refresh failed")
-            self.errorOccurred.emit(f"Could not refresh: {exc}")
+        stats = await asyncio.to_thread(self._core.stats)
+        was_empty = self.is_empty()
+        if stats != self._stats:
+            self._stats = stats
+            self.statsChanged.emit()
+        with self._changes_lock:
+            studies = None if self._changed_everything else set(self._changed_studies)
+            self._changed_studies.clear()
+            self._changed_everything = False
+        await self._database.refresh_changed(studies)
+        if was_empty:
+            await self._database.filter_model.load_choices()
+        self.refresh_count += 1
+        self.refreshed.emit()
 
     # -- slots ------------------------------------------------------------------------------------
     @Slot(str)
@@ -230,36 +251,22 @@ class AppModel(QObject):  # type: ignore[operator]
             self._set_view(view)
 
     @asyncSlot(str)
+    @guarded("Could not save the theme")
     async def setTheme(self, theme: str) -> None:
-        try:
-            if theme not in ("dark", "light") or theme == self._theme:
-                return
-            self._theme = theme
-            self.themeChanged.emit()
-            await asyncio.to_thread(save_settings, self._core.settings, theme=theme)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("saving the theme failed")
-            self.errorOccurred.emit(f"Could not save the theme: {exc}")
-        finally:
-            pass
+        if theme not in ("dark", "light") or theme == self._theme:
+            return
+        self._theme = theme
+        self.themeChanged.emit()
+        await asyncio.to_thread(save_settings, self._core.settings, theme=theme)
 
     @asyncSlot(bool)
+    @guarded("Could not save the setting")
     async def setVirtualKeyboard(self, enabled: bool) -> None:
-        try:
-            if enabled == self._keyboard:
-                return
-            self._keyboard = enabled
-            self.keyboardChanged.emit()
-            await asyncio.to_thread(save_settings, self._core.settings, virtual_keyboard=enabled)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("saving the keyboard setting failed")
-            self.errorOccurred.emit(f"Could not save the setting: {exc}")
-        finally:
-            pass
+        if enabled == self._keyboard:
+            return
+        self._keyboard = enabled
+        self.keyboardChanged.emit()
+        await asyncio.to_thread(save_settings, self._core.settings, virtual_keyboard=enabled)
 
     @Slot()
     def leaveKioskMode(self) -> None:

@@ -1,4 +1,8 @@
-"""GUI-backed commands: ``screenshot`` renders a kiosk view offscreen (Qt imported lazily)."""
+"""GUI-backed commands: ``screenshot`` renders a kiosk view offscreen (Qt imported lazily).
+
+``register`` is the ``screenshot`` entry point of the ``dicom_kiosk.commands`` group
+(``pyproject.toml``): core's CLI finds it there and never names this package.
+"""
 
 from __future__ import annotations
 

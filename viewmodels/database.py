@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ from core.app import Core
 from core.db.queries import BrowseLevel, StudyFilter
 from core.imaging.viewer import SeriesStack, StackEntry
 from core.index.writer import Level
+from viewmodels.base import guarded
 from viewmodels.filters import FilterModel
 from viewmodels.images import instance_path
-from viewmodels.levels import LEVEL_TITLES, LevelModel
+from viewmodels.levels import LevelModel
 from viewmodels.viewer import ViewerModel
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,6 @@ log = logging.getLogger(__name__)
 QML_IMPORT_NAME = "Kiosk.Backend"
 QML_IMPORT_MAJOR_VERSION = 1
 
-NOT_AVAILABLE_EXPORT = "Export is not available yet: this build has no exporter."
 PRIORITIES = ("High", "Medium", "Low")
 NO_DESTINATION = "Choose a destination. DICOM nodes to send to are added in Settings."
 EXPORT_FORMATS = ("files", "dicomdir", "zip")
@@ -111,10 +112,6 @@ class DatabaseModel(QObject):  # type: ignore[operator]
     def destinations(self) -> list[str]:
         """The remote nodes images can be sent to (read by ``loadDestinations``)."""
         return list(self._destinations)
-
-    @Property(bool, constant=True, final=True)
-    def exportAvailable(self) -> bool:
-        return callable(getattr(self._core, "export", None))
 
     def _get_multi(self) -> bool:
         return self._multi
@@ -207,96 +204,87 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         self._cascaded[level] = current
         self._spawn(self._cascade(level))
 
+    @guarded("Could not show the entries")
     async def _cascade(self, level: BrowseLevel) -> None:
         """Show the children of the current entry of ``level``; clear deeper levels."""
-        try:
-            base = self.base_filter()
-            model = self._levels[level]
-            row = model.current_row()
-            order: list[BrowseLevel] = ["patient", "study", "series", "image"]
-            child_level = order[order.index(level) + 1] if level != "image" else None
-            if child_level is None:
-                return
-            for deeper in order[order.index(child_level) + 1 :]:
-                self._levels[deeper].clear()
-                self._cascaded[deeper] = ""
-            child = self._levels[child_level]
-            self._cascaded[child_level] = ""
-            if row is None:
-                if level == "patient":
-                    child.set_filter(base)
-                    child.clearSelection()
-                    await child.reload()
-                else:
-                    child.clear()
-                self.previewChanged.emit()
-                return
+        base = self.base_filter()
+        model = self._levels[level]
+        row = model.current_row()
+        order: list[BrowseLevel] = ["patient", "study", "series", "image"]
+        child_level = order[order.index(level) + 1] if level != "image" else None
+        if child_level is None:
+            return
+        for deeper in order[order.index(child_level) + 1 :]:
+            self._levels[deeper].clear()
+            self._cascaded[deeper] = ""
+        child = self._levels[child_level]
+        self._cascaded[child_level] = ""
+        if row is None:
             if level == "patient":
-                child.set_filter(dataclasses.replace(base, patient_pk=int(row["_pk"])))
-            elif level == "study":
-                child.set_filter(dataclasses.replace(base, study_uid=row["StudyInstanceUID"]))
+                child.set_filter(base)
+                child.clearSelection()
+                await child.reload()
             else:
-                child.study_uid = row["StudyInstanceUID"]
-                child.set_filter(dataclasses.replace(base, series_uid=row["SeriesInstanceUID"]))
-            child.clearSelection()
-            if child_level != "image":
-                self.show_level(child_level)  # the next level is displayed by default
+                child.clear()
             self.previewChanged.emit()
-            await child.reload()
-            self.previewChanged.emit()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("showing the %s level failed", level)
-            self.errorOccurred.emit(f"Could not show the entries: {exc}")
+            return
+        if level == "patient":
+            child.set_filter(dataclasses.replace(base, patient_pk=int(row["_pk"])))
+        elif level == "study":
+            child.set_filter(dataclasses.replace(base, study_uid=row["StudyInstanceUID"]))
+        else:
+            child.study_uid = row["StudyInstanceUID"]
+            child.set_filter(dataclasses.replace(base, series_uid=row["SeriesInstanceUID"]))
+        child.clearSelection()
+        if child_level != "image":
+            self.show_level(child_level)  # the next level is displayed by default
+        self.previewChanged.emit()
+        await child.reload()
+        self.previewChanged.emit()
 
     def _on_filter_applied(self) -> None:
         self._spawn(self.apply_filter())
 
+    @guarded("Could not apply the filter")
     async def apply_filter(self) -> None:
         """Show the first page of patients and studies matching the applied filter."""
-        try:
-            base = self.base_filter()
-            for level in ("patient", "study", "series", "image"):
-                model = self._levels[level]
-                model.clearSelection()
-                self._cascaded[level] = ""
-                if level in ("series", "image"):
-                    model.clear()
-                else:
-                    model.set_filter(base)
-            self.previewChanged.emit()
-            await asyncio.gather(self._levels["patient"].reload(), self._levels["study"].reload())
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("applying the filter failed")
-            self.errorOccurred.emit(f"Could not apply the filter: {exc}")
+        base = self.base_filter()
+        for level in ("patient", "study", "series", "image"):
+            model = self._levels[level]
+            model.clearSelection()
+            self._cascaded[level] = ""
+            if level in ("series", "image"):
+                model.clear()
+            else:
+                model.set_filter(base)
+        self.previewChanged.emit()
+        await asyncio.gather(self._levels["patient"].reload(), self._levels["study"].reload())
 
     async def refresh_all(self) -> None:
-        """Re-read every level that shows something (Refresh, and live updates)."""
+        """Re-read every level that shows something (Refresh, and after a delete)."""
+        await self.refresh_changed(None)
+
+    async def refresh_changed(self, studies: Collection[str] | None) -> None:
+        """Re-read the levels that ``studies`` (StudyInstanceUIDs images arrived in) can
+        change: the patient and study lists always, the series and images shown only when
+        they belong to one of ``studies``; every level that shows something when None."""
+        series, images = self._levels["series"], self._levels["image"]
         loads = [self._levels["patient"].reload(), self._levels["study"].reload()]
-        if self._levels["series"].filter.study_uid:
-            loads.append(self._levels["series"].reload())
-        if self._levels["image"].filter.series_uid:
-            loads.append(self._levels["image"].reload())
+        if series.filter.study_uid and (studies is None or series.filter.study_uid in studies):
+            loads.append(series.reload())
+        if images.filter.series_uid and (
+            studies is None or not images.study_uid or images.study_uid in studies
+        ):
+            loads.append(images.reload())
         await asyncio.gather(*loads)
         self.previewChanged.emit()
 
     # -- slots ----------------------------------------------------------------------------------
     @asyncSlot()
+    @guarded("Could not refresh", busy=True)
     async def refresh(self) -> None:
-        try:
-            self._set_busy(True)
-            await self.refresh_all()
-            await self._filters.load_choices()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("refresh failed")
-            self.errorOccurred.emit(f"Could not refresh: {exc}")
-        finally:
-            self._set_busy(False)
+        await self.refresh_all()
+        await self._filters.load_choices()
 
     @Slot(str, int)
     def select(self, level: str, row: int) -> None:
@@ -341,24 +329,16 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         )
 
     @asyncSlot(str)
+    @guarded("Could not delete", busy=True)
     async def deleteSelected(self, level: str) -> None:
-        try:
-            self._set_busy(True)
-            if level not in self._levels:
-                return
-            model = self._levels[level]
-            rows = model.selected_rows()
-            removed = await asyncio.to_thread(self._delete, level, rows)
-            model.clearSelection()
-            await self.refresh_all()
-            self.message.emit(f"Deleted {_count(removed, 'image')}.")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("delete failed")
-            self.errorOccurred.emit(f"Could not delete: {exc}")
-        finally:
-            self._set_busy(False)
+        if level not in self._levels:
+            return
+        model = self._levels[level]
+        rows = model.selected_rows()
+        removed = await asyncio.to_thread(self._delete, level, rows)
+        model.clearSelection()
+        await self.refresh_all()
+        self.message.emit(f"Deleted {_count(removed, 'image')}.")
 
     def _target(self, level: BrowseLevel, row: dict[str, Any]) -> list[Target]:
         if level == "patient":
@@ -390,96 +370,68 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         return found
 
     @asyncSlot()
+    @guarded("Could not list the destinations", busy=True)
     async def loadDestinations(self) -> None:
         """Read the send destinations (the Send dialog asks each time it opens)."""
-        try:
-            self._set_busy(True)
-            names = [str(d) for d in await asyncio.to_thread(self._core.destinations)]
-            if names != self._destinations:
-                self._destinations = names
-                self.destinationsChanged.emit()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("listing destinations failed")
-            self.errorOccurred.emit(f"Could not list the destinations: {exc}")
-        finally:
-            self._set_busy(False)
+        names = [str(d) for d in await asyncio.to_thread(self._core.destinations)]
+        if names != self._destinations:
+            self._destinations = names
+            self.destinationsChanged.emit()
 
     @asyncSlot(str, str)
+    @guarded("Could not send", busy=True)
     async def send(self, destination: str, priority: str) -> None:
         """Queue the selection for ``destination`` at ``priority`` (High, Medium or Low)."""
-        try:
-            self._set_busy(True)
-            if not destination:
-                self.errorOccurred.emit(NO_DESTINATION)
-                return
-            if priority not in PRIORITIES:
-                self.errorOccurred.emit(f"Unknown priority {priority!r}.")
-                return
-            level, rows = self.selection()
-            targets = await asyncio.to_thread(self.targets)
-            if not targets:
-                self.errorOccurred.emit("Select what to send first.")
-                return
-            transfer_id = await asyncio.to_thread(
-                self._core.send, list(targets), destination, priority.lower()
-            )
-            what = _count(len(rows), level)
-            self.sendQueued.emit(
-                int(transfer_id),
-                f"{what[0].upper()}{what[1:]} queued for {destination} "
-                f"with {priority.lower()} priority (transfer #{transfer_id}).",
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("send failed")
-            self.errorOccurred.emit(f"Could not send: {exc}")
-        finally:
-            self._set_busy(False)
+        if not destination:
+            self.errorOccurred.emit(NO_DESTINATION)
+            return
+        if priority not in PRIORITIES:
+            self.errorOccurred.emit(f"Unknown priority {priority!r}.")
+            return
+        level, rows = self.selection()
+        targets = await asyncio.to_thread(self.targets)
+        if not targets:
+            self.errorOccurred.emit("Select what to send first.")
+            return
+        transfer_id = await asyncio.to_thread(
+            self._core.send, list(targets), destination, priority.lower()
+        )
+        what = _count(len(rows), level)
+        self.sendQueued.emit(
+            int(transfer_id),
+            f"{what[0].upper()}{what[1:]} queued for {destination} "
+            f"with {priority.lower()} priority (transfer #{transfer_id}).",
+        )
 
     @asyncSlot(str, bool, str, str, str)
+    @guarded("Could not export", busy=True)
     async def exportTo(
         self, folder: str, anonymize: bool, new_name: str, new_id: str, fmt: str
     ) -> None:
-        try:
-            self._set_busy(True)
-            service = getattr(self._core, "export", None)
-            if not callable(service):
-                self.errorOccurred.emit(NOT_AVAILABLE_EXPORT)
-                return
-            if fmt not in EXPORT_FORMATS:
-                self.errorOccurred.emit(f"Unknown export format {fmt!r}.")
-                return
-            targets = await asyncio.to_thread(self.targets)
-            if not targets:
-                self.errorOccurred.emit("Select what to export first.")
-                return
-            options = {"anonymize": anonymize, "new_name": new_name, "new_id": new_id}
-            await asyncio.to_thread(service, targets, Path(folder), fmt, **options)
-            self.message.emit(f"Exported {len(targets)} to {folder}.")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("export failed")
-            self.errorOccurred.emit(f"Could not export: {exc}")
-        finally:
-            self._set_busy(False)
+        if fmt not in EXPORT_FORMATS:
+            self.errorOccurred.emit(f"Unknown export format {fmt!r}.")
+            return
+        targets = await asyncio.to_thread(self.targets)
+        if not targets:
+            self.errorOccurred.emit("Select what to export first.")
+            return
+        pairs: list[tuple[str, str]] = list(targets)
+        await asyncio.to_thread(
+            self._core.export,
+            pairs,
+            Path(folder),
+            fmt,
+            anonymize=anonymize,
+            new_name=new_name,
+            new_id=new_id,
+        )
+        self.message.emit(f"Exported {len(targets)} to {folder}.")
 
     @asyncSlot()
+    @guarded("Could not load", busy=True)
     async def load(self) -> None:
         """Open the selected images, series, study or patient in the viewer."""
-        try:
-            self._set_busy(True)
-            await self.load_selection()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("load failed")
-            self.errorOccurred.emit(f"Could not load: {exc}")
-        finally:
-            self._set_busy(False)
+        await self.load_selection()
 
     async def load_selection(self) -> None:
         if self._viewer is None:
@@ -554,6 +506,3 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         if busy != self._busy:
             self._busy = busy
             self.busyChanged.emit()
-
-    def level_title(self, level: BrowseLevel) -> str:
-        return LEVEL_TITLES[level]

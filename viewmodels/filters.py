@@ -14,6 +14,7 @@ from qasync import asyncSlot
 from core.app import Core
 from core.db import queries
 from core.db.queries import StudyFilter
+from viewmodels.base import guarded
 
 log = logging.getLogger(__name__)
 
@@ -193,24 +194,17 @@ class FilterModel(QObject):  # type: ignore[operator]
         self.apply()
 
     @asyncSlot()
+    @guarded("Could not load the filter choices")
     async def refreshChoices(self) -> None:
         """Reload the modality chips and the name/ID suggestions for what is typed."""
-        try:
-            mods, names, ids = await asyncio.to_thread(self._choices, self._name, self._pid)
-            if (mods, names, ids) != (
-                self._modalities,
-                self._name_suggestions,
-                self._id_suggestions,
-            ):
-                self._modalities, self._name_suggestions, self._id_suggestions = mods, names, ids
-                self.choicesChanged.emit()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("loading filter choices failed")
-            self.errorOccurred.emit(f"Could not load the filter choices: {exc}")
-        finally:
-            pass
+        mods, names, ids = await asyncio.to_thread(self._choices, self._name, self._pid)
+        if (mods, names, ids) != (
+            self._modalities,
+            self._name_suggestions,
+            self._id_suggestions,
+        ):
+            self._modalities, self._name_suggestions, self._id_suggestions = mods, names, ids
+            self.choicesChanged.emit()
 
     async def load_choices(self) -> None:
         mods, names, ids = await asyncio.to_thread(self._choices, self._name, self._pid)

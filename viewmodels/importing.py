@@ -26,6 +26,7 @@ from qasync import asyncSlot
 
 from core.app import Core
 from core.index.importer import Importer, ImportProgress, ImportSummary, MemorySource
+from viewmodels.base import guarded
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +108,12 @@ class FolderModel(QAbstractListModel):  # type: ignore[operator]
         self.pathChanged.emit()
 
     @asyncSlot(str)
+    @guarded("Cannot open {path}")
     async def open(self, path: str) -> None:
         try:
             await self.open_path(Path(path))
-        except asyncio.CancelledError:
-            raise
-        except OSError as exc:
+        except OSError as exc:  # gone, or not ours to read: the reason, without a traceback
             self.errorOccurred.emit(f"Cannot open {path}: {exc.strerror or exc}")
-        except Exception as exc:
-            log.exception("listing %s failed", path)
-            self.errorOccurred.emit(f"Cannot open {path}: {exc}")
-        finally:
-            pass
 
     @Slot()
     def up(self) -> None:
@@ -208,7 +203,7 @@ class ImportModel(QObject):  # type: ignore[operator]
         self._set_running(True)
         self.progressChanged.emit()
         try:
-            importer = Importer(self._core.writer, self._core.sessions)
+            importer = self._core.importer
             progress = self._progress_callback()
             if demo:
                 summary = await asyncio.to_thread(self._demo, importer, progress)
@@ -234,32 +229,16 @@ class ImportModel(QObject):  # type: ignore[operator]
         return importer.run_sources(sources, None, progress, self._cancel, "demo")
 
     @asyncSlot(str)
+    @guarded("Import failed")
     async def start(self, folder: str) -> None:
-        try:
-            if self._running:
-                return
+        if not self._running:  # run_import resets running, however it ends
             await self.run_import([Path(folder)])
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("import failed")
-            self.errorOccurred.emit(f"Import failed: {exc}")
-        finally:
-            self._set_running(False)
 
     @asyncSlot()
+    @guarded("Could not load the demo data")
     async def loadDemo(self) -> None:
-        try:
-            if self._running:
-                return
+        if not self._running:
             await self.run_import([], demo=True)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("loading demo data failed")
-            self.errorOccurred.emit(f"Could not load the demo data: {exc}")
-        finally:
-            self._set_running(False)
 
     @Slot()
     def cancel(self) -> None:

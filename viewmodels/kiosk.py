@@ -14,8 +14,6 @@ from typing import Any
 
 from core.app import Core
 from core.config import Settings, load_settings
-from core.node.server import DicomNode
-from core.transfers.sender import SendWorker
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +82,6 @@ def build_kiosk(
     theme: str | None = None,
     fullscreen: bool = False,
     component: str = "Main",
-    node: DicomNode | None = None,
 ) -> Kiosk:
     """Register the view models, make the engine and load ``component`` of module Kiosk."""
     from PySide6.QtQml import QQmlApplicationEngine
@@ -94,7 +91,7 @@ def build_kiosk(
 
     frames = FrameProvider()
     thumbnails = ThumbnailProvider(core)
-    model = app.AppModel(core, frames, theme=theme, fullscreen=fullscreen, node=node)
+    model = app.AppModel(core, frames, theme=theme, fullscreen=fullscreen)
     engine = QQmlApplicationEngine()
     engine.addImportPath(str(QML_DIR))
     engine.addImageProvider("thumbs", thumbnails)
@@ -129,8 +126,7 @@ def run(args: argparse.Namespace) -> int:
     asyncio.set_event_loop(loop)
     core = Core(settings)
     core.open()
-    node = DicomNode(core)
-    kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen, node=node)
+    kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen)
     closed = asyncio.Event()
     qt_app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]  # the loop ends it
     qt_app.lastWindowClosed.connect(closed.set)  # type: ignore[attr-defined]
@@ -143,21 +139,18 @@ def run(args: argparse.Namespace) -> int:
     wake.start(250)
     wake.timeout.connect(lambda: None)
 
-    sender = SendWorker(core)
-
     async def main() -> None:
         await kiosk.app_model.start()  # type: ignore[attr-defined]
         try:
-            await node.start()
+            await core.start()
+            node = core.node
             log.info("DICOM node %s listening on %s:%d", node.ae_title, node.bind, node.port)
         except Exception as exc:  # e.g. the port is taken by a `dicom-kiosk serve` service
             log.error("the DICOM node did not start: %s", exc)
-        await sender.start()
         try:
             await closed.wait()
         finally:
-            await sender.stop()
-            await node.stop()
+            await core.stop()
 
     try:
         with loop:

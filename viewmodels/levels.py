@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from enum import IntEnum
 from typing import Any
@@ -23,6 +22,7 @@ from qasync import asyncSlot
 
 from core.app import Core
 from core.db.queries import BrowseLevel, StudyFilter
+from viewmodels.base import guarded
 
 log = logging.getLogger(__name__)
 
@@ -309,10 +309,6 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
 
     # -- Python API (the database view model) ----------------------------------------------
     @property
-    def browse_level(self) -> BrowseLevel:
-        return self._level
-
-    @property
     def filter(self) -> StudyFilter:
         return self._filter
 
@@ -444,92 +440,58 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
         self._set_selection({}, "")
 
     @asyncSlot(str)
+    @guarded("Could not sort", busy=True)
     async def sortBy(self, key: str) -> None:
         """Sort by a column; the same column again reverses the order."""
-        try:
-            if key == self._sort_key:
-                self._descending = not self._descending
-            elif key in {c for c, _t, _w in LEVEL_COLUMNS[self._level]}:
-                self._sort_key, self._descending = key, False
-            else:
-                return
-            self._offset = 0
-            self.pageChanged.emit()
-            await self.reload(recount=False)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("sorting %s rows failed", self._level)
-            self.errorOccurred.emit(f"Could not sort: {exc}")
-        finally:
-            self._set_busy(False)
+        if key == self._sort_key:
+            self._descending = not self._descending
+        elif key in {c for c, _t, _w in LEVEL_COLUMNS[self._level]}:
+            self._sort_key, self._descending = key, False
+        else:
+            return
+        self._offset = 0
+        self.pageChanged.emit()
+        await self.reload(recount=False)
 
     @asyncSlot(int)
+    @guarded("Could not load the page", busy=True)
     async def turnPage(self, pages: int) -> None:
         """Show the next (1) or previous (-1) page."""
-        try:
-            offset = self._offset + pages * self._page_size
-            offset = min(
-                max(0, offset), max(0, (self._total - 1) // self._page_size * self._page_size)
-            )
-            if offset == self._offset:
-                return
-            self._offset = offset
-            await self.reload(recount=False)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("paging %s rows failed", self._level)
-            self.errorOccurred.emit(f"Could not load the page: {exc}")
-        finally:
-            self._set_busy(False)
+        offset = self._offset + pages * self._page_size
+        offset = min(max(0, offset), max(0, (self._total - 1) // self._page_size * self._page_size))
+        if offset == self._offset:
+            return
+        self._offset = offset
+        await self.reload(recount=False)
 
     @asyncSlot()
+    @guarded("Could not refresh", busy=True)
     async def refresh(self) -> None:
-        try:
-            await self.reload()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("refreshing %s rows failed", self._level)
-            self.errorOccurred.emit(f"Could not refresh: {exc}")
-        finally:
-            self._set_busy(False)
+        await self.reload()
 
     @asyncSlot(int)
+    @guarded("Could not move", busy=True)
     async def moveCurrent(self, delta: int) -> None:
         """Select the previous (-1) or next (1) entry, turning the page at its ends."""
-        try:
-            if self.current_index() < 0:  # nothing current here: start at this page's end
-                if self._rows:
-                    self.select(0 if delta > 0 else len(self._rows) - 1, False)
-                return
-            row = self.current_index() + delta
-            if row < 0 and self._offset > 0:
-                self._offset = max(0, self._offset - self._page_size)
-                await self.reload(recount=False)
-                row = len(self._rows) - 1
-            elif row >= len(self._rows) and self._offset + len(self._rows) < self._total:
-                self._offset += self._page_size
-                await self.reload(recount=False)
-                row = 0
-            row = min(max(row, 0), len(self._rows) - 1)
-            if row >= 0:
-                self.select(row, False)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("moving in %s rows failed", self._level)
-            self.errorOccurred.emit(f"Could not move: {exc}")
-        finally:
-            self._set_busy(False)
+        if self.current_index() < 0:  # nothing current here: start at this page's end
+            if self._rows:
+                self.select(0 if delta > 0 else len(self._rows) - 1, False)
+            return
+        row = self.current_index() + delta
+        if row < 0 and self._offset > 0:
+            self._offset = max(0, self._offset - self._page_size)
+            await self.reload(recount=False)
+            row = len(self._rows) - 1
+        elif row >= len(self._rows) and self._offset + len(self._rows) < self._total:
+            self._offset += self._page_size
+            await self.reload(recount=False)
+            row = 0
+        row = min(max(row, 0), len(self._rows) - 1)
+        if row >= 0:
+            self.select(row, False)
 
 
 def _default_sort(level: BrowseLevel) -> tuple[str, bool]:
     from core.db.queries import DEFAULT_SORT
 
     return DEFAULT_SORT[level]
-
-
-def replace_filter(flt: StudyFilter, **changes: Any) -> StudyFilter:
-    return dataclasses.replace(flt, **changes)

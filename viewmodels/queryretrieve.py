@@ -27,8 +27,9 @@ from qasync import asyncSlot
 from core.app import Core
 from core.net.qr import QueryRetrieveClient, SeriesMatch, StudyMatch, StudyQuery
 from core.node.server import DicomNode
-from core.registry import NodeInfo, NodeRegistry
+from core.registry import NodeInfo
 from core.transfers.retrieve import RetrieveStatus, RetrieveTarget, remote_of, retrieve
+from viewmodels.base import guarded
 from viewmodels.levels import format_cell
 from viewmodels.settings import SettingsStore
 
@@ -319,7 +320,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         self._node = node
         self._store = store
         self._opener = opener
-        self._registry = NodeRegistry(core.sessions)
+        self._registry = core.registry
         self._studies = ResultListModel(STUDY_COLUMNS, "StudyInstanceUID", self)
         self._series = ResultListModel(SERIES_COLUMNS, "SeriesInstanceUID", self)
         self._studies.selectionChanged.connect(self.selectionChanged)
@@ -578,16 +579,9 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             self._set_status(READY if nodes else NO_NODES)
 
     @asyncSlot()
+    @guarded("Could not list the remote servers")
     async def refreshNodes(self) -> None:
-        try:
-            await self.load_nodes()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("listing the remote nodes failed")
-            self.errorOccurred.emit(f"Could not list the remote servers: {exc}")
-        finally:
-            pass
+        await self.load_nodes()
 
     # -- query ------------------------------------------------------------------------------------
     def _set_querying(self, querying: bool) -> None:
@@ -600,19 +594,24 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             self._status, self._truncated = text, truncated
             self.statusChanged.emit()
 
+    def _query_failed(self, text: str) -> None:
+        self._set_status("The query failed.")
+        self.errorOccurred.emit(text)
+
     @asyncSlot()
+    @guarded("Query failed", report=_query_failed)
     async def query(self) -> None:
         """C-FIND the studies matching the fields on the chosen server (off the GUI thread)."""
+        if self._querying:
+            return
+        node = self._current_node()
+        if node is None:
+            self.errorOccurred.emit("Add a remote server under Settings first.")
+            return
         cancel = threading.Event()
+        self._query_cancel = cancel
+        self._set_querying(True)
         try:
-            if self._querying:
-                return
-            node = self._current_node()
-            if node is None:
-                self.errorOccurred.emit("Add a remote server under Settings first.")
-                return
-            self._query_cancel = cancel
-            self._set_querying(True)
             self._set_status(f"Querying {node.name}…")
             query = self.query_of()
             future = asyncio.ensure_future(
@@ -645,18 +644,11 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
                 self._set_status(f"{_plural(count, 'study', 'studies')} on {node.name}.")
             self.selectionChanged.emit()
             self.queryFinished.emit()
-        except asyncio.CancelledError:
-            cancel.set()
-            raise
-        except Exception as exc:
-            log.warning("query failed: %s", exc)
-            self._set_status("The query failed.")
-            self.errorOccurred.emit(f"Query failed: {exc}")
         finally:
-            if self._query_cancel is cancel:
-                self._query_cancel = None
-                self._query_task = None
-                self._set_querying(False)
+            cancel.set()  # a search still running (this task was cancelled) stops
+            self._query_cancel = None
+            self._query_task = None
+            self._set_querying(False)
 
     @Slot()
     def cancelQuery(self) -> None:
@@ -689,6 +681,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
     def selectSeries(self, row: int) -> None:
         self._series.select(row, self._multi)
 
+    @guarded("Could not list the series")
     async def _show_series(self, study_uid: str) -> None:
         """The series of a study: from the peer the first time (spinner), then from the cache."""
         try:
@@ -709,12 +702,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             if self._series_study == study_uid:  # still the study on show
                 self._series.set_rows(rows)
                 self.seriesLoaded.emit()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("series query failed: %s", exc)
-            self.errorOccurred.emit(f"Could not list the series: {exc}")
-        finally:
+        finally:  # the study on show now ends the spinner, whichever call started it
             if self._series_study == study_uid:
                 self._series.set_busy(False)
 
@@ -751,33 +739,39 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             text += f", {status.failed} failed"
         self._set_progress(status.fraction, text)
 
+    def _retrieve_failed(self, text: str) -> None:
+        self._set_progress(self._progress, "The retrieve failed.")
+        self.errorOccurred.emit(text)
+        self.retrieveFinished.emit(text)
+
     @asyncSlot()
+    @guarded("Retrieve failed", report=_retrieve_failed)
     async def retrieve(self) -> None:
         """Retrieve the selection by the server's method; progress; Cancel stops it."""
+        if self._retrieving:
+            return
+        node = self._queried_node
+        targets = self.targets()
+        if node is None or not targets:
+            self.errorOccurred.emit("Select the studies or series to retrieve first.")
+            return
+        node = await asyncio.to_thread(self._registry.get, node.name)  # current settings
+        destination = ""
+        if node.retrieve_method == "move":
+            state = self._node.state
+            if not state.running:
+                self.errorOccurred.emit(
+                    "Retrieve by C-MOVE sends the images to this kiosk's DICOM node, which"
+                    " is stopped. Start it under Settings, or set this server's retrieve"
+                    " method to C-GET."
+                )
+                return
+            destination = state.ae_title
         cancel = threading.Event()
+        self._loop = asyncio.get_running_loop()
+        self._retrieve_cancel = cancel
+        self._set_retrieving(True)
         try:
-            if self._retrieving:
-                return
-            node = self._queried_node
-            targets = self.targets()
-            if node is None or not targets:
-                self.errorOccurred.emit("Select the studies or series to retrieve first.")
-                return
-            node = await asyncio.to_thread(self._registry.get, node.name)  # current settings
-            destination = ""
-            if node.retrieve_method == "move":
-                state = self._node.state
-                if not state.running:
-                    self.errorOccurred.emit(
-                        "Retrieve by C-MOVE sends the images to this kiosk's DICOM node, which"
-                        " is stopped. Start it under Settings, or set this server's retrieve"
-                        " method to C-GET."
-                    )
-                    return
-                destination = state.ae_title
-            self._loop = asyncio.get_running_loop()
-            self._retrieve_cancel = cancel
-            self._set_retrieving(True)
             self._set_progress(0.0, f"Retrieving from {node.name}…")
             summary = await asyncio.to_thread(
                 retrieve,
@@ -803,18 +797,10 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             ):
                 first = targets[0]
                 await self._opener(first.study_uid, first.series_uid or "")
-        except asyncio.CancelledError:
-            cancel.set()
-            raise
-        except Exception as exc:
-            log.warning("retrieve failed: %s", exc)
-            self._set_progress(self._progress, "The retrieve failed.")
-            self.errorOccurred.emit(f"Retrieve failed: {exc}")
-            self.retrieveFinished.emit(str(exc))
         finally:
-            if self._retrieve_cancel is cancel:
-                self._retrieve_cancel = None
-                self._set_retrieving(False)
+            cancel.set()  # a retrieve still running (this task was cancelled) stops
+            self._retrieve_cancel = None
+            self._set_retrieving(False)
 
     @Slot()
     def cancelRetrieve(self) -> None:
@@ -824,17 +810,12 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             self._set_progress(self._progress, "Cancelling…")
 
     # -- options -------------------------------------------------------------------------------
+    @guarded("Could not save the option")
     async def _save_option(self, key: str, value: Any) -> None:
         """Save one Q/R option when it changed; a failure is shown, never raised."""
-        try:
-            if value != getattr(self._core.settings, key):
-                await self._store.save(**{key: value})
-                self.optionsChanged.emit()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("saving %s failed", key)
-            self.errorOccurred.emit(f"Could not save the option: {exc}")
+        if value != getattr(self._core.settings, key):
+            await self._store.save(**{key: value})
+            self.optionsChanged.emit()
 
     @asyncSlot(int)
     async def setMaxResults(self, value: int) -> None:

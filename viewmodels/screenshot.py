@@ -16,7 +16,7 @@ from core.app import Core
 from core.config import load_settings
 from core.db.queries import StudyFilter
 from core.dicom.synth import demo_instances
-from core.index.importer import Importer, MemorySource
+from core.index.importer import MemorySource
 
 NETWORK_VIEWS = ("query", "query-series", "query-options", "settings", "node-editor")
 
@@ -53,7 +53,7 @@ def run_screenshot(args: argparse.Namespace) -> int:
     core.open()
     try:
         if args.demo and args.view != "first-run":
-            importer = Importer(core.writer, core.sessions)
+            importer = core.importer
             importer.run_sources(
                 [MemorySource(f"demo #{i}", d) for i, d in enumerate(demo_instances(6, 1234))],
                 source_name="demo",
@@ -108,13 +108,11 @@ async def stage_network(kiosk: object, view: str) -> None:
     remote node "PACS"; the Query tab queries it for real."""
     from PySide6.QtCore import Q_ARG, QMetaObject, Qt
 
-    from core.registry import NodeRegistry
-
     model = kiosk.app_model  # type: ignore[attr-defined]
     window = kiosk.window()  # type: ignore[attr-defined]
     core = kiosk.core  # type: ignore[attr-defined]
     await model.node.start()
-    registry = NodeRegistry(core.sessions)
+    registry = core.registry
     registry.add("PACS", "PACS", "127.0.0.1", model.node.port, "move")
     registry.add("Archive", "ARCHIVE", "10.20.0.15", 104, "get", ["store"])
     registry.add("CT room 1", "CT_ROOM1", "10.20.4.31", 104, "move", ["store"])
@@ -198,9 +196,7 @@ async def stage(kiosk: object, view: str) -> None:
         await db.filter_model.load_choices()
         return
     if view == "send-dialog":
-        from core.registry import NodeRegistry
-
-        nodes = NodeRegistry(kiosk.core.sessions)  # type: ignore[attr-defined]
+        nodes = kiosk.core.registry  # type: ignore[attr-defined]
         await asyncio.to_thread(nodes.add, "PACS", "PACS", "10.20.0.5", 104)
         await asyncio.to_thread(nodes.add, "Reading room 2", "RR2_WS", "10.20.1.42", 11112)
     if view in ("send-dialog", "export-dialog"):
@@ -235,11 +231,10 @@ def seed_demo_transfers(core: Core) -> dict[str, int]:
     """Queue demo transfers and record their outcomes through the send queue, as a sender
     would (the picture needs no network): sent, failed images, aborted, a peer that could not
     be reached, one half sent, one waiting; and two incoming, one with a refused image."""
-    from core.registry import NodeRegistry
     from core.transfers.log import ITEM_FAILED, ITEM_STORED, ItemRecord
     from core.transfers.queue import ItemResult, SendQueue, make_owner
 
-    nodes = NodeRegistry(core.sessions)
+    nodes = core.registry
     nodes.add("PACS", "PACS", "10.20.0.5", 104)
     nodes.add("Reading room 2", "RR2_WS", "10.20.1.42", 11112)
     nodes.add("Cardiology", "CARDIO", "10.20.3.7", 104)

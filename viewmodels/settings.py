@@ -26,7 +26,8 @@ from core.app import Core
 from core.config import Settings, save_settings
 from core.errors import ConfigError
 from core.node.server import DicomNode, NodeState
-from core.registry import SERVICES, NodeInfo, NodeRegistry, echo_timed
+from core.registry import SERVICES, EchoResult, NodeInfo, echo_timed
+from viewmodels.base import guarded
 
 log = logging.getLogger(__name__)
 
@@ -174,23 +175,22 @@ class SettingsModel(QObject):  # type: ignore[operator]
         self._core = core
         self._node = node
         self._store = store
-        self._registry = NodeRegistry(core.sessions)
+        self._registry = core.registry
         self._nodes = NodeListModel(self)
         self._state = node.state
         self._node_busy = False
         self._config_error = ""
         self._editor_error = ""
         self._storage: dict[str, Any] = {}
-        node.add_listener(self._on_node_state)
 
-    # -- node state (listener: runs on the loop that started the node, the GUI thread) ------
-    def _on_node_state(self, state: NodeState) -> None:
+    # -- node state (from the change bus, delivered on the GUI thread by the app model) ------
+    def node_state_changed(self, state: NodeState) -> None:
         if state != self._state:
             self._state = state
             self.nodeStateChanged.emit()
 
     def _sync_state(self) -> None:
-        self._on_node_state(self._node.state)
+        self.node_state_changed(self._node.state)
 
     @Property(bool, notify=nodeStateChanged, final=True)
     def nodeRunning(self) -> bool:
@@ -224,7 +224,8 @@ class SettingsModel(QObject):  # type: ignore[operator]
     def nodeBusy(self) -> bool:
         return self._node_busy
 
-    def _set_node_busy(self, busy: bool) -> None:
+    def _set_busy(self, busy: bool) -> None:
+        """The node's busy flag (``nodeBusy``), the one busy flag of this tab."""
         if busy != self._node_busy:
             self._node_busy = busy
             self.nodeBusyChanged.emit()
@@ -368,9 +369,9 @@ class SettingsModel(QObject):  # type: ignore[operator]
         self._node.ae_title, self._node.port, self._node.bind = s.ae_title, s.port, s.bind
         self._node.accept_policy = s.accept_policy
 
+    @guarded("The DICOM node did not {action}", busy=True)
     async def _lifecycle(self, action: str) -> None:
         try:
-            self._set_node_busy(True)
             if action == "stop":
                 await self._node.stop()
             else:
@@ -380,19 +381,12 @@ class SettingsModel(QObject):  # type: ignore[operator]
                     await self._node.start()
                 else:
                     await self._node.reset()
-            self._sync_state()
-            st = self._state
-            done = {"start": "started", "stop": "stopped", "reset": "restarted"}[action]
-            where = f" as {st.ae_title} on {st.bind}:{st.port}" if st.running else ""
-            self.message.emit(f"The DICOM node {done}{where}.")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("the DICOM node did not %s: %s", action, exc)
-            self._sync_state()
-            self.errorOccurred.emit(f"The DICOM node did not {action}: {exc}")
         finally:
-            self._set_node_busy(False)
+            self._sync_state()  # shown at once, whether it worked or not
+        st = self._state
+        done = {"start": "started", "stop": "stopped", "reset": "restarted"}[action]
+        where = f" as {st.ae_title} on {st.bind}:{st.port}" if st.running else ""
+        self.message.emit(f"The DICOM node {done}{where}.")
 
     @asyncSlot()
     async def startNode(self) -> None:
@@ -409,66 +403,48 @@ class SettingsModel(QObject):  # type: ignore[operator]
 
     # -- slots: configuration ----------------------------------------------------------------
     @asyncSlot(str, str, str)
+    @guarded("Could not save")
     async def saveLocal(self, ae_title: str, port: str, bind: str) -> None:
         """Validate and save the local AE title, port and bind address."""
+        ae_title, port, bind = ae_title.strip(), port.strip(), bind.strip()
         try:
-            ae_title, port, bind = ae_title.strip(), port.strip(), bind.strip()
             if not port.isdigit():
                 raise ConfigError(f"port {port!r} must be a number from 1 to 65535")
             await self._store.save(ae_title=ae_title, port=int(port), bind=bind)
-            self._set_config_error("")
-            self.configChanged.emit()
-            self.nodeStateChanged.emit()  # restartNeeded may have changed
-            if self.restart_needed():
-                self.message.emit("Saved. Restart the node for the change to take effect.")
-            else:
-                self.message.emit("Saved.")
-        except asyncio.CancelledError:
-            raise
-        except ConfigError as exc:
+        except ConfigError as exc:  # what is wrong with the fields, shown beside them
             self._set_config_error(f"Not saved: {exc}")
-        except Exception as exc:
-            log.exception("saving the node settings failed")
-            self.errorOccurred.emit(f"Could not save: {exc}")
-        finally:
-            pass
+            return
+        self._set_config_error("")
+        self.configChanged.emit()
+        self.nodeStateChanged.emit()  # restartNeeded may have changed
+        if self.restart_needed():
+            self.message.emit("Saved. Restart the node for the change to take effect.")
+        else:
+            self.message.emit("Saved.")
 
     @asyncSlot(str)
+    @guarded("Could not save the accept policy")
     async def setAcceptPolicy(self, policy: str) -> None:
         """Accept any calling AE, or known nodes only (applies at once)."""
-        try:
-            if policy not in ACCEPT_POLICIES or policy == self._core.settings.accept_policy:
-                return
-            await self._store.save(accept_policy=policy)
-            self._node.accept_policy = policy
-            self.configChanged.emit()
-            if policy == "known" and self._nodes.count == 0:
-                self.message.emit(
-                    "Only known nodes may connect now, and none is registered yet: add the"
-                    " scanners and archives under Remote nodes."
-                )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("saving the accept policy failed")
-            self.errorOccurred.emit(f"Could not save the accept policy: {exc}")
-        finally:
-            pass
+        if policy not in ACCEPT_POLICIES or policy == self._core.settings.accept_policy:
+            return
+        await self._store.save(accept_policy=policy)
+        self._node.accept_policy = policy
+        self.configChanged.emit()
+        if policy == "known" and self._nodes.count == 0:
+            self.message.emit(
+                "Only known nodes may connect now, and none is registered yet: add the"
+                " scanners and archives under Remote nodes."
+            )
 
     @asyncSlot()
+    @guarded("Could not refresh")
     async def refresh(self) -> None:
-        try:
-            await self.load()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("reading the settings failed")
-            self.errorOccurred.emit(f"Could not refresh: {exc}")
-        finally:
-            pass
+        await self.load()
 
     # -- slots: remote nodes -------------------------------------------------------------------
     @asyncSlot(str, str, str, str, str, str, list)
+    @guarded("Could not save", report=_set_editor_error)
     async def saveNode(
         self,
         original: str,
@@ -480,8 +456,8 @@ class SettingsModel(QObject):  # type: ignore[operator]
         services: list[str],
     ) -> None:
         """Add (``original`` empty) or change a remote node; the editor shows what is wrong."""
+        name, ae_title, host, port = name.strip(), ae_title.strip(), host.strip(), port.strip()
         try:
-            name, ae_title, host, port = name.strip(), ae_title.strip(), host.strip(), port.strip()
             if not port.isdigit():
                 raise ConfigError(f"port {port!r} must be a number from 1 to 65535")
             if original:
@@ -499,19 +475,13 @@ class SettingsModel(QObject):  # type: ignore[operator]
                 await asyncio.to_thread(
                     self._registry.add, name, ae_title, host, int(port), method, list(services)
                 )
-            self._set_editor_error("")
-            await self._reload_nodes()
-            self.nodeSaved.emit()
-            self.message.emit(f"Saved the remote node {name}.")
-        except asyncio.CancelledError:
-            raise
-        except ConfigError as exc:
+        except ConfigError as exc:  # what is wrong with the fields
             self._set_editor_error(str(exc)[:1].upper() + str(exc)[1:] + ".")
-        except Exception as exc:
-            log.exception("saving a remote node failed")
-            self._set_editor_error(f"Could not save: {exc}")
-        finally:
-            pass
+            return
+        self._set_editor_error("")
+        await self._reload_nodes()
+        self.nodeSaved.emit()
+        self.message.emit(f"Saved the remote node {name}.")
 
     async def _reload_nodes(self) -> None:
         nodes = await asyncio.to_thread(self._registry.list)
@@ -519,33 +489,28 @@ class SettingsModel(QObject):  # type: ignore[operator]
         self.nodesChanged.emit()
 
     @asyncSlot(str)
+    @guarded("Could not delete {name}")
     async def deleteNode(self, name: str) -> None:
-        try:
-            await asyncio.to_thread(self._registry.remove, name)
-            await self._reload_nodes()
-            self.message.emit(f"Deleted the remote node {name}.")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("deleting a remote node failed")
-            self.errorOccurred.emit(f"Could not delete {name}: {exc}")
-        finally:
-            pass
+        await asyncio.to_thread(self._registry.remove, name)
+        await self._reload_nodes()
+        self.message.emit(f"Deleted the remote node {name}.")
 
     @asyncSlot(str)
+    @guarded("Could not test {name}")
     async def testNode(self, name: str) -> None:
         """C-ECHO the node off the GUI thread; the row shows the result and round-trip time."""
-        try:
-            node = self._nodes.get(name)
-            if node is None:
-                return
-            self._nodes.set_test(name, "testing", "Testing…")
-            result = await asyncio.to_thread(echo_timed, node, self._core.settings.ae_title, 10.0)
-            self._nodes.set_test(name, "ok" if result.ok else "failed", result.message)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("testing %s failed", name)
-            self._nodes.set_test(name, "failed", f"Test failed: {exc}")
-        finally:
-            pass
+        node = self._nodes.get(name)
+        if node is None:
+            return
+        self._nodes.set_test(name, "testing", "Testing…")
+        result = await asyncio.to_thread(_echo, node, self._core.settings.ae_title)
+        self._nodes.set_test(name, "ok" if result.ok else "failed", result.message)
+
+
+def _echo(node: NodeInfo, calling_ae: str) -> EchoResult:
+    """The C-ECHO of the Test button (on a worker thread): whatever goes wrong is its result."""
+    try:
+        return echo_timed(node, calling_ae, 10.0)
+    except Exception as exc:
+        log.exception("testing a remote node failed")
+        return EchoResult(False, f"Test failed: {exc}")

@@ -15,6 +15,7 @@ from qasync import asyncSlot
 
 from core.imaging.render import Window
 from core.imaging.viewer import SeriesStack, Viewer, ViewFrame, value_at
+from viewmodels.base import guarded
 from viewmodels.images import FrameProvider, to_qimage
 
 log = logging.getLogger(__name__)
@@ -172,15 +173,6 @@ class ViewerModel(QObject):  # type: ignore[operator]
             self._busy = busy
             self.busyChanged.emit()
 
-    async def _safe_render(self) -> None:
-        try:
-            await self.render()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("rendering failed")
-            self.errorOccurred.emit(f"Could not show this image: {exc}")
-
     def _go(self, index: int) -> bool:
         last = max(self._count() - 1, 0)
         index = min(max(index, 0), last)
@@ -189,31 +181,22 @@ class ViewerModel(QObject):  # type: ignore[operator]
         self._index = index
         return True
 
-    # -- slots ---------------------------------------------------------------------------------
-    async def _act(self, action: str, change: object) -> None:
-        """Run a state change, then render; errors become a message, busy is reset."""
-        try:
-            if change:
-                await self._safe_render()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("viewer action %s failed", action)
-            self.errorOccurred.emit(f"Could not update the image: {exc}")
-        finally:
-            self._set_busy(self._rendering)
-
+    # -- slots: each changes the view state, then renders when it changed ----------------------
     @asyncSlot(int)
+    @guarded("Could not show this image")
     async def step(self, delta: int) -> None:
-        await self._act("step", self._go(self._index + delta))
+        if self._go(self._index + delta):
+            await self.render()
 
     @asyncSlot(float)
+    @guarded("Could not show this image")
     async def scrub(self, pixels_moved: float) -> None:
         """Swipe through the stack: every SCRUB_PIXELS of finger travel is one image."""
         self._scrub += pixels_moved
         steps = int(self._scrub / SCRUB_PIXELS)
         self._scrub -= steps * SCRUB_PIXELS
-        await self._act("scrub", steps and self._go(self._index + steps))
+        if steps and self._go(self._index + steps):
+            await self.render()
 
     def _set_window(self, window: Window | None) -> bool:
         if window == self._window:
@@ -223,14 +206,17 @@ class ViewerModel(QObject):  # type: ignore[operator]
         return True
 
     @asyncSlot(float, float)
+    @guarded("Could not show this image")
     async def adjustWindow(self, dx: float, dy: float) -> None:
         """Drag right widens the window, drag down raises the level (like most viewers)."""
         base = self._effective()
         scale = max(self._default.width, 1.0) / 256.0
         window = Window(base.center + dy * scale, max(1.0, base.width + dx * scale))
-        await self._act("window", self._set_window(window))
+        if self._set_window(window):
+            await self.render()
 
     @asyncSlot(str)
+    @guarded("Could not show this image")
     async def applyPreset(self, name: str) -> None:
         if name == "Default":
             window = None
@@ -242,13 +228,16 @@ class ViewerModel(QObject):  # type: ignore[operator]
                 self.errorOccurred.emit(f"No window preset {name!r} for this image.")
                 return
             window = match.window
-        await self._act("preset", self._set_window(window))
+        if self._set_window(window):
+            await self.render()
 
     @asyncSlot()
+    @guarded("Could not show this image")
     async def reset(self) -> None:
         self.clearProbe()
         self.resetRequested.emit()
-        await self._act("reset", self._set_window(None))
+        if self._set_window(None):
+            await self.render()
 
     @Slot(float, float)
     def probe(self, fx: float, fy: float) -> None:

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import Instance, Series
 from core.errors import NotFoundError, StoreError
+from core.events import IndexChanged
 from core.imaging.render import (
     RenderedImage,
     Window,
@@ -418,6 +419,11 @@ class ArrivalScheduler:
                 )
                 self._thread.start()
         self._wake.set()
+
+    def index_changed(self, event: IndexChanged) -> None:
+        """A change bus subscriber: schedule the images ``event`` stored."""
+        if event.stored:
+            self.add(event.stored)
 
     def close(self) -> None:
         """Drop what is still waiting; the thread ends."""

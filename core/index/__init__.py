@@ -1,2 +1,3 @@
-"""The index: the one writer of patient/study/series/instance rows (``writer``), the sink that
-received files enter through (``received``) and the importer of files and media (``importer``)."""
+"""The index: the one intake thread every image enters through (``intake``), the writer of
+patient/study/series/instance rows it calls (``writer``), the C-GET sink (``received``) and the
+importer of files and media (``importer``)."""

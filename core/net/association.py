@@ -31,7 +31,7 @@ from pynetdicom import AE, Association, evt
 from pynetdicom.events import Event
 
 from core.errors import NetworkError
-from core.net import set_nodelay
+from core.net.dimse import set_nodelay
 
 log = logging.getLogger(__name__)
 

@@ -35,12 +35,15 @@ This API is stable: the receiver (``core.node.storage``) and the sender use it a
 
 from __future__ import annotations
 
+import logging
 import socket
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from core.errors import PeerClosedError, ProtocolError
+
+log = logging.getLogger(__name__)
 
 # -- PDU types (PS3.8 9.3.1) -------------------------------------------------------------------
 A_ASSOCIATE_RQ = 0x01
@@ -441,3 +444,15 @@ def _command(elements: dict[int, Value]) -> Command:
             sop_class,
         )
     raise ProtocolError(f"unsupported DIMSE command field 0x{field:04X}")
+
+
+def set_nodelay(sock: socket.socket | None) -> None:
+    """Disable Nagle's algorithm: without it each small DIMSE message waits for the peer's
+    delayed ACK (about 40 ms a round trip on Linux), which makes a C-STORE stream 5-10x slower.
+    """
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        log.debug("cannot set TCP_NODELAY", exc_info=True)

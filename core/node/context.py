@@ -1,25 +1,25 @@
-"""What the DIMSE handlers and the lean storage acceptor know of the node: two Protocols.
+"""What the DIMSE handlers and the lean storage acceptor know of the node: small Protocols.
 
-``core.node.server.DicomNode`` implements both; ``handlers`` and ``storage`` depend on these
-Protocols only, never on the server module, so the three modules form no cycle (the server
-imports the other two, nothing imports the server back). An association is an ``Origin`` of
-the core's one intake. ``NodeServices`` is what the node itself takes from the core (the
-``Core`` object satisfies it), so the node never imports the composition root either.
+``core.node.reception.Reception`` implements them; ``handlers`` and ``storage`` depend on
+these Protocols only, never on the server or reception modules, so the node's modules form no
+cycle (the server imports the others, nothing imports it back), and an association never
+calls back into ``DicomNode``. ``NodeServices`` is what the node itself takes from the core
+(the ``Core`` object satisfies it), so the node never imports the composition root either.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
 from core.events import ChangeBus
-from core.index.intake import Intake, Origin
-from core.index.writer import IndexWriter, IngestItem
+from core.index.intake import Intake
+from core.index.writer import IndexWriter
 from core.registry import NodeInfo, NodeRegistry
 from core.store.files import FileStore
-from core.store.journal import JournalRecord
 from core.transfers.log import TransferLog
 
 
@@ -38,17 +38,18 @@ class HandlerContext(Protocol):
     def destination(self, ae_title: str) -> NodeInfo | None:
         """The registered node a C-MOVE to ``ae_title`` goes to."""
 
-    def association_entry(self, key: int, ae: str, peer: str) -> Origin:
-        """The record of association ``key``, made when it first stores or fails an image."""
-
-    def ingest(self, assoc: Origin, item: IngestItem, record: JournalRecord | None = None) -> None:
-        """Hand an acknowledged, durable image to the index writer."""
-
-    def hold(self, size: int) -> bool:
-        """May a journaled image of ``size`` bytes go to the index writer in memory?"""
-
-    def record_failure(self, assoc: Origin, sop_uid: str, code: int, error: str) -> None:
-        """Log a refused image in the association's incoming transfer."""
+    def receive(
+        self,
+        key: int,
+        ae: str,
+        peer: str,
+        transfer_syntax: str,
+        request_class: str,
+        request_sop: str,
+        dataset: bytes,
+        after_response: list[Callable[[], None]] | None = None,
+    ) -> int:
+        """Keep one data set received on association ``key``; the C-STORE status."""
 
 
 class LeanAssociation(Protocol):
@@ -68,19 +69,13 @@ class AcceptorContext(HandlerContext, Protocol):
     network_timeout: float
     lean_syntaxes: frozenset[str]
 
-    def lean_routing(self, delta: int) -> None:
-        """Count a connection being routed or served by the lean acceptor (+1, then -1)."""
-
-    def lean_reject_reason(
-        self, ae_title: str, association: LeanAssociation
-    ) -> tuple[int, int, int] | None:
+    def admit(self, association: LeanAssociation) -> tuple[int, int, int] | None:
         """Register ``association``; (result, source, diagnostic) if it must be rejected."""
 
-    def association_opened(self) -> None:
-        """An association was accepted."""
-
-    def lean_finished(self, association: LeanAssociation, opened: bool, error: str) -> None:
-        """The association ended (``opened``: it had been accepted)."""
+    def finished(
+        self, key: int, error: str, lean: LeanAssociation | None = None, opened: bool = True
+    ) -> None:
+        """Association ``key`` ended (``opened``: it had been admitted)."""
 
 
 class NodeServices(Protocol):

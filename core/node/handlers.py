@@ -6,10 +6,8 @@ maps to a named status constant.
 
 from __future__ import annotations
 
-import io
 import logging
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from pydicom import dcmread
@@ -18,12 +16,8 @@ from pydicom.uid import UID
 from pynetdicom import evt
 from pynetdicom.events import Event
 
-from core.dicom.header import InstanceHeader, header_of, scan_dataset
-from core.dicom.part10 import part10
 from core.dicom.transcode import LITTLE_ENDIAN_SYNTAXES
-from core.errors import KioskError, RejectedFile, StoreError, StoreFullError
-from core.index.intake import Origin
-from core.index.writer import IngestItem
+from core.errors import KioskError
 from core.net.association import NODELAY_HANDLER
 from core.net.status import Status
 from core.node import matching
@@ -51,13 +45,9 @@ def handle_echo(event: Event, node: HandlerContext) -> int:
 # -- C-STORE ------------------------------------------------------------------------------------
 def handle_store(event: Event, node: HandlerContext) -> int | Dataset:
     ae, peer = peer_of(event)
-    if not node.allows(ae, "store"):
-        log.warning("refused C-STORE from %s at %s: store not allowed for this node", ae, peer)
-        return Status.NOT_AUTHORIZED
     request = event.request
-    return store_dataset(
-        node,
-        node.association_entry(id(event.assoc), ae, peer),
+    return node.receive(
+        id(event.assoc),
         ae,
         peer,
         str(event.context.transfer_syntax),
@@ -65,86 +55,6 @@ def handle_store(event: Event, node: HandlerContext) -> int | Dataset:
         str(getattr(request, "AffectedSOPInstanceUID", "") or ""),
         event.encoded_dataset(include_meta=False),
     )
-
-
-def store_dataset(
-    node: HandlerContext,
-    assoc: Origin,
-    ae: str,
-    peer: str,
-    transfer_syntax: str,
-    request_class: str,
-    request_sop: str,
-    dataset: bytes,
-    after_response: list[Callable[[], None]] | None = None,
-) -> int:
-    """Keep one received data set; return the C-STORE status to answer.
-
-    The status is Status.SUCCESS only once the image is durable: in the intake journal (see
-    core.journal) or as an fsynced file in ``incoming/``. Writing the incoming file of a
-    journaled image can wait until the response is on its way: then it is appended to
-    ``after_response`` for the caller to run. Used by pynetdicom's associations
-    (``handle_store``) and by the lean storage acceptor (core.node.storage).
-    """
-    # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
-    data = part10(dataset, request_class, request_sop, transfer_syntax, ae)
-    try:
-        # Before the answer, only what decides it: the UIDs, found and valid. The rest of the
-        # header (names, dates, numbers) is decoded after the answer.
-        scanned = scan_dataset(dataset, transfer_syntax)
-        header = scanned.header if scanned is not None else _read_header(data, transfer_syntax)
-    except RejectedFile as exc:
-        log.warning("refused image %r from %s: %s", request_sop[:80], ae, exc.reason)
-        node.record_failure(assoc, request_sop, Status.CANNOT_UNDERSTAND, exc.reason)
-        return Status.CANNOT_UNDERSTAND
-    except Exception as exc:  # undecodable header
-        log.warning("refused image %r from %s: unreadable dataset: %s", request_sop[:80], ae, exc)
-        node.record_failure(
-            assoc, request_sop, Status.CANNOT_UNDERSTAND, f"unreadable dataset: {exc}"
-        )
-        return Status.CANNOT_UNDERSTAND
-    sop_uid = scanned.sop_uid if scanned is not None else header().sop_uid
-    try:
-        record = node.store.journal_received(data)
-        path = node.store.write_incoming(data, len(data)) if record is None else None
-    except StoreFullError as exc:
-        log.error("refused image from %s: %s", ae, exc)
-        node.record_failure(assoc, sop_uid, Status.OUT_OF_RESOURCES, str(exc))
-        return Status.OUT_OF_RESOURCES
-    except StoreError as exc:
-        log.error("cannot store image from %s: %s", ae, exc)
-        node.record_failure(assoc, sop_uid, Status.PROCESSING_FAILURE, str(exc))
-        return Status.PROCESSING_FAILURE
-    # Durable now: acknowledge, and let the single index writer pick it up.
-    if path is not None:
-        node.ingest(assoc, IngestItem(path, header(), len(data), ae or "network", peer))
-        return Status.SUCCESS
-
-    def write_and_ingest() -> None:
-        try:
-            h = header()
-            if node.hold(len(data)):  # the index writer writes the file at its final path
-                item = IngestItem(None, h, len(data), ae or "network", peer, data=data)
-            else:  # too much held in memory already: through incoming/ instead
-                incoming = node.store.write_journaled(data)
-                item = IngestItem(incoming, h, len(data), ae or "network", peer)
-            node.ingest(assoc, item, record)
-        except Exception as exc:  # kept by the journal: indexed at the next start
-            log.error("image %s from %s waits in the intake journal: %s", sop_uid, ae, exc)
-
-    if after_response is None:
-        write_and_ingest()
-    else:
-        after_response.append(write_and_ingest)
-    return Status.SUCCESS
-
-
-def _read_header(data: bytes, transfer_syntax: str) -> Callable[[], InstanceHeader]:
-    """The index header by pydicom's reader, for data sets the fast scan leaves to it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        header = header_of(dcmread(io.BytesIO(data), stop_before_pixels=True), transfer_syntax)
-    return lambda: header
 
 
 # -- C-FIND ------------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ pynetdicom as before.
 The same rules apply on both paths: the accept policy and the calling AE check (rejected with
 A-ASSOCIATE-RJ and the same log line), the association limit, presentation contexts
 negotiated by pynetdicom's own ``negotiate_as_acceptor`` against the server's supported
-contexts, and each C-STORE goes through ``handlers.store_dataset``: the data set bytes are
-framed as a Part 10 file, never decoded beyond the header, written durably to ``incoming/``,
-and only then acknowledged.
+contexts, and each C-STORE goes to the node's reception (``Reception.receive``, shared with
+pynetdicom's associations): the data set bytes are framed as a Part 10 file, never decoded
+beyond the header, made durable, and only then acknowledged.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from pynetdicom.presentation import PresentationContext, negotiate_as_acceptor
 from pynetdicom.transport import ThreadedAssociationServer
 
 from core.errors import PeerClosedError, ProtocolError
-from core.net import dimse, set_nodelay
+from core.net import dimse
+from core.net.dimse import set_nodelay
 from core.net.status import Status
-from core.node import handlers
 from core.node.context import AcceptorContext
 
 log = logging.getLogger(__name__)
@@ -202,14 +202,12 @@ class StorageAssociation:
         try:
             self.sock.settimeout(node.network_timeout)
             dimse.recv_exact(self.sock, request_length)
-            reject = node.lean_reject_reason(self.ae_title, self)
+            reject = node.admit(self)
             if reject is not None:
                 self._reject(*reject)
                 return
-            accepted = self._accept()
-            node.association_opened()
             opened = True
-            error = self._serve(accepted)
+            error = self._serve(self._accept())
         except TimeoutError:
             error = f"association aborted: no data from the peer for {node.network_timeout:g} s"
             log.warning("aborting association with %s at %s: %s", self.ae_title, self.peer, error)
@@ -234,7 +232,7 @@ class StorageAssociation:
             try:
                 self.sock.close()
             finally:
-                node.lean_finished(self, opened, error)
+                node.finished(self.key, error, self, opened)
 
     def _abort_quietly(self, source: int, reason: int = 0) -> None:
         try:
@@ -319,17 +317,9 @@ class StorageAssociation:
         status: int
         if str(context.abstract_syntax) == VERIFICATION:
             status = Status.SOP_CLASS_NOT_SUPPORTED
-        elif not self.node.allows(self.ae_title, "store"):
-            log.warning(
-                "refused C-STORE from %s at %s: store not allowed for this node",
-                self.ae_title,
-                self.peer,
-            )
-            status = Status.NOT_AUTHORIZED
         else:
-            status = handlers.store_dataset(
-                self.node,
-                self.node.association_entry(self.key, self.ae_title, self.peer),
+            status = self.node.receive(
+                self.key,
                 self.ae_title,
                 self.peer,
                 str(context.transfer_syntax[0]),
@@ -358,6 +348,16 @@ class NodeServer(ThreadedAssociationServer):
     """pynetdicom's threaded server, with storage-only associations served by the lean path."""
 
     node: AcceptorContext
+    _routing = 0  # connections being routed or served by the lean acceptor
+    _routing_lock = threading.Lock()
+
+    def routing(self) -> int:
+        """Connections being routed, or served by the lean acceptor, now."""
+        return self._routing
+
+    def _count_routing(self, delta: int) -> None:
+        with self._routing_lock:
+            self._routing += delta
 
     def process_request(self, request: Any, client_address: Any) -> None:
         thread = threading.Thread(
@@ -371,7 +371,7 @@ class NodeServer(ThreadedAssociationServer):
     def _route(self, request: socket.socket, client_address: tuple[str, int]) -> None:
         node = self.node
         set_nodelay(request)
-        node.lean_routing(+1)
+        self._count_routing(+1)
         try:
             raw = peek_request(request, node.acse_timeout)
             if raw == b"":  # a port check (ours before each query, a load balancer's...)
@@ -391,6 +391,6 @@ class NodeServer(ThreadedAssociationServer):
                 association.run(len(raw or b""))
                 return
         finally:
-            node.lean_routing(-1)
+            self._count_routing(-1)
         request.settimeout(None)
         self.process_request_thread(request, client_address)

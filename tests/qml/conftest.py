@@ -4,4 +4,4 @@ from viewmodels.kiosk import prepare_qt
 
 prepare_qt(virtual_keyboard=False, software=True)
 
-from tests.kiosk_support import _session_loop, loop, qt_prepared  # noqa: E402, F401  (fixtures)
+from tests.support.qt import _session_loop, loop, qt_prepared  # noqa: E402, F401  (fixtures)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QMessageLogContext, QObject, QtMsgType, qInstallMessa
 from PySide6.QtQuick import QQuickItem
 
 from core.app import Core
-from tests.kiosk_support import settle
+from tests.support.qt import settle
 from viewmodels.kiosk import QML_DIR, Kiosk, build_kiosk
 
 # Qt-internal noise that is not about our QML: Qt Multimedia probing for PipeWire, and a
@@ -85,14 +85,13 @@ def find(kiosk: Kiosk, name: str):  # type: ignore[no-untyped-def]
 def serve_self_as_pacs(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
     """Start the kiosk's own node on a free loopback port and register it as the remote node
     "PACS", so the Query tab has a real peer (the caller stops the node: ``stop_node``)."""
-    from core.registry import NodeRegistry
-    from tests.peers import free_port
+    from tests.support.ports import free_port
 
     model = kiosk.app_model
     node = model.node  # type: ignore[attr-defined]
     node.port, node.bind = free_port(), "127.0.0.1"
     loop.run_until_complete(node.start())
-    NodeRegistry(kiosk.core.sessions).add("PACS", "PACS", "127.0.0.1", node.port, "get")
+    kiosk.core.registry.add("PACS", "PACS", "127.0.0.1", node.port, "get")
     loop.run_until_complete(model.settings.load())  # type: ignore[attr-defined]
     loop.run_until_complete(model.queryRetrieve.load_nodes())  # type: ignore[attr-defined]
 

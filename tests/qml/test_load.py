@@ -10,7 +10,6 @@ from PySide6.QtCore import QUrl
 from PySide6.QtQml import QQmlComponent, QQmlEngine
 
 from core.app import Core
-from tests.kiosk_support import seed, seed_transfers, settle
 from tests.qml.kiosk_window import (
     captured_warnings,
     find,
@@ -19,6 +18,8 @@ from tests.qml.kiosk_window import (
     serve_self_as_pacs,
     stop_node,
 )
+from tests.support.data import seed, seed_transfers
+from tests.support.qt import settle
 from viewmodels import app, database, filters, importing, levels, transfers, viewer  # noqa: F401
 from viewmodels.kiosk import QML_DIR
 

@@ -11,8 +11,9 @@ from PySide6.QtQuick import QQuickItem, QQuickWindow
 from PySide6.QtTest import QTest
 
 from core.app import Core
-from tests.kiosk_support import run_until, seed, seed_transfers, settle
 from tests.qml.kiosk_window import find, open_kiosk, serve_self_as_pacs, stop_node
+from tests.support.data import seed, seed_transfers
+from tests.support.qt import run_until, settle
 from viewmodels.kiosk import Kiosk
 
 MIN_TOUCH = 48

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from core.app import Core
-from core.registry import NodeRegistry
-from tests.kiosk_support import run_until, seed, seed_transfers, settle
 from tests.qml.kiosk_window import captured_warnings, find, items, open_kiosk
+from tests.support.data import seed, seed_transfers
+from tests.support.qt import run_until, settle
 from viewmodels.kiosk import Kiosk
 
 
@@ -29,7 +29,7 @@ def test_send_offers_the_log_and_opens_it_on_the_new_transfer(
     core: Core, loop: asyncio.AbstractEventLoop
 ) -> None:
     seed(core)
-    NodeRegistry(core.sessions).add("Archive", "ARCHIVE", "127.0.0.1", 11119)
+    core.registry.add("Archive", "ARCHIVE", "127.0.0.1", 11119)
     with captured_warnings() as warnings, open_kiosk(core, loop) as kiosk:
         app = kiosk.app_model
         db = app.database  # type: ignore[attr-defined]

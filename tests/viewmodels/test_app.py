@@ -11,9 +11,9 @@ import pytest
 
 from core.app import Core
 from core.dicom import synth
-from core.index.importer import Importer, MemorySource
-from tests.helpers import make_dataset, write
-from tests.kiosk_support import run_until, seed, settle
+from core.index.importer import MemorySource
+from tests.support.data import encode, make_dataset, seed, write
+from tests.support.qt import run_until, settle
 from viewmodels.app import AppModel
 from viewmodels.images import FrameProvider
 from viewmodels.importing import FolderModel, list_folders
@@ -49,6 +49,41 @@ class TestFirstRunAndLive:
         assert app_model.database.patients.total == 10
         # Coalesced: far fewer refreshes than commits.
         assert 1 <= app_model.refresh_count < 10
+
+    def test_arrivals_re_read_only_the_levels_they_change(
+        self, app_model: AppModel, core: Core, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        seed(core, [("Shown^Study", "S1", "20240101", ("CT",))])
+        run_until(loop, lambda: app_model.database.patients.total == 1)
+        db = app_model.database
+        db.select("patient", 0)
+        settle(loop)
+        db.select("study", 0)
+        settle(loop)
+        db.select("series", 0)
+        settle(loop)
+        shown_study = db.studies.current_row()["StudyInstanceUID"]  # type: ignore[index]
+        reads: list[str] = []
+        for level in ("series", "image"):
+            model = db._levels[level]
+            original = model.reload
+
+            async def counted(recount: bool = True, level=level, original=original) -> None:  # type: ignore[no-untyped-def]
+                reads.append(level)
+                await original(recount)
+
+            model.reload = counted  # type: ignore[method-assign]
+        # Images of another patient's study: the series and images shown stay as they are.
+        seed(core, [("Other^Study", "S2", "20240102", ("MR",))])
+        run_until(loop, lambda: db.patients.total == 2)
+        settle(loop)
+        assert reads == []
+        # An image of the study shown: its series and images are read again.
+        ds = make_dataset(patient_name="Shown^Study", patient_id="S1", study_uid=shown_study)
+        core.importer.run_sources([MemorySource("one more", encode(ds))])
+        run_until(loop, lambda: sorted(reads) == ["image", "series"])
+        settle(loop)
+        assert db.series.total == 2  # the new image's series is listed
 
     def test_demo_data_off_the_gui_thread(
         self, app_model: AppModel, core: Core, loop: asyncio.AbstractEventLoop
@@ -118,7 +153,7 @@ class TestViewer:
     @pytest.fixture
     def ct(self, core: Core) -> None:
         sources = [MemorySource(str(i), d) for i, d in enumerate(synth.ct_series(5, size=64))]
-        Importer(core.writer, core.sessions).run_sources(sources)
+        core.importer.run_sources(sources)
 
     def open_ct(self, app_model: AppModel, loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(app_model.reload())

@@ -12,8 +12,8 @@ from PySide6.QtCore import QObject
 
 from core.app import Core
 from core.db.queries import StudyFilter
-from core.registry import NodeRegistry
-from tests.kiosk_support import PEOPLE, run_until, seed, settle
+from tests.support.data import PEOPLE, seed
+from tests.support.qt import run_until, settle
 from viewmodels.database import DatabaseModel
 from viewmodels.images import FrameProvider
 from viewmodels.viewer import ViewerModel
@@ -290,13 +290,12 @@ class TestActions:
         assert errors.seen == [
             "Could not send: There is no remote node named 'PACS': add it under Settings first."
         ]
-        NodeRegistry(core.sessions).add("PACS", "PACS", "127.0.0.1", 104)
+        core.registry.add("PACS", "PACS", "127.0.0.1", 104)
         db.send("PACS", "High")
         settle(loop)
         assert len(errors.seen) == 1
         [queued] = core.transfers.list("out")
         assert (queued["node"], queued["priority"], queued["status"]) == ("PACS", "high", "waiting")
-        assert db.exportAvailable
 
     def test_export_writes_the_selection_with_the_real_core(
         self, db: DatabaseModel, core: Core, loop: asyncio.AbstractEventLoop, tmp_path: Path
@@ -335,7 +334,6 @@ class TestActions:
             seed(core)
             db = DatabaseModel(core)
             loop.run_until_complete(db.apply_filter())
-            assert db.exportAvailable
             queued: list[tuple[int, str]] = []
             db.sendQueued.connect(lambda i, t: queued.append((i, t)))
             db.loadDestinations()

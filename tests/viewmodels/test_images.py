@@ -10,14 +10,14 @@ from PySide6.QtCore import QSize
 from core.app import Core
 from core.db.queries import StudyFilter
 from core.dicom import synth
-from core.index.importer import Importer, MemorySource
-from tests.kiosk_support import run_until
+from core.index.importer import MemorySource
+from tests.support.qt import run_until
 from viewmodels.images import ThumbnailProvider, thumbnail_image
 
 
 def import_ct(core: Core) -> dict[str, str]:
     sources = [MemorySource(str(i), d) for i, d in enumerate(synth.ct_series(4, size=96))]
-    Importer(core.writer, core.sessions).run_sources(sources)
+    core.importer.run_sources(sources)
     return core.list_rows("series", StudyFilter(), limit=1)[0]
 
 

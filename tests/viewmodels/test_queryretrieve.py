@@ -20,10 +20,10 @@ from core.app import Core
 from core.config import load_settings
 from core.db.queries import StudyFilter
 from core.dicom.synth import demo_instances
-from core.registry import NodeRegistry
-from tests.helpers import make_dataset
-from tests.kiosk_support import run_until, settle
-from tests.peers import Orthanc, free_port, orthanc_server
+from tests.support.data import make_dataset
+from tests.support.orthanc import Orthanc
+from tests.support.ports import free_port
+from tests.support.qt import run_until, settle
 from viewmodels.app import AppModel
 from viewmodels.images import FrameProvider
 from viewmodels.queryretrieve import QueryRetrieveModel
@@ -64,7 +64,7 @@ def pacs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pacs]:
         ds = pydicom.dcmread(BytesIO(data), stop_before_pixels=True)
         studies[ds.StudyInstanceUID] += 1
         series[ds.StudyInstanceUID][ds.SeriesInstanceUID] += 1
-    with orthanc_server(modalities={"kiosk": ("KIOSK", "127.0.0.1", kiosk_port)}) as orthanc:
+    with Orthanc(modalities={"kiosk": ("KIOSK", "127.0.0.1", kiosk_port)}) as orthanc:
         for data in payloads:
             orthanc.upload(data)
         assert orthanc.count_instances() == len(payloads)
@@ -78,9 +78,7 @@ def make_app(
     values = {"fsync": False, "port": pacs.kiosk_port, "bind": "127.0.0.1", **settings}
     core = Core(load_settings(tmp_path / "kiosk", values))
     core.open()
-    NodeRegistry(core.sessions).add(
-        "PACS", pacs.orthanc.ae_title, "127.0.0.1", pacs.orthanc.dicom_port, method
-    )
+    core.registry.add("PACS", pacs.orthanc.ae_title, "127.0.0.1", pacs.orthanc.dicom_port, method)
     model = AppModel(core, FrameProvider())
     loop.run_until_complete(model.start())
     return core, model
@@ -321,7 +319,7 @@ class TestErrorsAreShown:
         self, app_factory: Callable[..., tuple[Core, AppModel]], loop: asyncio.AbstractEventLoop
     ) -> None:
         core, model = app_factory(start_node=False)
-        NodeRegistry(core.sessions).add("Down", "DOWN", "127.0.0.1", free_port())
+        core.registry.add("Down", "DOWN", "127.0.0.1", free_port())
         qr = model.queryRetrieve
         loop.run_until_complete(qr.load_nodes())
         qr.setNode("Down")
@@ -335,7 +333,7 @@ class TestErrorsAreShown:
         loop: asyncio.AbstractEventLoop,
     ) -> None:  # fmt: skip
         core, model = app_factory(start_node=False)
-        registry = NodeRegistry(core.sessions)
+        registry = core.registry
         registry.add("Wrong", "NOT_ORTHANC", "127.0.0.1", pacs.orthanc.dicom_port)
         qr = model.queryRetrieve
         loop.run_until_complete(qr.load_nodes())
@@ -378,7 +376,7 @@ def test_cancel_query_stops_waiting_at_once(
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(4)
-        NodeRegistry(core.sessions).add("Silent", "SILENT", "127.0.0.1", silent.getsockname()[1])
+        core.registry.add("Silent", "SILENT", "127.0.0.1", silent.getsockname()[1])
         qr = model.queryRetrieve
         loop.run_until_complete(qr.load_nodes())
         qr.setNode("Silent")

@@ -16,10 +16,10 @@ import pytest
 from core.app import Core
 from core.config import load_settings
 from core.registry import NodeInfo, echo_timed
-from tests.helpers import make_dataset, write
-from tests.integration.node_support import Storescp
-from tests.kiosk_support import run_until, settle
-from tests.peers import DCMTK_ENV, free_port
+from tests.support.data import make_dataset, write
+from tests.support.dcmtk import StoreSCP, dcmtk_env
+from tests.support.ports import free_port
+from tests.support.qt import run_until, settle
 from viewmodels.app import AppModel
 from viewmodels.images import FrameProvider
 from viewmodels.settings import NodeRole, SettingsModel
@@ -104,7 +104,7 @@ def test_node_start_stop_reset_and_live_state(
     subprocess.run(
         ["/usr/bin/storescu", "-aec", "KIOSK", "127.0.0.1", str(core.settings.port)]
         + [str(f) for f in files],
-        env=DCMTK_ENV, check=True, capture_output=True, timeout=60,
+        env=dcmtk_env(), check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     run_until(loop, lambda: settings.imagesToday == 3)
     run_until(loop, lambda: settings.activeAssociations == 0)
@@ -122,7 +122,7 @@ def test_a_taken_port_says_why_the_node_did_not_start(
     app: tuple[Core, AppModel], loop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
     core, model = app
-    peer = Storescp(tmp_path / "scp").start()
+    peer = StoreSCP(tmp_path / "scp", "+xa", ae_title="DEST").start()
     try:
         errors = Recorder(model.settings.errorOccurred)
         # Save the storescp's port as ours (a real misconfiguration), then Start.
@@ -258,7 +258,7 @@ def test_echo_reports_success_with_round_trip_and_a_stopped_peer_readably(
 ) -> None:
     _core, model = app
     settings = model.settings
-    peer = Storescp(tmp_path / "scp", ae="STORESCP").start()
+    peer = StoreSCP(tmp_path / "scp", "+xa", ae_title="STORESCP").start()
     try:
         assert save_node(settings, loop, "", "Archive", "STORESCP", "127.0.0.1", str(peer.port),
                          "move", ["store"]) == ""  # fmt: skip

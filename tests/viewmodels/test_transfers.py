@@ -17,13 +17,12 @@ from PySide6.QtCore import QObject
 from core.app import Core
 from core.config import load_settings
 from core.node.server import DicomNode
-from core.registry import NodeRegistry
 from core.transfers.log import ITEM_FAILED, ITEM_STORED, ItemRecord
 from core.transfers.sender import SendWorker
-from tests.helpers import make_dataset, write
-from tests.integration.node_support import Storescp, dcmtk, have_dcmtk, peer_env
-from tests.kiosk_support import seed, settle
-from tests.peers import free_port
+from tests.support.data import make_dataset, seed, write
+from tests.support.dcmtk import StoreSCP, dcmtk, dcmtk_env, have_dcmtk
+from tests.support.ports import free_port
+from tests.support.qt import settle
 from viewmodels.database import DatabaseModel
 from viewmodels.transfers import (
     PAGE_SIZE,
@@ -75,8 +74,8 @@ class Recorder(QObject):
 
 
 @pytest.fixture
-def storescp(tmp_path: Path) -> Iterator[Storescp]:
-    server = Storescp(tmp_path / "received", ae="DEST").start()
+def storescp(tmp_path: Path) -> Iterator[StoreSCP]:
+    server = StoreSCP(tmp_path / "received", "+xa", ae_title="DEST").start()
     try:
         yield server
     finally:
@@ -84,8 +83,8 @@ def storescp(tmp_path: Path) -> Iterator[Storescp]:
 
 
 @pytest.fixture
-def dest(core: Core, storescp: Storescp) -> str:
-    NodeRegistry(core.sessions).add("Archive", "DEST", "127.0.0.1", storescp.port)
+def dest(core: Core, storescp: StoreSCP) -> str:
+    core.registry.add("Archive", "DEST", "127.0.0.1", storescp.port)
     return "Archive"
 
 
@@ -190,7 +189,7 @@ class TestSend:
         db: DatabaseModel,
         log: TransferLogModel,
         dest: str,
-        storescp: Storescp,
+        storescp: StoreSCP,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         rec = Recorder(log, db)
@@ -249,7 +248,7 @@ class TestRules:
         db: DatabaseModel,
         log: TransferLogModel,
         dest: str,
-        storescp: Storescp,
+        storescp: StoreSCP,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         rec = Recorder(log, db)
@@ -449,7 +448,7 @@ class TestFailures:
 
         with Core(settings) as core:
             seed(core)
-            NodeRegistry(core.sessions).add("Down", "DOWN", "127.0.0.1", free_port())
+            core.registry.add("Down", "DOWN", "127.0.0.1", free_port())
             db = DatabaseModel(core)
             loop.run_until_complete(db.apply_filter())
             log = TransferLogModel(core)
@@ -545,7 +544,7 @@ class TestIncoming:
                 command = [dcmtk("storescu"), "-aet", "SCANNER", "-aec", "KIOSK", "127.0.0.1"]
                 command += [str(node.state.port), *map(str, files)]
                 done = await asyncio.to_thread(
-                    subprocess.run, command, env=peer_env(), capture_output=True, timeout=120
+                    subprocess.run, command, env=dcmtk_env(), capture_output=True, timeout=120
                 )
                 assert done.returncode == 0, done.stderr
                 # No Refresh: the node's own transfer log writes, the view follows.

@@ -74,15 +74,6 @@ KioskDialog {
                 }
             }
         }
-        Text {
-            Layout.fillWidth: true
-            visible: !dialog.database.exportAvailable
-            text: "Export is not available in this build yet: OK tells you so and writes nothing."
-            wrapMode: Text.WordWrap
-            color: Theme.textDim
-            font.family: Theme.fontFamily
-            font.pixelSize: Theme.fontSmall
-        }
     }
     FolderPicker {
         Layout.fillWidth: true
