@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -49,7 +49,7 @@ class TransfersChanged:
     A deleted transfer appears once with status ``"deleted"``.
     """
 
-    rows: tuple[dict[str, Any], ...] = field(default=())
+    rows: tuple[Mapping[str, Any], ...] = field(default=())  # core.transfers.log.TransferRow
 
 
 @dataclass(frozen=True, slots=True)

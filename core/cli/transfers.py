@@ -8,12 +8,13 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from core.app import Core
 from core.config import load_settings
 from core.errors import NotFoundError
-from core.transfers.log import FINAL_OUT, PRIORITIES
+from core.transfers.log import FINAL_OUT, PRIORITIES, TransferRow
 
 WAIT_POLL_SECONDS = 0.2
 
@@ -28,7 +29,7 @@ def _print_json(value: Any) -> None:
 
 
 # -- send -----------------------------------------------------------------------------------------
-async def _send_and_wait(core: Core, transfer_id: int) -> dict[str, Any] | None:
+async def _send_and_wait(core: Core, transfer_id: int) -> TransferRow | None:
     """Send one transfer from this process until it ends; None when it was deleted."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -92,7 +93,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 # -- transfers ------------------------------------------------------------------------------------
-def _line(r: dict[str, Any]) -> str:
+def _line(r: Mapping[str, Any]) -> str:
     peer = r["node"] or r["ae_title"]
     counts = f"{r['done']}/{r['images']}" + (f" ({r['failed']} failed)" if r["failed"] else "")
     return (
@@ -104,7 +105,9 @@ def _line(r: dict[str, Any]) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with _core(args) as core:
-        rows = core.transfers.list(args.direction, args.limit)
+        rows: list[dict[str, Any]] = [
+            dict(r) for r in core.transfers.list(args.direction, args.limit)
+        ]
         if args.items:
             for row in rows:
                 row["studies"] = core.transfers.drill_down(row["id"])
@@ -121,10 +124,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     with _core(args) as core:
         log = core.transfers
-        detail = log.get(args.id)
-        studies = log.levels(args.id)
+        detail: dict[str, Any] = dict(log.get(args.id))
+        studies: list[dict[str, Any]] = [dict(s) for s in log.levels(args.id)]
         for study in studies:
-            study["series"] = log.levels(args.id, study["uid"])
+            study["series"] = [dict(s) for s in log.levels(args.id, study["uid"])]
             if args.images:
                 for series in study["series"]:
                     series["images"] = log.levels(args.id, study["uid"], series["uid"])
@@ -145,7 +148,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _level_line(row: dict[str, Any], indent: int) -> str:
+def _level_line(row: Mapping[str, Any], indent: int) -> str:
     counts = f"{row['done']}/{row['total']}" + (
         f" ({row['failed']} failed)" if row["failed"] else ""
     )

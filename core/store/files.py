@@ -63,7 +63,7 @@ class FileStore:
         self._lock = threading.Lock()
         self._dirs: set[Path] = set()
         self.incoming_dir.mkdir(parents=True, exist_ok=True)
-        # The receiving node attaches its intake journal (core.journal) while it runs.
+        # The receiving node attaches its intake journal (core.store.journal) while it runs.
         self.journal: IntakeJournal | None = None
 
     # -- capacity -------------------------------------------------------------------------
@@ -131,7 +131,7 @@ class FileStore:
         return final
 
     def journal_received(self, data: bytes) -> JournalRecord | None:
-        """Keep one received file in the intake journal (core.journal); None when there is
+        """Keep one received file in the intake journal (core.store.journal); None when there is
         no journal (or the file is too large for it): use ``write_incoming`` then.
 
         On success the file's size is reserved. The index writer then writes the file at its

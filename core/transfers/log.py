@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from sqlalchemy import (
     Table,
@@ -69,6 +69,42 @@ PRIORITY_NAMES: dict[int, str] = {value: name for name, value in PRIORITIES.item
 
 # Change events (``core.events.TransferEvent``): "queued" (a transfer became waiting),
 # "aborted", "deleted".
+
+
+class TransferRow(TypedDict):
+    """One transfer as the log lists it (``list``, ``get``, ``TransfersChanged.rows``)."""
+
+    id: int
+    direction: str  # "out" or "in"; "" for a deleted transfer
+    status: str
+    node: str
+    ae_title: str
+    peer: str
+    priority: str  # "low", "medium", "high" for outgoing transfers; "" for incoming ones
+    created: str | None  # ISO 8601 UTC times
+    started: str | None
+    finished: str | None
+    images: int
+    bytes: int
+    done: int
+    failed: int
+    error: str
+    description: str
+    attempts: int
+
+
+class LevelRow(TypedDict):
+    """One study, series or image of a transfer (``levels``)."""
+
+    level: str  # "study", "series" or "image"
+    uid: str
+    label: str
+    total: int
+    done: int
+    failed: int
+    status: str
+    error: str
+    status_code: NotRequired[int]  # images only: the DICOM status the peer answered
 
 
 def _now() -> datetime:
@@ -251,8 +287,8 @@ class TransferLog:
     # -- reading ----------------------------------------------------------------------------------
     def list(
         self, direction: Direction | None = None, limit: int = 100, offset: int = 0
-    ) -> builtins.list[dict[str, Any]]:
-        """Transfers, newest first (see ``transfer_json`` for the keys)."""
+    ) -> builtins.list[TransferRow]:
+        """Transfers, newest first."""
         with self._sessions() as session:
             query = select(Transfer).order_by(Transfer.id.desc()).limit(limit).offset(offset)
             if direction:
@@ -269,17 +305,14 @@ class TransferLog:
                 query = query.where(Transfer.status == status)
             return int(session.scalar(query) or 0)
 
-    def get(self, transfer_id: int) -> dict[str, Any]:
+    def get(self, transfer_id: int) -> TransferRow:
         with self._sessions() as session:
             return transfer_json(self._row(session, transfer_id))
 
     def levels(
         self, transfer_id: int, study_uid: str | None = None, series_uid: str | None = None
-    ) -> builtins.list[dict[str, Any]]:
-        """Drill-down rows: studies; with ``study_uid`` its series; with both, its images.
-
-        Row keys: level, uid, label, total, done, failed, status, error, status_code (images).
-        """
+    ) -> builtins.list[LevelRow]:
+        """Drill-down rows: studies; with ``study_uid`` its series; with both, its images."""
         with self._sessions() as session:
             transfer = self._row(session, transfer_id)
             if study_uid is None:
@@ -455,7 +488,7 @@ def priority_name(transfer: Transfer) -> str:
     return PRIORITY_NAMES.get(transfer.priority, "medium")
 
 
-def transfer_json(t: Transfer) -> dict[str, Any]:
+def transfer_json(t: Transfer) -> TransferRow:
     return {
         "id": t.id,
         "direction": t.direction,
@@ -477,7 +510,7 @@ def transfer_json(t: Transfer) -> dict[str, Any]:
     }
 
 
-def _deleted_json(transfer_id: int) -> dict[str, Any]:
+def _deleted_json(transfer_id: int) -> TransferRow:
     return {
         "id": transfer_id,
         "direction": "",
@@ -541,7 +574,7 @@ def _date(text: str) -> str:
     return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 and text.isdigit() else text
 
 
-def _study_rows(session: Session, transfer: Transfer) -> builtins.list[dict[str, Any]]:
+def _study_rows(session: Session, transfer: Transfer) -> builtins.list[LevelRow]:
     total, done, failed = _counts()
     query = (
         select(
@@ -571,9 +604,7 @@ def _study_rows(session: Session, transfer: Transfer) -> builtins.list[dict[str,
     return result
 
 
-def _series_rows(
-    session: Session, transfer: Transfer, study_uid: str
-) -> builtins.list[dict[str, Any]]:
+def _series_rows(session: Session, transfer: Transfer, study_uid: str) -> builtins.list[LevelRow]:
     total, done, failed = _counts()
     query = (
         select(
@@ -608,7 +639,7 @@ def _series_rows(
 
 def _image_rows(
     session: Session, transfer: Transfer, study_uid: str, series_uid: str
-) -> builtins.list[dict[str, Any]]:
+) -> builtins.list[LevelRow]:
     query = (
         select(TransferItem, Instance.instance_number)
         .outerjoin(Instance, Instance.sop_uid == TransferItem.sop_uid)
@@ -646,7 +677,7 @@ def _row(
     done: int | None,
     failed: int | None,
     error: str,
-) -> dict[str, Any]:
+) -> LevelRow:
     ok, bad = int(done or 0), int(failed or 0)
     return {
         "level": level,
@@ -682,7 +713,7 @@ class _ChangeFeed:
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
         self._deleted: builtins.list[int] = []
-        self._seen: dict[int, dict[str, Any]] = {}
+        self._seen: dict[int, TransferRow] = {}
 
         events.on_subscribe(TransfersChanged, self._start)
 
@@ -743,7 +774,7 @@ class _ChangeFeed:
             last = time.monotonic()
             self._events.publish(TransfersChanged(tuple(changed)))
 
-    def _poll(self, publish: bool) -> builtins.list[dict[str, Any]]:
+    def _poll(self, publish: bool) -> builtins.list[TransferRow]:
         since = _now() - self.WINDOW
         with self._sessions() as session:
             rows = [

@@ -3,7 +3,7 @@
 The node's writer thread shares the interpreter lock with the association threads: every
 millisecond it holds costs the receive. It indexes 1000 CT images of one series in batches of
 10, 50, 200 and 1000, each batch with its transfer log items in the same transaction (as
-``IngestWorker`` does). The reference, measured in the same run, is the largest batch: the
+``Intake`` does). The reference, measured in the same run, is the largest batch: the
 ratio shows what a batch costs on top of its images.
 
 Goal: batches of 10 cost no more than 4x the per-image CPU of one batch of 1000 (building

@@ -1,4 +1,4 @@
-"""Sending with core.storescu to DCMTK's storescp (and Orthanc) on loopback."""
+"""Sending with core.net.storescu to DCMTK's storescp (and Orthanc) on loopback."""
 
 from __future__ import annotations
 

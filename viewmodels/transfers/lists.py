@@ -20,6 +20,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtQml import QmlElement, QmlUncreatable
 
+from core.transfers.log import LevelRow, TransferRow
 from viewmodels.transfers.text import (
     PRIORITY_TEXT,
     counts_text,
@@ -87,7 +88,7 @@ class _RowsModel(QAbstractListModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[Any] = []  # TransferRow or LevelRow: the subclass's own
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -95,7 +96,7 @@ class _RowsModel(QAbstractListModel):
     def roleNames(self) -> dict[int, QByteArray]:
         return {role: QByteArray(name) for role, name in self.ROLE_NAMES.items()}
 
-    def _row(self, index: QModelIndex | QPersistentModelIndex) -> dict[str, Any] | None:
+    def _row(self, index: QModelIndex | QPersistentModelIndex) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         return self._rows[index.row()]
@@ -153,20 +154,20 @@ class TransferListModel(_RowsModel):  # type: ignore[operator]
         return None
 
     # -- Python API ------------------------------------------------------------------------------
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[TransferRow]:
         return list(self._rows)
 
     def row_of(self, transfer_id: int) -> int:
         return next((i for i, t in enumerate(self._rows) if int(t["id"]) == transfer_id), -1)
 
-    def get(self, transfer_id: int) -> dict[str, Any] | None:
+    def get(self, transfer_id: int) -> TransferRow | None:
         row = self.row_of(transfer_id)
         return self._rows[row] if row >= 0 else None
 
-    def at(self, row: int) -> dict[str, Any] | None:
+    def at(self, row: int) -> TransferRow | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
-    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+    def set_rows(self, rows: list[TransferRow]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
         self.endResetModel()
@@ -180,7 +181,7 @@ class TransferListModel(_RowsModel):  # type: ignore[operator]
             if row >= 0:
                 self.dataChanged.emit(self.index(row), self.index(row), [TransferRole.SELECTED])
 
-    def update(self, transfer: dict[str, Any]) -> bool:
+    def update(self, transfer: TransferRow) -> bool:
         """Replace a shown transfer in place; False when it is not on this page."""
         row = self.row_of(int(transfer["id"]))
         if row < 0:
@@ -190,7 +191,7 @@ class TransferListModel(_RowsModel):  # type: ignore[operator]
             self.dataChanged.emit(self.index(row), self.index(row), _ROW_ROLES)
         return True
 
-    def insert_newest(self, transfers: list[dict[str, Any]], page_size: int) -> int:
+    def insert_newest(self, transfers: list[TransferRow], page_size: int) -> int:
         """Put new transfers at the top, keep at most a page; return how many fell off."""
         for transfer in sorted(transfers, key=lambda t: int(t["id"])):
             self.beginInsertRows(QModelIndex(), 0, 0)
@@ -295,16 +296,16 @@ class TransferLevelModel(_RowsModel):  # type: ignore[operator]
                 return failed_share(r)
         return None
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[LevelRow]:
         return list(self._rows)
 
-    def at(self, row: int) -> dict[str, Any] | None:
+    def at(self, row: int) -> LevelRow | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def selected_row(self) -> int:
         return self._selected
 
-    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+    def set_rows(self, rows: list[LevelRow]) -> None:
         """New rows: in place when the same entries are shown (live counts), else a reset."""
         if [r.get("uid") for r in rows] == [r.get("uid") for r in self._rows]:
             for i, row in enumerate(rows):

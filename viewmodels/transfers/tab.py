@@ -18,7 +18,15 @@ from qasync import asyncSlot
 from core.app import Core
 from core.errors import KioskError
 from core.events import TransfersChanged
-from core.transfers.log import DELETED, IN_RECEIVED, IN_RECEIVING, OUT_SENT, Direction, TransferLog
+from core.transfers.log import (
+    DELETED,
+    IN_RECEIVED,
+    IN_RECEIVING,
+    OUT_SENT,
+    Direction,
+    TransferLog,
+    TransferRow,
+)
 from viewmodels.base import guarded
 from viewmodels.transfers.lists import TransferLevelModel, TransferListModel
 from viewmodels.transfers.text import (
@@ -100,7 +108,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         self._count_dirty = False
         self._transfers = TransferListModel(self)
         self._levels = TransferLevelModel(self)
-        self._selected: dict[str, Any] | None = None
+        self._selected: TransferRow | None = None
         self._crumbs: list[Crumb] = []
         self._details: list[dict[str, str]] = []
         self._details_title = ""
@@ -340,8 +348,8 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         return self._busy > 0
 
     # -- Python API (tests, the kiosk) -----------------------------------------------------------
-    def selected(self) -> dict[str, Any] | None:
-        return dict(self._selected) if self._selected else None
+    def selected(self) -> TransferRow | None:
+        return self._selected.copy() if self._selected else None
 
     async def reload(self) -> None:
         """Read the current page of the current direction; keep the selection when listed."""
@@ -380,9 +388,9 @@ class TransferLogModel(QObject):  # type: ignore[operator]
     def _counts(self, direction: Direction) -> tuple[int, int]:
         return self.log.count(direction), self.log.count(direction, CLEARABLE[direction])
 
-    def _fetch(self, transfer_id: int) -> dict[str, Any] | None:
+    def _fetch(self, transfer_id: int) -> TransferRow | None:
         try:
-            return dict(self.log.get(transfer_id))
+            return self.log.get(transfer_id).copy()
         except KioskError:
             return None
 
@@ -397,10 +405,10 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         self._set_selected(transfer, keep_level=False)
         await self._load_levels()
 
-    def _set_selected(self, transfer: dict[str, Any] | None, keep_level: bool = False) -> None:
+    def _set_selected(self, transfer: TransferRow | None, keep_level: bool = False) -> None:
         previous = self._selected
         same = previous is not None and transfer is not None and previous["id"] == transfer["id"]
-        self._selected = dict(transfer) if transfer else None
+        self._selected = transfer.copy() if transfer else None
         self._transfers.set_selected(int(transfer["id"]) if transfer else 0)
         if not (same and keep_level):
             self._crumbs = [Crumb("study", "", f"Transfer #{transfer['id']}")] if transfer else []
@@ -447,9 +455,9 @@ class TransferLogModel(QObject):  # type: ignore[operator]
 
     # -- live changes ------------------------------------------------------------------------------
     @guarded(None)
-    def _apply_changes(self, changes: list[dict[str, Any]]) -> None:
+    def _apply_changes(self, changes: list[TransferRow]) -> None:
         """Changes from the core (on the Qt thread now): update rows in place, add new ones."""
-        new: list[dict[str, Any]] = []
+        new: list[TransferRow] = []
         top = max((int(t["id"]) for t in self._transfers.rows()), default=0)
         for change in changes:
             transfer_id = int(change.get("id") or 0)

@@ -7,6 +7,7 @@ so the wording is tested without a window.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,7 +86,7 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def level_label(row: dict[str, Any]) -> str:
+def level_label(row: Mapping[str, Any]) -> str:
     """A drill-down row's name; a study's starts with the patient's name, shown as elsewhere."""
     label = str(row.get("label") or row.get("uid") or "")
     if row.get("level") == "study" and "^" in label:
@@ -97,25 +98,25 @@ def level_label(row: dict[str, Any]) -> str:
 _NAME_IN_PARENS = re.compile(r"\(([^()]*\^[^()]*)\)")
 
 
-def description_text(transfer: dict[str, Any]) -> str:
+def description_text(transfer: Mapping[str, Any]) -> str:
     """What a transfer holds ("2 studies (DOE^JOHN)"), with the name shown as elsewhere."""
     text = str(transfer.get("description") or "")
     return _NAME_IN_PARENS.sub(lambda m: f"({format_cell('PatientName', m.group(1))})", text)
 
 
-def peer_text(transfer: dict[str, Any]) -> str:
+def peer_text(transfer: Mapping[str, Any]) -> str:
     """The destination (outgoing) or source (incoming): the node's name, else its AE title."""
     return str(transfer.get("node") or transfer.get("ae_title") or transfer.get("peer") or "?")
 
 
-def peer_detail(transfer: dict[str, Any]) -> str:
+def peer_detail(transfer: Mapping[str, Any]) -> str:
     ae, peer = transfer.get("ae_title") or "", transfer.get("peer") or ""
     if ae and peer:
         return f"{ae} @ {peer}"
     return str(ae or peer)
 
 
-def counts_text(transfer: dict[str, Any]) -> str:
+def counts_text(transfer: Mapping[str, Any]) -> str:
     images, done, failed = (int(transfer.get(k) or 0) for k in ("images", "done", "failed"))
     if transfer.get("direction") == "in":
         text = f"{done:,} received"
@@ -124,7 +125,7 @@ def counts_text(transfer: dict[str, Any]) -> str:
     return text + (f" · {failed:,} failed" if failed else "")
 
 
-def _shares(row: dict[str, Any]) -> tuple[float, float]:
+def _shares(row: Mapping[str, Any]) -> tuple[float, float]:
     """(done, failed) as shares of the row's images; an incoming transfer's size is what came."""
     total = int(row.get("images", row.get("total")) or 0)
     done, failed = int(row.get("done") or 0), int(row.get("failed") or 0)
@@ -136,17 +137,17 @@ def _shares(row: dict[str, Any]) -> tuple[float, float]:
     return min(1.0, done / total), min(1.0, failed / total)
 
 
-def progress(row: dict[str, Any]) -> float:
+def progress(row: Mapping[str, Any]) -> float:
     """The share of a transfer's (or level row's) images that arrived (0..1)."""
     return _shares(row)[0]
 
 
-def failed_share(row: dict[str, Any]) -> float:
+def failed_share(row: Mapping[str, Any]) -> float:
     """The share of its images that failed (shown in the error colour after the progress)."""
     return _shares(row)[1]
 
 
-def list_status(transfer: dict[str, Any]) -> tuple[str, str]:
+def list_status(transfer: Mapping[str, Any]) -> tuple[str, str]:
     """(text, tone) of a transfer in the list: a waiting one with an error is retrying."""
     status = str(transfer.get("status") or "")
     if status == "waiting" and transfer.get("error"):
@@ -154,11 +155,11 @@ def list_status(transfer: dict[str, Any]) -> tuple[str, str]:
     return status_text(status), status_tone(status)
 
 
-def is_indeterminate(row: dict[str, Any]) -> bool:
+def is_indeterminate(row: Mapping[str, Any]) -> bool:
     return row.get("direction") == "in" and row.get("status") == "receiving"
 
 
-def times_text(transfer: dict[str, Any]) -> tuple[str, str]:
+def times_text(transfer: Mapping[str, Any]) -> tuple[str, str]:
     """(queued or started, finished or what is going on now)."""
     start = format_time(transfer.get("created") or transfer.get("started"))
     finished = format_time(transfer.get("finished"))
@@ -169,19 +170,19 @@ def times_text(transfer: dict[str, Any]) -> tuple[str, str]:
     return start, finished
 
 
-def can_resend(transfer: dict[str, Any] | None) -> bool:
+def can_resend(transfer: Mapping[str, Any] | None) -> bool:
     if transfer is None:
         return False
     return transfer.get("direction") == "out" and transfer.get("status") in RESENDABLE
 
 
-def can_abort(transfer: dict[str, Any] | None) -> bool:
+def can_abort(transfer: Mapping[str, Any] | None) -> bool:
     if transfer is None:
         return False
     return transfer.get("direction") == "out" and transfer.get("status") in ABORTABLE
 
 
-def transfer_details(transfer: dict[str, Any]) -> list[dict[str, str]]:
+def transfer_details(transfer: Mapping[str, Any]) -> list[dict[str, str]]:
     """Every field of a transfer, as (name, value) lines for the Details dialog."""
     out = transfer.get("direction") == "out"
     images, done, failed = (int(transfer.get(k) or 0) for k in ("images", "done", "failed"))
@@ -207,7 +208,7 @@ def transfer_details(transfer: dict[str, Any]) -> list[dict[str, str]]:
     return [{"name": name, "value": value} for name, value in lines if value]
 
 
-def level_details(row: dict[str, Any], outgoing: bool) -> list[dict[str, str]]:
+def level_details(row: Mapping[str, Any], outgoing: bool) -> list[dict[str, str]]:
     code = row.get("status_code")
     lines = [
         ("Level", LEVEL_NAMES.get(str(row.get("level")), str(row.get("level") or ""))),
