@@ -12,8 +12,9 @@ QT_RUNTIME_DEBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 li
 	libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core \
 	libpulse0
-# Real DICOM peers the integration tests talk to, and PostgreSQL for the second database.
-TEST_PEER_DEBS := dcmtk orthanc postgresql
+# Real DICOM peers the integration tests talk to, PostgreSQL for the second database, Xvfb and
+# xdotool for tests in the real window, dicom3tools to validate what we write.
+TEST_PEER_DEBS := dcmtk orthanc postgresql xvfb xdotool dicom3tools
 
 .PHONY: run test lint typecheck pytest bench setup debs-run debs-test constraints hooks clean
 
