@@ -33,7 +33,7 @@ from core.export.deidentify import DeidentifyOptions
 from core.export.exporter import ExportOptions, ExportSummary, Selection, export_selection
 from core.imaging.thumbnails import ArrivalScheduler, ThumbnailCache
 from core.index.importer import Importer
-from core.index.intake import Intake
+from core.index.intake import Intake, MemoryBudget
 from core.index.writer import DeleteResult, IndexWriter, Level
 from core.node.server import DicomNode
 from core.registry import NodeRegistry
@@ -60,7 +60,12 @@ class Core:
             self.sessions, self.store, settings.duplicate_policy, events=self.events
         )
         self.transfers = TransferLog(self.sessions, self.events)
-        self.intake = Intake(self.writer, self.sessions, self.transfers)
+        self.intake = Intake(
+            self.writer,
+            self.sessions,
+            self.transfers,
+            MemoryBudget(settings.receive_memory_bytes),
+        )
         self.importer = Importer(self.intake, self.sessions)
         self.registry = NodeRegistry(self.sessions)
         self.thumbnails = ThumbnailCache(settings.data_dir, self.sessions, self.store)

@@ -40,6 +40,18 @@ class Settings:
     fsync: bool = True
     accept_policy: AcceptPolicy = "any"
     network_timeout: int = 60  # seconds a peer may stay silent before its association is aborted
+    # The node on a hostile network (README, "Limits"): seconds from accept to a complete
+    # A-ASSOCIATE-RQ (PS3.8 ARTIM); TCP connections in all and per peer address, including
+    # those not associated yet; established associations; the largest data set a C-STORE may
+    # carry; received bytes held in memory across all associations (beyond it, and for any
+    # data set over receive_spool_bytes, data sets go to disk as they arrive).
+    artim_timeout: float = 5.0
+    max_connections: int = 512
+    max_connections_per_peer: int = 16
+    max_associations: int = 32
+    max_dataset_bytes: int = 2 << 30
+    receive_memory_bytes: int = 256 << 20
+    receive_spool_bytes: int = 32 << 20
     theme: Theme = "dark"
     # Make the thumbnails of arriving images once the intake has been idle a moment (in the
     # background, at low priority), so the Database tab shows them without waiting.
@@ -94,6 +106,14 @@ def _validate(s: Settings) -> None:
         raise ConfigError("qr_max_results cannot be negative")
     if s.network_timeout < 1:
         raise ConfigError("network_timeout must be at least 1 second")
+    if s.artim_timeout <= 0:
+        raise ConfigError("artim_timeout must be more than 0 seconds")
+    for name in ("max_connections", "max_connections_per_peer", "max_associations"):
+        if getattr(s, name) < 1:
+            raise ConfigError(f"{name} must be at least 1")
+    for name in ("max_dataset_bytes", "receive_memory_bytes", "receive_spool_bytes"):
+        if getattr(s, name) < 1 << 20:
+            raise ConfigError(f"{name} must be at least 1 MiB (1048576)")
     if s.max_store_bytes < 0:
         raise ConfigError("max_store_bytes cannot be negative")
     if s.send_parallel < 1:

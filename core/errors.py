@@ -61,7 +61,13 @@ class ProtocolError(NetworkError):
 
 
 class PeerClosedError(ProtocolError):
-    """The peer closed the connection (or stopped talking) in the middle of an exchange."""
+    """The peer closed the connection (or stopped talking) in the middle of an exchange.
+
+    ``partial``: the bytes that did arrive of what was being read."""
+
+    def __init__(self, message: str, partial: bytes | bytearray = b"") -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 class TransferStateError(KioskError):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from core import logsafe
 from core.app import Core
 from core.cli import commands
 from core.config import Settings, load_settings
@@ -278,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
     )
+    logsafe.install()  # peer-supplied strings cannot start a log line of their own
     if args.verbose < 2:
         logging.getLogger("pydicom").setLevel(logging.ERROR)  # per-file oddities: see --json
     func: Callable[[argparse.Namespace], int] = args.func

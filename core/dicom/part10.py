@@ -53,5 +53,10 @@ def file_meta(sop_class: str, sop_instance: str, transfer_syntax: str, source_ae
     return struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(body)) + body
 
 
+def part10_prefix(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> bytes:
+    """The preamble, prefix and File Meta Information that go before a data set."""
+    return PREAMBLE + file_meta(sop_class, sop_instance, ts, source_ae)
+
+
 def part10(dataset: bytes, sop_class: str, sop_instance: str, ts: str, source_ae: str) -> bytes:
     return b"".join((PREAMBLE, file_meta(sop_class, sop_instance, ts, source_ae), dataset))

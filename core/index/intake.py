@@ -35,7 +35,32 @@ _IDLE_GAP = 0.03  # s without a new image: flush now
 _MAX_LINGER = 0.1  # s: flush at least this often while images stream in
 _CHECKPOINT_IDLE = 0.5  # s without images: sync and empty the intake journal
 _CHECKPOINT_EVERY = 5.0  # s: at least this often while images stream in
-_HOLD_MAX_BYTES = 256 << 20
+
+
+class MemoryBudget:
+    """The one budget of received bytes held in memory (setting ``receive_memory_bytes``).
+
+    A data set being received takes from it as its fragments arrive (core.node.incoming);
+    an image handed to the intake in memory keeps its share until the writer has written it.
+    What the budget refuses goes to disk instead, so memory never grows with what peers send.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bool:
+        """Reserve ``size`` bytes; False (and nothing reserved) if the budget is spent."""
+        with self._lock:
+            if self.used + size > self.limit:
+                return False
+            self.used += size
+            return True
+
+    def give(self, size: int) -> None:
+        with self._lock:
+            self.used = max(0, self.used - size)
 
 
 @dataclass(slots=True, eq=False)
@@ -73,6 +98,7 @@ class Intake(threading.Thread):
         writer: IndexWriter,
         sessions: sessionmaker[Session],
         transfers: TransferLog,
+        budget: MemoryBudget | None = None,
     ) -> None:
         super().__init__(name="index-intake", daemon=True)
         self.writer = writer
@@ -83,7 +109,8 @@ class Intake(threading.Thread):
         self.idle = threading.Event()
         self.idle.set()
         self.pending = 0
-        self.held_bytes = 0  # bytes of queued images that have no file yet
+        # bytes of queued images that have no file yet are held in the budget
+        self.budget = budget if budget is not None else MemoryBudget(256 << 20)
         self._lock = threading.Lock()
 
     # -- what producers call (any thread) ----------------------------------------------------
@@ -114,12 +141,11 @@ class Intake(threading.Thread):
         self.queue.put((kind, origin, payload))
 
     def hold(self, size: int) -> bool:
-        """Reserve room for ``size`` bytes of an image handed over in memory; False if full."""
-        with self._lock:
-            if self.held_bytes + size > _HOLD_MAX_BYTES:
-                return False
-            self.held_bytes += size
-            return True
+        """Reserve room for ``size`` bytes of an image handed over in memory; False if full.
+
+        The share is given back once the writer has written the image (``_flush``); a
+        received data set that already holds its share (core.node.incoming) skips this."""
+        return self.budget.take(size)
 
     def stop(self, timeout: float = 30.0) -> None:
         self.queue.put(None)
@@ -223,8 +249,7 @@ class Intake(threading.Thread):
             self._index(run)
         finally:  # indexed, or left to the journal's replay at the next start
             if held:
-                with self._lock:
-                    self.held_bytes -= held
+                self.budget.give(held)
 
     def _index(self, run: Sequence[_Msg]) -> None:
         if not run:

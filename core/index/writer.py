@@ -64,7 +64,7 @@ class IngestItem:
     source: str = "import"
     source_detail: str = ""
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
-    data: bytes | None = field(default=None, repr=False)
+    data: bytes | bytearray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

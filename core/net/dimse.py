@@ -118,15 +118,26 @@ Value = int | str | bytes
 
 
 # -- sockets -----------------------------------------------------------------------------------
+_FIRST_READ = 1 << 16  # the buffer a read starts with; it grows as the bytes arrive
+
+
 def recv_exact(sock: socket.socket, n: int) -> bytearray:
-    """Exactly ``n`` bytes from ``sock``; ``PeerClosedError`` if the stream ends first."""
-    buffer = bytearray(n)
-    view = memoryview(buffer)
+    """Exactly ``n`` bytes from ``sock``; ``PeerClosedError`` if the stream ends first.
+
+    Memory grows with the bytes that arrive, not with ``n``: a peer announcing 4 GB and
+    sending nothing costs 64 KB (the buffer doubles as it fills)."""
+    buffer = bytearray(min(n, _FIRST_READ))
     done = 0
     while done < n:
-        got = sock.recv_into(view[done:], n - done)
+        if done == len(buffer):
+            buffer.extend(bytes(min(len(buffer), n - len(buffer))))
+        with memoryview(buffer) as view:
+            got = sock.recv_into(view[done:], len(buffer) - done)
         if not got:
-            raise PeerClosedError(f"the peer closed the connection ({done} of {n} bytes read)")
+            del buffer[done:]
+            raise PeerClosedError(
+                f"the peer closed the connection ({done} of {n} bytes read)", buffer
+            )
         done += got
     return buffer
 

@@ -18,6 +18,7 @@ from core.config import Settings
 from core.events import ChangeBus
 from core.index.intake import Intake
 from core.index.writer import IndexWriter
+from core.node.incoming import DatasetBuffer
 from core.registry import NodeInfo, NodeRegistry
 from core.store.files import FileStore
 from core.transfers.log import TransferLog
@@ -46,7 +47,7 @@ class HandlerContext(Protocol):
         transfer_syntax: str,
         request_class: str,
         request_sop: str,
-        dataset: bytes,
+        dataset: bytes | DatasetBuffer,
         after_response: list[Callable[[], None]] | None = None,
     ) -> int:
         """Keep one data set received on association ``key``; the C-STORE status."""
@@ -68,6 +69,12 @@ class AcceptorContext(HandlerContext, Protocol):
     acse_timeout: float
     network_timeout: float
     lean_syntaxes: frozenset[str]
+
+    def screen(self, ae_title: str, peer: str) -> tuple[int, int, int] | None:
+        """(result, source, diagnostic) if a new association request must be rejected."""
+
+    def new_buffer(self, request_class: str, request_sop: str, ts: str, ae: str) -> DatasetBuffer:
+        """The buffer one C-STORE data set is received into."""
 
     def admit(self, association: LeanAssociation) -> tuple[int, int, int] | None:
         """Register ``association``; (result, source, diagnostic) if it must be rejected."""

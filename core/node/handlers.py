@@ -1,7 +1,8 @@
 """DIMSE service handlers. They run on pynetdicom's association threads and return fast.
 
 Each handler takes the event and the node (``handle_<service>(event, node)``); every failure
-maps to a named status constant.
+maps to a named status constant. The accept policy of C-FIND, C-MOVE and C-GET is applied
+before a handler runs (``_KioskAssociation`` in core.node.server answers 0x0124).
 """
 
 from __future__ import annotations
@@ -59,11 +60,7 @@ def handle_store(event: Event, node: HandlerContext) -> int | Dataset:
 
 # -- C-FIND ------------------------------------------------------------------------------------
 def handle_find(event: Event, node: HandlerContext) -> Iterator[tuple[int, Dataset | None]]:
-    ae, peer = peer_of(event)
-    if not node.allows(ae, "find"):
-        log.warning("refused C-FIND from %s at %s: find not allowed for this node", ae, peer)
-        yield Status.NOT_AUTHORIZED, None
-        return
+    ae, _peer = peer_of(event)
     try:
         identifier = event.identifier
         level = matching.level_of(identifier)
@@ -156,11 +153,8 @@ def _contexts(matched: list[tuple[str, str, str]]) -> list[Any]:
 
 
 def handle_move(event: Event, node: HandlerContext) -> Iterator[Any]:
-    """C-MOVE SCP. A refusal or a bad identifier raises: pynetdicom answers a failure status."""
-    ae, peer = peer_of(event)
-    if not node.allows(ae, "retrieve"):
-        log.warning("refused C-MOVE from %s at %s: retrieve not allowed", ae, peer)
-        raise PermissionError(f"C-MOVE not allowed for {ae}")
+    """C-MOVE SCP. A bad identifier raises: pynetdicom answers a failure status."""
+    ae, _peer = peer_of(event)
     destination = str(event.move_destination).strip()
     target = node.destination(destination)
     if target is None:
@@ -180,12 +174,7 @@ def handle_move(event: Event, node: HandlerContext) -> Iterator[Any]:
 
 
 def handle_get(event: Event, node: HandlerContext) -> Iterator[Any]:
-    ae, peer = peer_of(event)
-    if not node.allows(ae, "retrieve"):
-        log.warning("refused C-GET from %s at %s: retrieve not allowed", ae, peer)
-        yield 0
-        yield Status.NOT_AUTHORIZED, None
-        return
+    ae, _peer = peer_of(event)
     try:
         matched = _matched(event, node)
     except KioskError as exc:

@@ -19,28 +19,29 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from pydicom import dcmread
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.dicom.header import InstanceHeader, header_of, scan_dataset
-from core.dicom.part10 import part10
-from core.errors import RejectedFile, StoreError, StoreFullError
+from core.dicom.part10 import part10, part10_prefix
+from core.errors import InvalidUIDError, RejectedFile, StoreError, StoreFullError
 from core.events import ChangeBus, NodeStateChanged
 from core.index.intake import Intake, Origin
 from core.index.writer import IngestItem
 from core.net.status import Status
 from core.node.context import LeanAssociation, NodeServices
+from core.node.incoming import DatasetBuffer
+from core.node.limits import Limits, printable
 from core.registry import NodeInfo, NodeRegistry
-from core.store.files import FileStore
+from core.store.files import FileStore, validate_uid
 from core.transfers.log import ITEM_FAILED, ItemRecord, TransferLog
 
 log = logging.getLogger(__name__)
 
 _NO_AE = "-" * 17  # longer than any AE title: matches no calling AE
 _POLICY_TTL = 2.0  # seconds a registry read is reused for accept decisions
-MAXIMUM_ASSOCIATIONS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,8 @@ class Reception:
         self.accept_policy = accept_policy
         self.network_timeout = network_timeout
         self.acse_timeout = acse_timeout
-        self.maximum_associations = MAXIMUM_ASSOCIATIONS
+        self.limits = Limits.of(core.settings)
+        self.maximum_associations = self.limits.max_associations
         self.lean_syntaxes: frozenset[str] = frozenset()
         self.accepting = False
         self._others: _Acceptor | None = None  # pynetdicom's AE, for the association limit
@@ -183,6 +185,34 @@ class Reception:
         return None
 
     # -- associations ---------------------------------------------------------------------------
+    def screen(self, ae_title: str, peer: str) -> tuple[int, int, int] | None:
+        """Whether a new association request can be served at all (the doorman asks before
+        it gives the association a thread): (result, source, diagnostic) of the A-ASSOCIATE-RJ
+        if not."""
+        required = self.required_calling_aets()
+        if required and ae_title not in required:
+            log.warning(
+                "rejected association from %s at %s: calling AE not a known node (accept: known)",
+                ae_title,
+                peer,
+            )
+            return (0x01, 0x01, 0x03)  # rejected permanent, service user, calling AE unknown
+        if not self.accepting or self._served() >= self.maximum_associations:
+            log.warning(
+                "rejected association from %s at %s: %s",
+                ae_title,
+                peer,
+                "too many associations" if self.accepting else "the node is stopping",
+            )
+            return (0x02, 0x03, 0x02)  # rejected transient, provider, local limit exceeded
+        return None
+
+    def _served(self) -> int:
+        others = self._others
+        served = sum(1 for a in others.active_associations if a.is_acceptor) if others else 0
+        with self._lock:
+            return served + len(self._lean)
+
     def admit(self, association: LeanAssociation) -> tuple[int, int, int] | None:
         """Register a lean ``association``; (result, source, diagnostic) if it must be
         rejected, else None (and it counts as active). The same rules as pynetdicom applies
@@ -201,6 +231,8 @@ class Reception:
         others = self._others
         served = sum(1 for a in others.active_associations if a.is_acceptor) if others else 0
         if not self.accepting or lean + served > self.maximum_associations:
+            with self._lock:
+                self._lean.discard(association)
             log.warning(
                 "rejected association from %s at %s: %s",
                 association.ae_title,
@@ -254,6 +286,17 @@ class Reception:
         return found
 
     # -- C-STORE --------------------------------------------------------------------------------
+    def new_buffer(self, request_class: str, request_sop: str, ts: str, ae: str) -> DatasetBuffer:
+        """The buffer a lean association receives one C-STORE data set into."""
+        prefix = part10_prefix(request_class, request_sop, ts, ae)
+        return DatasetBuffer(
+            prefix,
+            self.intake.budget,
+            self.store,
+            spool_bytes=self.limits.receive_spool_bytes,
+            max_bytes=self.limits.max_dataset_bytes,
+        )
+
     def receive(
         self,
         key: int,
@@ -262,59 +305,149 @@ class Reception:
         transfer_syntax: str,
         request_class: str,
         request_sop: str,
-        dataset: bytes,
+        dataset: bytes | DatasetBuffer,
         after_response: list[Callable[[], None]] | None = None,
     ) -> int:
         """Keep one data set received on association ``key``; return the C-STORE status.
+
+        ``dataset`` is the data set's bytes (pynetdicom's associations) or the buffer it was
+        received into (``new_buffer``, the lean acceptor). The request's UIDs must be valid
+        and name the data set's own SOP class and instance, and the data set must decode in
+        the context's transfer syntax; else nothing is kept and the status says why.
 
         The status is Status.SUCCESS only once the image is durable: in the intake journal
         (core.store.journal) or as an fsynced file in ``incoming/``. Writing the incoming
         file of a journaled image can wait until the response is on its way: then it is
         appended to ``after_response`` for the caller to run.
         """
-        if not self.allows(ae, "store"):
-            log.warning("refused C-STORE from %s at %s: store not allowed for this node", ae, peer)
-            return Status.NOT_AUTHORIZED
-        origin = self._origin(key, ae, peer)
-        # The data set exactly as received, framed as a Part 10 file (no decode, no re-encode).
-        data = part10(dataset, request_class, request_sop, transfer_syntax, ae)
+        buffer = dataset if isinstance(dataset, DatasetBuffer) else None
+        try:
+            if not self.allows(ae, "store"):
+                log.warning(
+                    "refused C-STORE from %s at %s: store not allowed for this node", ae, peer
+                )
+                return Status.NOT_AUTHORIZED
+            origin = self._origin(key, ae, peer)
+            for what, uid in (("SOP Class", request_class), ("SOP Instance", request_sop)):
+                try:
+                    validate_uid(uid, f"the request's Affected {what} UID")
+                except InvalidUIDError as exc:
+                    log.warning("refused C-STORE from %s at %s: %s", ae, peer, exc)
+                    return self._refuse(origin, request_sop, Status.CANNOT_UNDERSTAND, str(exc))
+            if buffer is not None and buffer.too_large:
+                reason = (
+                    f"the data set of {buffer.size} bytes exceeds the limit of"
+                    f" {self.limits.max_dataset_bytes} bytes (max_dataset_bytes)"
+                )
+                log.warning("refused image %s from %s: %s", printable(request_sop), ae, reason)
+                return self._refuse(origin, request_sop, Status.OUT_OF_RESOURCES, reason)
+            if buffer is not None and buffer.error:
+                log.error("refused image from %s: %s", ae, buffer.error)
+                return self._refuse(origin, request_sop, Status.OUT_OF_RESOURCES, buffer.error)
+            if buffer is not None and buffer.spooled:
+                return self._receive_spooled(
+                    origin, transfer_syntax, request_class, request_sop, buffer
+                )
+            held = 0
+            if buffer is not None:
+                data, held = buffer.take_memory()
+                view = memoryview(data)[buffer.prefix_length :]
+            else:
+                raw = bytes(dataset)  # type: ignore[arg-type]
+                data = bytearray(part10(raw, request_class, request_sop, transfer_syntax, ae))
+                view = memoryview(data)[len(data) - len(raw) :]
+            return self._receive_memory(
+                origin, transfer_syntax, request_class, request_sop, data, view, held,
+                after_response,
+            )  # fmt: skip
+        finally:
+            if buffer is not None:
+                buffer.discard()
+
+    def _matches(
+        self, origin: Origin, found: tuple[str, str], sop_class: str, sop_uid: str
+    ) -> int | None:
+        """Refuse a data set that is not the instance its request names (0xA900)."""
+        if found == (sop_uid, sop_class):
+            return None
+        reason = (
+            f"the data set is SOP instance {found[0]} of class {found[1]},"
+            f" the request names {sop_uid} of class {sop_class}"
+        )
+        log.warning("refused image from %s: %s", origin.ae_title, printable(reason))
+        return self._refuse(origin, sop_uid, Status.IDENTIFIER_DOES_NOT_MATCH, reason)
+
+    def _receive_memory(
+        self,
+        origin: Origin,
+        transfer_syntax: str,
+        request_class: str,
+        request_sop: str,
+        data: bytearray,
+        dataset: memoryview,
+        held: int,
+        after_response: list[Callable[[], None]] | None,
+    ) -> int:
+        ae, peer = origin.ae_title, origin.peer
+        budget = self.intake.budget
         try:
             # Before the answer, only what decides it: the UIDs, found and valid. The rest of
             # the header (names, dates, numbers) is decoded after the answer.
-            scanned = scan_dataset(dataset, transfer_syntax)
-            header = scanned.header if scanned is not None else _read_header(data, transfer_syntax)
+            scanned = scan_dataset(bytes(dataset), transfer_syntax)
+            if scanned is not None:
+                header = scanned.header
+                found = (scanned.uids["SOPInstanceUID"], scanned.uids["SOPClassUID"])
+            else:
+                full = _read_header(io.BytesIO(data), transfer_syntax)
+                header, found = (lambda: full), (full.sop_uid, full.sop_class_uid)
         except RejectedFile as exc:
-            log.warning("refused image %r from %s: %s", request_sop[:80], ae, exc.reason)
+            budget.give(held)
+            log.warning("refused image %s from %s: %s", printable(request_sop), ae, exc.reason)
             return self._refuse(origin, request_sop, Status.CANNOT_UNDERSTAND, exc.reason)
         except Exception as exc:  # undecodable header
-            log.warning(
-                "refused image %r from %s: unreadable dataset: %s", request_sop[:80], ae, exc
-            )
+            budget.give(held)
             reason = f"unreadable dataset: {exc}"
+            log.warning("refused image %s from %s: %s", printable(request_sop), ae, reason)
             return self._refuse(origin, request_sop, Status.CANNOT_UNDERSTAND, reason)
-        sop_uid = scanned.sop_uid if scanned is not None else header().sop_uid
+        mismatch = self._matches(origin, found, request_class, request_sop)
+        if mismatch is not None:
+            budget.give(held)
+            return mismatch
+        sop_uid = found[0]
         try:
             record = self.store.journal_received(data)
             path = self.store.write_incoming(data, len(data)) if record is None else None
         except StoreFullError as exc:
+            budget.give(held)
             log.error("refused image from %s: %s", ae, exc)
             return self._refuse(origin, sop_uid, Status.OUT_OF_RESOURCES, str(exc))
         except StoreError as exc:
+            budget.give(held)
             log.error("cannot store image from %s: %s", ae, exc)
             return self._refuse(origin, sop_uid, Status.PROCESSING_FAILURE, str(exc))
         # Durable now: acknowledge, and let the one intake pick it up.
         origin.stored += 1
         if path is not None:
+            budget.give(held)
             self.intake.store(origin, IngestItem(path, header(), len(data), ae or "network", peer))
             return Status.SUCCESS
+        # The budget share the data set already holds, topped up to the whole file's size.
+        extra = len(data) - held
+        if extra > 0 and not budget.take(extra):
+            budget.give(held)
+            held = 0
+        else:
+            held = len(data)
 
         def write_and_ingest() -> None:
             try:
                 h = header()
-                if self.accepting and self.intake.hold(len(data)):
-                    # the index writer writes the file at its final path
+                if self.accepting and (held or self.intake.hold(len(data))):
+                    # the index writer writes the file at its final path (and gives the
+                    # budget share back)
                     item = IngestItem(None, h, len(data), ae or "network", peer, data=data)
                 else:  # too much held in memory already: through incoming/ instead
+                    budget.give(held)
                     incoming = self.store.write_journaled(data)
                     item = IngestItem(incoming, h, len(data), ae or "network", peer)
                 self.intake.store(origin, item, record)
@@ -327,16 +460,69 @@ class Reception:
             after_response.append(write_and_ingest)
         return Status.SUCCESS
 
+    def _receive_spooled(
+        self,
+        origin: Origin,
+        transfer_syntax: str,
+        request_class: str,
+        request_sop: str,
+        buffer: DatasetBuffer,
+    ) -> int:
+        """A data set that went to disk as it arrived: check it, make it durable, index it."""
+        ae = origin.ae_title
+        path = buffer.spool_path()
+        try:
+            with open(path, "rb") as fh:
+                header = _read_header(fh, transfer_syntax)
+        except RejectedFile as exc:
+            log.warning("refused image %s from %s: %s", printable(request_sop), ae, exc.reason)
+            return self._refuse(origin, request_sop, Status.CANNOT_UNDERSTAND, exc.reason)
+        except Exception as exc:
+            reason = f"unreadable dataset: {exc}"
+            log.warning("refused image %s from %s: %s", printable(request_sop), ae, reason)
+            return self._refuse(origin, request_sop, Status.CANNOT_UNDERSTAND, reason)
+        mismatch = self._matches(
+            origin, (header.sop_uid, header.sop_class_uid), request_class, request_sop
+        )
+        if mismatch is not None:
+            return mismatch
+        size = buffer.prefix_length + buffer.size
+        try:
+            incoming = buffer.commit_spool()
+        except StoreFullError as exc:
+            log.error("refused image from %s: %s", ae, exc)
+            return self._refuse(origin, header.sop_uid, Status.OUT_OF_RESOURCES, str(exc))
+        except StoreError as exc:
+            log.error("cannot store image from %s: %s", ae, exc)
+            return self._refuse(origin, header.sop_uid, Status.PROCESSING_FAILURE, str(exc))
+        origin.stored += 1
+        self.intake.store(origin, IngestItem(incoming, header, size, ae or "network", origin.peer))
+        return Status.SUCCESS
+
     def _refuse(self, origin: Origin, sop_uid: str, code: int, error: str) -> int:
         """Log a refused image in the association's incoming transfer; return ``code``."""
-        record = ItemRecord(sop_uid[:64], "", "", "", ITEM_FAILED, code, 0, error[:500])
+        record = ItemRecord(printable(sop_uid)[:64], "", "", "", ITEM_FAILED, code, 0, error[:500])
         self.intake.fail(origin, record)
         return code
 
 
-def _read_header(data: bytes, transfer_syntax: str) -> Callable[[], InstanceHeader]:
-    """The index header by pydicom's reader, for data sets the fast scan leaves to it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        header = header_of(dcmread(io.BytesIO(data), stop_before_pixels=True), transfer_syntax)
-    return lambda: header
+_VR_MISMATCH = ("but found explicit VR", "but found implicit VR")
+
+
+def _read_header(fh: BinaryIO, transfer_syntax: str) -> InstanceHeader:
+    """The index header by pydicom's reader, for data sets the fast scan leaves to it.
+
+    pydicom reads a data set encoded in the other VR than its transfer syntax says (and
+    warns); the node refuses it, since every later reader would be told the wrong syntax."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = dcmread(fh, stop_before_pixels=True)
+    for warning in caught:
+        text = str(warning.message)
+        if any(mismatch in text for mismatch in _VR_MISMATCH):
+            explicit = "explicit" if _VR_MISMATCH[0] in text else "implicit"
+            raise RejectedFile(
+                f"the data set is encoded with {explicit} VR, which its presentation"
+                f" context's transfer syntax {transfer_syntax} does not use"
+            )
+    return header_of(ds, transfer_syntax)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 import time
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from typing import Any, cast
 
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
 from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_FIND, C_GET, C_MOVE, C_STORE
 from pynetdicom.events import Event
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     PatientRootQueryRetrieveInformationModelFind,
@@ -33,9 +35,20 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 from pynetdicom.transport import AssociationSocket, RequestHandler
 
+from core.errors import PeerClosedError, ProtocolError
+from core.index.intake import MemoryBudget
+from core.net import dimse
 from core.net.dimse import set_nodelay
+from core.net.status import Status
 from core.node import handlers
 from core.node.context import NodeServices
+from core.node.limits import (
+    MAX_COMMAND_BYTES,
+    MAX_IDENTIFIER_BYTES,
+    MAX_RECEIVE_PDU_PYNETDICOM,
+    MAX_REQUEST_PDU,
+    Limits,
+)
 from core.node.reception import NodeState, NodeStatus, Reception
 from core.node.storage import VERIFICATION, NodeServer
 from core.store.journal import IntakeJournal
@@ -44,35 +57,216 @@ log = logging.getLogger(__name__)
 
 
 # -- the association socket ------------------------------------------------------------------
+class _PduGuard:
+    """The limits of one pynetdicom association, checked on the bytes as they are read.
+
+    pynetdicom reads a PDU's header, then as many bytes as it announces, and collects a
+    message's fragments in memory. The guard aborts a PDU longer than the Maximum Length we
+    announced, a command set over MAX_COMMAND_BYTES, a query identifier over
+    MAX_IDENTIFIER_BYTES, and a C-STORE data set over ``receive_spool_bytes`` or beyond the
+    memory budget (images of any size go on storage-only associations, which spool them).
+    """
+
+    def __init__(self, budget: MemoryBudget, limits: Limits) -> None:
+        self.budget = budget
+        self.dataset_limit = limits.receive_spool_bytes
+        self.pdu: tuple[int, int] | None = None  # (type, length) of the PDU being read
+        self.command = bytearray()
+        self.dataset_cap = MAX_IDENTIFIER_BYTES
+        self.dataset = 0
+        self.taken = 0
+
+    def header(self, data: bytes | bytearray) -> str:
+        """Check a PDU header; the reason to abort, or ``""``."""
+        pdu_type, length = data[0], int.from_bytes(data[2:6], "big")
+        self.pdu = (pdu_type, length)
+        most = {
+            dimse.P_DATA_TF: MAX_RECEIVE_PDU_PYNETDICOM,
+            dimse.A_ASSOCIATE_RQ: MAX_REQUEST_PDU,
+            dimse.A_ASSOCIATE_AC: MAX_REQUEST_PDU,
+            dimse.A_ASSOCIATE_RJ: 4,
+            dimse.A_RELEASE_RQ: 4,
+            dimse.A_RELEASE_RP: 4,
+            dimse.A_ABORT: 4,
+        }.get(pdu_type, 0)
+        if length > most:
+            return f"a PDU of type 0x{pdu_type:02X} and {length} bytes (at most {most})"
+        return ""
+
+    def body(self, data: bytes | bytearray) -> str:
+        """Account the fragments of a P-DATA-TF; the reason to abort, or ``""``."""
+        pdu, self.pdu = self.pdu, None
+        if pdu is None or pdu[0] != dimse.P_DATA_TF:
+            return ""
+        try:
+            pdvs = list(dimse.iter_pdvs(data))
+        except ProtocolError:
+            return ""  # pynetdicom answers a malformed PDU itself
+        for pdv in pdvs:
+            why = self._command(pdv) if pdv.is_command else self._dataset(pdv)
+            if why:
+                return why
+        return ""
+
+    def _command(self, pdv: dimse.Pdv) -> str:
+        self.command += pdv.data
+        if len(self.command) > MAX_COMMAND_BYTES:
+            return f"a command set of more than {MAX_COMMAND_BYTES} bytes"
+        if pdv.is_last:
+            try:
+                field = dimse.decode_elements(self.command).get(dimse.TAG_COMMAND_FIELD)
+            except ProtocolError:
+                field = None
+            self.command = bytearray()
+            store = field == dimse.C_STORE_RQ
+            self.dataset_cap = self.dataset_limit if store else MAX_IDENTIFIER_BYTES
+            self.dataset = 0
+        return ""
+
+    def _dataset(self, pdv: dimse.Pdv) -> str:
+        size = len(pdv.data)
+        self.dataset += size
+        if self.dataset > self.dataset_cap:
+            what = "C-STORE data set" if self.dataset_cap == self.dataset_limit else "identifier"
+            return (
+                f"a {what} of more than {self.dataset_cap} bytes on an association that"
+                " also queries or retrieves (send images on a storage-only association)"
+            )
+        if not self.budget.take(size):
+            return "the memory budget for received data (receive_memory_bytes) is spent"
+        self.taken += size
+        if pdv.is_last:
+            self.release()
+        return ""
+
+    def release(self) -> None:
+        if self.taken:
+            self.budget.give(self.taken)
+            self.taken = 0
+
+
 class _FastSocket(AssociationSocket):
-    """TCP_NODELAY, and PDUs read with few large ``recv_into`` calls instead of 4 KB ``recv``s.
+    """TCP_NODELAY, PDUs read as they arrive with few ``recv_into`` calls, the A-ASSOCIATE-RQ
+    the doorman already read served first, and the association's limits (``_PduGuard``).
 
     Without TCP_NODELAY each C-STORE response waits for the peer's delayed ACK (~40 ms).
     """
 
+    _prefix = b""
+    _guard: _PduGuard | None = None
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._prefix) or bool(AssociationSocket.ready.fget(self))  # type: ignore[attr-defined]
+
     def recv(self, nr_bytes: int) -> bytearray:
+        if self._prefix:
+            data, self._prefix = self._prefix[:nr_bytes], self._prefix[nr_bytes:]
+            return bytearray(data)
         sock = self.socket
         if sock is None:
             return bytearray()
-        buffer = bytearray(nr_bytes)
-        done = 0
-        with memoryview(buffer) as view:
-            while done < nr_bytes:
-                got = sock.recv_into(view[done:], nr_bytes - done)
-                if not got:  # connection broken: return what we have, as pynetdicom does
-                    break
-                done += got
-        if done < nr_bytes:
-            del buffer[done:]
+        guard = self._guard
+        if guard is not None and guard.pdu is None and nr_bytes != 6:
+            guard = None  # not the PDU-by-PDU reads of the DUL: nothing to account
+        try:
+            buffer = dimse.recv_exact(sock, nr_bytes)
+        except PeerClosedError as exc:
+            return bytearray(exc.partial)  # what we have, as pynetdicom's own recv does
+        if guard is not None:
+            why = (
+                guard.header(buffer) if nr_bytes == 6 and guard.pdu is None else guard.body(buffer)
+            )
+            if why:
+                self._refuse(why)
+                return bytearray()  # short: pynetdicom sees the connection end
         return buffer
+
+    def _refuse(self, why: str) -> None:
+        sock = self.socket
+        log.warning("aborting an association: %s", why)
+        if sock is None:
+            return
+        try:
+            sock.sendall(
+                dimse.encode_abort(
+                    dimse.ABORT_SOURCE_PROVIDER, dimse.ABORT_REASON_INVALID_PDU_PARAMETER
+                )
+            )
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self._guard is not None:
+            self._guard.release()
+        super().close()
+
+
+_SERVICES = {C_FIND: "find", C_MOVE: "retrieve", C_GET: "retrieve"}
+
+
+class _KioskAssociation(Association):
+    """An accepted association whose query and retrieve requests pass the policy first.
+
+    A request the policy refuses is answered 0x0124 (Refused: Not Authorized) here, before
+    pynetdicom's service class runs, which for C-MOVE would first have to open an
+    association to the destination, and for C-GET would report success."""
+
+    reception: Reception
+
+    def _serve_request(self, msg: Any, context_id: int) -> None:
+        if isinstance(msg, C_STORE) and not msg.is_valid_request:
+            # pynetdicom ignores a request missing a required field (an empty Affected SOP
+            # Instance UID, say), and the peer would wait for an answer until its timeout.
+            log.warning(
+                "refused C-STORE from %s: the request lacks a required UID",
+                str(self.requestor.ae_title).strip(),
+            )
+            self._answer(msg, context_id, Status.CANNOT_UNDERSTAND)
+            return
+        service = _SERVICES.get(type(msg))
+        if service is not None and msg.is_valid_request:
+            ae = str(self.requestor.ae_title).strip()
+            if not self.reception.allows(ae, service):
+                log.warning(
+                    "refused %s from %s at %s:%s: %s not allowed for this node",
+                    msg.msg_type,
+                    ae,
+                    self.requestor.address,
+                    self.requestor.port,
+                    service,
+                )
+                self._answer(msg, context_id, Status.NOT_AUTHORIZED)
+                return
+        super()._serve_request(msg, context_id)
+
+    def _answer(self, msg: Any, context_id: int, status: int) -> None:
+        rsp = type(msg)()
+        rsp.MessageIDBeingRespondedTo = msg.MessageID
+        if msg.AffectedSOPClassUID:
+            rsp.AffectedSOPClassUID = msg.AffectedSOPClassUID
+        if isinstance(msg, C_STORE) and msg.AffectedSOPInstanceUID:
+            rsp.AffectedSOPInstanceUID = msg.AffectedSOPInstanceUID
+        rsp.Status = status
+        self.dimse.send_msg(rsp, context_id)
 
 
 class _RequestHandler(RequestHandler):
+    server: NodeServer
+
     def _create_association(self) -> Association:
         assoc = super()._create_association()
+        server = self.server
+        assoc.__class__ = _KioskAssociation
+        reception = cast(Reception, server.node)
+        cast(_KioskAssociation, assoc).reception = reception
         sock = assoc.dul.socket
         if isinstance(sock, AssociationSocket) and sock.socket is not None:
             sock.__class__ = _FastSocket
+            fast = cast(_FastSocket, sock)
+            fast._prefix = server.take_prefix(sock.socket)
+            fast._guard = _PduGuard(reception.intake.budget, reception.limits)
             set_nodelay(sock.socket)
         return assoc
 
@@ -156,7 +350,7 @@ class DicomNode:
         reception = self.reception
         ae = _KioskAE(self.ae_title, reception)
         ae.maximum_associations = reception.maximum_associations
-        ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs
+        ae.maximum_pdu_size = MAX_RECEIVE_PDU_PYNETDICOM  # a longer PDU is an abort
         ae.network_timeout = reception.network_timeout
         ae.acse_timeout = reception.acse_timeout
         ae.dimse_timeout = 60
@@ -198,7 +392,7 @@ class DicomNode:
             self._close_journal()
             self.status.set(running=False, last_error=str(exc))
             raise
-        server.node = reception
+        server.open_doors(reception, reception.limits)
         reception.open(ae, {*storage, VERIFICATION})
         thread = threading.Thread(target=server.serve_forever, name="dicom-listener", daemon=True)
         thread.start()

@@ -2,19 +2,21 @@
 
 pynetdicom spends most of a small C-STORE's time in its per-message machinery (DUL and DIMSE
 threads, queues, polling, command sets decoded by pydicom). The listening server
-(``NodeServer``) peeks at each connection's A-ASSOCIATE-RQ without consuming it. When every
+(``NodeServer``) reads each connection's A-ASSOCIATE-RQ first (its doorman, core.node.doorman,
+with no thread per connection and the ARTIM timer). When every
 proposed abstract syntax is a storage SOP class or Verification, and the request carries no
 negotiation we would have to honour (role selection, user identity, extended or asynchronous
 operations negotiation), ``StorageAssociation`` serves the connection on its own thread with a
-blocking socket and the codec of ``core.net.dimse``. Anything else goes, untouched, to
-pynetdicom as before.
+blocking socket and the codec of ``core.net.dimse``. Anything else goes to pynetdicom, which
+reads the same request bytes from the socket wrapper (core.node.server).
 
 The same rules apply on both paths: the accept policy and the calling AE check (rejected with
 A-ASSOCIATE-RJ and the same log line), the association limit, presentation contexts
 negotiated by pynetdicom's own ``negotiate_as_acceptor`` against the server's supported
 contexts, and each C-STORE goes to the node's reception (``Reception.receive``, shared with
 pynetdicom's associations): the data set bytes are framed as a Part 10 file, never decoded
-beyond the header, made durable, and only then acknowledged.
+beyond the header, made durable, and only then acknowledged. A data set is received into a
+``DatasetBuffer`` (core.node.incoming): bounded memory, spooled to disk when large.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
-from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RJ, A_ASSOCIATE_RQ
+from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RJ
 from pynetdicom.pdu_primitives import (
     A_ASSOCIATE,
     AsynchronousOperationsWindowNegotiation,
@@ -44,48 +46,13 @@ from core.net import dimse
 from core.net.dimse import set_nodelay
 from core.net.status import Status
 from core.node.context import AcceptorContext
+from core.node.doorman import Connections, Doorman
+from core.node.incoming import DatasetBuffer
+from core.node.limits import MAX_RECEIVE_PDU, Limits
 
 log = logging.getLogger(__name__)
 
 VERIFICATION = "1.2.840.10008.1.1"
-# The largest P-DATA-TF PDU we accept (we announce it in the A-ASSOCIATE-AC).
-MAX_RECEIVE_PDU = 1 << 20
-MAX_REQUEST_PDU = 1 << 16  # an A-ASSOCIATE-RQ larger than this goes to pynetdicom
-_PEEK_FLAGS = socket.MSG_PEEK | socket.MSG_WAITALL
-
-
-def peek_request(sock: socket.socket, timeout: float) -> bytes | None:
-    """The whole first PDU, left unread in the socket; None if it is not an A-ASSOCIATE-RQ
-    of a size we handle, or the peer went silent or closed part way; ``b""`` if the peer
-    closed without sending anything (a port probe)."""
-    deadline = time.monotonic() + timeout
-    wanted = 6
-    seen = b""
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        sock.settimeout(remaining)
-        try:
-            data = sock.recv(wanted, _PEEK_FLAGS)
-        except OSError:  # timeout or reset: let pynetdicom see and report it
-            return None
-        if len(data) < wanted:
-            if not data and not seen and wanted == 6:
-                return b""  # connected and closed: nothing to answer
-            if not data or data == seen:  # closed before a whole PDU arrived
-                return None
-            seen = data
-            continue
-        if wanted == 6:
-            if data[0] != dimse.A_ASSOCIATE_RQ:
-                return None
-            length = int.from_bytes(data[2:6], "big")
-            if length > MAX_REQUEST_PDU:
-                return None
-            wanted = 6 + length
-            continue
-        return data
 
 
 def _is_lean(rq: A_ASSOCIATE, lean_syntaxes: frozenset[str]) -> bool:
@@ -119,7 +86,19 @@ class _Message:
     context: PresentationContext
     command: bytearray
     request: dimse.Command | None = None
-    chunks: list[memoryview] | None = None
+    dataset: DatasetBuffer | None = None
+
+
+def _send_reject(sock: socket.socket, result: int, source: int, diagnostic: int) -> None:
+    primitive = A_ASSOCIATE()
+    primitive.result, primitive.result_source, primitive.diagnostic = result, source, diagnostic
+    pdu = A_ASSOCIATE_RJ()
+    pdu.from_primitive(primitive)
+    try:
+        sock.settimeout(1.0)
+        sock.sendall(pdu.encode())
+    except OSError:
+        pass
 
 
 class StorageAssociation:
@@ -163,11 +142,8 @@ class StorageAssociation:
             pass
 
     def _reject(self, result: int, source: int, diagnostic: int) -> None:
-        primitive = A_ASSOCIATE()
-        primitive.result, primitive.result_source, primitive.diagnostic = result, source, diagnostic
-        pdu = A_ASSOCIATE_RJ()
-        pdu.from_primitive(primitive)
-        self._send(pdu.encode())
+        with self._send_lock:
+            _send_reject(self.sock, result, source, diagnostic)
 
     def _accept(self) -> dict[int, PresentationContext]:
         results, _roles = negotiate_as_acceptor(
@@ -194,14 +170,14 @@ class StorageAssociation:
         return {int(cx.context_id): cx for cx in results if cx.result == 0x00}  # type: ignore[arg-type]
 
     # -- the association ----------------------------------------------------------------------
-    def run(self, request_length: int) -> None:
-        """Consume the peeked A-ASSOCIATE-RQ, negotiate, then serve until release or abort."""
+    def run(self) -> None:
+        """Negotiate (the A-ASSOCIATE-RQ was read by the doorman), then serve until release
+        or abort."""
         node = self.node
         error = ""
         opened = False
         try:
             self.sock.settimeout(node.network_timeout)
-            dimse.recv_exact(self.sock, request_length)
             reject = node.admit(self)
             if reject is not None:
                 self._reject(*reject)
@@ -242,29 +218,35 @@ class StorageAssociation:
 
     def _serve(self, accepted: dict[int, PresentationContext]) -> str:
         """Serve P-DATA until the peer releases (returns "") or aborts (returns the error)."""
-        sock = self.sock
         message: _Message | None = None
-        while True:
-            pdu_type, length = dimse.read_pdu_header(sock)
-            if pdu_type == dimse.P_DATA_TF:
-                if length > MAX_RECEIVE_PDU + 6:
+        try:
+            while True:
+                pdu_type, length = dimse.read_pdu_header(self.sock)
+                if pdu_type == dimse.P_DATA_TF:
+                    if length > MAX_RECEIVE_PDU:
+                        raise ProtocolError(
+                            f"a P-DATA-TF PDU of {length} bytes exceeds our maximum of"
+                            f" {MAX_RECEIVE_PDU}"
+                        )
+                    payload = dimse.recv_exact(self.sock, length)
+                    for pdv in dimse.iter_pdvs(payload):
+                        message = self._on_pdv(pdv, message, accepted)
+                    continue
+                if pdu_type not in (dimse.A_RELEASE_RQ, dimse.A_ABORT) or length != 4:
                     raise ProtocolError(
-                        f"P-DATA-TF PDU of {length} bytes exceeds our maximum of {MAX_RECEIVE_PDU}"
+                        f"unexpected PDU type 0x{pdu_type:02X} of {length} bytes during the"
+                        " association"
                     )
-                payload = dimse.recv_exact(sock, length)
-                for pdv in dimse.iter_pdvs(payload):
-                    message = self._on_pdv(pdv, message, accepted)
-            elif pdu_type == dimse.A_RELEASE_RQ:
-                dimse.recv_exact(sock, length)
+                dimse.recv_exact(self.sock, 4)
+                if pdu_type == dimse.A_ABORT:
+                    return "association aborted"
                 self._send(dimse.RELEASE_RP)
                 if message is not None:
                     return "association released in the middle of a message"
                 return ""
-            elif pdu_type == dimse.A_ABORT:
-                dimse.recv_exact(sock, min(length, 64))
-                return "association aborted"
-            else:
-                raise ProtocolError(f"unexpected PDU type 0x{pdu_type:02X} during the association")
+        finally:
+            if message is not None and message.dataset is not None:
+                message.dataset.discard()  # cut off part way: its memory and spool go
 
     def _on_pdv(
         self, pdv: dimse.Pdv, message: _Message | None, accepted: dict[int, PresentationContext]
@@ -286,21 +268,29 @@ class StorageAssociation:
                 raise ProtocolError("the command set is too long")
             if not pdv.is_last:
                 return message
-            message.request, with_dataset = dimse.decode_message(message.command)
-            if with_dataset:
-                message.chunks = []
-                return message
-            self._dispatch(message, b"")
-            return None
-        if message.chunks is None:
+            request, with_dataset = dimse.decode_message(message.command)
+            message.request = request
+            if not with_dataset:
+                self._dispatch(message)
+                return None
+            if not isinstance(request, dimse.CStoreRQ):
+                raise ProtocolError(f"a {type(request).__name__} does not carry a data set")
+            message.dataset = self.node.new_buffer(
+                request.sop_class_uid,
+                request.sop_instance_uid,
+                str(context.transfer_syntax[0]),
+                self.ae_title,
+            )
+            return message
+        if message.dataset is None:
             raise ProtocolError("a data set fragment arrived for a message without a data set")
-        message.chunks.append(pdv.data)
+        message.dataset.add(pdv.data)
         if not pdv.is_last:
             return message
-        self._dispatch(message, b"".join(message.chunks))
+        self._dispatch(message)
         return None
 
-    def _dispatch(self, message: _Message, dataset: bytes) -> None:
+    def _dispatch(self, message: _Message) -> None:
         request = message.request
         context = message.context
         context_id = int(context.context_id)  # type: ignore[arg-type]
@@ -315,7 +305,12 @@ class StorageAssociation:
                 f"{type(request).__name__} is not a request this association serves"
             )
         status: int
+        dataset = message.dataset
+        if dataset is None:
+            raise ProtocolError("a C-STORE-RQ without a data set")
+        message.dataset = None
         if str(context.abstract_syntax) == VERIFICATION:
+            dataset.discard()
             status = Status.SOP_CLASS_NOT_SUPPORTED
         else:
             status = self.node.receive(
@@ -345,52 +340,97 @@ class StorageAssociation:
 
 
 class NodeServer(ThreadedAssociationServer):
-    """pynetdicom's threaded server, with storage-only associations served by the lean path."""
+    """pynetdicom's threaded server, fronted by the doorman (core.node.doorman): a connection
+    gets a thread only once its A-ASSOCIATE-RQ is whole and well formed; storage-only
+    associations are then served by the lean acceptor, every other one by pynetdicom."""
 
     node: AcceptorContext
-    _routing = 0  # connections being routed or served by the lean acceptor
+    limits: Limits
+    connections: Connections
+    doorman: Doorman
+    _routing = 0  # associations being served by the lean acceptor
     _routing_lock = threading.Lock()
+    _prefixes: dict[int, bytes]  # A-ASSOCIATE-RQs read for pynetdicom, by socket id
+    # The listen backlog: connections the kernel completes before the listener accepts them.
+    # A short one (socketserver has 5) leaves a burst of connections half-open in the kernel.
+    request_queue_size = 1024
+
+    def open_doors(self, node: AcceptorContext, limits: Limits) -> None:
+        self.node = node
+        self.limits = limits
+        self.connections = Connections(limits)
+        self._prefixes = {}
+        self.doorman = Doorman(limits, self.connections, self._on_request)
+        self.doorman.start()
+
+    def server_close(self) -> None:
+        doorman = getattr(self, "doorman", None)
+        if doorman is not None:
+            doorman.stop()
+        super().server_close()
 
     def routing(self) -> int:
-        """Connections being routed, or served by the lean acceptor, now."""
+        """Associations being served by the lean acceptor now, or waiting to start."""
         return self._routing
 
     def _count_routing(self, delta: int) -> None:
         with self._routing_lock:
             self._routing += delta
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(
-            target=self._route,
-            args=(request, client_address),
-            name=f"association-{client_address[1] if isinstance(client_address, tuple) else ''}",
-            daemon=True,
-        )
-        thread.start()
+    def take_prefix(self, sock: socket.socket) -> bytes:
+        """The A-ASSOCIATE-RQ the doorman read from ``sock`` (for pynetdicom to read)."""
+        return self._prefixes.pop(id(sock), b"")
 
-    def _route(self, request: socket.socket, client_address: tuple[str, int]) -> None:
-        node = self.node
+    # -- the listener thread ----------------------------------------------------------------
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        refused = self.connections.open(str(client_address[0]))
+        if refused:
+            log.info("refused a connection from %s: %s", client_address[0], refused)
+        return not refused
+
+    def process_request(self, request: Any, client_address: Any) -> None:
         set_nodelay(request)
+        self.doorman.add(request, client_address)
+
+    # -- the doorman thread -----------------------------------------------------------------
+    def _on_request(
+        self, sock: socket.socket, address: tuple[str, int], raw: bytes, rq: A_ASSOCIATE
+    ) -> None:
+        host = str(address[0])
+        reject = self.node.screen(str(rq.calling_ae_title).strip(), f"{host}:{address[1]}")
+        if reject is not None:  # answered here: a refused request never gets a thread
+            _send_reject(sock, *reject)
+            sock.close()
+            self.connections.close(host)
+            return
+        lean = _is_lean(rq, self.node.lean_syntaxes)
         self._count_routing(+1)
+        if lean:
+            target: Callable[[], None] = partial(self._serve_lean, sock, address, rq)
+        else:
+            self._prefixes[id(sock)] = raw
+            target = partial(self._serve_pynetdicom, sock, address)
+        thread = threading.Thread(target=target, name=f"association-{address[1]}", daemon=True)
         try:
-            raw = peek_request(request, node.acse_timeout)
-            if raw == b"":  # a port check (ours before each query, a load balancer's...)
-                self.shutdown_request(request)
-                return
-            rq: A_ASSOCIATE | None = None
-            if raw is not None:
-                try:
-                    pdu = A_ASSOCIATE_RQ()
-                    pdu.decode(raw)
-                    rq = pdu.to_primitive()
-                except Exception:  # malformed: pynetdicom answers it as it always did
-                    log.debug("cannot decode an A-ASSOCIATE-RQ", exc_info=True)
-                    rq = None
-            if rq is not None and _is_lean(rq, node.lean_syntaxes):
-                association = StorageAssociation(node, request, client_address, rq, self.contexts)
-                association.run(len(raw or b""))
-                return
+            thread.start()
+        except RuntimeError:  # no thread to be had: the peer may try again
+            self._count_routing(-1)
+            self._prefixes.pop(id(sock), None)
+            sock.close()
+            self.connections.close(host)
+            raise
+
+    # -- an association's own thread --------------------------------------------------------
+    def _serve_lean(self, sock: socket.socket, address: tuple[str, int], rq: A_ASSOCIATE) -> None:
+        try:
+            StorageAssociation(self.node, sock, address, rq, self.contexts).run()
+        finally:
+            self.connections.close(str(address[0]))
+            self._count_routing(-1)
+
+    def _serve_pynetdicom(self, sock: socket.socket, address: tuple[str, int]) -> None:
+        try:
+            self.doorman.watch(sock, str(address[0]))
         finally:
             self._count_routing(-1)
-        request.settimeout(None)
-        self.process_request_thread(request, client_address)
+        self.process_request_thread(sock, address)

@@ -91,7 +91,7 @@ class FileStore:
     # -- phase 1: durable incoming file ----------------------------------------------------
     def write_incoming(
         self,
-        chunks: bytes | Iterable[bytes],
+        chunks: bytes | bytearray | Iterable[bytes],
         size: int,
         *,
         durable: bool = True,
@@ -130,7 +130,7 @@ class FileStore:
             raise StoreError(f"cannot write to {self.incoming_dir}: {exc.strerror}") from exc
         return final
 
-    def journal_received(self, data: bytes) -> JournalRecord | None:
+    def journal_received(self, data: bytes | bytearray) -> JournalRecord | None:
         """Keep one received file in the intake journal (core.store.journal); None when there is
         no journal (or the file is too large for it): use ``write_incoming`` then.
 
@@ -154,7 +154,7 @@ class FileStore:
             self.release(len(data))
         return record
 
-    def write_journaled(self, data: bytes) -> Path:
+    def write_journaled(self, data: bytes | bytearray) -> Path:
         """The incoming file of an image already durable in the journal (size reserved)."""
         return self.write_incoming(data, len(data), durable=False, reserve=False)
 
@@ -191,6 +191,45 @@ class FileStore:
                 os.sync()
         finally:
             os.close(fd)
+
+    def open_spool(self) -> tuple[Path, BinaryIO]:
+        """A new ``incoming/<random>.part`` file for a data set written as it arrives.
+
+        Until ``commit_spool`` it is half-written: removed by ``pending`` at the next start,
+        never indexed."""
+        part = self.incoming_dir / f"{uuid.uuid4().hex}.part"
+        try:
+            return part, open(part, "wb")  # noqa: SIM115 - closed by commit_spool/discard
+        except OSError as exc:
+            raise self._incoming_error(exc) from exc
+
+    def commit_spool(self, part: Path, fh: BinaryIO, size: int) -> Path:
+        """Make a spooled file durable (fsync setting) and give it its incoming name."""
+        try:
+            self._reserve(size)
+        except StoreFullError:
+            fh.close()
+            part.unlink(missing_ok=True)
+            raise
+        final = part.with_suffix(".dcm")
+        try:
+            with fh:
+                fh.flush()
+                if self.fsync:
+                    os.fsync(fh.fileno())
+            os.replace(part, final)
+            if self.fsync:
+                self._sync_directory(self.incoming_dir)
+        except OSError as exc:
+            self.release(size)
+            part.unlink(missing_ok=True)
+            raise self._incoming_error(exc) from exc
+        return final
+
+    def _incoming_error(self, exc: OSError) -> StoreError:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreFullError(f"the disk holding {self.root} is full")
+        return StoreError(f"cannot write to {self.incoming_dir}: {exc.strerror}")
 
     def write_incoming_from(self, source: BinaryIO, size: int) -> Path:
         """Stream a (large) file object into ``incoming/``."""
@@ -250,7 +289,7 @@ class FileStore:
         os.link(incoming, tmp)
         os.replace(tmp, target)
 
-    def place_bytes(self, data: bytes, relative: str) -> None:
+    def place_bytes(self, data: bytes | bytearray, relative: str) -> None:
         """Write ``data`` at ``relative`` (not synced), atomically replacing any file there.
 
         For images already durable elsewhere (the intake journal): they skip ``incoming/``.

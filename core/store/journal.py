@@ -235,7 +235,7 @@ class IntakeJournal:
         return self._create()
 
     # -- appending -------------------------------------------------------------------------------
-    def append(self, payload: bytes) -> JournalRecord | None:
+    def append(self, payload: bytes | bytearray) -> JournalRecord | None:
         """Journal ``payload`` (see ``open`` for how durably); None if it is too large."""
         length = len(payload)
         if length > self.max_record:

@@ -1,8 +1,8 @@
 """The lean storage acceptor: routing, aborts, silent peers and the peer's maximum PDU length.
 
 Storage-only associations are served by core.node.storage; they announce a Maximum Length of
-``MAX_RECEIVE_PDU`` where pynetdicom announces 0, which is how these tests see which path
-served an association.
+``MAX_RECEIVE_PDU`` where pynetdicom announces ``MAX_RECEIVE_PDU_PYNETDICOM``, which is how
+these tests see which path served an association.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE
 from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
 from pynetdicom.pdu_primitives import A_ASSOCIATE, MaximumLengthNotification
@@ -25,7 +25,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from core.net import dimse
-from core.node.storage import MAX_RECEIVE_PDU
+from core.node.limits import MAX_RECEIVE_PDU, MAX_RECEIVE_PDU_PYNETDICOM
 from tests.support.data import make_dataset
 from tests.support.dcmtk import dcmtk, have_dcmtk, run
 from tests.support.node import AE as KIOSK_AE
@@ -56,7 +56,7 @@ class RawSCU:
         primitive.application_context_name = "1.2.840.10008.3.1.1.1"
         primitive.calling_ae_title = "RAWSCU"
         primitive.called_ae_title = KIOSK_AE
-        context = build_context(CTImageStorage, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        context = build_context(CTImageStorage, [ExplicitVRLittleEndian])  # what it sends
         context.context_id = 1
         primitive.presentation_context_definition_list = [context]
         length = MaximumLengthNotification()
@@ -148,7 +148,7 @@ def test_storage_only_is_lean_and_mixed_goes_to_pynetdicom(kiosk: KioskServer) -
     mixed = ae.associate("127.0.0.1", kiosk.port, ae_title=KIOSK_AE)
     try:
         assert mixed.is_established
-        assert mixed.acceptor.maximum_length == 0  # pynetdicom's own acceptor
+        assert mixed.acceptor.maximum_length == MAX_RECEIVE_PDU_PYNETDICOM  # pynetdicom's
         second = make_dataset(patient_id="MIXED")
         assert mixed.send_c_store(second).Status == 0
         kiosk.wait_count(2)

@@ -74,6 +74,13 @@ class KioskServer:
             raise
         return self
 
+    @property
+    def pid(self) -> int:
+        """The running node's process ID."""
+        if self.proc is None:
+            raise AssertionError("the node is not running")
+        return self.proc.pid
+
     def log(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")

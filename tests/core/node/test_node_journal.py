@@ -6,6 +6,7 @@ import asyncio
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from pydicom.dataset import Dataset
@@ -16,7 +17,6 @@ from sqlalchemy import select
 from core.app import Core
 from core.config import load_settings
 from core.db.models import Instance, Series, Study
-from core.index import intake as intake_module
 from core.node.server import DicomNode
 from core.store.journal import IntakeJournal
 from tests.support.data import make_dataset
@@ -142,22 +142,24 @@ def test_an_image_the_writer_cannot_store_stays_in_the_journal(data_dir: Path) -
         assert len(rows) == 1 and (core.store.root / rows[0].file_path).is_file()
 
 
-def test_beyond_the_memory_bound_images_go_through_incoming(
+def test_beyond_the_memory_budget_images_go_to_disk_as_they_arrive(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(intake_module, "_HOLD_MAX_BYTES", 0)  # nothing may wait in memory
     with Core(load_settings(data_dir, {"fsync": True})) as core:
+        core.intake.budget.limit = 0  # nothing may wait in memory
         written: list[Path] = []
-        write_journaled = core.store.write_journaled
+        open_spool = core.store.open_spool
 
-        def spy(data: bytes) -> Path:
-            written.append(write_journaled(data))
-            return written[-1]
+        def spy() -> tuple[Path, BinaryIO]:
+            opened = open_spool()
+            written.append(opened[0])
+            return opened
 
-        monkeypatch.setattr(core.store, "write_journaled", spy)
+        monkeypatch.setattr(core.store, "open_spool", spy)
 
         assert _receive(core, [make_dataset() for _ in range(3)]) == [0, 0, 0]
-        assert len(written) == 3
+        assert len(written) == 3  # each data set spooled to incoming/ as it arrived
+        assert core.intake.budget.used == 0
         assert core.stats()["instances"] == 3
         assert _files(core.store.incoming_dir) == []  # placed, then the incoming names removed
         reopened = IntakeJournal.open(core.store.incoming_dir / "journal")
