@@ -66,7 +66,6 @@ class LeanAssociation(Protocol):
 class AcceptorContext(HandlerContext, Protocol):
     """The node as the lean storage acceptor (core.node.storage) sees it."""
 
-    acse_timeout: float
     network_timeout: float
     lean_syntaxes: frozenset[str]
 
