@@ -16,7 +16,7 @@ QT_RUNTIME_DEBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 li
 # xdotool for tests in the real window, dicom3tools to validate what we write.
 TEST_PEER_DEBS := dcmtk orthanc postgresql xvfb xdotool dicom3tools
 
-.PHONY: run test lint typecheck pytest bench setup debs-run debs-test constraints hooks clean
+.PHONY: run test lint typecheck pytest bench fuzz setup debs-run debs-test constraints hooks clean
 
 # Every install is constrained to the versions the tests passed with (constraints.txt).
 $(STAMP): pyproject.toml constraints.txt
@@ -80,6 +80,11 @@ test: lint typecheck pytest
 
 bench: setup debs-test
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+# Coverage-guided fuzzing (atheris) of every parser of outside bytes, one target at a time;
+# findings become tests/fuzz/regressions/ inputs. E.g. FUZZ_ARGS="--target pdu_read --seconds 600".
+fuzz: setup
+	$(BIN)/python -m tests.fuzz.run $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

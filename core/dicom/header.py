@@ -228,6 +228,17 @@ class _RawValues:
         return int.from_bytes(raw[:2], self.order)
 
 
+def _check_meta(ds: Dataset) -> None:
+    """Reject files whose File Meta Information cannot be decoded (pydicom decodes each
+    element when it is first read, so an unknown VR there would surface later, unhandled)."""
+    meta = getattr(ds, "file_meta", None)
+    try:
+        for _element in meta.iterall() if meta is not None else ():
+            pass
+    except Exception as exc:
+        raise RejectedFile(f"unreadable file meta information: {exc}") from exc
+
+
 def _check_complete(ds: Dataset) -> None:
     """Reject files whose elements are shorter than their declared length (truncated)."""
     for tag, elem in ds._dict.items():
@@ -300,14 +311,22 @@ def _read(data: bytes) -> tuple[Dataset, bool]:
             part10 = False
         except Exception as exc:
             raise RejectedFile(f"unreadable DICOM file: {exc}") from exc
+        _check_meta(ds)
         _check_complete(ds)
         _check_pixel_tail(ds, data, fp.tell())
         return ds, part10
 
 
-def _transfer_syntax_of(ds: Dataset) -> str:
+def _meta_transfer_syntax(ds: Dataset) -> str:
+    """The file meta's Transfer Syntax UID; "" when absent or not text (a damaged meta can
+    hold it as a sequence or a binary value)."""
     meta = getattr(ds, "file_meta", None)
-    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    value = meta.get("TransferSyntaxUID") if meta is not None else None
+    return str(value) if isinstance(value, str) else ""
+
+
+def _transfer_syntax_of(ds: Dataset) -> str:
+    ts = _meta_transfer_syntax(ds)
     if ts:
         return ts
     implicit, little = ds.original_encoding
@@ -383,17 +402,26 @@ def parse_instance(data: bytes) -> ParsedInstance:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid values are indexed as found, not fatal
         header = header_of(ds, ts)
-    if (
-        part10
-        and getattr(ds, "file_meta", None) is not None
-        and ds.file_meta.get("TransferSyntaxUID")
-    ):
+    if part10 and _meta_transfer_syntax(ds):
         return ParsedInstance(header)
     # Not a valid Part 10 file: read it whole and store it re-encoded with a file meta header.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        full = dcmread(io.BytesIO(data), force=True)
-    return ParsedInstance(header, rewritten=encode_part10(full, header))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            full = dcmread(io.BytesIO(data), force=True)
+    except Exception as exc:  # damage after the header (pixel data and beyond)
+        raise RejectedFile(f"unreadable DICOM file: {exc}") from exc
+    rewritten = encode_part10(full, header)
+    # What is stored must read back as this instance: pydicom returns an empty data set when
+    # it meets an element it cannot parse, and re-encodes some damaged elements (an invalid
+    # VR) into bytes it then reads differently.
+    try:
+        stored, _ = _read(rewritten)
+    except RejectedFile as exc:
+        raise RejectedFile(f"unreadable DICOM file: re-encoded, {exc.reason}") from exc
+    if _DatasetValues(stored).text("SOPInstanceUID") != header.sop_uid:
+        raise RejectedFile("unreadable DICOM file: its data set cannot be read whole")
+    return ParsedInstance(header, rewritten=rewritten)
 
 
 def encode_part10(ds: Dataset, header: InstanceHeader) -> bytes:
@@ -419,7 +447,6 @@ def values_of(header: InstanceHeader) -> dict[str, Any]:
 
 # -- a fast header scan of a received data set ---------------------------------------------------
 _WANTED = frozenset(int(tag) for tag in (*_TAGS.values(), _SPECIFIC_CHARACTER_SET))
-_LAST_WANTED = max(_WANTED)
 _SCAN_LONG_VRS = frozenset(
     (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV")
 )
@@ -486,16 +513,17 @@ class _Scanner:
         found: dict[int, bytes] = {}
         pos = 0
         previous = -1
+        # To the end of the data set, not only to the last indexed tag: what is acknowledged
+        # must be readable as a whole (element lengths, delimiters, order), the same data set
+        # pydicom's reader would see. Past the indexed tags an element costs one skip.
         while pos < end:
             tag, vr, length, value = element(pos)
-            if tag > _LAST_WANTED:
-                break  # past every tag the index reads (and before any pixel data)
             if tag <= previous:
                 raise _ScanError("elements out of order")
             previous = tag
             group = tag >> 16
-            if group in (0x0002, 0xFFFE):
-                raise _ScanError("file meta or item tag in the data set")
+            if group in (0x0000, 0x0002, 0xFFFE):
+                raise _ScanError("command, file meta or item tag in the data set")
             if length == _UNDEFINED:
                 if tag in _WANTED or vr == b"UN":
                     raise _ScanError("undefined length on an indexed or UN element")
@@ -530,8 +558,8 @@ class ScannedDataSet:
 def scan_dataset(dataset: bytes, transfer_syntax: str) -> ScannedDataSet | None:
     """Scan an encoded data set (no file meta) without pydicom's reader; check its UIDs.
 
-    Walks the top-level elements only as far as the last indexed tag, keeping the indexed
-    values raw, so it costs a few microseconds per element. Returns None when the data set
+    Walks every top-level element (sequences item by item), keeping the indexed values raw,
+    so it costs a few microseconds per element. Returns None when the data set
     needs the full reader (deflated, malformed, unusual encodings); the caller then uses
     ``header_of`` on ``dcmread``'s result, which gives the same header for every data set this
     one accepts. Raises RejectedFile, like ``header_of``, for missing or invalid UIDs.

@@ -7,14 +7,17 @@ Each source file ends up imported, counted as a duplicate, or rejected with a re
 from __future__ import annotations
 
 import logging
+import lzma
 import os
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydicom import dcmread
+from pydicom.sequence import Sequence as DicomSequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +33,19 @@ ZIP_MAGIC = b"PK\x03\x04"
 DICOMDIR_NAME = "DICOMDIR"
 BATCH_BYTES = 64 << 20  # flush a batch early when its files hold this much
 DICOM_SUFFIXES = {".dcm", ".dicom", ".dic", ".ima"}
+# What zipfile raises for a damaged or hostile archive besides BadZipFile (found by fuzzing,
+# tests/fuzz): a corrupt or truncated compressed stream (zlib.error, EOFError, LZMAError,
+# bz2's OSError), an unsupported version, method or encryption (NotImplementedError and
+# RuntimeError), a member name that is not UTF-8 (UnicodeDecodeError, a ValueError).
+ZIP_ERRORS: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    RuntimeError,
+    ValueError,
+    zlib.error,
+    lzma.LZMAError,
+)
 
 
 @dataclass(frozen=True)
@@ -106,16 +122,22 @@ def _dicomdir_references(dicomdir: Path) -> tuple[list[Path], list[tuple[str, st
     try:
         ds = dcmread(dicomdir, force=True)
         records = ds.DirectoryRecordSequence
+        if not isinstance(records, DicomSequence):  # e.g. an empty value, or not an SQ
+            raise ValueError("its Directory Record Sequence is not a sequence")
     except Exception as exc:
         return [], [(str(dicomdir), f"unreadable DICOMDIR: {exc}")]
     root = dicomdir.parent
     found: list[Path] = []
     missing: list[tuple[str, str]] = []
     for record in records:
-        file_id = record.get("ReferencedFileID")
-        if not file_id:
+        try:  # pydicom decodes each value when it is first read
+            file_id = record.get("ReferencedFileID")
+            if not file_id:
+                continue
+            parts = [file_id] if isinstance(file_id, str) else list(file_id)
+        except Exception as exc:
+            missing.append((str(dicomdir), f"unreadable DICOMDIR record: {exc}"))
             continue
-        parts = [file_id] if isinstance(file_id, str) else list(file_id)
         candidate = _resolve_case_insensitive(root, [str(p) for p in parts])
         if candidate is None:
             missing.append(
@@ -165,10 +187,11 @@ def collect_sources(paths: list[Path]) -> tuple[list[Source], list[tuple[str, st
                 with zipfile.ZipFile(path) as archive:
                     for info in archive.infolist():
                         name = Path(info.filename).name.upper()
-                        if info.is_dir() or name == DICOMDIR_NAME:
+                        # a folder (info.is_dir() raises IndexError for an empty name)
+                        if info.filename.endswith("/") or name == DICOMDIR_NAME:
                             continue
                         sources.append(Source(f"{path}!{info.filename}", path, info.filename))
-            except (zipfile.BadZipFile, OSError) as exc:
+            except ZIP_ERRORS as exc:
                 problems.append((str(path), f"unreadable zip archive: {exc}"))
             return
         sources.append(Source(str(path), path))
@@ -234,7 +257,7 @@ class Importer:
                 break
             try:
                 data = source.read()
-            except (OSError, zipfile.BadZipFile, RuntimeError) as exc:
+            except ZIP_ERRORS as exc:
                 summary.rejected.append((source.display, f"cannot read: {exc}"))
             else:
                 try:

@@ -118,27 +118,42 @@ Value = int | str | bytes
 
 
 # -- sockets -----------------------------------------------------------------------------------
-_FIRST_READ = 1 << 16  # the buffer a read starts with; it grows as the bytes arrive
+_DIRECT_READ = 1 << 16  # up to this size a read goes straight into its buffer
 
 
 def recv_exact(sock: socket.socket, n: int) -> bytearray:
-    """Exactly ``n`` bytes from ``sock``; ``PeerClosedError`` if the stream ends first.
+    """Exactly ``n`` bytes from ``sock``; ``PeerClosedError`` if the stream ends first
+    (its ``partial`` holds what did arrive).
 
-    Memory grows with the bytes that arrive, not with ``n``: a peer announcing 4 GB and
-    sending nothing costs 64 KB (the buffer doubles as it fills)."""
-    buffer = bytearray(min(n, _FIRST_READ))
-    done = 0
-    while done < n:
-        if done == len(buffer):
-            buffer.extend(bytes(min(len(buffer), n - len(buffer))))
+    Memory grows with the bytes that arrive, not with ``n``: beyond ``_DIRECT_READ`` the
+    bytes are read 64 KiB at a time and appended (the buffer grows in place), so a peer that
+    announces 4 GiB and sends nothing costs 64 KiB, and one that sends costs about what it
+    sent."""
+    if n <= _DIRECT_READ:
+        buffer = bytearray(n)
+        done = 0
         with memoryview(buffer) as view:
-            got = sock.recv_into(view[done:], len(buffer) - done)
-        if not got:
+            while done < n:
+                got = sock.recv_into(view[done:], n - done)
+                if not got:
+                    break
+                done += got
+        if done < n:
             del buffer[done:]
             raise PeerClosedError(
                 f"the peer closed the connection ({done} of {n} bytes read)", buffer
             )
-        done += got
+        return buffer
+    buffer = bytearray()
+    scratch = bytearray(_DIRECT_READ)
+    with memoryview(scratch) as view:
+        while len(buffer) < n:
+            got = sock.recv_into(view, min(n - len(buffer), _DIRECT_READ))
+            if not got:
+                raise PeerClosedError(
+                    f"the peer closed the connection ({len(buffer)} of {n} bytes read)", buffer
+                )
+            buffer += view[:got]
     return buffer
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
 import warnings
 import zipfile
 from pathlib import Path
@@ -166,6 +167,84 @@ class TestHostileInput:
             assert list(core.store.incoming_dir.iterdir()) == []
             on_disk = [p for p in core.store.root.rglob("*.dcm") if "incoming" not in p.parts]
             assert len(on_disk) == summary.imported
+
+
+def _member_zip(path: Path, name: str, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """The bytes of a zip archive holding MR_small.dcm as ``name``."""
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        zf.writestr(zipfile.ZipInfo(name), (TEST_FILES / "MR_small.dcm").read_bytes())
+    return path.read_bytes()
+
+
+def _damage(raw: bytes, kind: str) -> bytes:
+    """One of the damaged archives fuzzing found (tests/fuzz), made from a good one."""
+    data = bytearray(raw)
+    central = raw.find(b"PK\x01\x02")
+    if kind == "invalid deflate block":  # zlib.error when the member is read
+        name_length, extra_length = struct.unpack_from("<HH", raw, 26)
+        data[30 + name_length + extra_length] = 0xFF  # block type 3 does not exist
+    elif kind == "member longer than the archive":  # EOFError when the member is read
+        struct.pack_into("<II", data, central + 20, 1 << 20, 1 << 20)
+    elif kind == "unsupported zip version":  # NotImplementedError on opening
+        struct.pack_into("<H", data, central + 6, 82)
+    elif kind == "name not UTF-8":  # UnicodeDecodeError on opening (the UTF-8 flag is set)
+        data = bytearray(raw.replace("é".encode(), b"\xff\xff"))
+    return bytes(data)
+
+
+class TestDamagedArchivesAndMedia:
+    """Inputs found by fuzzing (tests/fuzz): each is rejected with a reason, never raised."""
+
+    @pytest.mark.parametrize(
+        ("kind", "compression", "name"),
+        [
+            ("invalid deflate block", zipfile.ZIP_DEFLATED, "dir/MR_small.dcm"),
+            ("member longer than the archive", zipfile.ZIP_STORED, "dir/MR_small.dcm"),
+            ("unsupported zip version", zipfile.ZIP_DEFLATED, "dir/MR_small.dcm"),
+            ("name not UTF-8", zipfile.ZIP_DEFLATED, "dir/é.dcm"),
+        ],
+    )
+    def test_damaged_zip_is_rejected(
+        self, core: Core, tmp_path: Path, kind: str, compression: int, name: str
+    ) -> None:
+        archive = tmp_path / "images.zip"
+        archive.write_bytes(_damage(_member_zip(archive, name, compression), kind))
+        summary = _import(core, archive)
+        assert summary.imported == 0
+        assert len(summary.rejected) == summary.total == 1
+        assert summary.rejected[0][0].startswith(str(archive))
+        assert "cannot read" in summary.rejected[0][1] or "unreadable zip" in summary.rejected[0][1]
+
+    def test_member_with_an_empty_name_is_imported(self, core: Core, tmp_path: Path) -> None:
+        archive = tmp_path / "images.zip"
+        _member_zip(archive, "")
+        assert _import(core, archive).imported == 1
+
+    def test_undecodable_record_skips_only_its_file(self, core: Core, tmp_path: Path) -> None:
+        media = tmp_path / "media"
+        shutil.copytree(TEST_FILES / "dicomdirtests", media)
+        expected = len(FileSet(pydicom.dcmread(media / "DICOMDIR")))
+        raw = (media / "DICOMDIR").read_bytes()
+        file_id = b"\x04\x00\x00\x15CS"  # (0004,1500) Referenced File ID, explicit VR
+        (media / "DICOMDIR").write_bytes(raw.replace(file_id, b"\x04\x00\x00\x15C\xad", 1))
+        summary = _import(core, media / "DICOMDIR")
+        assert summary.imported == expected - 1
+        assert [r for _, r in summary.rejected if "unreadable DICOMDIR record" in r] != []
+
+    def test_records_not_a_sequence(self, core: Core, tmp_path: Path) -> None:
+        media = tmp_path / "media"
+        shutil.copytree(TEST_FILES / "dicomdirtests", media)
+        raw = (media / "DICOMDIR").read_bytes()
+        records = b"\x04\x00\x20\x12SQ"  # (0004,1220) Directory Record Sequence
+        (media / "DICOMDIR").write_bytes(raw.replace(records, b"\x04\x00\x20\x12OB", 1))
+        summary = _import(core, media / "DICOMDIR")
+        assert summary.imported == 0
+        assert summary.rejected == [
+            (
+                str(media / "DICOMDIR"),
+                "unreadable DICOMDIR: its Directory Record Sequence is not a sequence",
+            )
+        ]
 
 
 class TestDuplicatePolicy:

@@ -1,0 +1,443 @@
+"""Fuzz targets: every parser of bytes that come from outside (a peer, a file, a USB stick).
+
+Each target is ``target_<name>(data: bytes) -> None``: it feeds ``data`` to a real parser of
+ours and lets through only the failures that parser is documented to raise (``ProtocolError``
+and its ``PeerClosedError`` from the upper layer and DIMSE codec, ``RejectedFile`` from the
+header reader, ``Part10Error`` from the stored-file framing). Any other exception escaping a
+target is a finding, and so is a ``PropertyViolation``: a documented property that did not
+hold (the bytes a PDU read allocates, the header the fast scan gives, the accounting of an
+import, a DICOMDIR that must not point outside its media).
+
+Where the parser is not ours, the target says so and tolerates what the calling code
+tolerates: pydicom's ``dcmread`` raises many exception types for a damaged file, and every
+caller of ours wraps it (``header._read``, ``reception._read_header``'s caller); only
+``MemoryError`` and ``RecursionError`` stay findings there, because they mean a resource
+limit rather than a refusal.
+
+``TARGETS`` maps each name to its function. Targets keep no state between inputs but one
+scratch folder per process (``FUZZ_TMPDIR`` chooses where it is made).
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import io
+import os
+import shutil
+import tempfile
+import tracemalloc
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from pydicom import dcmread
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom.pdu import A_ASSOCIATE_RQ
+from pynetdicom.pdu_primitives import A_ASSOCIATE
+
+from core.dicom.header import header_of, parse_instance, scan_dataset
+from core.dicom.part10 import part10
+from core.dicom.transcode import Part10Error, parse_meta
+from core.errors import ProtocolError, RejectedFile
+from core.index.importer import Importer, collect_sources
+from core.index.writer import IngestItem, Outcome
+from core.net import dimse
+from tests.fuzz.corpus import MEDIA
+
+MAX_PDU = 1 << 20  # the max_length the PDU targets read with (1 MiB)
+# What reading one PDU may allocate: the bytes that arrived, a quarter more for a buffer that
+# grows with them, and a constant for a receive buffer of up to 64 KiB and bookkeeping.
+ALLOCATION_SLACK = 128 << 10
+SOCKET_CHUNK = 1460  # the fake socket delivers at most this much per recv_into (one segment)
+SCAN_SYNTAXES = (ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian)
+Target = Callable[[bytes], None]
+
+
+class PropertyViolation(Exception):
+    """A documented property of a parser did not hold for an input (a finding)."""
+
+
+class FakeSocket:
+    """Just enough of a blocking socket for ``core.net.dimse``: ``recv_into`` reads from
+    ``data``, then ``filler`` zero bytes (a peer that keeps sending, without the input having
+    to hold them), at most ``chunk`` bytes a call, like TCP segments; at the end, 0."""
+
+    def __init__(self, data: bytes, chunk: int = SOCKET_CHUNK, filler: int = 0) -> None:
+        self.data = memoryview(data)
+        self.chunk = chunk
+        self.total = len(data) + filler
+        self.delivered = 0
+
+    def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = min(nbytes or len(view), len(view), self.chunk, self.total - self.delivered)
+        if wanted <= 0:
+            return 0
+        start = self.delivered
+        real = self.data[start : start + wanted]
+        view[: len(real)] = real
+        view[len(real) : wanted] = _ZEROS[: wanted - len(real)]
+        self.delivered += wanted
+        return wanted
+
+
+_ZEROS = bytes(SOCKET_CHUNK)
+FILLER_UNIT = 64  # pdu_alloc: the first two bytes of an input give the filler in these units
+
+
+def _tolerated_from_pydicom(exc: Exception) -> bool:
+    """Whether ``dcmread`` raising ``exc`` is a refusal (expected) rather than a finding."""
+    return not isinstance(exc, MemoryError | RecursionError)
+
+
+# -- the upper layer and DIMSE (core/net/dimse.py) ------------------------------------------------
+def target_pdu_read(data: bytes) -> None:
+    """``read_pdu`` (and its ``read_pdu_header``) over a stream of PDUs, to its end."""
+    sock = cast(Any, FakeSocket(data))  # dimse's parameters say socket.socket
+    try:
+        while True:
+            pdu_type, payload = dimse.read_pdu(sock, MAX_PDU)
+            if pdu_type not in dimse.PDU_TYPES or len(payload) > MAX_PDU:
+                raise PropertyViolation(f"read_pdu returned type {pdu_type}, {len(payload)} bytes")
+    except ProtocolError:  # PeerClosedError included: the stream ended
+        return
+
+
+def target_pdu_alloc(data: bytes) -> None:
+    """Reading a PDU never allocates more than the bytes that arrived, plus a constant.
+
+    PS3.8 lets a peer announce 4 GiB; house style: "never allocate what a peer announces".
+    Measured with tracemalloc around each ``read_pdu`` of the stream (limit ``MAX_PDU``):
+    the peak may exceed what arrived by a quarter (a growing buffer) and ``ALLOCATION_SLACK``.
+    The first two bytes (big-endian) times ``FILLER_UNIT`` are zero bytes that arrive after
+    the rest of the input (up to 4 MiB), so that short inputs can model long transfers.
+    """
+    filler = int.from_bytes(data[:2], "big") * FILLER_UNIT
+    sock = FakeSocket(data[2:], filler=filler)
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        while True:
+            tracemalloc.reset_peak()
+            baseline = tracemalloc.get_traced_memory()[0]
+            arrived_before = sock.delivered
+            finished = False
+            try:
+                _pdu_type, payload = dimse.read_pdu(cast(Any, sock), MAX_PDU)
+                del payload
+            except ProtocolError:
+                finished = True
+            peak = tracemalloc.get_traced_memory()[1] - baseline
+            arrived = sock.delivered - arrived_before
+            if peak > arrived + arrived // 4 + ALLOCATION_SLACK:
+                raise PropertyViolation(
+                    f"reading one PDU allocated {peak} bytes when {arrived} bytes arrived"
+                )
+            if finished:
+                return
+    finally:
+        if started:
+            tracemalloc.stop()
+
+
+def target_pdvs(data: bytes) -> None:
+    """``iter_pdvs`` over a P-DATA-TF payload; every PDV must lie inside the payload."""
+    total = 0
+    try:
+        for pdv in dimse.iter_pdvs(data):
+            total += len(pdv.data) + 6
+    except ProtocolError:
+        return
+    if total != len(data):
+        raise PropertyViolation(f"PDVs cover {total} of {len(data)} payload bytes")
+
+
+def target_command_elements(data: bytes) -> None:
+    """``decode_elements`` of a command set."""
+    try:
+        dimse.decode_elements(data)
+    except ProtocolError:
+        return
+
+
+def target_command_message(data: bytes) -> None:
+    """``decode_message`` of a command set; a decoded command must encode again."""
+    try:
+        command, _with_dataset = dimse.decode_message(data)
+    except ProtocolError:
+        return
+    command.encode()
+
+
+# -- the association request (core/node/doorman.py, another engineer's) ---------------------------
+@functools.cache
+def _parse_request() -> Callable[[bytes], A_ASSOCIATE] | None:
+    """``core.node.doorman.parse_request`` once it exists, else None (pynetdicom fallback)."""
+    try:
+        from core.node.doorman import parse_request  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError as exc:
+        if exc.name != "core.node.doorman":
+            raise
+        return None
+    return cast(Callable[[bytes], A_ASSOCIATE], parse_request)
+
+
+def associate_parser() -> str:
+    """Which parser ``target_associate_rq`` exercises (for the runner's report)."""
+    if _parse_request() is None:
+        return "pynetdicom A_ASSOCIATE_RQ.decode (fallback: core.node.doorman.parse_request absent)"
+    return "core.node.doorman.parse_request"
+
+
+def target_associate_rq(data: bytes) -> None:
+    """The A-ASSOCIATE-RQ parse: ``parse_request`` raises only ``ProtocolError``."""
+    parse = _parse_request()
+    if parse is None:  # the fallback is not ours: any exception is its refusal
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pdu = A_ASSOCIATE_RQ()
+                pdu.decode(data)
+                pdu.to_primitive()
+        except Exception:
+            return
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            request = parse(data)
+    except ProtocolError:
+        return
+    if not isinstance(request, A_ASSOCIATE):
+        raise PropertyViolation(f"parse_request returned {type(request).__name__}")
+
+
+# -- headers (core/dicom/header.py, core/dicom/transcode.py) --------------------------------------
+def _scan_input(data: bytes) -> tuple[str, bytes]:
+    """The first byte chooses one of the three uncompressed syntaxes; the rest is a data set."""
+    return str(SCAN_SYNTAXES[data[0] % 3]), data[1:]
+
+
+def target_scan_dataset(data: bytes) -> None:
+    """``scan_dataset`` (the check before the C-STORE answer) and the header it gives."""
+    if not data:
+        return
+    syntax, dataset = _scan_input(data)
+    try:
+        scanned = scan_dataset(dataset, syntax)
+    except RejectedFile:
+        return
+    if scanned is not None:
+        scanned.header()
+
+
+def target_scan_vs_reader(data: bytes) -> None:
+    """Where the fast scan accepts a data set and pydicom can read it, both give one header.
+
+    ``scan_dataset`` promises "the same header for every data set this one accepts" as
+    ``header_of`` on ``dcmread``'s result. The scan walks the whole data set, so what it
+    accepts has sound lengths, delimiters and order to its end.
+    """
+    if not data:
+        return
+    syntax, dataset = _scan_input(data)
+    try:
+        scanned = scan_dataset(dataset, syntax)
+    except RejectedFile:
+        return
+    if scanned is None:
+        return
+    fast = scanned.header()
+    framed = part10(dataset, fast.sop_class_uid, fast.sop_uid, syntax, "FUZZ")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(io.BytesIO(framed), stop_before_pixels=True)
+    except Exception as exc:
+        if _tolerated_from_pydicom(exc):
+            return
+        raise
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            full = header_of(ds, syntax)
+    except RejectedFile as exc:
+        raise PropertyViolation(f"scan accepted, header_of rejected: {exc.reason}") from exc
+    if full != fast:
+        differences = [
+            f"{name}: scan {getattr(fast, name)!r} reader {getattr(full, name)!r}"
+            for name in fast.__slots__
+            if getattr(fast, name) != getattr(full, name)
+        ]
+        raise PropertyViolation("scan and reader differ: " + "; ".join(differences))
+
+
+def target_parse_instance(data: bytes) -> None:
+    """``parse_instance`` of a file's bytes; what it rewrites for storing is accepted too."""
+    try:
+        parsed = parse_instance(data)
+    except RejectedFile:
+        return
+    if parsed.rewritten is None:
+        return
+    try:
+        again = parse_instance(parsed.rewritten)
+    except RejectedFile as exc:
+        raise PropertyViolation(
+            f"the bytes stored for an accepted file are rejected: {exc.reason}"
+        ) from exc
+    if again.header.sop_uid != parsed.header.sop_uid:
+        raise PropertyViolation("the bytes stored for an accepted file name another instance")
+
+
+def target_header_of(data: bytes) -> None:
+    """``header_of`` over ``dcmread(BytesIO(data), stop_before_pixels=True)``, as the node
+    reads a data set the fast scan left to pydicom."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(io.BytesIO(data), stop_before_pixels=True)
+    except InvalidDicomError:
+        return
+    except Exception as exc:  # pydicom's own refusals (see the module docstring)
+        if _tolerated_from_pydicom(exc):
+            return
+        raise
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            header_of(ds, str(ExplicitVRLittleEndian))
+    except RejectedFile:
+        return
+
+
+def target_part10_meta(data: bytes) -> None:
+    """``parse_meta``: where a stored file's data set starts (read before each send)."""
+    try:
+        layout = parse_meta(data)
+    except Part10Error:
+        return
+    if not 132 <= layout.dataset_offset <= len(data):
+        raise PropertyViolation(f"data set offset {layout.dataset_offset} of {len(data)} bytes")
+
+
+# -- files, zips and DICOMDIR media as imported (core/index/importer.py) --------------------------
+@functools.cache
+def _workdir() -> Path:
+    """One scratch folder per process, removed at exit."""
+    parent = os.environ.get("FUZZ_TMPDIR") or None
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="fuzz-", dir=parent))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+class _Store:
+    """The file store's batch interface, writing nothing (the parsers are under test)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write_incoming(self, chunks: object, size: int, **_options: bool) -> Path:
+        return self.root / "incoming.dcm"
+
+    def sync(self) -> None:
+        return None
+
+
+class _Writer:
+    duplicate_policy = "replace"  # never asks the database which UIDs it already has
+
+    def __init__(self, root: Path) -> None:
+        self.store = _Store(root)
+
+
+class _Intake:
+    """``Intake.write`` without a database: every item is stored."""
+
+    def __init__(self, root: Path) -> None:
+        self.writer = _Writer(root)
+
+    def write(self, items: Sequence[IngestItem]) -> list[Outcome]:
+        return [Outcome.STORED for _ in items]
+
+
+@functools.cache
+def _importer() -> Importer:
+    return Importer(cast(Any, _Intake(_workdir())), cast(Any, None))
+
+
+def _import(path: Path) -> None:
+    """``Importer.run`` on ``path``: each source imported, a duplicate, or rejected."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = _importer().run([path])
+    accounted = summary.imported + summary.duplicates + len(summary.rejected)
+    if accounted != summary.total or summary.stopped or summary.cancelled:
+        raise PropertyViolation(
+            f"{summary.total} sources but {summary.imported} imported, {summary.duplicates}"
+            f" duplicates, {len(summary.rejected)} rejected"
+        )
+
+
+def _dropped(name: str, data: bytes) -> Path:
+    folder = _workdir() / "dropped"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def target_import_file(data: bytes) -> None:
+    """A file dropped on the import (no suffix, as on media: a zip is recognised by magic)."""
+    _import(_dropped("IM000001", data))
+
+
+def target_import_zip(data: bytes) -> None:
+    """A zip archive dropped on the import: its members are read and parsed."""
+    _import(_dropped("archive.zip", data))
+
+
+@functools.cache
+def _media() -> Path:
+    """A copy of pydicom's bundled media (the files its DICOMDIR names), once per process."""
+    media = _workdir() / "media"
+    shutil.copytree(MEDIA, media, ignore=shutil.ignore_patterns("DICOMDIR"))
+    return media
+
+
+def target_import_dicomdir(data: bytes) -> None:
+    """A DICOMDIR given to the import: the files it names, never any outside the media."""
+    media = _media()
+    dicomdir = media / "DICOMDIR"
+    dicomdir.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sources, _problems = collect_sources([dicomdir])
+    root = media.resolve()
+    for source in sources:
+        if not source.path.resolve().is_relative_to(root):
+            raise PropertyViolation(f"the DICOMDIR named {source.path}, outside its media")
+
+
+TARGETS: dict[str, Target] = {
+    "pdu_read": target_pdu_read,
+    "pdu_alloc": target_pdu_alloc,
+    "pdvs": target_pdvs,
+    "command_elements": target_command_elements,
+    "command_message": target_command_message,
+    "associate_rq": target_associate_rq,
+    "scan_dataset": target_scan_dataset,
+    "scan_vs_reader": target_scan_vs_reader,
+    "parse_instance": target_parse_instance,
+    "header_of": target_header_of,
+    "part10_meta": target_part10_meta,
+    "import_file": target_import_file,
+    "import_zip": target_import_zip,
+    "import_dicomdir": target_import_dicomdir,
+}
