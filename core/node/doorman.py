@@ -101,6 +101,30 @@ class Connections:
             return self._by_peer.get(host, 0)
 
 
+class PeerLog:
+    """Warnings about one peer address at most once a minute, so that a flood of bad
+    connections cannot flood the log; what was held back is counted in the next warning."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self._last: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def warn(self, host: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last, held = self._last.get(host, (-self.every, 0))
+            if now - last < self.every:
+                self._last[host] = (last, held + 1)
+                log.debug(message, *args)
+                return
+            if len(self._last) > 4096:  # many addresses: forget the quiet ones
+                self._last = {h: v for h, v in self._last.items() if now - v[0] < self.every}
+            self._last[host] = (now, 0)
+        more = f" (and {held} more like it from {host} in the last minute)" if held else ""
+        log.warning(message + "%s", *args, more)
+
+
 RequestHandler = Callable[[socket.socket, tuple[str, int], bytes, A_ASSOCIATE], None]
 
 
@@ -124,6 +148,7 @@ class Doorman:
         self.connections = connections
         self.on_request = on_request
         self.refused = 0  # connections closed here: silent, malformed, over a limit
+        self.peer_log = PeerLog()
         self._new: queue.Queue[_Waiting | None] = queue.Queue()
         self._waiting: collections.deque[_Waiting] = collections.deque()  # by deadline
         self._handed: list[tuple[socket.socket, str]] = []
@@ -306,7 +331,9 @@ class Doorman:
     def _close(self, waiting: _Waiting, why: str) -> None:
         if why:
             self.refused += 1
-            log.info("closed the connection from %s:%d: %s", *waiting.address, why)
+            self.peer_log.warn(
+                waiting.address[0], "closed the connection from %s:%d: %s", *waiting.address, why
+            )
         self._unregister(waiting)
         self._release(waiting)
 

@@ -385,7 +385,12 @@ class NodeServer(ThreadedAssociationServer):
     def verify_request(self, request: Any, client_address: Any) -> bool:
         refused = self.connections.open(str(client_address[0]))
         if refused:
-            log.info("refused a connection from %s: %s", client_address[0], refused)
+            self.doorman.peer_log.warn(
+                str(client_address[0]),
+                "refused a connection from %s: %s",
+                client_address[0],
+                refused,
+            )
         return not refused
 
     def process_request(self, request: Any, client_address: Any) -> None:

@@ -17,7 +17,7 @@ from core.errors import PeerClosedError, ProtocolError
 from core.index.intake import MemoryBudget
 from core.logsafe import SafeFormatter, printable
 from core.net import dimse
-from core.node.doorman import Connections, parse_request
+from core.node.doorman import Connections, PeerLog, parse_request
 from core.node.incoming import DatasetBuffer
 from core.node.limits import Limits
 from core.store.files import FileStore
@@ -152,3 +152,25 @@ def test_log_lines_escape_control_characters() -> None:
     assert printable("EVIL\nFAKE\r\x00\x1b") == "EVIL\\nFAKE\\r\\x00\\x1b"
     record = logging.LogRecord("t", logging.WARNING, __file__, 1, "from %s", ("A\nB",), None)
     assert SafeFormatter("%(levelname)s %(message)s").format(record) == "WARNING from A\\nB"
+
+
+def test_a_flood_from_one_address_writes_one_warning_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    peers = PeerLog(every=60.0)
+    with caplog.at_level(logging.WARNING, logger="core.node.doorman"):
+        for _ in range(100):
+            peers.warn("10.0.0.9", "closed the connection from %s: %s", "10.0.0.9", "malformed")
+        peers.warn("10.0.0.8", "closed the connection from %s: %s", "10.0.0.8", "malformed")
+    assert [r.getMessage() for r in caplog.records] == [
+        "closed the connection from 10.0.0.9: malformed",
+        "closed the connection from 10.0.0.8: malformed",
+    ]
+    peers.every = 0.0  # the minute is over: the next warning counts what was held back
+    with caplog.at_level(logging.WARNING, logger="core.node.doorman"):
+        peers.warn("10.0.0.9", "closed the connection from %s: %s", "10.0.0.9", "silent")
+    assert (
+        caplog.records[-1]
+        .getMessage()
+        .endswith("(and 99 more like it from 10.0.0.9 in the last minute)")
+    )
