@@ -55,13 +55,17 @@ log = logging.getLogger(__name__)
 VERIFICATION = "1.2.840.10008.1.1"
 
 
-def _is_lean(rq: A_ASSOCIATE, lean_syntaxes: frozenset[str]) -> bool:
-    """Only storage/verification contexts and only the user information we answer alike."""
-    contexts = rq.presentation_context_definition_list
-    if not contexts:
+def _is_lean(
+    rq: A_ASSOCIATE, lean_syntaxes: frozenset[str], supported: frozenset[str] = frozenset()
+) -> bool:
+    """Storage/verification contexts, besides ones the node supports on no path (rejected in
+    the negotiation either way: a modality that also proposes Storage Commitment still sends
+    its images here), and only the user information we answer alike."""
+    proposed = {str(cx.abstract_syntax) for cx in rq.presentation_context_definition_list}
+    if not proposed & lean_syntaxes:
         return False
-    if any(str(cx.abstract_syntax) not in lean_syntaxes for cx in contexts):
-        return False
+    if any(uid not in lean_syntaxes and uid in supported for uid in proposed):
+        return False  # a query or retrieve: pynetdicom's
     for item in rq.user_information:
         if isinstance(item, AsynchronousOperationsWindowNegotiation):
             if (
@@ -377,6 +381,14 @@ class NodeServer(ThreadedAssociationServer):
         with self._routing_lock:
             self._routing += delta
 
+    def _supported(self) -> frozenset[str]:
+        """Every abstract syntax the node accepts, on either path."""
+        found = getattr(self, "_supported_syntaxes", None)
+        if found is None:
+            found = frozenset(str(cx.abstract_syntax) for cx in self.contexts)
+            self._supported_syntaxes = found
+        return found
+
     def take_prefix(self, sock: socket.socket) -> bytes:
         """The A-ASSOCIATE-RQ the doorman read from ``sock`` (for pynetdicom to read)."""
         return self._prefixes.pop(id(sock), b"")
@@ -408,7 +420,7 @@ class NodeServer(ThreadedAssociationServer):
             sock.close()
             self.connections.close(host)
             return
-        lean = _is_lean(rq, self.node.lean_syntaxes)
+        lean = _is_lean(rq, self.node.lean_syntaxes, self._supported())
         self._count_routing(+1)
         if lean:
             target: Callable[[], None] = partial(self._serve_lean, sock, address, rq)

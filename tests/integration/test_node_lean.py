@@ -169,6 +169,30 @@ def test_storage_only_is_lean_and_mixed_goes_to_pynetdicom(kiosk: KioskServer) -
     assert set(kiosk.instances()) == {str(first.SOPInstanceUID), str(second.SOPInstanceUID)}
 
 
+def test_a_context_the_node_does_not_support_keeps_an_association_lean(
+    kiosk: KioskServer,
+) -> None:
+    """A modality that also proposes Storage Commitment (which the node does not support on
+    any path) still sends its images on the lean path, with its size limits."""
+    ae = AE(ae_title="MODALITY")
+    ae.add_requested_context(CTImageStorage)
+    ae.add_requested_context("1.2.840.10008.1.20.1")  # Storage Commitment Push Model
+    assoc = ae.associate("127.0.0.1", kiosk.port, ae_title=KIOSK_AE)
+    try:
+        assert assoc.is_established
+        assert assoc.acceptor.maximum_length == MAX_RECEIVE_PDU
+        commitment = [
+            cx for cx in assoc.rejected_contexts if cx.abstract_syntax == "1.2.840.10008.1.20.1"
+        ]
+        assert commitment  # rejected in the negotiation, as before
+        image = make_dataset(patient_id="COMMIT")
+        assert assoc.send_c_store(image).Status == 0
+    finally:
+        assoc.release()
+    kiosk.wait_count(1)
+    assert set(kiosk.instances()) == {str(image.SOPInstanceUID)}
+
+
 def test_abort_in_the_middle_of_a_data_set_keeps_only_complete_images(
     kiosk: KioskServer,
 ) -> None:
