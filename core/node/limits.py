@@ -7,7 +7,7 @@ PDU and command set sizes, the largest data set, and memory (the one ``MemoryBud
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from core.config import Settings
 from core.logsafe import printable
@@ -32,22 +32,16 @@ MAX_IDENTIFIER_BYTES = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    artim_timeout: float = 5.0
-    max_connections: int = 512
-    max_connections_per_peer: int = 16
-    max_associations: int = 32
-    max_dataset_bytes: int = 2 << 30
-    receive_memory_bytes: int = 256 << 20
-    receive_spool_bytes: int = 32 << 20
+    """The settings of the same names (core.config.Settings holds the defaults)."""
+
+    artim_timeout: float
+    max_connections: int
+    max_connections_per_peer: int
+    max_associations: int
+    max_dataset_bytes: int
+    receive_memory_bytes: int
+    receive_spool_bytes: int
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
-        return cls(
-            artim_timeout=float(settings.artim_timeout),
-            max_connections=settings.max_connections,
-            max_connections_per_peer=settings.max_connections_per_peer,
-            max_associations=settings.max_associations,
-            max_dataset_bytes=settings.max_dataset_bytes,
-            receive_memory_bytes=settings.receive_memory_bytes,
-            receive_spool_bytes=settings.receive_spool_bytes,
-        )
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})

@@ -38,7 +38,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 from pynetdicom.pdu import A_ASSOCIATE_RQ
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 
-from core.dicom.header import header_of, parse_instance, scan_dataset
+from core.dicom.header import ScannedDataSet, header_of, parse_instance, scan_dataset
 from core.dicom.part10 import part10
 from core.dicom.transcode import Part10Error, parse_meta
 from core.errors import ProtocolError, RejectedFile
@@ -222,17 +222,23 @@ def _scan_input(data: bytes) -> tuple[str, bytes]:
     return str(SCAN_SYNTAXES[data[0] % 3]), data[1:]
 
 
-def target_scan_dataset(data: bytes) -> None:
-    """``scan_dataset`` (the check before the C-STORE answer) and the header it gives."""
+def _scanned(data: bytes) -> tuple[str, bytes, ScannedDataSet] | None:
+    """(syntax, data set, what the scan made of it); None where it refused or deferred."""
     if not data:
-        return
+        return None
     syntax, dataset = _scan_input(data)
     try:
         scanned = scan_dataset(dataset, syntax)
     except RejectedFile:
-        return
-    if scanned is not None:
-        scanned.header()
+        return None
+    return None if scanned is None else (syntax, dataset, scanned)
+
+
+def target_scan_dataset(data: bytes) -> None:
+    """``scan_dataset`` (the check before the C-STORE answer) and the header it gives."""
+    found = _scanned(data)
+    if found is not None:
+        found[2].header()
 
 
 def target_scan_vs_reader(data: bytes) -> None:
@@ -242,15 +248,10 @@ def target_scan_vs_reader(data: bytes) -> None:
     ``header_of`` on ``dcmread``'s result. The scan walks the whole data set, so what it
     accepts has sound lengths, delimiters and order to its end.
     """
-    if not data:
+    found = _scanned(data)
+    if found is None:
         return
-    syntax, dataset = _scan_input(data)
-    try:
-        scanned = scan_dataset(dataset, syntax)
-    except RejectedFile:
-        return
-    if scanned is None:
-        return
+    syntax, dataset, scanned = found
     fast = scanned.header()
     framed = part10(dataset, fast.sop_class_uid, fast.sop_uid, syntax, "FUZZ")
     try:

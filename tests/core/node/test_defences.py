@@ -13,6 +13,7 @@ from pynetdicom.pdu import A_ASSOCIATE_RQ
 from pynetdicom.pdu_primitives import A_ASSOCIATE, MaximumLengthNotification
 from pynetdicom.presentation import build_context
 
+from core.config import Settings
 from core.errors import PeerClosedError, ProtocolError
 from core.index.intake import MemoryBudget
 from core.logsafe import SafeFormatter, printable
@@ -63,8 +64,9 @@ def test_a_malformed_request_is_a_protocol_error(mangle) -> None:  # type: ignor
         parse_request(mangle(_request()))
 
 
-def test_connections_are_limited_in_all_and_per_address() -> None:
-    connections = Connections(Limits(max_connections=3, max_connections_per_peer=2))
+def test_connections_are_limited_in_all_and_per_address(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, max_connections=3, max_connections_per_peer=2)
+    connections = Connections(Limits.of(settings))
     assert connections.open("10.0.0.1") == ""
     assert connections.open("10.0.0.1") == ""
     assert "max_connections_per_peer" in connections.open("10.0.0.1")
