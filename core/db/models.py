@@ -204,3 +204,16 @@ class TransferItem(Base):
     sop_class_uid: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0008,0016), UI
     transfer_syntax: Mapped[str] = mapped_column(String(UID_LEN), default="")  # (0002,0010), UI
     file_path: Mapped[str] = mapped_column(String(), default="")  # relative to the store
+
+
+# -- the intake journal's high-water mark (core.index.intake) -------------------------------
+class IntakeState(Base):
+    """One row: every intake journal record up to ``journal_seq`` has been indexed (or handled
+    otherwise). It commits in the transaction of the batch that indexed them, so a replay of
+    the journal after a crash skips them: a study deleted since stays deleted, an instance
+    replaced since stays replaced."""
+
+    __tablename__ = "intake_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    journal_seq: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.db.models import IntakeState
 from core.index.writer import IndexWriter, IngestItem, Outcome
 from core.store.journal import JournalRecord
 from core.transfers.log import ITEM_DUPLICATE, ITEM_STORED, ItemRecord, TransferLog
@@ -61,6 +62,41 @@ class MemoryBudget:
     def give(self, size: int) -> None:
         with self._lock:
             self.used = max(0, self.used - size)
+
+
+class JournalMark:
+    """The intake journal's high-water mark: every record numbered up to ``low`` is handled
+    (indexed, a duplicate, or left in ``incoming/`` for the recovery). Kept in the index
+    (``IntakeState``), committed with the batch that moves it, so a replay after a crash
+    skips those records."""
+
+    def __init__(self) -> None:
+        self.low = 0
+        self._done: set[int] = set()  # handled records above ``low``
+
+    def preview(self, seqs: Sequence[int]) -> int:
+        """The mark once ``seqs`` are handled too."""
+        done = self._done.union(seqs)
+        low = self.low
+        while low + 1 in done:
+            low += 1
+        return low
+
+    def adopt(self, seqs: Sequence[int], low: int) -> None:
+        self.low = max(self.low, low)
+        self._done = {seq for seq in self._done.union(seqs) if seq > self.low}
+
+    def reset(self, low: int) -> None:
+        self.low, self._done = low, set()
+
+
+def read_mark(session: Session) -> int:
+    state = session.get(IntakeState, 1)
+    return int(state.journal_seq) if state is not None else 0
+
+
+def write_mark(session: Session, low: int) -> None:
+    session.merge(IntakeState(id=1, journal_seq=low))
 
 
 @dataclass(slots=True, eq=False)
@@ -111,6 +147,7 @@ class Intake(threading.Thread):
         self.pending = 0
         # bytes of queued images that have no file yet are held in the budget
         self.budget = budget if budget is not None else MemoryBudget(256 << 20)
+        self.mark = JournalMark()
         self._lock = threading.Lock()
 
     # -- what producers call (any thread) ----------------------------------------------------
@@ -139,6 +176,18 @@ class Intake(threading.Thread):
             self.pending += 1
             self.idle.clear()
         self.queue.put((kind, origin, payload))
+
+    def load_mark(self) -> int:
+        """The journal's high-water mark as the index has it (before a replay)."""
+        with self.sessions() as session:
+            self.mark.reset(read_mark(session))
+        return self.mark.low
+
+    def set_mark(self, low: int) -> None:
+        """Every journal record up to ``low`` is handled (after a replay)."""
+        with self.sessions.begin() as session:
+            write_mark(session, low)
+        self.mark.reset(low)
 
     def hold(self, size: int) -> bool:
         """Reserve room for ``size`` bytes of an image handed over in memory; False if full.
@@ -277,6 +326,17 @@ class Intake(threading.Thread):
                 records.setdefault(assoc.key, []).append(record)
             for key, recs in records.items():
                 self.transfers.add_items(session, ids[key], recs)
+            seqs = [
+                record.seq
+                for position, (_assoc, item, record) in enumerate(stored)
+                if record is not None and not (item.data is not None and position in unindexed)
+            ]
+            low = self.mark.preview(seqs)
+            if low > self.mark.low:
+                write_mark(session, low)  # commits with the rows of these images
+            marked[:] = [(seqs, low)]
+
+        marked: list[tuple[list[int], int]] = []
 
         outcomes: list[Outcome] = []
         if items:
@@ -299,6 +359,8 @@ class Intake(threading.Thread):
         else:
             with self.sessions.begin() as session:
                 add_items(session, [])
+        for seqs, low in marked:
+            self.mark.adopt(seqs, low)
         journal = self.files.journal
         journaled = [
             record

@@ -458,13 +458,16 @@ class DicomNode:
         journal = IntakeJournal.open(store.incoming_dir / "journal", durable=self.settings.fsync)
         if journal is None:
             return  # another process receives into this store: a file per image here
-        recovered = journal.recover(store.write_recovered)
+        # Records up to the index's high-water mark were indexed before: not replayed, so
+        # what was deleted or replaced since stays deleted or replaced.
+        recovered = journal.recover(store.write_recovered, after=self.intake.load_mark())
         if recovered:
             store.sync(force=True)  # the copies are on disk before the journal is emptied
             log.warning("%d images recovered from the intake journal", recovered)
         journal.reset_after_recovery()
         if recovered:
             self.writer.recover()
+        self.intake.set_mark(journal.last_seq)  # every record so far is handled
         store.journal = journal
 
     def _close_journal(self) -> None:

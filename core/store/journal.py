@@ -120,8 +120,11 @@ class IntakeJournal:
             return None
         return cls(directory, lock_fd, segment_bytes, durable)
 
-    def recover(self, write: Callable[[int, bytes], object]) -> int:
-        """``write(seq, payload)`` every valid record, in order; then empty every segment.
+    def recover(self, write: Callable[[int, bytes], object], after: int = 0) -> int:
+        """``write(seq, payload)`` every valid record numbered above ``after``, in order;
+        return how many. Records up to ``after`` were indexed before the crash (the index's
+        high-water mark, ``IntakeState``) and are skipped: replaying them would bring back
+        what was deleted or replaced since. Numbering goes on above both.
 
         ``write`` must make its copy durable before returning or before the caller's next sync;
         the caller syncs, then calls ``reset_after_recovery``.
@@ -139,11 +142,11 @@ class IntakeJournal:
                 continue
             records.extend(self._scan(fd, epoch, size))
         records.sort(key=lambda r: r[0])
-        for seq, payload in records:
+        replayed = [(seq, payload) for seq, payload in records if seq > after]
+        for seq, payload in replayed:
             write(seq, payload)
-        if records:
-            self._seq = records[-1][0]
-        return len(records)
+        self._seq = max(self._seq, after, records[-1][0] if records else 0)
+        return len(replayed)
 
     def reset_after_recovery(self) -> None:
         """Empty every segment (after the recovered copies were synced); have one ready."""

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from core.app import Core
 from core.config import load_settings
 from core.db.models import Instance, Series, Study
+from core.index.intake import read_mark
 from core.node.server import DicomNode
 from core.store.journal import IntakeJournal
 from tests.support.data import make_dataset
@@ -166,3 +167,13 @@ def test_beyond_the_memory_budget_images_go_to_disk_as_they_arrive(
         assert reopened is not None
         assert reopened.recover(lambda _seq, _payload: None) == 0  # their records were released
         reopened.close()
+
+
+def test_the_index_keeps_the_journal_mark_with_the_images_it_indexed(data_dir: Path) -> None:
+    with Core(load_settings(data_dir, {"fsync": True})) as core:
+        assert _receive(core, [make_dataset() for _ in range(3)]) == [0, 0, 0]
+        with core.sessions() as session:
+            assert read_mark(session) == 3  # records 1-3: a replay would skip them
+        assert _receive(core, [make_dataset()]) == [0]
+        with core.sessions() as session:
+            assert read_mark(session) == 4  # numbering went on after the restart

@@ -34,6 +34,27 @@ def _crash(journal: IntakeJournal) -> None:
 
 
 class TestIntakeJournal:
+    def test_a_replay_skips_records_up_to_the_index_mark_and_numbers_on(
+        self, tmp_path: Path
+    ) -> None:
+        journal = _open(tmp_path)
+        for payload in (b"one", b"two", b"three"):
+            journal.append(payload)
+        _crash(journal)
+        reopened = _open(tmp_path)
+        found: list[tuple[int, bytes]] = []
+        assert reopened.recover(lambda seq, payload: found.append((seq, payload)), after=2) == 1
+        assert found == [(3, b"three")]  # 1 and 2 were indexed (and perhaps deleted since)
+        reopened.reset_after_recovery()
+        assert reopened.append(b"four") is not None and reopened.last_seq == 4
+        reopened.close()
+        empty = _open(tmp_path / "other")
+        assert empty.recover(lambda _seq, _payload: None, after=7) == 0
+        empty.reset_after_recovery()
+        empty.append(b"x")
+        assert empty.last_seq == 8  # never again a number the mark already covers
+        empty.close()
+
     def test_appended_records_survive_a_crash_in_order(self, tmp_path: Path) -> None:
         journal = _open(tmp_path)
         payloads = [os.urandom(n) for n in (1, 5000, 9000, 100, 7)]
