@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -125,13 +126,21 @@ def associate(
     """Request an association; raise NetworkError with the reason when it is not established."""
     check_reachable(remote, timeout)
     handlers = [NODELAY_HANDLER, *(evt_handlers or [])]
-    assoc = ae.associate(
-        remote.host,
-        remote.port,
-        ae_title=remote.ae_title,
-        ext_neg=list(ext_neg) if ext_neg else None,
-        evt_handlers=handlers,
-    )
+    for attempt in range(2):
+        assoc = ae.associate(
+            remote.host,
+            remote.port,
+            ae_title=remote.ae_title,
+            ext_neg=list(ext_neg) if ext_neg else None,
+            evt_handlers=handlers,
+        )
+        # A peer that rejects and closes at once can reset the connection before pynetdicom
+        # has read the A-ASSOCIATE-RJ (seen with dcmqrscp on a busy machine): it then looks
+        # aborted. One more request gets the rejection and its reason.
+        if not (assoc.is_aborted and attempt == 0):
+            break
+        log.info("the association request to %s was aborted; asking once more", remote)
+        time.sleep(0.2)
     if assoc.is_established:
         return assoc
     if assoc.is_rejected:
