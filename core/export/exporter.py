@@ -34,6 +34,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,12 +42,19 @@ from pydicom import dcmread
 from pydicom import fileset as pydicom_fileset
 from pydicom.dataset import Dataset
 from pydicom.fileset import FileInstance, FileSet, RecordNode
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    RTIonPlanStorage,
+    RTPlanStorage,
+    generate_uid,
+)
 from sqlalchemy import or_, select
 
 from core.db.models import Instance, Patient, Series, Study
 from core.errors import KioskError, NotFoundError
 from core.export.deidentify import Deidentifier, DeidentifyOptions, burned_in_warning
+from core.logsafe import printable
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +117,8 @@ class ExportSummary:
     series: int = 0
     files: list[str] = field(default_factory=list)  # relative to destination (zip: members)
     warnings: list[str] = field(default_factory=list)
+    # (SOP Instance UID, reason) of each image left out because it cannot be written
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     removed_references: int = 0
     cancelled: bool = False
     deidentified: bool = False
@@ -124,6 +134,8 @@ class ExportSummary:
             "deidentified": self.deidentified,
             "warnings": self.warnings,
         }
+        if self.skipped:
+            result["skipped"] = [{"sop_instance_uid": u, "reason": r} for u, r in self.skipped]
         if self.deidentified:
             result["removed_references"] = self.removed_references
         if self.cancelled:
@@ -504,22 +516,55 @@ class Exporter:
         fileset = _ExportFileSet()
         fileset.ID = FILESET_ID
         fileset.adding_unique = True
+        numbers: dict[str, int] = {}  # images seen per series: a stand-in Instance Number
+        added = 0
         for item, stored, changed in produced:
-            ds: Dataset
-            if changed is None:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    ds = dcmread(stored)
-            else:
-                ds = changed
-            _explicit_little_endian(ds)
-            fileset.add_custom(ds, _record_tree(ds, item))
+            numbers[item.series_uid] = numbers.get(item.series_uid, 0) + 1
+            try:
+                ds = self._media_dataset(stored, changed)
+                leaf = _record_tree(ds, item, numbers[item.series_uid])
+            except OSError:
+                raise  # the store or the disk, not this file: stop the export
+            except Exception as exc:  # one malformed file: leave it out, say why
+                reason = str(exc) or type(exc).__name__
+                log.warning(
+                    "export: image %s left out of the media: %s", item.sop_uid, printable(reason)
+                )
+                summary.skipped.append((item.sop_uid, reason))
+                summary.warnings.append(
+                    _series_message(
+                        item, f"an image could not be written and was left out: {reason}"
+                    )
+                )
+                continue
+            fileset.add_custom(ds, leaf)
+            added += 1
         fileset.adding_unique = False
+        if added == 0:
+            raise ExportError("no image could be written to the media; nothing was exported")
         fileset.write(root)
         for instance in fileset:
             summary.files.append(str(Path(*Path(instance.FileID).parts)))
         summary.files.sort()
         summary.exported = len(summary.files)
+
+    @staticmethod
+    def _media_dataset(stored: Path, changed: Dataset | None) -> Dataset:
+        """The dataset to put on the media, proven writable (raises for a malformed file).
+
+        ``FileSet.add_custom`` registers an instance before it writes it, so a file that fails
+        to encode is encoded once here first, and never reaches the File-set.
+        """
+        ds: Dataset
+        if changed is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = dcmread(stored)
+        else:
+            ds = changed
+        _explicit_little_endian(ds)
+        ds.save_as(io.BytesIO(), enforce_file_format=True)
+        return ds
 
     @staticmethod
     def _publish(staging: Path, target: Path) -> None:
@@ -581,12 +626,14 @@ def _record(kind: str, **values: Any) -> Dataset:
     return record
 
 
-def _record_tree(ds: Dataset, item: _Item) -> RecordNode:
+def _record_tree(ds: Dataset, item: _Item, number: int = 1) -> RecordNode:
     """PATIENT/STUDY/SERIES/leaf records for ``ds`` (PS3.3 F.5).
 
-    Values come from the instance; a Type 1 key that is empty there (a de-identified date,
-    a missing Study ID) gets a neutral placeholder in the record only, so that every file is
-    listed. The instance itself is written as it is.
+    Values come from the instance. A Type 1 key that is empty there (a de-identified date, a
+    missing Study ID) gets a value in the record only, so that every file is listed; dates
+    and times are taken from the instance's other dates first (``_alternative``). The
+    instance itself is written as it is. ``number`` (the image's place in its series) stands
+    in for a missing Instance Number.
     """
     patient_id = _text(ds, "PatientID") or (
         "NOID" + hashlib.sha1(item.patient_key.encode()).hexdigest()[:8].upper()
@@ -595,8 +642,8 @@ def _record_tree(ds: Dataset, item: _Item) -> RecordNode:
     study_uid = _text(ds, "StudyInstanceUID")
     study = _record(
         "STUDY",
-        StudyDate=_text(ds, "StudyDate")[:8] or "19000101",
-        StudyTime=_text(ds, "StudyTime") or "000000",
+        StudyDate=_alternative(ds, "Date", "Study"),
+        StudyTime=_alternative(ds, "Time", "Study"),
         StudyDescription=_text(ds, "StudyDescription"),
         StudyInstanceUID=study_uid,
         StudyID=_text(ds, "StudyID")[:16] or "1",
@@ -608,7 +655,7 @@ def _record_tree(ds: Dataset, item: _Item) -> RecordNode:
         SeriesInstanceUID=_text(ds, "SeriesInstanceUID"),
         SeriesNumber=_text(ds, "SeriesNumber").split("\\")[0] or "1",
     )
-    leaf = _leaf_record(ds)
+    leaf = _leaf_record(ds, number)
     leaf.ReferencedFileID = None  # set by FileSet when it writes
     leaf.ReferencedSOPClassUIDInFile = ds.SOPClassUID
     leaf.ReferencedSOPInstanceUIDInFile = ds.SOPInstanceUID
@@ -626,26 +673,110 @@ def _record_tree(ds: Dataset, item: _Item) -> RecordNode:
     return leaf_node
 
 
-def _leaf_record(ds: Dataset) -> Dataset:
-    """The fourth-level record pydicom would make (IMAGE, SR DOCUMENT, RT DOSE, ...).
+# Where a Type 1 date or time of a record looks when the instance has none of its own: the
+# instance's other dates, most general first (DCMTK's dcmmkdir does the same).
+_DATE_SOURCES = ("Study", "Series", "Acquisition", "Content")
 
-    When the instance lacks a key that record requires, a PRIVATE record stands in, so the
+
+def _alternative(ds: Dataset, what: Literal["Date", "Time"], first: str) -> str:
+    """``<first><what>`` of ``ds``, else the instance's other dates, else the export's own.
+
+    PS3.3 F.5 makes StudyDate/StudyTime (and an SR's ContentDate/ContentTime) Type 1 in the
+    record although they may be empty in the instance; a date of the instance is used when
+    it has one, and only an instance with no date at all (de-identified) gets the date the
+    media were made, as dcmmkdir does. Never a made-up 1900-01-01.
+    """
+    for source in (first, *(s for s in _DATE_SOURCES if s != first)):
+        value = _text(ds, f"{source}{what}")
+        if value:
+            return value[:8] if what == "Date" else value[:16]
+    now = datetime.now()
+    return now.strftime("%Y%m%d") if what == "Date" else now.strftime("%H%M%S")
+
+
+# PS3.3 F.5.20: the RT PLAN record references RT Plans and RT Ion Plans. pydicom's table
+# (``_FOUR_LEVEL_SOP_CLASSES``) leaves them out and looks for an RT Plan Label instead.
+_RT_PLAN_CLASSES = frozenset({RTPlanStorage, RTIonPlanStorage})
+
+
+def _leaf_record_type(ds: Dataset) -> str:
+    """The fourth-level record type PS3.3 Annex F gives the instance's SOP Class.
+
+    pydicom's own SOP Class table decides (IMAGE for every image storage class); the RT
+    plans, which that table omits, are named here.
+    """
+    sop_class = _text(ds, "SOPClassUID")
+    if sop_class in _RT_PLAN_CLASSES:
+        return "RT PLAN"
+    table: dict[str, str] = getattr(pydicom_fileset, "_FOUR_LEVEL_SOP_CLASSES", {})
+    if sop_class in table:
+        return table[sop_class]
+    kind_of = getattr(pydicom_fileset, "_four_level_record_type", None)
+    return str(kind_of(ds)) if callable(kind_of) else "IMAGE"
+
+
+def _record_keys(ds: Dataset, number: int) -> Dataset:
+    """A shallow copy of ``ds`` whose empty Type 1 record keys have a value.
+
+    Only the record is built from it; the instance on the media keeps its own values.
+    """
+    keys = Dataset()
+    keys.update(ds)  # the same elements: any key given a value is replaced, never changed
+
+    def stand_in(keyword: str, value: str) -> None:
+        if keyword in keys:
+            del keys[keyword]
+        setattr(keys, keyword, value)
+
+    if not _text(ds, "InstanceNumber"):
+        stand_in("InstanceNumber", str(number))
+    for what in ("Date", "Time"):
+        if not _text(ds, f"Content{what}"):
+            stand_in(f"Content{what}", _alternative(ds, what, "Content"))
+    if not _text(ds, "RTPlanLabel"):
+        stand_in("RTPlanLabel", (_text(ds, "RTPlanName") or "UNLABELED")[:16])
+    return keys
+
+
+def _leaf_record(ds: Dataset, number: int = 1) -> Dataset:
+    """The fourth-level record of ``ds`` (IMAGE, SR DOCUMENT, RT DOSE, ...; PS3.3 F.5).
+
+    pydicom's recorder for the type makes it, from the instance's values and the stand-ins
+    of ``_record_keys`` for empty Type 1 keys. Only when the instance still lacks a key the
+    record requires (an SR without a Concept Name) does a PRIVATE record stand in, so the
     file is still listed.
     """
-    kind_of = getattr(pydicom_fileset, "_four_level_record_type", None)
-    kind = kind_of(ds) if callable(kind_of) else "IMAGE"
+    kind = _leaf_record_type(ds)
     maker = pydicom_fileset.DIRECTORY_RECORDERS.get(kind)
-    if kind == "IMAGE" and not _text(ds, "InstanceNumber"):
-        maker = None
     if maker is not None:
         try:
-            record: Dataset = maker(ds)
+            record: Dataset = maker(_record_keys(ds, number))
         except (ValueError, KeyError, AttributeError) as exc:
-            log.debug("no %s record for this instance: %s", kind, exc)
+            log.warning("export: a PRIVATE record stands in for a %s record: %s", kind, exc)
         else:
             record.DirectoryRecordType = kind
+            _concept_modifiers_only(record)
             return record
     return _record("PRIVATE", PrivateRecordUID=generate_uid())
+
+
+def _concept_modifiers_only(record: Dataset) -> None:
+    """Keep in a record's Content Sequence only what PS3.3 F.5.25/F.5.27 allow there.
+
+    An SR DOCUMENT or KEY OBJECT DOC record carries "all, and only" the root's HAS CONCEPT
+    MOD items; pydicom's recorder copies the whole document tree.
+    """
+    if "ContentSequence" not in record:
+        return
+    items = [
+        item
+        for item in record.ContentSequence
+        if _text(item, "RelationshipType") == "HAS CONCEPT MOD"
+    ]
+    if items:
+        record.ContentSequence = items
+    else:
+        del record.ContentSequence
 
 
 def export_selection(
