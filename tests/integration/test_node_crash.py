@@ -8,6 +8,7 @@ import struct
 import subprocess
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pydicom
@@ -37,6 +38,18 @@ def _dataset(data: bytes) -> bytes:
     return data[144 + group_length :]
 
 
+def _acknowledged(sender: subprocess.Popen[str]) -> Iterator[Path]:
+    """The files storescu -v reports as stored (Success), as it reports them."""
+    assert sender.stdout is not None
+    current: Path | None = None
+    for line in sender.stdout:
+        match = _SENDING.search(line)
+        if match:
+            current = Path(match.group(1))
+        elif "Received Store Response (Success)" in line and current is not None:
+            yield current
+
+
 # fsync on: acknowledged after an fdatasync of the journal; off: after the journal write
 @pytest.mark.parametrize("fsync", ["true", "false"])
 def test_sigkill_during_storescu_loses_no_acknowledged_image(tmp_path: Path, fsync: str) -> None:
@@ -58,17 +71,11 @@ def test_sigkill_during_storescu_loses_no_acknowledged_image(tmp_path: Path, fsy
         env=dcmtk_env(),
     )
     try:
-        assert sender.stdout is not None
-        current: Path | None = None
-        for line in sender.stdout:
-            match = _SENDING.search(line)
-            if match:
-                current = Path(match.group(1))
-            elif "Received Store Response (Success)" in line and current is not None:
-                acknowledged.append(current)
-                if len(acknowledged) == KILL_AFTER and not killed.is_set():
-                    server.kill()  # SIGKILL, while storescu is still sending
-                    killed.set()
+        for path in _acknowledged(sender):
+            acknowledged.append(path)
+            if len(acknowledged) == KILL_AFTER and not killed.is_set():
+                server.kill()  # SIGKILL, while storescu is still sending
+                killed.set()
         sender.wait(60)
     finally:
         if sender.poll() is None:
@@ -127,15 +134,9 @@ def test_a_study_deleted_while_images_stream_in_stays_deleted_after_a_crash(
     )
 
     def follow() -> None:
-        assert sender.stdout is not None
-        current: Path | None = None
-        for line in sender.stdout:
-            match = _SENDING.search(line)
-            if match:
-                current = Path(match.group(1))
-            elif "Received Store Response (Success)" in line and current is not None:
-                acknowledged.append(current)
-                streaming.set()
+        for path in _acknowledged(sender):
+            acknowledged.append(path)
+            streaming.set()
 
     reader = threading.Thread(target=follow, daemon=True)
     reader.start()
