@@ -5,7 +5,8 @@ Profile Attributes", column "Basic Prof.". The table was transcribed from the st
 edition by the dicom-anonymizer project (KitwareMedical, BSD-3-Clause), release 2.1.0, module
 ``dicomanonymizer/dicom_anonymization_databases/dicomfields_2026c.py``, and converted to this
 module unchanged: one entry per attribute, tag -> action code (converted mechanically, so a
-newer edition of the table can replace it the same way).
+newer edition of the table can replace it the same way), with one correction, marked where
+it is (Content Sequence).
 
 Action codes (PS3.15 E.1.1): D replace with a non-zero length dummy value; Z replace with a zero
 length value (or a dummy); X remove; U replace with a UID consistent within the set of instances;
@@ -443,7 +444,9 @@ BASIC_PROFILE: dict[int, str] = {
     0x0040A354: "X",  # Telephone Number (Trial)
     0x0040A358: "X",  # Verbal Source Identifier Code Sequence (Trial)
     0x0040A402: "U",  # Observation Subject UID (Trial)
-    0x0040A730: "D",  # Content Sequence
+    # Content Sequence: X in Table E.1-1 (C only under the Clean Structured Content Option);
+    # the transcription read D, which for a sequence would mean a dummy, never the original.
+    0x0040A730: "X",  # Content Sequence
     0x0040B020: "X/D",  # Waveform Annotation Sequence
     0x0040B034: "X",  # Annotation DateTime
     0x0040B036: "X",  # Segment Definition DateTime

@@ -15,13 +15,25 @@ sequence in it, recursively, and adds what the table leaves to the implementatio
 * PatientIdentityRemoved, DeidentificationMethod and DeidentificationMethodCodeSequence record
   what was done (PS3.15 E.1.1 items 6-7; codes from PS3.16 CID 7050);
 * the patient gets a new name and ID, chosen by the user or generated;
-* as a safety net beyond the table, any person name the table does not list is emptied, and any
-  text value still containing the original patient name or ID is emptied.
+* remove by default: an attribute the table does not list is kept only when it is a public
+  attribute of the data dictionary (the table lists every standard attribute that can identify
+  the patient, so the others are safe); an unknown tag, and any element still of VR UN (its
+  content cannot be checked), is removed, at every depth. pydicom reads a UN element of a known
+  tag with its dictionary VR, so such an element gets the action of its tag;
+* Structured Reports: Content Sequence is removed (Table E.1-1: X; C, clean, only under the
+  Clean Structured Content Option, which is not offered), so nothing typed into a report
+  survives; the document keeps its root (ValueType, Concept Name, flags);
+* as a last safety net beyond the table, any person name the table does not list is emptied,
+  and any text value (every string VR) still containing the original patient ID, or the
+  patient's name in any order of its components and any case ("Family, Given", "given
+  family", "Family^Given"), is emptied.
 
 Compound actions depend on the attribute's type in its IOD, which a generic tool does not know;
-the choice made here stays conformant for every type: Z/D, X/Z and X/Z/D empty the value (valid
-for Type 2 and 3), X/D writes a dummy value (valid for Type 1), and X/Z/U* keeps the sequence
-with its UIDs replaced. A sequence with action D keeps its items, each cleaned by the table.
+the choice made here stays conformant for every type: X/Z and X/Z/D empty the value (valid for
+Type 2 and 3), Z/D and X/D write a dummy value when there was one (valid for Type 1: Content
+Date of an SR document is Type 1), and X/Z/U* keeps the sequence with its UIDs replaced. A
+sequence with action D is a dummy: its items are kept only as far as the table keeps their
+attributes (each cleaned by the same rules, so none of their original values survives).
 
 Choice of implementation: dicognito replaces every PN/UI/date heuristically but keeps private
 tags and descriptions (StudyDescription, ImageComments) that the profile removes; deid's
@@ -36,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -43,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from pydicom.datadict import keyword_for_tag
+from pydicom.datadict import get_entry, keyword_for_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
@@ -82,6 +95,14 @@ _KEPT_UID_KEYWORDS = {
     "SOPClassesInStudy",
 }
 _TEXT_VRS = {"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"}
+# Every VR whose value is text, searched by the last safety net (UN is removed before it).
+_STRING_VRS = _TEXT_VRS | {"UR", "UN"}
+# Numbers, dates and ages: searched only when they hold letters (then they are not what their
+# VR says, e.g. an ID in an IS); a valid value never matches, so a numeric ID cannot empty one.
+_NUMERIC_VRS = {"AS", "DA", "DS", "DT", "IS", "TM"}
+_NOT_A_NUMBER = re.compile(r"[A-DF-Za-df-z]")
+_PIXEL_DATA = 0x7FE00010
+_BINARY_VRS = ("OB", "OW", "OD", "OF", "OL", "OV", "UN")
 _DUMMY_TEXT = "ANONYMIZED"
 _DUMMY_BY_VR: dict[str, Any] = {
     "DA": "19000101",
@@ -144,6 +165,49 @@ def profile_action(tag: int) -> str | None:
         if group & gmask == g & gmask and element & emask == e & emask:
             return masked_action
     return None
+
+
+def is_known_attribute(tag: int) -> bool:
+    """Whether ``tag`` is a public attribute of the data dictionary (repeating groups too)."""
+    if BaseTag(tag).is_private:
+        return False
+    try:
+        get_entry(tag)
+    except KeyError:
+        return False
+    return True
+
+
+class PatientMatcher:
+    """Finds the patient's name or ID in free text, whatever the order, case and separators.
+
+    A name ``Family^Given^Middle`` is found as any two of its components next to each other, in
+    either order, separated by anything that is not a letter or digit (``Family, Given``,
+    ``given family``, ``FAMILY^GIVEN``): every longer permutation contains such a pair. A name
+    of one component, and the ID, are found as substrings; values shorter than three
+    characters are not searched (they would match everywhere).
+    """
+
+    def __init__(self, name: str, patient_id: str) -> None:
+        patterns: list[str] = []
+        for group in name.split("="):  # alphabetic, ideographic, phonetic groups
+            parts = [p.strip() for p in group.split("^") if p.strip()]
+            if len(parts) == 1 and len(parts[0]) >= 3:
+                patterns.append(re.escape(parts[0]))
+            for i, first in enumerate(parts):
+                for j, second in enumerate(parts):
+                    if i != j and len(first) + len(second) >= 3:
+                        patterns.append(rf"{re.escape(first)}[\W_]*{re.escape(second)}")
+        whole = name.strip()
+        if len(whole) >= 3:
+            patterns.append(re.escape(whole))
+            patterns.append(re.escape(whole.replace("^", " ").strip()))
+        if len(patient_id.strip()) >= 3:
+            patterns.append(re.escape(patient_id.strip()))
+        self._regex = re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+
+    def found_in(self, text: str) -> bool:
+        return self._regex is not None and self._regex.search(text) is not None
 
 
 def is_instance_uid(keyword: str, value: str) -> bool:
@@ -243,10 +307,7 @@ class Deidentifier:
             report.warnings.append(warning)
         original_id = _value_text(ds, "PatientID")
         original_name = _value_text(ds, "PatientName")
-        needles = {n.upper() for n in (original_id, original_name) if len(n) >= 3}
-        if original_name:
-            needles.add(original_name.replace("^", " ").strip().upper())
-        needles.discard("")
+        needles = PatientMatcher(original_name, original_id)
         new_name, new_id = self.new_patient(
             original_id if patient_key is None else patient_key,
             original_name if patient_key is None else "",
@@ -293,19 +354,13 @@ class Deidentifier:
         meta.ImplementationVersionName = IMPLEMENTATION_VERSION
         ds.file_meta = meta
 
-    def _clean(self, ds: Dataset, report: DeidentifyReport, needles: set[str]) -> None:
+    def _clean(self, ds: Dataset, report: DeidentifyReport, needles: PatientMatcher) -> None:
         """Apply the table to every element of ``ds`` and, recursively, of its sequences."""
         dates = self.options.dates
         for key in list(ds.keys()):
             tag = BaseTag(key)
-            if tag.is_private or tag.element == 0x0000:
-                del ds[tag]  # private attributes: X; group lengths would be stale
-                continue
-            try:
-                elem = ds[tag]
-            except Exception:  # an element pydicom cannot decode: nothing of it may leak
-                log.debug("removing undecodable element %s", tag, exc_info=True)
-                del ds[tag]
+            elem = _kept_element(ds, tag)
+            if elem is None:
                 continue
             action = profile_action(int(tag))
             vr = elem.VR
@@ -324,6 +379,8 @@ class Deidentifier:
                 self._remap(elem)
             elif action in ("D", "X/D"):
                 self._dummy(ds, elem, report, needles)
+            elif action == "Z/D" and not elem.is_empty:
+                self._dummy(ds, elem, report, needles)
             elif action == "X/Z/U*":
                 if vr == "SQ":
                     self._sequence(elem, report, needles)
@@ -335,7 +392,7 @@ class Deidentifier:
                 _empty(elem)
 
     def _unlisted(
-        self, ds: Dataset, elem: DataElement, report: DeidentifyReport, needles: set[str]
+        self, ds: Dataset, elem: DataElement, report: DeidentifyReport, needles: PatientMatcher
     ) -> None:
         """An attribute the table does not list: kept, with the safety nets described above."""
         vr = elem.VR
@@ -348,12 +405,16 @@ class Deidentifier:
                 self._remap(elem)
         elif vr == "PN":
             _empty(elem)
-        elif vr in _TEXT_VRS and needles:
-            text = _text_of(elem.value).upper()
-            if any(needle in text for needle in needles):
+        elif vr in _STRING_VRS or vr in _NUMERIC_VRS:
+            text = _text_of(elem.value)
+            if vr in _NUMERIC_VRS and not _NOT_A_NUMBER.search(text):
+                return
+            if needles.found_in(text):
                 _empty(elem)
 
-    def _sequence(self, elem: DataElement, report: DeidentifyReport, needles: set[str]) -> None:
+    def _sequence(
+        self, elem: DataElement, report: DeidentifyReport, needles: PatientMatcher
+    ) -> None:
         kept = []
         for item in elem.value or []:
             ref = item.get(_REFERENCED_SOP_INSTANCE_UID)
@@ -384,7 +445,7 @@ class Deidentifier:
             elem.value = self.shift_date(str(value))
 
     def _dummy(
-        self, ds: Dataset, elem: DataElement, report: DeidentifyReport, needles: set[str]
+        self, ds: Dataset, elem: DataElement, report: DeidentifyReport, needles: PatientMatcher
     ) -> None:
         vr = elem.VR
         if vr == "SQ":  # a dummy sequence: its items, cleaned by the same table
@@ -395,10 +456,30 @@ class Deidentifier:
             elem.value = _DUMMY_TEXT
         elif vr in _DUMMY_BY_VR:
             elem.value = _DUMMY_BY_VR[vr]
-        elif vr in ("OB", "OW", "OD", "OF", "OL", "OV", "UN"):
+        elif vr in _BINARY_VRS:
             elem.value = b"\x00\x00"
         else:
             del ds[elem.tag]
+
+
+def _kept_element(ds: Dataset, tag: BaseTag) -> DataElement | None:
+    """The element at ``tag`` to apply the table to, or None when it is removed outright."""
+    if tag.is_private or tag.element == 0x0000:
+        del ds[tag]  # private attributes: X; group lengths would be stale
+        return None
+    try:
+        elem = ds[tag]
+    except Exception:  # an element pydicom cannot decode: nothing of it may leak
+        log.debug("removing undecodable element %s", tag, exc_info=True)
+        del ds[tag]
+        return None
+    if elem.VR == "UN" and int(tag) != _PIXEL_DATA:
+        del ds[tag]  # its content cannot be checked (a known tag was decoded already)
+        return None
+    if profile_action(int(tag)) is None and not is_known_attribute(int(tag)):
+        del ds[tag]  # not in the data dictionary: nothing says what it holds
+        return None
+    return elem
 
 
 def _value_text(ds: Dataset, keyword: str) -> str:
@@ -411,7 +492,7 @@ def _value_text(ds: Dataset, keyword: str) -> str:
 def _empty(elem: DataElement) -> None:
     if elem.VR == "SQ":
         elem.value = Sequence()
-    elif elem.VR in ("OB", "OW", "OD", "OF", "OL", "OV", "UN"):
+    elif elem.VR in _BINARY_VRS:
         elem.value = b""
     else:
         elem.value = None

@@ -329,6 +329,7 @@ class TestStandardTable:
             ("FrameOfReferenceUID", "U"),
             ("ReferencedImageSequence", "X/Z/U*"),
             ("RequestAttributesSequence", "X"),
+            ("ContentSequence", "X"),
             ("Modality", None),
             ("SOPClassUID", None),
         ],
