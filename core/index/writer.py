@@ -8,6 +8,7 @@ removes the incoming names. Re-running a batch after a crash is harmless.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,6 +105,10 @@ class IndexWriter:
         self.store = store
         self.duplicate_policy = duplicate_policy
         self.events = events if events is not None else LocalBus()
+        # A batch (commit, then dropping its incoming names) and a delete never interleave: a
+        # delete then sees every incoming name of what it deletes already dropped, and makes
+        # those drops durable before it commits (FileStore.settle_discards).
+        self._lock = threading.Lock()
 
     # -- ingest ------------------------------------------------------------------------------
     def write_batch(
@@ -118,12 +123,23 @@ class IndexWriter:
         are written: what it writes commits, or rolls back, with them (the receiving node
         records its transfer log items so, saving a transaction per batch).
         """
+        with self._lock:
+            return self._write_batch(items, record)
+
+    def _write_batch(
+        self,
+        items: Sequence[IngestItem],
+        record: Callable[[Session, Sequence[Outcome]], None] | None,
+    ) -> list[Outcome]:
         outcomes: list[Outcome] = []
         to_discard: list[Path] = []
         removed_files: list[tuple[str, int]] = []
         with self._sessions.begin() as session:
             conn = session.connection()
             existing = _existing(conn, [it.header.sop_uid for it in items])
+            if existing and self.duplicate_policy == "replace":
+                # a replaced version must not come back through its incoming name either
+                self.store.settle_discards()
             patients: dict[str, int] = {}
             studies: dict[str, tuple[int, int]] = {}
             series_by_uid: dict[str, _Parents] = {}
@@ -223,7 +239,17 @@ class IndexWriter:
 
     # -- deletion ------------------------------------------------------------------------------
     def delete(self, level: Level, key: str) -> DeleteResult:
-        """Delete a patient (by PatientID), study, series or instance (by UID) and its files."""
+        """Delete a patient (by PatientID), study, series or instance (by UID) and its files.
+
+        Deleted stays deleted: nothing it deletes can come back after a crash or a power loss,
+        neither from the intake journal (its replay starts after the high-water mark the index
+        keeps, core.index.intake) nor from an incoming name still in ``incoming/``.
+        """
+        with self._lock:
+            self.store.settle_discards()
+            return self._delete(level, key)
+
+    def _delete(self, level: Level, key: str) -> DeleteResult:
         with self._sessions.begin() as session:
             query = select(
                 Instance.id,

@@ -62,6 +62,7 @@ class FileStore:
         self._used = 0
         self._lock = threading.Lock()
         self._dirs: set[Path] = set()
+        self._unsettled_discards = 0  # incoming names dropped since the last directory fsync
         self.incoming_dir.mkdir(parents=True, exist_ok=True)
         # The receiving node attaches its intake journal (core.store.journal) while it runs.
         self.journal: IntakeJournal | None = None
@@ -332,9 +333,24 @@ class FileStore:
             return StoreFullError(f"the disk holding {self.root} is full")
         return StoreError(f"cannot write {relative} into the store: {exc.strerror}")
 
-    @staticmethod
-    def discard(incoming: Path) -> None:
+    def discard(self, incoming: Path) -> None:
+        """Drop an incoming name once its image is indexed (not synced: see ``settle_discards``)."""
         incoming.unlink(missing_ok=True)
+        with self._lock:
+            self._unsettled_discards += 1
+
+    def settle_discards(self) -> None:
+        """Make the incoming names dropped so far stay dropped across a power loss.
+
+        An incoming name whose unlink was still in the page cache would come back after a power
+        loss and be indexed again on start. That is harmless for an image still in the index (a
+        duplicate), but not for one deleted since: a delete calls this before it commits, so what
+        it deletes cannot come back through ``incoming/``. One directory fsync per delete.
+        """
+        with self._lock:
+            unsettled, self._unsettled_discards = self._unsettled_discards, 0
+        if unsettled and self.fsync:
+            self._sync_directory(self.incoming_dir)
 
     def remove(self, relative: str, size: int = 0) -> None:
         """Delete a stored file and the directories it leaves empty."""

@@ -296,3 +296,42 @@ def test_placing_the_same_incoming_file_twice_leaves_no_temporary_name(core: Cor
     core.store.place(item.incoming, relative)
     target = core.store.absolute(relative)
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+
+
+def _index_holds(core: Core, sop_uid: str) -> bool:
+    with core.sessions() as s:
+        return s.scalar(select(func.count()).where(Instance.sop_uid == sop_uid)) == 1
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_what_is_deleted_or_replaced_cannot_come_back_through_incoming(
+    core: Core, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """An incoming name is dropped after its image is indexed, without a sync. Were that drop
+    still in the page cache when a delete (or a replacing version) commits, a power loss would
+    bring the file back into ``incoming/`` and the start-up recovery would index it again: the
+    deleted image returns, or the old version replaces the new one. The drop must be on disk
+    (the incoming directory fsynced) before the delete or the replacement commits."""
+    core.store.fsync = True
+    core.writer.duplicate_policy = "replace"
+    first = in_a(core, 1)
+    assert first.incoming is not None
+    assert core.writer.write_batch([first]) == [Outcome.STORED]
+    assert not first.incoming.exists()
+    settled: list[bool] = []  # for each fsync of incoming/: did the index still hold the old row?
+    real_sync = core.store._sync_directory
+
+    def sync_directory(directory: Any) -> None:
+        if directory == core.store.incoming_dir:
+            settled.append(_index_holds(core, sop(1)))
+        real_sync(directory)
+
+    monkeypatch.setattr(core.store, "_sync_directory", sync_directory)
+    if how == "deleted":
+        core.writer.delete("study", STUDY_A)
+        assert not _index_holds(core, sop(1))
+    else:
+        again = in_a(core, 1)  # written to incoming/ (one fsync of its own, row still there)
+        settled.clear()
+        assert core.writer.write_batch([again]) == [Outcome.REPLACED]
+    assert True in settled, "the dropped incoming name was not made durable before the commit"
