@@ -2,19 +2,44 @@
 
 Every file is copied into the store, so the source (a USB stick) can go away afterwards.
 Each source file ends up imported, counted as a duplicate, or rejected with a reason.
+
+The media may be broken or hostile (README, "Command line": hostile or broken media):
+
+- Only regular files are opened, without blocking (a FIFO would wait for a writer forever, a
+  device never ends), and a file swapped for a FIFO after the check is refused by ``fstat``.
+- Symbolic links are not followed out of the chosen folder (nor out of a DICOMDIR's folder);
+  each such link is rejected with that reason, and so is a folder that cannot be listed.
+- A file or zip member holds at most ``MAX_FILE_BYTES`` (it is read whole into memory to be
+  parsed), a DICOMDIR at most ``MAX_DICOMDIR_BYTES``. A zip's members may announce at most
+  ``ZIP_MAX_TOTAL_BYTES`` in all, and a member over ``ZIP_RATIO_FROM_BYTES`` may not expand
+  more than ``ZIP_MAX_RATIO`` times (a zip bomb). Smaller members have no ratio limit: a blank
+  image deflates about 1000:1 and is legitimate, and the total bounds what they can add up to.
+- Sizes in a zip's headers can lie. Reading stops at the size the header announces, which
+  passed the limits: a member that expands further is rejected (as ``zipfile`` does for stored
+  and deflated members, whose decompression it already bounds per read). bzip2 and LZMA
+  members are decompressed here with a bound on each step's output, because ``zipfile`` lets
+  one read of 1 MiB of bzip2 expand to hundreds of gigabytes before it truncates.
+- Whatever one file raises, it is rejected with a reason and the import goes on.
+
+The limits are module constants, read when used (tests lower them).
 """
 
 from __future__ import annotations
 
+import bz2
 import logging
 import lzma
 import os
+import stat
+import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
+from typing import IO, Protocol
 
 from pydicom import dcmread
 from pydicom.sequence import Sequence as DicomSequence
@@ -33,6 +58,13 @@ ZIP_MAGIC = b"PK\x03\x04"
 DICOMDIR_NAME = "DICOMDIR"
 BATCH_BYTES = 64 << 20  # flush a batch early when its files hold this much
 DICOM_SUFFIXES = {".dcm", ".dicom", ".dic", ".ima"}
+# Limits on what media may make us read (see the module docstring and README).
+MAX_FILE_BYTES = 1 << 30  # one file or zip member
+MAX_DICOMDIR_BYTES = 128 << 20  # a DICOMDIR (about 5 MB per 10,000 images)
+ZIP_MAX_TOTAL_BYTES = 8 << 30  # every member of one zip, as announced
+ZIP_MAX_RATIO = 200  # expanded / compressed, for members over ZIP_RATIO_FROM_BYTES
+ZIP_RATIO_FROM_BYTES = 64 << 20
+READ_CHUNK = 1 << 20  # what one read asks for (and the most one decompression step yields)
 # What zipfile raises for a damaged or hostile archive besides BadZipFile (found by fuzzing,
 # tests/fuzz): a corrupt or truncated compressed stream (zlib.error, EOFError, LZMAError,
 # bz2's OSError), an unsupported version, method or encryption (NotImplementedError and
@@ -46,6 +78,11 @@ ZIP_ERRORS: tuple[type[Exception], ...] = (
     zlib.error,
     lzma.LZMAError,
 )
+NOT_REGULAR = "not a regular file (a pipe, device or socket; not read)"
+LINK_OUTSIDE = "a symbolic link leading outside the chosen folder (not followed)"
+# The local file header (PKWARE APPNOTE 4.3.7): its fixed part, then the name and extra field.
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+_ENCRYPTED = 0x1  # general purpose bit 0 (APPNOTE 4.4.4)
 
 
 @dataclass(frozen=True)
@@ -55,12 +92,226 @@ class Source:
     display: str
     path: Path
     member: str | None = None
+    root: Path | None = None  # the chosen folder (resolved) the file must stay under
+    index: int | None = None  # the member's place in the archive (names can repeat)
 
     def read(self) -> bytes:
         if self.member is None:
-            return self.path.read_bytes()
-        with zipfile.ZipFile(self.path) as archive:
-            return archive.read(self.member)
+            return read_regular(self.path, self.root, MAX_FILE_BYTES)
+        with open_regular(self.path, self.root) as fh, zipfile.ZipFile(fh) as archive:
+            if self.index is None:
+                info = archive.getinfo(self.member)
+            else:
+                info = archive.infolist()[self.index]
+            reason = _member_over_limit(info)  # the archive may have changed since it was listed
+            if reason is not None:
+                raise RejectedFile(reason)
+            return _read_member(archive, fh, info)
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _read_capped(fh: IO[bytes], limit: int, reason: str) -> bytes:
+    """Read ``fh`` to its end, but never more than ``limit`` bytes (sizes announced can lie)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = fh.read(READ_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise RejectedFile(reason)
+        chunks.append(chunk)
+
+
+def unsafe_reason(path: Path, root: Path | None) -> str | None:
+    """Why ``path`` must not be read: it leads outside ``root`` (resolved), it is not a
+    regular file, or it cannot be reached. None when it may be opened."""
+    try:
+        resolved = path.resolve(strict=True)
+        if root is not None and not resolved.is_relative_to(root):
+            return LINK_OUTSIDE
+        mode = os.stat(resolved).st_mode
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links
+        return f"cannot read: {_describe(exc)}"
+    if not stat.S_ISREG(mode):
+        return NOT_REGULAR
+    return None
+
+
+def open_regular(path: Path, root: Path | None) -> IO[bytes]:
+    """Open a regular file under ``root`` (resolved) for reading, or raise RejectedFile.
+
+    Opened without blocking and checked again on the descriptor, so that a file swapped for a
+    FIFO (or a link) after the check can neither hang the import nor lead elsewhere."""
+    reason = unsafe_reason(path, root)
+    if reason is not None:
+        raise RejectedFile(reason)
+    fd = os.open(path.resolve(), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RejectedFile(NOT_REGULAR)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path, root: Path | None, limit: int) -> bytes:
+    """The bytes of a regular file under ``root``, rejected if it holds more than ``limit``."""
+    reason = f"larger than {limit} bytes (the per-file limit)"
+    with open_regular(path, root) as fh:
+        if os.fstat(fh.fileno()).st_size > limit:
+            raise RejectedFile(reason)
+        return _read_capped(fh, limit, reason)  # a file may grow while it is read
+
+
+# -- zip members ----------------------------------------------------------------------------------
+def _member_over_limit(info: zipfile.ZipInfo) -> str | None:
+    """Why a member's announced sizes alone reject it (the per-file limit, a bomb's ratio)."""
+    if info.file_size > MAX_FILE_BYTES:
+        return f"zip member larger than {MAX_FILE_BYTES} bytes (the per-file limit)"
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > ZIP_RATIO_FROM_BYTES and ratio > ZIP_MAX_RATIO:
+        return (
+            f"zip member expands {ratio:.0f} times to {info.file_size} bytes"
+            f" (more than {ZIP_MAX_RATIO} times, over {ZIP_RATIO_FROM_BYTES} bytes: a zip bomb)"
+        )
+    return None
+
+
+def _zip_members(path: Path, root: Path | None, problems: list[tuple[str, str]]) -> list[Source]:
+    """A zip's members, less those whose announced sizes break a limit (rejected with why)."""
+    members: list[Source] = []
+    total = 0
+    with open_regular(path, root) as fh, zipfile.ZipFile(fh) as archive:
+        for index, info in enumerate(archive.infolist()):
+            name = Path(info.filename).name.upper()
+            display = f"{path}!{info.filename}"
+            # a folder (info.is_dir() raises IndexError for an empty name)
+            if info.filename.endswith("/") or name == DICOMDIR_NAME:
+                continue
+            total += info.file_size
+            reason = _member_over_limit(info)
+            if reason is None and total > ZIP_MAX_TOTAL_BYTES:
+                reason = f"the zip expands to more than {ZIP_MAX_TOTAL_BYTES} bytes in all"
+            if reason is None:
+                members.append(Source(display, path, info.filename, root, index))
+            else:
+                problems.append((display, reason))
+    return members
+
+
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def needs_input(self) -> bool: ...
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+class _ZipLZMA:
+    """LZMA as zip stores it (APPNOTE 5.8.8): a version, the size of the properties, the
+    properties, then raw LZMA1 data; decompressed with a bound on each step's output."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._head = b""
+        self._inner: lzma.LZMADecompressor | None = None
+
+    @property
+    def eof(self) -> bool:
+        return self._inner is not None and self._inner.eof
+
+    @property
+    def needs_input(self) -> bool:
+        return self._inner is None or self._inner.needs_input
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        if self._inner is None:
+            self._head += data
+            if len(self._head) < 4:
+                return b""
+            (size,) = struct.unpack_from("<H", self._head, 2)
+            if len(self._head) < 4 + size:
+                return b""
+            props, data = self._head[4 : 4 + size], self._head[4 + size :]
+            if size != 5 or props[0] >= 9 * 5 * 5:
+                raise lzma.LZMAError("invalid LZMA properties in a zip member")
+            lc, rest = props[0] % 9, props[0] // 9
+            dictionary = int.from_bytes(props[1:5], "little")
+            lzma1 = {
+                "id": lzma.FILTER_LZMA1,
+                "lc": lc,
+                "lp": rest % 5,
+                "pb": rest // 5,
+                # a dictionary larger than what may come out is never used (and not allocated)
+                "dict_size": max(4096, min(dictionary, self._limit + 1)),
+            }
+            self._inner = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1])
+        return self._inner.decompress(data, max_length)
+
+
+def _raw_member(fh: IO[bytes], info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The compressed bytes of a member, read from behind its local header in chunks."""
+    fh.seek(info.header_offset)
+    header = fh.read(_LOCAL_HEADER.size)
+    if len(header) != _LOCAL_HEADER.size or header[:4] != ZIP_MAGIC:
+        raise zipfile.BadZipFile("bad local file header")
+    _magic, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+    fh.seek(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
+    left = info.compress_size
+    while left > 0:
+        chunk = fh.read(min(left, READ_CHUNK))
+        if not chunk:
+            raise EOFError("the compressed data ends before its announced size")
+        left -= len(chunk)
+        yield chunk
+
+
+def _read_bounded(fh: IO[bytes], info: zipfile.ZipInfo, decompressor: _Decompressor) -> bytes:
+    """Decompress a member, never producing more than one byte past its announced size."""
+    limit = info.file_size
+    lying = f"zip member expands beyond the {limit} bytes its header announces"
+    chunks: list[bytes] = []
+    size = 0
+    for compressed in _raw_member(fh, info):
+        data = compressed
+        while not decompressor.eof:  # each step yields at most READ_CHUNK bytes
+            piece = decompressor.decompress(data, min(READ_CHUNK, limit - size + 1))
+            data = b""
+            size += len(piece)
+            if size > limit:
+                raise RejectedFile(lying)
+            chunks.append(piece)
+            if decompressor.needs_input:
+                break
+        if decompressor.eof:
+            break
+    result = b"".join(chunks)
+    if size != limit:
+        raise RejectedFile(f"zip member holds {size} bytes, its header announces {limit}")
+    if zlib.crc32(result) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return result
+
+
+def _read_member(archive: zipfile.ZipFile, fh: IO[bytes], info: zipfile.ZipInfo) -> bytes:
+    """One member's bytes, at most its announced size (which passed the per-file limit)."""
+    if info.compress_type in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        if info.flag_bits & _ENCRYPTED:
+            raise RejectedFile("encrypted zip member (not read)")
+        if info.compress_type == zipfile.ZIP_BZIP2:
+            return _read_bounded(fh, info, bz2.BZ2Decompressor())
+        return _read_bounded(fh, info, _ZipLZMA(info.file_size))
+    # Stored and deflated: zipfile yields at most the announced size, one bounded step a read.
+    with archive.open(info) as member:
+        lying = f"zip member expands beyond the {info.file_size} bytes its header announces"
+        return _read_capped(member, info.file_size, lying)
 
 
 @dataclass(frozen=True)
@@ -109,23 +360,26 @@ class ImportProgress:
 ProgressCallback = Callable[[ImportProgress], None]
 
 
-def _is_zip(path: Path) -> bool:
+def _is_zip(path: Path, root: Path | None) -> bool:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, root) as fh:
             return fh.read(4) == ZIP_MAGIC
-    except OSError:
+    except (OSError, RejectedFile):  # reading it as a file will say why
         return False
 
 
 def _dicomdir_references(dicomdir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Files referenced by a DICOMDIR, resolved case-insensitively (ISO 9660 media)."""
     try:
-        ds = dcmread(dicomdir, force=True)
+        data = read_regular(dicomdir, None, MAX_DICOMDIR_BYTES)
+        ds = dcmread(BytesIO(data), force=True)
         records = ds.DirectoryRecordSequence
         if not isinstance(records, DicomSequence):  # e.g. an empty value, or not an SQ
             raise ValueError("its Directory Record Sequence is not a sequence")
+    except RejectedFile as exc:
+        return [], [(str(dicomdir), f"unreadable DICOMDIR: {exc.reason}")]
     except Exception as exc:
-        return [], [(str(dicomdir), f"unreadable DICOMDIR: {exc}")]
+        return [], [(str(dicomdir), f"unreadable DICOMDIR: {_describe(exc)}")]
     root = dicomdir.parent
     found: list[Path] = []
     missing: list[tuple[str, str]] = []
@@ -136,7 +390,7 @@ def _dicomdir_references(dicomdir: Path) -> tuple[list[Path], list[tuple[str, st
                 continue
             parts = [file_id] if isinstance(file_id, str) else list(file_id)
         except Exception as exc:
-            missing.append((str(dicomdir), f"unreadable DICOMDIR record: {exc}"))
+            missing.append((str(dicomdir), f"unreadable DICOMDIR record: {_describe(exc)}"))
             continue
         candidate = _resolve_case_insensitive(root, [str(p) for p in parts])
         if candidate is None:
@@ -149,12 +403,14 @@ def _dicomdir_references(dicomdir: Path) -> tuple[list[Path], list[tuple[str, st
 
 
 def _resolve_case_insensitive(root: Path, parts: list[str]) -> Path | None:
+    """The path a record names, matched case-insensitively; None if there is none. Nothing is
+    opened here: what the path is (a link out of the media, a FIFO) is checked before reading."""
     current = root
     for part in parts:
         if part in ("..", ".", "") or "/" in part:
             return None  # a DICOMDIR must not point outside its media
         exact = current / part
-        if exact.exists():
+        if os.path.lexists(exact):
             current = exact
             continue
         try:
@@ -166,53 +422,121 @@ def _resolve_case_insensitive(root: Path, parts: list[str]) -> Path | None:
         if match is None:
             return None
         current = match
-    return current if current.is_file() else None
+    return None if current.is_dir() else current
 
 
-def collect_sources(paths: list[Path]) -> tuple[list[Source], list[tuple[str, str]]]:
-    """Expand files, folders, zips and DICOMDIRs into a de-duplicated list of sources."""
+def collect_sources(
+    paths: list[Path], cancel: threading.Event | None = None
+) -> tuple[list[Source], list[tuple[str, str]]]:
+    """Expand files, folders, zips and DICOMDIRs into a de-duplicated list of sources.
+
+    A folder's files and a DICOMDIR's records must stay under that folder (links are not
+    followed out of it); a file named on its own is read wherever it is. Setting ``cancel``
+    stops the walk (what was found so far is returned)."""
     sources: list[Source] = []
     problems: list[tuple[str, str]] = []
     seen: set[Path] = set()
 
-    def add_file(path: Path) -> None:
+    def add_file(path: Path, root: Path | None) -> None:
+        reason = unsafe_reason(path, root)
+        if reason is not None:
+            problems.append((str(path), reason))
+            return
         resolved = path.resolve()
         if resolved in seen:
             return
         seen.add(resolved)
         if path.name.upper() == DICOMDIR_NAME:
             return  # an index of the media; its files are walked anyway
-        if path.suffix.lower() not in DICOM_SUFFIXES and _is_zip(path):
+        if path.suffix.lower() not in DICOM_SUFFIXES and _is_zip(path, root):
             try:
-                with zipfile.ZipFile(path) as archive:
-                    for info in archive.infolist():
-                        name = Path(info.filename).name.upper()
-                        # a folder (info.is_dir() raises IndexError for an empty name)
-                        if info.filename.endswith("/") or name == DICOMDIR_NAME:
-                            continue
-                        sources.append(Source(f"{path}!{info.filename}", path, info.filename))
+                sources.extend(_zip_members(path, root, problems))
+            except RejectedFile as exc:
+                problems.append((str(path), exc.reason))
             except ZIP_ERRORS as exc:
-                problems.append((str(path), f"unreadable zip archive: {exc}"))
+                problems.append((str(path), f"unreadable zip archive: {_describe(exc)}"))
+            except Exception as exc:  # one archive never aborts the import
+                _unexpected("listing", str(path), exc)
+                problems.append((str(path), f"unreadable zip archive: {_describe(exc)}"))
             return
-        sources.append(Source(str(path), path))
+        sources.append(Source(str(path), path, root=root))
 
     for given in paths:
+        if cancel is not None and cancel.is_set():
+            break
         path = Path(given).expanduser()
-        if not path.exists():
+        if not os.path.lexists(path):
             problems.append((str(path), "no such file or folder"))
         elif path.is_dir():
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames.sort()
-                for name in sorted(filenames):
-                    add_file(Path(dirpath) / name)
+            _walk(path, add_file, problems, cancel)
         elif path.name.upper() == DICOMDIR_NAME:
             refs, missing = _dicomdir_references(path)
             problems.extend(missing)
+            root = path.parent.resolve()
             for ref in refs:
-                add_file(ref)
+                add_file(ref, root)
         else:
-            add_file(path)
+            add_file(path, None)
     return sources, problems
+
+
+def _walk(
+    folder: Path,
+    add_file: Callable[[Path, Path | None], None],
+    problems: list[tuple[str, str]],
+    cancel: threading.Event | None,
+) -> None:
+    """Every file under ``folder``; links to folders are not walked (one leading outside is a
+    rejection), and a folder that cannot be listed is one too."""
+    root = folder.resolve()
+
+    def unlistable(exc: OSError) -> None:
+        problems.append((str(exc.filename), f"cannot read folder: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unlistable):
+        if cancel is not None and cancel.is_set():
+            return
+        dirnames.sort()
+        for name in dirnames:
+            linked = Path(dirpath) / name
+            if linked.is_symlink() and unsafe_reason(linked, root) == LINK_OUTSIDE:
+                problems.append((str(linked), LINK_OUTSIDE))
+        for name in sorted(filenames):
+            add_file(Path(dirpath) / name, root)
+
+
+def _read_and_parse(source: Source | MemorySource) -> tuple[ParsedInstance, bytes] | str:
+    """A source's parsed header and bytes, or why it is rejected: whatever one file raises,
+    the import goes on. Failures other than the documented refusals are logged (type only;
+    the file's name may be a patient's, so it is logged at DEBUG)."""
+    try:
+        data = source.read()
+    except RejectedFile as exc:
+        return exc.reason
+    except MemoryError as exc:
+        _unexpected("reading", source.display, exc)
+        return "cannot read: out of memory"
+    except ZIP_ERRORS as exc:
+        return f"cannot read: {_describe(exc)}"
+    except Exception as exc:
+        _unexpected("reading", source.display, exc)
+        return f"cannot read: {_describe(exc)}"
+    try:
+        return parse_instance(data), data
+    except RejectedFile as exc:
+        return exc.reason
+    except MemoryError as exc:
+        _unexpected("parsing", source.display, exc)
+        return "unreadable DICOM file: out of memory"
+    except Exception as exc:
+        _unexpected("parsing", source.display, exc)
+        return f"unreadable DICOM file: {_describe(exc)}"
+
+
+def _unexpected(step: str, display: str, exc: Exception) -> None:
+    """Log a failure that is not a documented refusal (the fuzz targets make it raise)."""
+    log.warning("import: unexpected %s while %s a file; it is rejected", type(exc).__name__, step)
+    log.debug("import: %s %r failed", step, display, exc_info=exc)
 
 
 class Importer:
@@ -234,7 +558,7 @@ class Importer:
         cancel: threading.Event | None = None,
         source_name: str = "import",
     ) -> ImportSummary:
-        sources, problems = collect_sources(paths)
+        sources, problems = collect_sources(paths, cancel)
         return self.run_sources(sources, problems, progress, cancel, source_name)
 
     def run_sources(
@@ -255,15 +579,12 @@ class Importer:
             if cancel is not None and cancel.is_set():
                 summary.cancelled = True
                 break
-            try:
-                data = source.read()
-            except ZIP_ERRORS as exc:
-                summary.rejected.append((source.display, f"cannot read: {exc}"))
+            outcome = _read_and_parse(source)
+            if isinstance(outcome, str):
+                summary.rejected.append((source.display, outcome))
             else:
-                try:
-                    pending.append((source.display, parse_instance(data), data))
-                except RejectedFile as exc:
-                    summary.rejected.append((source.display, exc.reason))
+                pending.append((source.display, *outcome))
+            del outcome  # the file's bytes are held by ``pending`` alone
             done += 1
             full = len(pending) >= self.batch_size or sum(len(d) for *_, d in pending) > BATCH_BYTES
             if full and not self._flush(pending, summary, source_name):

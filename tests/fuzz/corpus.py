@@ -8,7 +8,8 @@ mutations start deep inside the format rather than at its first length check:
 - command sets from ``CStoreRQ`` / ``CStoreRSP`` / ``CEchoRQ`` / ``CEchoRSP.encode()``;
 - data sets and Part 10 files from pydicom's bundled test files (listed from the package
   folder directly: ``get_testdata_files()`` would try to download);
-- a zip of two of those files (deflated and stored), and the DICOMDIR of the bundled media.
+- a zip of two of those files (stored, deflated, bzip2, LZMA), zip bombs of each method
+  with honest and with lying sizes, and the DICOMDIR of the bundled media.
 
 ``seeds(target)`` returns the seeds of one target (``tests.fuzz.targets.TARGETS``); the
 functions are cached, and nothing here touches the network.
@@ -230,10 +231,13 @@ def pdv_payloads() -> list[bytes]:
 
 
 # -- files as imported ----------------------------------------------------------------------------
+ZIP_METHODS = (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+
 def zip_archives() -> list[bytes]:
     members = _existing(TEST_FILES, ZIP_MEMBERS)
     archives = []
-    for compression in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
+    for compression in ZIP_METHODS:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
             for path in members:
@@ -241,6 +245,35 @@ def zip_archives() -> list[bytes]:
             archive.writestr("DICOM/", b"")  # a folder entry
         archives.append(buffer.getvalue())
     return archives
+
+
+def _announcing(raw: bytes, file_size: int) -> bytes:
+    """A one-member zip whose headers announce ``file_size`` expanded bytes (a lie)."""
+    data = bytearray(raw)
+    data[22:26] = file_size.to_bytes(4, "little")  # local file header (APPNOTE 4.3.7)
+    central = raw.find(b"PK\x01\x02") + 24  # central directory header (APPNOTE 4.3.12)
+    data[central : central + 4] = file_size.to_bytes(4, "little")
+    return bytes(data)
+
+
+ZIP_BOMB_BYTES = 256 << 10  # four times import_zip_alloc's per-file limit; expanded and
+# parsed under the default limits, a larger run of zeros would make each example slow: pydicom
+# reads zeros as empty elements, about 3 s per 8 MiB
+
+
+@functools.cache
+def zip_bombs() -> tuple[bytes, ...]:
+    """Small zips of ``ZIP_BOMB_BYTES`` zeros (written in pieces, as a stream), compressed
+    about 1000 to 6000 times: each method with honest sizes, and each announcing 1000 bytes."""
+    bombs = []
+    for compression in ZIP_METHODS[:1] + ZIP_METHODS[2:]:  # stored zeros are not small
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+            with archive.open("DICOM/IM1", "w") as member:
+                for _ in range(ZIP_BOMB_BYTES >> 16):
+                    member.write(bytes(1 << 16))
+        bombs += [buffer.getvalue(), _announcing(buffer.getvalue(), 1000)]
+    return tuple(bombs)
 
 
 def dicomdirs() -> list[bytes]:
@@ -263,7 +296,8 @@ def seeds(target: str) -> list[bytes]:
         "part10_meta": lambda: list(part10_files()),
         "associate_rq": lambda: [association_request()],
         "import_file": lambda: list(part10_files()),
-        "import_zip": zip_archives,
+        "import_zip": lambda: zip_archives() + list(zip_bombs()),
+        "import_zip_alloc": lambda: zip_archives() + list(zip_bombs()),
         "import_dicomdir": dicomdirs,
     }
     return list(table[target]())

@@ -6,7 +6,9 @@ and its ``PeerClosedError`` from the upper layer and DIMSE codec, ``RejectedFile
 header reader, ``Part10Error`` from the stored-file framing). Any other exception escaping a
 target is a finding, and so is a ``PropertyViolation``: a documented property that did not
 hold (the bytes a PDU read allocates, the header the fast scan gives, the accounting of an
-import, a DICOMDIR that must not point outside its media).
+import, what importing a zip holds in memory, a DICOMDIR that must not point outside its media).
+The importer rejects whatever one file raises rather than stop; under the import targets it
+raises instead where the failure is not one of its documented refusals (``_strict_import``).
 
 Where the parser is not ours, the target says so and tolerates what the calling code
 tolerates: pydicom's ``dcmread`` raises many exception types for a damaged file, and every
@@ -21,6 +23,7 @@ scratch folder per process (``FUZZ_TMPDIR`` chooses where it is made).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import io
 import os
@@ -28,7 +31,7 @@ import shutil
 import tempfile
 import tracemalloc
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -42,7 +45,8 @@ from core.dicom.header import ScannedDataSet, header_of, parse_instance, scan_da
 from core.dicom.part10 import part10
 from core.dicom.transcode import Part10Error, parse_meta
 from core.errors import ProtocolError, RejectedFile
-from core.index.importer import Importer, collect_sources
+from core.index import importer
+from core.index.importer import Importer, ImportSummary, collect_sources
 from core.index.writer import IngestItem, Outcome
 from core.net import dimse
 from tests.fuzz.corpus import MEDIA
@@ -373,17 +377,43 @@ def _importer() -> Importer:
     return Importer(cast(Any, _Intake(_workdir())), cast(Any, None))
 
 
-def _import(path: Path) -> None:
-    """``Importer.run`` on ``path``: each source imported, a duplicate, or rejected."""
-    with warnings.catch_warnings():
+def _raise(step: str, display: str, exc: Exception) -> None:
+    raise exc
+
+
+@contextlib.contextmanager
+def _strict_import(**limits: int) -> Iterator[None]:
+    """While the block runs, the importer raises what it would otherwise turn into a
+    rejection and log as unexpected (a finding: not a documented refusal), and ``limits``
+    replace its module constants of the same names."""
+    saved = {name: getattr(importer, name) for name in limits}
+    unexpected = importer._unexpected
+    importer._unexpected = _raise
+    for name, value in limits.items():
+        setattr(importer, name, value)
+    try:
+        yield
+    finally:
+        importer._unexpected = unexpected
+        for name, value in saved.items():
+            setattr(importer, name, value)
+
+
+def _import(path: Path) -> ImportSummary:
+    """``Importer.run`` on ``path``: each source imported, a duplicate, or rejected, and
+    every rejection with a reason."""
+    with warnings.catch_warnings(), _strict_import():
         warnings.simplefilter("ignore")
         summary = _importer().run([path])
+    if not all(reason for _, reason in summary.rejected):
+        raise PropertyViolation(f"a rejection without a reason: {summary.rejected}")
     accounted = summary.imported + summary.duplicates + len(summary.rejected)
     if accounted != summary.total or summary.stopped or summary.cancelled:
         raise PropertyViolation(
             f"{summary.total} sources but {summary.imported} imported, {summary.duplicates}"
             f" duplicates, {len(summary.rejected)} rejected"
         )
+    return summary
 
 
 def _dropped(name: str, data: bytes) -> Path:
@@ -402,6 +432,52 @@ def target_import_file(data: bytes) -> None:
 def target_import_zip(data: bytes) -> None:
     """A zip archive dropped on the import: its members are read and parsed."""
     _import(_dropped("archive.zip", data))
+
+
+# The import_zip_alloc target lowers the importer's limits (a member may expand to 64 KiB, an
+# archive to 256 KiB in all), so that short inputs can be bombs of every kind: honest or
+# lying sizes, stored, deflate, bzip2 or LZMA. What one import may hold at its peak: the
+# archive's listing (ZipInfo objects, a few hundred bytes for each 46-byte directory entry),
+# and per member its bytes twice (chunks, joined) and pydicom's parse of them; bounded by
+# ZIP_ALLOC_PER_INPUT_BYTE times the input, ZIP_ALLOC_PER_MEMBER_BYTE times the per-file
+# limit, and a constant (read buffers of READ_CHUNK, pydicom's dictionaries on first use).
+ZIP_ALLOC_LIMITS = {
+    "MAX_FILE_BYTES": 64 << 10,
+    "ZIP_MAX_TOTAL_BYTES": 256 << 10,
+    "ZIP_RATIO_FROM_BYTES": 16 << 10,
+}
+ZIP_ALLOC_PER_INPUT_BYTE = 32
+ZIP_ALLOC_PER_MEMBER_BYTE = 16
+ZIP_ALLOC_SLACK = 4 << 20
+
+
+def target_import_zip_alloc(data: bytes) -> None:
+    """Importing a zip never holds more than its limits allow, whatever its headers say.
+
+    Measured with tracemalloc around ``Importer.run`` under ``ZIP_ALLOC_LIMITS``; a zip
+    bomb (a member whose compressed bytes expand a millionfold, as bzip2 of zeros does) must
+    be refused by the announced sizes or stopped at them, never expanded first."""
+    path = _dropped("archive.zip", data)
+    bound = (
+        ZIP_ALLOC_PER_INPUT_BYTE * len(data)
+        + ZIP_ALLOC_PER_MEMBER_BYTE * ZIP_ALLOC_LIMITS["MAX_FILE_BYTES"]
+        + ZIP_ALLOC_SLACK
+    )
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        baseline = tracemalloc.get_traced_memory()[0]
+        with warnings.catch_warnings(), _strict_import(**ZIP_ALLOC_LIMITS):
+            warnings.simplefilter("ignore")
+            _importer().run([path])
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        if started:
+            tracemalloc.stop()
+    if peak > bound:
+        raise PropertyViolation(f"importing a {len(data)}-byte zip held {peak} bytes at its peak")
 
 
 @functools.cache
@@ -440,5 +516,6 @@ TARGETS: dict[str, Target] = {
     "part10_meta": target_part10_meta,
     "import_file": target_import_file,
     "import_zip": target_import_zip,
+    "import_zip_alloc": target_import_zip_alloc,
     "import_dicomdir": target_import_dicomdir,
 }

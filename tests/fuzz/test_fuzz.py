@@ -36,6 +36,7 @@ EXAMPLES = {
     "part10_meta": 2000,
     "import_file": 500,
     "import_zip": 400,
+    "import_zip_alloc": 200,
     "import_dicomdir": 150,
 }
 REGRESSION_SECONDS = 5.0  # a kept input that takes longer is a finding (a hang) in itself
