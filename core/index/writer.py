@@ -110,6 +110,34 @@ class IndexWriter:
         # those drops durable before it commits (FileStore.settle_discards).
         self._lock = threading.Lock()
 
+    def _settle_duplicate(
+        self,
+        item: IngestItem,
+        old: _Existing | None,
+        relative: str,
+        to_discard: list[Path],
+    ) -> Outcome:
+        """What becomes of ``item`` whose SOP Instance UID is indexed (``old``) or came
+        earlier in its batch (``old`` None): ALREADY (the very file), DUPLICATE (kept out) or
+        REPLACED (the caller drops ``old``; its file's space is released here when the new
+        version takes its path)."""
+        incoming = item.incoming
+        if (
+            old is not None
+            and incoming is not None
+            and self.store.same_file(old.file_path, incoming)
+        ):
+            to_discard.append(incoming)
+            return Outcome.ALREADY
+        if self.duplicate_policy == "keep" or old is None:
+            if incoming is not None:
+                to_discard.append(incoming)
+            self.store.release(item.size)
+            return Outcome.DUPLICATE
+        if old.file_path == relative:
+            self.store.release(old.file_size)
+        return Outcome.REPLACED
+
     # -- ingest ------------------------------------------------------------------------------
     def write_batch(
         self,
@@ -153,29 +181,17 @@ class IndexWriter:
                 relative = FileStore.relative_path(h.study_uid, h.series_uid, h.sop_uid)
                 incoming = item.incoming
                 if h.sop_uid in seen or old is not None:
-                    if (
-                        old is not None
-                        and incoming is not None
-                        and self.store.same_file(old.file_path, incoming)
-                    ):
-                        outcomes.append(Outcome.ALREADY)
-                        to_discard.append(incoming)
+                    outcome = self._settle_duplicate(item, old, relative, to_discard)
+                    outcomes.append(outcome)
+                    if outcome is not Outcome.REPLACED:
                         continue
-                    if self.duplicate_policy == "keep" or old is None:
-                        outcomes.append(Outcome.DUPLICATE)
-                        if incoming is not None:
-                            to_discard.append(incoming)
-                        self.store.release(item.size)
-                        continue
+                    assert old is not None  # only a stored old version is replaced
                     touched.add(old.series_pk, old.study_pk, old.patient_pk)
                     vacated.add(old.series_pk)
                     if old.file_path != relative:
                         removed_files.append((old.file_path, old.file_size))
-                    else:
-                        self.store.release(old.file_size)
                     conn.execute(_DELETE_INSTANCE, {"b_id": old.id})
                     del existing[h.sop_uid]
-                    outcomes.append(Outcome.REPLACED)
                 else:
                     outcomes.append(Outcome.STORED)
                 seen.add(h.sop_uid)
@@ -190,23 +206,7 @@ class IndexWriter:
                     self.store.place_bytes(item.data, relative)
                 else:
                     raise KioskError(f"image {h.sop_uid} has neither a file nor its bytes")
-                rows.append(
-                    {
-                        "series_pk": parents.series,
-                        "sop_uid": h.sop_uid,
-                        "sop_class_uid": h.sop_class_uid,
-                        "instance_number": h.instance_number,
-                        "transfer_syntax": h.transfer_syntax,
-                        "num_frames": h.num_frames,
-                        "rows": h.rows,
-                        "columns": h.columns,
-                        "file_path": relative,
-                        "file_size": item.size,
-                        "received_at": item.received_at,
-                        "source": item.source[:80],
-                        "source_detail": item.source_detail,
-                    }
-                )
+                rows.append(_instance_row(item, parents.series, relative))
                 touched.add(parents.series, parents.study, parents.patient)
             if rows:
                 conn.execute(_INSERT_INSTANCE, rows)
@@ -457,6 +457,26 @@ class _Touched:
         self.series.add(series)
         self.studies.add(study)
         self.patients.add(patient)
+
+
+def _instance_row(item: IngestItem, series_pk: int, relative: str) -> dict[str, object]:
+    """The ``instance`` row of ``item``, stored at ``relative`` in series ``series_pk``."""
+    h = item.header
+    return {
+        "series_pk": series_pk,
+        "sop_uid": h.sop_uid,
+        "sop_class_uid": h.sop_class_uid,
+        "instance_number": h.instance_number,
+        "transfer_syntax": h.transfer_syntax,
+        "num_frames": h.num_frames,
+        "rows": h.rows,
+        "columns": h.columns,
+        "file_path": relative,
+        "file_size": item.size,
+        "received_at": item.received_at,
+        "source": item.source[:80],
+        "source_detail": item.source_detail,
+    }
 
 
 def _existing(conn: Connection, uids: Sequence[str]) -> dict[str, _Existing]:
