@@ -15,6 +15,8 @@ compound codes (Z/D, X/Z, X/D, X/Z/D, X/Z/U*) depend on the IOD's attribute type
 
 from __future__ import annotations
 
+import functools
+
 BASIC_PROFILE: dict[int, str] = {
     0x00001000: "X",  # Affected SOP Instance UID
     0x00001001: "U",  # Requested SOP Instance UID
@@ -678,3 +680,2999 @@ BASIC_PROFILE_MASKED: tuple[tuple[int, int, int, int, str], ...] = (
     (0x6000, 0x4000, 0xFF00, 0xFFFF, "X"),  # Overlay Comments
     (0x6000, 0x3000, 0xFF00, 0xFFFF, "X"),  # Overlay Data
 )
+
+
+# -- attribute types per IOD -------------------------------------------------------------------
+# Compound actions (Z/D, X/Z, X/D, X/Z/D, X/Z/U*) depend on the attribute's type in the IOD of
+# the instance, and so does whether a sequence may lose its last item. Source: the module and
+# IOD tables of PS3.3 (edition 2026b) as highdicom (MIT License) release 0.28.2 ships them in
+# ``highdicom/_standard/`` (``module_attribute_map.json``, ``iod_module_map.json``,
+# ``sop_class_iod_map.json``, generated from the standard by the dicom-standard project),
+# converted mechanically. Kept, for every module: the attributes ``BASIC_PROFILE`` gives a
+# compound action and the sequences whose items hold a Referenced SOP Instance UID, at every
+# nesting level, with their type when it is 1 or 2 (1C and 2C count as 1 and 2: an attribute
+# present in the original met its condition). Anything not listed is Type 3 or not part of the
+# IOD, which for the choice of an action is the same. Every module of an IOD counts whatever
+# its usage (M, C or U): only a module present in the instance gives it these attributes, and
+# where two modules give one attribute different types, the stricter wins.
+#
+# ``_MODULE_TYPES``: ``[module]`` then one attribute a line in PS3.3's notation (">" per
+# sequence level; a line without a type only names the sequence of the lines below it).
+# ``_IOD_MODULES``: ``iod: module module ...`` (indented lines continue). ``_SOP_CLASS_IODS``:
+# ``SOP Class UID  iod``.
+
+_MODULE_TYPES = """
+[acquisition-context]
+AcquisitionContextSequence 2
+>ContentItemModifierSequence
+>>ReferencedSOPSequence 1
+>ReferencedSOPSequence 1
+[advanced-blending-presentation-state]
+AdvancedBlendingSequence
+>ReferencedImageSequence 1
+>ReferencedSpatialRegistrationSequence
+>>ReferencedSeriesSequence
+>>>ReferencedSOPSequence 1
+>SoftcopyVOILUTSequence
+>>ReferencedImageSequence 1
+[approval]
+ReviewerName 2
+[autorefraction-measurements-series]
+ReferencedPerformedProcedureStepSequence 1
+[breast-projection-x-ray-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>ReferencedImageSequence 2
+[breast-tomosynthesis-acquisition]
+XRay3DAcquisitionSequence
+>ContrastBolusAgent 1
+>EndAcquisitionDateTime 1
+>SourceImageSequence 1
+>StartAcquisitionDateTime 1
+[breast-tomosynthesis-contributing-sources]
+ContributingSourcesSequence
+>AcquisitionDateTime 1
+>ContributingSOPInstancesReferenceSequence
+>>ReferencedSeriesSequence
+>>>ReferencedInstanceSequence 1
+>DateOfLastDetectorCalibration 1
+>DetectorID 1
+>DeviceSerialNumber 1
+>OperatorIdentificationSequence 1
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+>OperatorsName 1
+>ProtocolName 1
+>StationName 1
+>TimeOfLastDetectorCalibration 1
+[breast-tomosynthesis-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[c-arm-photon-electron-delivery-device]
+BlockDefinitionSequence
+>DeviceSerialNumber 2
+BolusDefinitionSequence
+>ConceptualVolumeSequence
+>>ConceptualVolumeConstituentSequence
+>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>OriginatingSOPInstanceReferenceSequence 1
+>>ConceptualVolumeSegmentationReferenceSequence
+>>>ReferencedDirectSegmentInstanceSequence 1
+>>DerivationConceptualVolumeSequence
+>>>SourceConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>EquivalentConceptualVolumesSequence
+>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>OriginatingSOPInstanceReferenceSequence 1
+>DeviceSerialNumber 2
+CompensatorDefinitionSequence
+>DeviceSerialNumber 2
+GeneralAccessoryDefinitionSequence
+>DeviceSerialNumber 2
+RTAccessoryHolderDefinitionSequence
+>DeviceSerialNumber 2
+RTBeamLimitingDeviceDefinitionSequence
+>DeviceSerialNumber 2
+RadiationGenerationModeSequence
+>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>ReferencedSOPSequence 1
+WedgeDefinitionSequence
+>DeviceSerialNumber 2
+[color-palette-definition]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+[common-instance-reference]
+ReferencedSeriesSequence
+>ReferencedInstanceSequence 1
+StudiesContainingOtherReferencedInstancesSequence
+>ReferencedSeriesSequence
+>>ReferencedInstanceSequence 1
+[confocal-microscopy-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[confocal-microscopy-tiled-pyramidal-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[content-assessment-results]
+AssessedSOPInstanceSequence 1
+>ReferencedComparisonSOPInstanceSequence 1
+AssessmentRequesterSequence
+>InstitutionCodeSequence 2
+>InstitutionName 2
+>StationName 2
+[contrast-bolus]
+ContrastBolusAgent 2
+[corneal-topography-map-analysis]
+SourceImageSequence 1
+[corneal-topography-map-image]
+AcquisitionDateTime 1
+ContentDate 1
+ContentTime 1
+RealWorldValueMappingSequence
+>QuantityDefinitionSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+[corneal-topography-map-series]
+ReferencedPerformedProcedureStepSequence 1
+[ct-image]
+ImagingEquipmentToTreatmentDeliveryDeviceRelationshipSequence
+>DevicePositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientToEquipmentRelationshipSequence
+>PatientSupportPositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientTreatmentPreparationSequence
+>PatientTreatmentPreparationProcedureSequence
+>>PatientTreatmentPreparationDeviceSequence
+>>>DeviceSerialNumber 2
+>>PatientTreatmentPreparationProcedureParameterSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+ScanStartPositionSequence
+>ImageReceptorPositionSequence
+>>DevicePositionParameterSequence
+>>>ReferencedSOPSequence 1
+>ImagingSourcePositionSequence
+>>DevicePositionParameterSequence
+>>>ReferencedSOPSequence 1
+ScanStopPositionSequence
+>ImageReceptorPositionSequence
+>>DevicePositionParameterSequence
+>>>ReferencedSOPSequence 1
+>ImagingSourcePositionSequence
+>>DevicePositionParameterSequence
+>>>ReferencedSOPSequence 1
+[ct-series]
+ReferencedPerformedProcedureStepSequence 1
+[deformable-spatial-registration]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ContentDate 1
+ContentTime 1
+DeformableRegistrationSequence
+>ReferencedImageSequence 1
+[display-system]
+EquipmentAdministratorSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+[displayed-area]
+DisplayedAreaSelectionSequence
+>ReferencedImageSequence 1
+[dx-series]
+ReferencedPerformedProcedureStepSequence 1
+[encapsulated-document]
+AcquisitionDateTime 2
+ContentDate 2
+ContentSequence
+>ContentSequence
+>>ReferencedSOPSequence 1
+>ObservationDateTime 1
+>ReferencedSOPSequence 1
+ContentTime 2
+IdenticalDocumentsSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+PredecessorDocumentsSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+SourceInstanceSequence 1
+[encapsulated-document-series]
+PerformedProtocolCodeSequence
+>ProtocolContextSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+RequestAttributesSequence
+>ScheduledProtocolCodeSequence
+>>ProtocolContextSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+[enhanced-continuous-rt-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RTImageFrameContextSequence
+>>RTImageScopeSequence
+>>>ReferencedRTPlanSequence 1
+>>>ReferencedRTRadiationSequence 1
+>>>ReferencedRTRadiationSetSequence 1
+>>>>ReferencedRTRadiationSequence 1
+>RTImageFrameImagingDevicePositionSequence
+>>ImageReceptorPositionSequence
+>>>DevicePositionParameterSequence
+>>>>ReferencedSOPSequence 1
+>>ImagingSourcePositionSequence
+>>>DevicePositionParameterSequence
+>>>>ReferencedSOPSequence 1
+>RTImageFrameRadiationAcquisitionSequence
+>>RTImageFrameMVRadiationAcquisitionSequence
+>>>RadiationGenerationModeSequence
+>>>>RadiationGenerationModeSequence
+>>>>>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>>>>>ReferencedSOPSequence 1
+>>RTImageFramekVRadiationAcquisitionSequence
+>>>XRayFilterSequence
+>>>>DeviceSerialNumber 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RTImageFrameContextSequence
+>>RTImageScopeSequence
+>>>ReferencedRTPlanSequence 1
+>>>ReferencedRTRadiationSequence 1
+>>>ReferencedRTRadiationSetSequence 1
+>>>>ReferencedRTRadiationSequence 1
+>RTImageFrameImagingDevicePositionSequence
+>>ImageReceptorPositionSequence
+>>>DevicePositionParameterSequence
+>>>>ReferencedSOPSequence 1
+>>ImagingSourcePositionSequence
+>>>DevicePositionParameterSequence
+>>>>ReferencedSOPSequence 1
+>RTImageFrameRadiationAcquisitionSequence
+>>RTImageFrameMVRadiationAcquisitionSequence
+>>>RadiationGenerationModeSequence
+>>>>RadiationGenerationModeSequence
+>>>>>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>>>>>ReferencedSOPSequence 1
+>>RTImageFramekVRadiationAcquisitionSequence
+>>>XRayFilterSequence
+>>>>DeviceSerialNumber 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[enhanced-ct-image]
+AcquisitionDateTime 1
+ImagingEquipmentToTreatmentDeliveryDeviceRelationshipSequence
+>DevicePositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientToEquipmentRelationshipSequence
+>PatientSupportPositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientTreatmentPreparationSequence
+>PatientTreatmentPreparationProcedureSequence
+>>PatientTreatmentPreparationDeviceSequence
+>>>DeviceSerialNumber 2
+>>PatientTreatmentPreparationProcedureParameterSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+ReferencedImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedPresentationStateSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedRawDataSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedWaveformSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+SourceImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+[enhanced-ct-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>MultienergyCTCharacteristicsSequence
+>>PerformedProcessingParametersSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>MultienergyCTCharacteristicsSequence
+>>PerformedProcessingParametersSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[enhanced-general-equipment]
+DeviceSerialNumber 1
+[enhanced-mammography-image]
+AcquisitionDateTime 1
+[enhanced-mammography-series]
+ReferencedPerformedProcedureStepSequence 1
+RequestAttributesSequence
+>ScheduledProtocolCodeSequence
+>>ProtocolContextSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+[enhanced-mr-color-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[enhanced-mr-image]
+AcquisitionDateTime 1
+ImagingEquipmentToTreatmentDeliveryDeviceRelationshipSequence
+>DevicePositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientToEquipmentRelationshipSequence
+>PatientSupportPositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientTreatmentPreparationSequence
+>PatientTreatmentPreparationProcedureSequence
+>>PatientTreatmentPreparationDeviceSequence
+>>>DeviceSerialNumber 2
+>>PatientTreatmentPreparationProcedureParameterSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+ReferencedImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedPresentationStateSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedRawDataSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedWaveformSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+SourceImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+[enhanced-mr-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[enhanced-pet-image]
+AcquisitionDateTime 1
+ImagingEquipmentToTreatmentDeliveryDeviceRelationshipSequence
+>DevicePositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientToEquipmentRelationshipSequence
+>PatientSupportPositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientTreatmentPreparationSequence
+>PatientTreatmentPreparationProcedureSequence
+>>PatientTreatmentPreparationDeviceSequence
+>>>DeviceSerialNumber 2
+>>PatientTreatmentPreparationProcedureParameterSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+ReferencedImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedPresentationStateSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedRawDataSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedWaveformSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+SourceImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+[enhanced-pet-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[enhanced-pet-series]
+ReferencedPerformedProcedureStepSequence 1
+[enhanced-rt-image]
+TreatmentPositionSequence
+>PatientSupportPositionSequence
+>>PatientSupportPositionDeviceParameterSequence
+>>>PatientSupportPositionParameterSequence
+>>>>ReferencedSOPSequence 1
+[enhanced-rt-image-device]
+AcquisitionDeviceSequence
+>DeviceSerialNumber 2
+GeneralAccessoryDefinitionSequence
+>DeviceSerialNumber 2
+PatientSupportDevicesSequence
+>ConceptualVolumeSequence
+>>ConceptualVolumeConstituentSequence
+>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>OriginatingSOPInstanceReferenceSequence 1
+>>ConceptualVolumeSegmentationReferenceSequence
+>>>ReferencedDirectSegmentInstanceSequence 1
+>>DerivationConceptualVolumeSequence
+>>>SourceConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>EquivalentConceptualVolumesSequence
+>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>OriginatingSOPInstanceReferenceSequence 1
+>DeviceSerialNumber 2
+RTBeamLimitingDeviceDefinitionSequence
+>DeviceSerialNumber 2
+[enhanced-rt-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RTImageFrameContextSequence
+>>RTImageScopeSequence
+>>>ReferencedRTPlanSequence 1
+>>>ReferencedRTRadiationSequence 1
+>>>ReferencedRTRadiationSetSequence 1
+>>>>ReferencedRTRadiationSequence 1
+>RTImageFrameImagingDevicePositionSequence
+>>ImageReceptorPositionSequence
+>>>DevicePositionParameterSequence
+>>>>ReferencedSOPSequence 1
+>>ImagingSourcePositionSequence
+>>>DevicePositionParameterSequence
+>>>>ReferencedSOPSequence 1
+>RTImageFrameRadiationAcquisitionSequence
+>>RTImageFrameMVRadiationAcquisitionSequence
+>>>RadiationGenerationModeSequence
+>>>>RadiationGenerationModeSequence
+>>>>>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>>>>>ReferencedSOPSequence 1
+>>RTImageFramekVRadiationAcquisitionSequence
+>>>XRayFilterSequence
+>>>>DeviceSerialNumber 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RTImageFrameContextSequence
+>>RTImageScopeSequence
+>>>ReferencedRTPlanSequence 1
+>>>ReferencedRTRadiationSequence 1
+>>>ReferencedRTRadiationSetSequence 1
+>>>>ReferencedRTRadiationSequence 1
+>RTImageFrameImagingDevicePositionSequence
+>>ImageReceptorPositionSequence
+>>>DevicePositionParameterSequence
+>>>>ReferencedSOPSequence 1
+>>ImagingSourcePositionSequence
+>>>DevicePositionParameterSequence
+>>>>ReferencedSOPSequence 1
+>RTImageFrameRadiationAcquisitionSequence
+>>RTImageFrameMVRadiationAcquisitionSequence
+>>>RadiationGenerationModeSequence
+>>>>RadiationGenerationModeSequence
+>>>>>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>>>>>ReferencedSOPSequence 1
+>>RTImageFramekVRadiationAcquisitionSequence
+>>>XRayFilterSequence
+>>>>DeviceSerialNumber 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[enhanced-rt-series]
+ReferencedPerformedProcedureStepSequence 1
+SeriesDate 1
+SeriesTime 1
+[enhanced-series]
+ReferencedPerformedProcedureStepSequence 1
+[enhanced-us-image]
+AcquisitionDateTime 1
+ReferencedInstanceSequence 1
+ReferencedRawDataSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+SourceImageSequence 1
+TransducerIdentificationSequence
+>DeviceSerialNumber 2
+[enhanced-us-series]
+PerformedProtocolCodeSequence
+>ProtocolContextSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+ReferencedPerformedProcedureStepSequence 1
+[enhanced-us-volume-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[enhanced-xa-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>ReferencedImageSequence 2
+[enhanced-xa-xrf-image]
+AcquisitionDateTime 1
+ReferencedImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedOtherPlaneSequence 1
+SourceImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+[enhanced-xrf-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>ReferencedImageSequence 2
+[general-image]
+ContentDate 2
+ContentTime 2
+RealWorldValueMappingSequence
+>QuantityDefinitionSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+[general-ophthalmic-refractive-measurements]
+ContentDate 1
+ContentTime 1
+ReferencedRefractiveMeasurementsSequence 2
+[general-series]
+OperatorIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+PerformedProtocolCodeSequence
+>ProtocolContextSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+PerformingPhysicianIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+RequestAttributesSequence
+>ScheduledProtocolCodeSequence
+>>ProtocolContextSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+[general-study]
+ConsultingPhysicianIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+PhysiciansOfRecordIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+PhysiciansReadingStudyIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ReferringPhysicianIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+[generic-implant-template-description]
+DerivationImplantTemplateSequence 1
+OriginalImplantTemplateSequence 1
+ReplacedImplantTemplateSequence 1
+[graphic-annotation]
+GraphicAnnotationSequence
+>ReferencedImageSequence 1
+[hanging-protocol-display]
+DisplaySetsSequence
+>PseudoColorPaletteInstanceReferenceSequence 1
+[height-map-segmentation-image]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+SegmentSequence
+>ContentCreatorIdentificationCodeSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+[height-map-segmentation-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[image-acquisition-results]
+PerformedProtocolCodeSequence
+>ProtocolContextSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+PerformedSeriesSequence
+>OperatorIdentificationSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+>PerformingPhysicianIdentificationSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+[imaging-service-request]
+ReferringPhysicianIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+RequestingPhysicianIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+[implant-assembly-template]
+ComponentTypesSequence
+>ComponentSequence 1
+DerivationImplantAssemblyTemplateSequence 1
+OriginalImplantAssemblyTemplateSequence 1
+ReplacedImplantAssemblyTemplateSequence 1
+[implant-template-group]
+ImplantTemplateGroupMembersSequence 1
+ReplacedImplantTemplateGroupSequence 1
+[instructions]
+InstructionSequence
+>InstructionPerformedDateTime 2
+[intraocular-lens-calculations]
+IntraocularLensCalculationsLeftEyeSequence
+>AnteriorChamberDepthSequence
+>>ReferencedSOPSequence 1
+>CorneaMeasurementsSequence
+>>ReferencedSOPSequence 1
+>CornealSizeSequence
+>>ReferencedSOPSequence 1
+>LensThicknessSequence
+>>ReferencedSOPSequence 1
+>OphthalmicAxialLengthSequence
+>>ReferencedSOPSequence 1
+>RefractiveStateSequence
+>>SourceOfRefractiveMeasurementsSequence
+>>>ReferencedSOPSequence 1
+IntraocularLensCalculationsRightEyeSequence
+>AnteriorChamberDepthSequence
+>>ReferencedSOPSequence 1
+>CorneaMeasurementsSequence
+>>ReferencedSOPSequence 1
+>CornealSizeSequence
+>>ReferencedSOPSequence 1
+>LensThicknessSequence
+>>ReferencedSOPSequence 1
+>OphthalmicAxialLengthSequence
+>>ReferencedSOPSequence 1
+>RefractiveStateSequence
+>>SourceOfRefractiveMeasurementsSequence
+>>>ReferencedSOPSequence 1
+[intraocular-lens-calculations-series]
+ReferencedPerformedProcedureStepSequence 1
+[intravascular-oct-image]
+AcquisitionDateTime 1
+[intravascular-oct-series]
+ReferencedPerformedProcedureStepSequence 1
+[intravascular-optical-coherence-tomography-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+[inventory]
+ContentDate 1
+ContentTime 1
+IncorporatedInventoryInstanceSequence 2
+InventoriedStudiesSequence
+>ConsultingPhysicianIdentificationSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+>InventoriedSeriesSequence
+>>InventoriedInstancesSequence
+>>>ReferencedRequestSequence
+>>>>ReferencedStudySequence 2
+>>>>RequestedProcedureDescription 2
+>>RequestAttributesSequence
+>>>ScheduledProtocolCodeSequence
+>>>>ProtocolContextSequence
+>>>>>ContentItemModifierSequence
+>>>>>>ReferencedSOPSequence 1
+>>>>>ReferencedSOPSequence 1
+>OtherPatientIDsSequence
+>>PatientID 2
+>PatientID 2
+>PhysiciansOfRecordIdentificationSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+>PhysiciansReadingStudyIdentificationSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+>ReferringPhysicianIdentificationSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+[keratometry-measurements-series]
+ReferencedPerformedProcedureStepSequence 1
+[key-object-document]
+ContentDate 1
+ContentTime 1
+CurrentRequestedProcedureEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+IdenticalDocumentsSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedRequestSequence
+>ReferencedStudySequence 2
+>RequestedProcedureDescription 2
+[key-object-document-series]
+ReferencedPerformedProcedureStepSequence 2
+[legacy-converted-enhanced-ct-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>ConversionSourceAttributesSequence 1
+>DerivationImageSequence
+>>SourceImageSequence 2
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>ConversionSourceAttributesSequence 1
+>DerivationImageSequence
+>>SourceImageSequence 2
+>ReferencedImageSequence 2
+[legacy-converted-enhanced-mr-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>ConversionSourceAttributesSequence 1
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>ConversionSourceAttributesSequence 1
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[legacy-converted-enhanced-pet-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>ConversionSourceAttributesSequence 1
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>ConversionSourceAttributesSequence 1
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[lensometry-measurements-series]
+ReferencedPerformedProcedureStepSequence 1
+[mammography-series]
+RequestAttributesSequence
+>ScheduledProtocolCodeSequence
+>>ProtocolContextSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+[microscopy-bulk-simple-annotations]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ContentDate 1
+ContentTime 1
+ReferencedImageSequence 1
+[microscopy-bulk-simple-annotations-series]
+ReferencedPerformedProcedureStepSequence 1
+[mr-image]
+ImagingEquipmentToTreatmentDeliveryDeviceRelationshipSequence
+>DevicePositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientToEquipmentRelationshipSequence
+>PatientSupportPositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientTreatmentPreparationSequence
+>PatientTreatmentPreparationProcedureSequence
+>>PatientTreatmentPreparationDeviceSequence
+>>>DeviceSerialNumber 2
+>>PatientTreatmentPreparationProcedureParameterSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+[mr-series]
+ReferencedPerformedProcedureStepSequence 1
+[mr-spectroscopy]
+AcquisitionDateTime 1
+ReferencedImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedInstanceSequence 1
+ReferencedPresentationStateSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedRawDataSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedWaveformSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+SourceImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+[mr-spectroscopy-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>ReferencedImageSequence 2
+[multi-energy-ct-image]
+MultienergyCTCharacteristicsSequence
+>PerformedProcessingParametersSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+[multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+[multi-frame-grayscale-byte-secondary-capture-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+[multi-frame-grayscale-word-secondary-capture-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+[multi-frame-true-color-secondary-capture-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+[nm-image]
+RealWorldValueMappingSequence
+>QuantityDefinitionSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+[ophthalmic-axial-measurements]
+OphthalmicAxialMeasurementsLeftEyeSequence
+>OphthalmicAxialLengthMeasurementsSequence
+>>OphthalmicAxialLengthMeasurementsLengthSummationSequence
+>>>ReferencedOphthalmicAxialLengthMeasurementQCImageSequence 1
+>>OphthalmicAxialLengthMeasurementsTotalLengthSequence
+>>>ReferencedOphthalmicAxialLengthMeasurementQCImageSequence 1
+>OpticalSelectedOphthalmicAxialLengthSequence
+>>SelectedTotalOphthalmicAxialLengthSequence
+>>>ReferencedOphthalmicAxialLengthMeasurementQCImageSequence 1
+>UltrasoundSelectedOphthalmicAxialLengthSequence
+>>ReferencedOphthalmicAxialLengthMeasurementQCImageSequence 1
+OphthalmicAxialMeasurementsRightEyeSequence
+>OphthalmicAxialLengthMeasurementsSequence
+>>OphthalmicAxialLengthMeasurementsLengthSummationSequence
+>>>ReferencedOphthalmicAxialLengthMeasurementQCImageSequence 1
+>>OphthalmicAxialLengthMeasurementsTotalLengthSequence
+>>>ReferencedOphthalmicAxialLengthMeasurementQCImageSequence 1
+>OpticalSelectedOphthalmicAxialLengthSequence
+>>SelectedTotalOphthalmicAxialLengthSequence
+>>>ReferencedOphthalmicAxialLengthMeasurementQCImageSequence 1
+>UltrasoundSelectedOphthalmicAxialLengthSequence
+>>ReferencedOphthalmicAxialLengthMeasurementQCImageSequence 1
+[ophthalmic-axial-measurements-series]
+ReferencedPerformedProcedureStepSequence 1
+[ophthalmic-optical-coherence-tomography-b-scan-volume-analysis-image]
+ContentDate 1
+ContentTime 1
+[ophthalmic-optical-coherence-tomography-b-scan-volume-analysis-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[ophthalmic-optical-coherence-tomography-en-face-image]
+ContentDate 1
+ContentTime 1
+OphthalmicFrameLocationSequence 1
+SourceImageSequence 1
+[ophthalmic-photography-image]
+AcquisitionDateTime 1
+ContentDate 1
+ContentTime 1
+SourceImageSequence 2
+[ophthalmic-thickness-map]
+AcquisitionDateTime 1
+ContentDate 1
+ContentTime 1
+RealWorldValueMappingSequence
+>QuantityDefinitionSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+ReferencedInstanceSequence 1
+SourceImageSequence 1
+[ophthalmic-thickness-map-series]
+ReferencedPerformedProcedureStepSequence 1
+[ophthalmic-tomography-b-scan-volume-analysis-series]
+ReferencedPerformedProcedureStepSequence 1
+[ophthalmic-tomography-en-face-series]
+ReferencedPerformedProcedureStepSequence 1
+[ophthalmic-tomography-image]
+AcquisitionDateTime 1
+[ophthalmic-tomography-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>OphthalmicFrameLocationSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>OphthalmicFrameLocationSequence 1
+>ReferencedImageSequence 2
+[ophthalmic-tomography-series]
+ReferencedPerformedProcedureStepSequence 1
+[optical-surface-scanner-series]
+ReferencedPerformedProcedureStepSequence 1
+ReferencedSurfaceDataSequence 2
+[parametric-map-image]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+[parametric-map-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[parametric-map-series]
+ReferencedPerformedProcedureStepSequence 1
+[patient]
+GroupOfPatientsIdentificationSequence
+>PatientID 1
+OtherPatientIDsSequence
+>PatientID 1
+PatientID 2
+ReferencedPatientPhotoSequence
+>ReferencedSOPSequence 1
+SourcePatientGroupIdentificationSequence
+>PatientID 1
+[patient-identification]
+GroupOfPatientsIdentificationSequence
+>PatientID 1
+ReferencedPatientPhotoSequence
+>ReferencedSOPSequence 1
+SourcePatientGroupIdentificationSequence
+>PatientID 1
+[patient-positioning]
+PatientPositioningInstructionSequence
+>InstructionPerformedDateTime 1
+[patient-protocol-context]
+ReferencedPerformedProtocolSequence 1
+[patient-study]
+PatientSexNeutered 2
+[performed-ct-reconstruction]
+ReconstructionProtocolElementSequence 1
+[performed-procedure-step-relationship]
+ScheduledStepAttributesSequence
+>ScheduledProtocolCodeSequence
+>>ProtocolContextSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+[performed-storage]
+StorageProtocolElementSequence 1
+[performed-xa-acquisition]
+AcquisitionProtocolElementSequence
+>ReferencedDefinedProtocolSequence 1
+>ReferencedPerformedProtocolSequence 1
+[performed-xa-reconstruction]
+ReconstructionProtocolElementSequence 1
+>ReferencedDefinedProtocolSequence 1
+>ReferencedPerformedProtocolSequence 1
+[pet-image]
+AcquisitionDate 2
+AcquisitionTime 2
+ImagingEquipmentToTreatmentDeliveryDeviceRelationshipSequence
+>DevicePositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientToEquipmentRelationshipSequence
+>PatientSupportPositionParameterSequence
+>>ReferencedSOPSequence 1
+PatientTreatmentPreparationSequence
+>PatientTreatmentPreparationProcedureSequence
+>>PatientTreatmentPreparationDeviceSequence
+>>>DeviceSerialNumber 2
+>>PatientTreatmentPreparationProcedureParameterSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+[pet-series]
+SeriesDate 1
+SeriesTime 1
+[photoacoustic-image]
+AcquisitionDateTime 1
+[photoacoustic-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[photoacoustic-reconstruction]
+SoundSpeedCorrectionMechanismCodeSequence
+>ReferencedImageSequence 1
+[presentation-state-blending]
+BlendingSequence
+>ReferencedSeriesSequence
+>>ReferencedImageSequence 1
+>SoftcopyVOILUTSequence
+>>ReferencedImageSequence 1
+ReferencedSpatialRegistrationSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+[presentation-state-identification]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+[presentation-state-relationship]
+ReferencedSeriesSequence
+>ReferencedImageSequence 1
+[product-characteristics]
+ProductParameterSequence
+>ReferencedSOPSequence 1
+[protocol-approval]
+ApprovalSequence
+>AsserterIdentificationSequence
+>>InstitutionCodeSequence 2
+>>InstitutionName 2
+>>StationName 2
+>InstitutionCodeSequence 1
+ApprovalSubjectSequence 1
+[protocol-context]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ContentCreatorName 1
+CustodialOrganizationSequence
+>InstitutionCodeSequence 2
+>InstitutionName 2
+InstanceCreationDate 1
+InstanceCreationTime 1
+ProtocolName 1
+[radiotherapy-common-instance]
+AuthorIdentificationSequence
+>InstitutionCodeSequence 2
+>InstitutionName 2
+>StationName 2
+ContentDate 1
+ContentTime 1
+InstanceCreationDate 1
+InstanceCreationTime 1
+InstanceLevelReferencedPerformedProcedureStepSequence 1
+[raw-data]
+ContentDate 1
+ContentTime 1
+[real-world-value-mapping]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ContentDate 1
+ContentTime 1
+ReferencedImageRealWorldValueMappingSequence
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 1
+[requested-procedure]
+IntendedRecipientsOfResultsIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+[robotic-arm-delivery-device]
+RTAccessoryHolderDefinitionSequence
+>DeviceSerialNumber 2
+RTBeamLimitingDeviceDefinitionSequence
+>DeviceSerialNumber 2
+RadiationGenerationModeSequence
+>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>ReferencedSOPSequence 1
+[rt-beams]
+BeamSequence
+>ControlPointSequence
+>>ReferencedDoseSequence 1
+>EnhancedRTBeamLimitingDeviceSequence
+>>DeviceSerialNumber 2
+>TreatmentMachineName 2
+[rt-beams-delivery-instruction]
+ReferencedRTPlanSequence 1
+[rt-beams-session-record]
+TreatmentSessionBeamSequence
+>ControlPointDeliverySequence
+>>OverrideSequence
+>>>OperatorIdentificationSequence
+>>>>InstitutionCodeSequence 1
+>>>>InstitutionName 1
+>>>OperatorsName 2
+>EnhancedRTBeamLimitingDeviceSequence
+>>DeviceSerialNumber 2
+>GatingBeamHoldTransitionSequence
+>>BeamHoldOriginatingDeviceSequence
+>>>DeviceSerialNumber 2
+>InterlockSequence
+>>InterlockOriginatingDeviceSequence
+>>>DeviceSerialNumber 2
+>>InterlockResolutionUserSequence
+>>>InstitutionCodeSequence 1
+>>>InstitutionName 1
+>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>ReferencedSOPSequence 1
+[rt-brachy-application-setup-delivery-instruction]
+ReferencedRTPlanSequence 1
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+[rt-brachy-application-setups]
+TreatmentMachineSequence
+>TreatmentMachineName 2
+[rt-brachy-session-record]
+RecordedSourceSequence
+>SourceSerialNumber 2
+TreatmentSessionApplicationSetupSequence
+>RecordedChannelSequence
+>>BrachyControlPointDeliveredSequence
+>>>OverrideSequence
+>>>>OperatorIdentificationSequence
+>>>>>InstitutionCodeSequence 1
+>>>>>InstitutionName 1
+>>>>OperatorsName 2
+>>PulseSpecificBrachyControlPointDeliveredSequence
+>>>BrachyPulseControlPointDeliveredSequence
+>>>>OverrideSequence
+>>>>>OperatorIdentificationSequence
+>>>>>>InstitutionCodeSequence 1
+>>>>>>InstitutionName 1
+>>>>>OperatorsName 2
+[rt-delivery-device-common]
+PatientSupportDevicesSequence
+>ConceptualVolumeSequence
+>>ConceptualVolumeConstituentSequence
+>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>OriginatingSOPInstanceReferenceSequence 1
+>>ConceptualVolumeSegmentationReferenceSequence
+>>>ReferencedDirectSegmentInstanceSequence 1
+>>DerivationConceptualVolumeSequence
+>>>SourceConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>EquivalentConceptualVolumesSequence
+>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>OriginatingSOPInstanceReferenceSequence 1
+>DeviceSerialNumber 2
+TreatmentDeviceIdentificationSequence
+>DeviceSerialNumber 2
+[rt-dose]
+PlanOverviewSequence
+>ReferencedImageSequence 1
+>ReferencedStructureSetSequence 1
+>TreatmentSite 2
+ReferencedRTPlanSequence 1
+ReferencedSpatialRegistrationSequence 2
+ReferencedTreatmentRecordSequence 1
+[rt-dose-contribution]
+RadiationDoseIdentificationSequence
+>ConceptualVolumeSequence
+>>ConceptualVolumeConstituentSequence
+>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>OriginatingSOPInstanceReferenceSequence 1
+>>ConceptualVolumeSegmentationReferenceSequence
+>>>ReferencedDirectSegmentInstanceSequence 1
+>>DerivationConceptualVolumeSequence
+>>>SourceConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>EquivalentConceptualVolumesSequence
+>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>OriginatingSOPInstanceReferenceSequence 1
+RadiationDoseSequence
+>ReferencedRTRadiationSequence 1
+[rt-dose-contribution-record]
+RadiationDoseIdentificationSequence
+>ConceptualVolumeSequence
+>>ConceptualVolumeConstituentSequence
+>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>OriginatingSOPInstanceReferenceSequence 1
+>>ConceptualVolumeSegmentationReferenceSequence
+>>>ReferencedDirectSegmentInstanceSequence 1
+>>DerivationConceptualVolumeSequence
+>>>SourceConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>EquivalentConceptualVolumesSequence
+>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>OriginatingSOPInstanceReferenceSequence 1
+RadiationDoseSequence
+>ReferencedRTRadiationRecordSequence 1
+[rt-dvh]
+ReferencedStructureSetSequence 1
+[rt-enhanced-prescription]
+DosimetricObjectiveSequence
+>DosimetricObjectiveParameterSequence
+>>ReferencedSOPSequence 1
+>OriginatingSOPInstanceReferenceSequence 1
+RTPrescriptionSequence
+>PlanningInputInformationSequence
+>>ReferencedStudySequence 1
+>PrescriptionNotesSequence
+>>ReferencedSOPSequence 1
+>PriorTreatmentReferenceSequence 2
+>RTAnatomicPrescriptionSequence
+>>ConceptualVolumeSequence
+>>>ConceptualVolumeConstituentSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>>OriginatingSOPInstanceReferenceSequence 1
+>>>ConceptualVolumeSegmentationReferenceSequence
+>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>DerivationConceptualVolumeSequence
+>>>>SourceConceptualVolumeSequence
+>>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>EquivalentConceptualVolumesSequence
+>>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>>OriginatingSOPInstanceReferenceSequence 1
+[rt-fraction-scheme]
+FractionGroupSequence
+>ReferencedBeamSequence
+>>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>>ReferencedSOPSequence 1
+[rt-general-machine-verification]
+OverriddenAttributesSequence
+>OperatorIdentificationSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+[rt-general-plan]
+RTPlanDate 2
+RTPlanTime 2
+ReferencedStructureSetSequence 1
+[rt-general-treatment-record]
+ReferencedRTPlanSequence 2
+TreatmentDate 2
+TreatmentTime 2
+[rt-image]
+EnhancedRTBeamLimitingDeviceSequence
+>DeviceSerialNumber 2
+[rt-ion-beams]
+IonBeamSequence
+>EnhancedRTBeamLimitingDeviceSequence
+>>DeviceSerialNumber 2
+>TreatmentMachineName 2
+[rt-ion-beams-session-record]
+TreatmentSessionIonBeamSequence
+>EnhancedRTBeamLimitingDeviceSequence
+>>DeviceSerialNumber 2
+>InterlockSequence
+>>InterlockOriginatingDeviceSequence
+>>>DeviceSerialNumber 2
+>>InterlockResolutionUserSequence
+>>>InstitutionCodeSequence 1
+>>>InstitutionName 1
+>IonControlPointDeliverySequence
+>>OverrideSequence
+>>>OperatorIdentificationSequence
+>>>>InstitutionCodeSequence 1
+>>>>InstitutionName 1
+>>>OperatorsName 2
+[rt-patient-position-acquisition-device]
+AcquisitionDeviceSequence
+>DeviceSerialNumber 2
+GeneralAccessoryDefinitionSequence
+>DeviceSerialNumber 2
+PatientSupportDevicesSequence
+>ConceptualVolumeSequence
+>>ConceptualVolumeConstituentSequence
+>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>OriginatingSOPInstanceReferenceSequence 1
+>>ConceptualVolumeSegmentationReferenceSequence
+>>>ReferencedDirectSegmentInstanceSequence 1
+>>DerivationConceptualVolumeSequence
+>>>SourceConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>EquivalentConceptualVolumesSequence
+>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>OriginatingSOPInstanceReferenceSequence 1
+>DeviceSerialNumber 2
+RTAccessoryHolderDefinitionSequence
+>DeviceSerialNumber 2
+RTBeamLimitingDeviceDefinitionSequence
+>DeviceSerialNumber 2
+[rt-patient-position-acquisition-instruction]
+AcquisitionTaskSequence
+>AcquisitionSubtaskSequence
+>>AcquisitionInitiationSequence
+>>>ReferencedSOPSequence 1
+>>AdditionalRTAccessoryDeviceSequence
+>>>DeviceSpecificAcquisitionParameterSequence
+>>>>ReferencedSOPSequence 1
+>>CTImagingAcquisitionParameterSequence
+>>>ScanStartPositionSequence
+>>>>ImageReceptorPositionSequence
+>>>>>DevicePositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>>>>ImagingSourcePositionSequence
+>>>>>DevicePositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>>>ScanStopPositionSequence
+>>>>ImageReceptorPositionSequence
+>>>>>DevicePositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>>>>ImagingSourcePositionSequence
+>>>>>DevicePositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>>DeviceSpecificAcquisitionParameterSequence
+>>>ReferencedSOPSequence 1
+>>KVImagingGenerationParametersSequence
+>>>XRayFilterSequence
+>>>>DeviceSerialNumber 2
+>>MVImagingGenerationParametersSequence
+>>>RadiationGenerationModeSequence
+>>>>RadiationGenerationModeSequence
+>>>>>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>>>>>ReferencedSOPSequence 1
+>>ProjectionImagingAcquisitionParameterSequence
+>>>ImagingDeviceLocationMatrixSequence
+>>>>ImageReceptorPositionSequence
+>>>>>DevicePositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>>>>ImagingSourcePositionSequence
+>>>>>DevicePositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>>>ImagingDeviceLocationParameterSequence
+>>>>ImageReceptorPositionSequence
+>>>>>DevicePositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>>>>ImagingSourcePositionSequence
+>>>>>DevicePositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>>ReferencedBaselineParametersRTRadiationInstanceSequence 1
+>>ReferencedPositionReferenceInstanceSequence
+>>>ReferencedStudySequence 1
+>AcquisitionTaskApplicabilitySequence
+>>ReferencedRTPlanSequence 1
+>>ReferencedRTRadiationSequence 1
+>>ReferencedRTRadiationSetSequence 1
+>>>ReferencedRTRadiationSequence 1
+>RTAcquisitionPatientPositionSequence
+>>RTPatientPositionDisplacementSequence
+>>>ConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSequence
+>>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>>>OriginatingSOPInstanceReferenceSequence 1
+>>>>ConceptualVolumeSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>>DerivationConceptualVolumeSequence
+>>>>>SourceConceptualVolumeSequence
+>>>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>>EquivalentConceptualVolumesSequence
+>>>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>>>OriginatingSOPInstanceReferenceSequence 1
+>>>PatientSupportDisplacementSequence
+>>>>PatientSupportPositionDeviceParameterSequence
+>>>>>PatientSupportPositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>>RTPatientPositionSequence
+>>>PatientSupportPositionSequence
+>>>>PatientSupportPositionDeviceParameterSequence
+>>>>>PatientSupportPositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+[rt-patient-setup]
+PatientSetupSequence
+>PatientTreatmentPreparationSequence
+>>PatientTreatmentPreparationProcedureSequence
+>>>PatientTreatmentPreparationDeviceSequence
+>>>>DeviceSerialNumber 2
+>>>PatientTreatmentPreparationProcedureParameterSequence
+>>>>ContentItemModifierSequence
+>>>>>ReferencedSOPSequence 1
+>>>>ReferencedSOPSequence 1
+[rt-physician-intent]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+RTPhysicianIntentSequence
+>RTPhysicianIntentInputInstanceSequence
+>>ReferencedStudySequence 1
+>RTPhysicianIntentPredecessorSequence 1
+>RTTreatmentApproachLabel 2
+>TreatmentSite 1
+[rt-radiation-common]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+RTToleranceSetSequence
+>PatientSupportPositionDeviceToleranceSequence
+>>PatientSupportPositionToleranceSequence
+>>>ReferencedSOPSequence 1
+TreatmentPositionSequence
+>PatientSupportPositionSequence
+>>PatientSupportPositionDeviceParameterSequence
+>>>PatientSupportPositionParameterSequence
+>>>>ReferencedSOPSequence 1
+[rt-radiation-record-common]
+ConfirmationSequence
+>AsserterIdentificationSequence
+>>InstitutionCodeSequence 2
+>>InstitutionName 2
+>>StationName 2
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+InterlockSequence
+>InterlockOriginatingDeviceSequence
+>>DeviceSerialNumber 2
+>InterlockResolutionUserSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+RTToleranceSetSequence
+>PatientSupportPositionDeviceToleranceSequence
+>>PatientSupportPositionToleranceSequence
+>>>ReferencedSOPSequence 1
+ReferencedRTInstanceSequence 1
+TreatmentPositionSequence
+>PatientSupportPositionSequence
+>>PatientSupportPositionDeviceParameterSequence
+>>>PatientSupportPositionParameterSequence
+>>>>ReferencedSOPSequence 1
+TreatmentToleranceViolationSequence
+>OverrideSequence
+>>AlternateValueSequence
+>>>ReferencedSOPSequence 1
+>>OperatorIdentificationSequence 1
+>>>InstitutionCodeSequence 2
+>>>InstitutionName 2
+>>>StationName 2
+[rt-radiation-record-set]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ReferencedRTRadiationRecordSequence 1
+ReferencedRTRadiationSetSequence 1
+[rt-radiation-salvage-record]
+RadiationGenerationModeSequence
+>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>ReferencedSOPSequence 1
+[rt-radiation-set]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+RTRadiationSequence 1
+ReferencedRTPhysicianIntentSequence 2
+TreatmentPositionGroupSequence
+>ReferencedRTRadiationSequence 1
+[rt-radiation-set-delivery-instruction]
+OmittedRadiationSequence
+>AsserterIdentificationSequence
+>>InstitutionCodeSequence 2
+>>InstitutionName 2
+>>StationName 2
+>ReferencedRTRadiationSequence 1
+RTRadiationTaskSequence
+>RTDeliveryStartPatientPositionSequence
+>>RTPatientPositionDisplacementSequence
+>>>ConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSequence
+>>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>>>OriginatingSOPInstanceReferenceSequence 1
+>>>>ConceptualVolumeSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>>DerivationConceptualVolumeSequence
+>>>>>SourceConceptualVolumeSequence
+>>>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>>EquivalentConceptualVolumesSequence
+>>>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>>>OriginatingSOPInstanceReferenceSequence 1
+>>>PatientSupportDisplacementSequence
+>>>>PatientSupportPositionDeviceParameterSequence
+>>>>>PatientSupportPositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>>RTPatientPositionSequence
+>>>PatientSupportPositionSequence
+>>>>PatientSupportPositionDeviceParameterSequence
+>>>>>PatientSupportPositionParameterSequence
+>>>>>>ReferencedSOPSequence 1
+>ReferencedRTRadiationSequence 1
+>ReferencedRTTreatmentPreparationSequence 2
+ReferencedRTRadiationSetSequence 1
+TreatmentDeviceIdentificationSequence
+>DeviceSerialNumber 2
+[rt-roi-observations]
+RTROIObservationsSequence
+>ROIInterpreterSequence
+>>InstitutionCodeSequence 2
+>>InstitutionName 2
+>>StationName 2
+[rt-segment-annotation]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+RTSegmentAnnotationSequence
+>SegmentCharacteristicsSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+>SegmentedRTAccessoryDeviceSequence
+>>DeviceSerialNumber 2
+[rt-series]
+OperatorIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+OperatorsName 2
+PerformedProtocolCodeSequence
+>ProtocolContextSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+RequestAttributesSequence
+>ScheduledProtocolCodeSequence
+>>ProtocolContextSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+[rt-treatment-machine-record]
+TreatmentMachineSequence
+>DeviceSerialNumber 2
+>InstitutionName 2
+>TreatmentMachineName 2
+[rt-treatment-phase-intent]
+IntendedRTTreatmentPhaseSequence
+>IntendedPhaseEndDate 2
+>IntendedPhaseStartDate 2
+[rt-treatment-preparation]
+PatientTreatmentPreparationProcedureSequence
+>PatientTreatmentPreparationDeviceSequence
+>>DeviceSerialNumber 2
+>PatientTreatmentPreparationProcedureParameterSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+RTPatientPositionScopeSequence
+>ReferencedRTPlanSequence 1
+>ReferencedRTRadiationSequence 1
+>ReferencedRTRadiationSetSequence 1
+>>ReferencedRTRadiationSequence 1
+RTTreatmentPreparationPatientPositionSequence
+>RTPatientPositionDisplacementSequence
+>>ConceptualVolumeSequence
+>>>ConceptualVolumeConstituentSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>>OriginatingSOPInstanceReferenceSequence 1
+>>>ConceptualVolumeSegmentationReferenceSequence
+>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>DerivationConceptualVolumeSequence
+>>>>SourceConceptualVolumeSequence
+>>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>EquivalentConceptualVolumesSequence
+>>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>>OriginatingSOPInstanceReferenceSequence 1
+>>PatientSupportDisplacementSequence
+>>>PatientSupportPositionDeviceParameterSequence
+>>>>PatientSupportPositionParameterSequence
+>>>>>ReferencedSOPSequence 1
+>RTPatientPositionSequence
+>>PatientSupportPositionSequence
+>>>PatientSupportPositionDeviceParameterSequence
+>>>>PatientSupportPositionParameterSequence
+>>>>>ReferencedSOPSequence 1
+[rt-treatment-summary-record]
+FirstTreatmentDate 2
+FractionGroupSummarySequence
+>FractionStatusSummarySequence
+>>TreatmentDate 2
+>>TreatmentTime 2
+MostRecentTreatmentDate 2
+[scan-procedure]
+AcquisitionDateTime 1
+[scheduled-procedure-step]
+ScheduledProcedureStepSequence
+>ScheduledPerformingPhysicianIdentificationSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+>ScheduledProtocolCodeSequence
+>>ProtocolContextSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+ScheduledSpecimenSequence
+>SpecimenDescriptionSequence
+>>SpecimenLocalizationContentItemSequence
+>>>ReferencedSOPSequence 1
+>>SpecimenPreparationSequence
+>>>SpecimenPreparationStepContentItemSequence
+>>>>ReferencedSOPSequence 1
+[segment-reference]
+ReferencedSpatialRegistrationSequence 1
+SegmentReferenceSequence
+>CombinationSegmentReferenceSequence
+>>ConceptualVolumeConstituentSequence
+>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>ReferencedDirectSegmentInstanceSequence 1
+>>>OriginatingSOPInstanceReferenceSequence 1
+>>ConceptualVolumeSegmentationReferenceSequence
+>>>ReferencedDirectSegmentInstanceSequence 1
+>>DerivationConceptualVolumeSequence
+>>>SourceConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>EquivalentConceptualVolumesSequence
+>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>OriginatingSOPInstanceReferenceSequence 1
+>DirectSegmentReferenceSequence
+>>DerivationConceptualVolumeSequence
+>>>SourceConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>EquivalentConceptualVolumesSequence
+>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>OriginatingSOPInstanceReferenceSequence 1
+>>ReferencedSOPSequence 1
+[segmentation-image]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+SegmentSequence
+>ContentCreatorIdentificationCodeSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+[segmentation-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+[segmentation-series]
+ReferencedPerformedProcedureStepSequence 1
+[slide-label]
+BarcodeValue 2
+LabelText 2
+[softcopy-voi-lut]
+SoftcopyVOILUTSequence
+>ReferencedImageSequence 1
+[sop-common]
+ContributingEquipmentSequence
+>OperatorIdentificationSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+ConversionSourceAttributesSequence 1
+HL7StructuredDocumentReferenceSequence 1
+ReferencedDefinedProtocolSequence 1
+ReferencedPerformedProtocolSequence 1
+[sparse-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+[spatial-fiducials]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ContentDate 1
+ContentTime 1
+FiducialSetSequence
+>FiducialSequence
+>>GraphicCoordinatesDataSequence
+>>>ReferencedImageSequence 1
+>ReferencedImageSequence 1
+[spatial-registration]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ContentDate 1
+ContentTime 1
+RegistrationSequence
+>ReferencedImageSequence 1
+[specimen]
+SpecimenDescriptionSequence
+>SpecimenLocalizationContentItemSequence
+>>ReferencedSOPSequence 1
+>SpecimenPreparationSequence
+>>SpecimenPreparationStepContentItemSequence
+>>>ReferencedSOPSequence 1
+[sr-document-content]
+ContentSequence
+>ReferencedSOPSequence 1
+ObservationDateTime 1
+ReferencedSOPSequence 1
+[sr-document-general]
+AuthorObserverSequence
+>InstitutionCodeSequence 2
+>InstitutionName 2
+>StationName 2
+ContentDate 1
+ContentTime 1
+CurrentRequestedProcedureEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+CustodialOrganizationSequence
+>InstitutionCodeSequence 2
+>InstitutionName 2
+IdenticalDocumentsSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ParticipantSequence
+>InstitutionCodeSequence 2
+>InstitutionName 2
+>StationName 2
+PertinentOtherEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+PredecessorDocumentsSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+ReferencedInstanceSequence 1
+ReferencedRequestSequence
+>ReferencedStudySequence 2
+>RequestedProcedureDescription 2
+[sr-document-series]
+ReferencedPerformedProcedureStepSequence 2
+[stereometric-relationship]
+StereoPairsSequence
+>LeftImageSequence 1
+>RightImageSequence 1
+[structure-set]
+ReferencedFrameOfReferenceSequence
+>RTReferencedStudySequence
+>>RTReferencedSeriesSequence
+>>>ContourImageSequence 1
+SourceSeriesInformationSequence
+>SeriesDate 1
+>SeriesTime 1
+StructureSetROISequence
+>ConceptualVolumeIdentificationSequence
+>>DerivationConceptualVolumeSequence
+>>>SourceConceptualVolumeSequence
+>>>>ConceptualVolumeConstituentSegmentationReferenceSequence
+>>>>>ReferencedDirectSegmentInstanceSequence 1
+>>EquivalentConceptualVolumesSequence
+>>>EquivalentConceptualVolumeInstanceReferenceSequence 1
+>>OriginatingSOPInstanceReferenceSequence 1
+>ROICreatorSequence
+>>InstitutionCodeSequence 2
+>>InstitutionName 2
+>>StationName 2
+[structured-display]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+[structured-display-image-box]
+StructuredDisplayImageBoxSequence
+>ReferencedFirstFrameSequence 2
+>ReferencedImageSequence 2
+>>ReferencedPresentationStateSequence 1
+>ReferencedInstanceSequence 1
+>ReferencedPresentationStateSequence 1
+>ReferencedStereometricInstanceSequence 1
+[subjective-refraction-measurements-series]
+ReferencedPerformedProcedureStepSequence 1
+[substance-administration-log]
+SubstanceAdministrationParameterSequence
+>ReferencedSOPSequence 1
+[surface-segmentation]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ContentDate 1
+ContentTime 1
+SegmentSequence
+>ContentCreatorIdentificationCodeSequence
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+>ReferencedSurfaceSequence
+>>SegmentSurfaceSourceInstanceSequence 2
+[tomotherapeutic-delivery-device]
+RTBeamLimitingDeviceDefinitionSequence
+>DeviceSerialNumber 2
+RadiationGenerationModeSequence
+>RadiationDeviceConfigurationAndCommissioningKeySequence
+>>ReferencedSOPSequence 1
+[tractography-results]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ContentDate 1
+ContentTime 1
+ReferencedInstanceSequence 1
+[tractography-results-series]
+ReferencedPerformedProcedureStepSequence 1
+[unified-procedure-step-performed-procedure-information]
+UnifiedProcedureStepPerformedProcedureSequence
+>OutputInformationSequence
+>>ReferencedSOPSequence 1
+>PerformedProcessingParametersSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+[unified-procedure-step-progress-information]
+ProcedureStepProgressInformationSequence
+>ProcedureStepProgressParametersSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+[unified-procedure-step-relationship]
+ReferencedPatientPhotoSequence
+>ReferencedSOPSequence 1
+[unified-procedure-step-scheduled-procedure-information]
+InputInformationSequence
+>ReferencedSOPSequence 1
+ScheduledProcessingParametersSequence
+>ContentItemModifierSequence
+>>ReferencedSOPSequence 1
+>ReferencedSOPSequence 1
+[us-image]
+AcquisitionDateTime 1
+TransducerIdentificationSequence
+>DeviceSerialNumber 2
+[uv-mapping]
+UVMappingSequence
+>ReferencedTextureSequence 1
+[variable-modality-lut]
+VariableModalityLUTSequence
+>ReferencedImageSequence 1
+[visit-admission]
+ConsultingPhysicianIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+PhysiciansOfRecordIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+ReferringPhysicianIdentificationSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+[visual-acuity-measurements-series]
+ReferencedPerformedProcedureStepSequence 1
+[visual-field-static-perimetry-measurements-series]
+PerformedProtocolCodeSequence
+>ProtocolContextSequence
+>>ContentItemModifierSequence
+>>>ReferencedSOPSequence 1
+>>ReferencedSOPSequence 1
+ReferencedPerformedProcedureStepSequence 1
+RequestAttributesSequence
+>ScheduledProtocolCodeSequence
+>>ProtocolContextSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+[visual-field-static-perimetry-test-reliability]
+VisualFieldTestReliabilityGlobalIndexSequence
+>DataObservationSequence
+>>ReferencedSOPSequence 1
+[visual-field-static-perimetry-test-results]
+VisualFieldGlobalResultsIndexSequence
+>DataObservationSequence
+>>ReferencedSOPSequence 1
+[vl-image]
+ContentTime 1
+ReferencedImageSequence 1
+[vl-whole-slide-microscopy-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[volume-cropping]
+VolumeCroppingSequence
+>ReferencedImageSequence 1
+[volumetric-presentation-state-identification]
+ContentCreatorIdentificationCodeSequence
+>InstitutionCodeSequence 1
+>InstitutionName 1
+[volumetric-presentation-state-relationship]
+VolumetricPresentationInputSetSequence
+>ReferencedImageSequence 1
+>ReferencedSpatialRegistrationSequence 1
+[waveform-annotation]
+WaveformAnnotationSequence 1
+[waveform-identification]
+AcquisitionDateTime 1
+ContentDate 1
+ContentTime 1
+[whole-slide-microscopy-image]
+AcquisitionDateTime 1
+[whole-slide-microscopy-series]
+ReferencedPerformedProcedureStepSequence 1
+[x-ray-3d-angiographic-acquisition]
+XRay3DAcquisitionSequence
+>ContrastBolusAgent 1
+>EndAcquisitionDateTime 1
+>SourceImageSequence 1
+>StartAcquisitionDateTime 1
+[x-ray-3d-angiographic-image-contributing-sources]
+ContributingSourcesSequence
+>AcquisitionDateTime 1
+>AcquisitionDeviceProcessingDescription 1
+>ContributingSOPInstancesReferenceSequence
+>>ReferencedSeriesSequence
+>>>ReferencedInstanceSequence 1
+>DeviceSerialNumber 1
+>OperatorIdentificationSequence 1
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+>OperatorsName 1
+>ProtocolName 1
+>StationName 1
+[x-ray-3d-angiographic-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[x-ray-3d-craniofacial-acquisition]
+XRay3DAcquisitionSequence
+>ContrastBolusAgent 1
+>EndAcquisitionDateTime 1
+>SourceImageSequence 1
+>StartAcquisitionDateTime 1
+[x-ray-3d-craniofacial-image-contributing-sources]
+ContributingSourcesSequence
+>AcquisitionDateTime 1
+>AcquisitionDeviceProcessingDescription 1
+>ContributingSOPInstancesReferenceSequence
+>>ReferencedSeriesSequence
+>>>ReferencedInstanceSequence 1
+>DeviceSerialNumber 1
+>OperatorIdentificationSequence 1
+>>InstitutionCodeSequence 1
+>>InstitutionName 1
+>OperatorsName 1
+>ProtocolName 1
+>StationName 1
+[x-ray-3d-craniofacial-image-multi-frame-functional-groups]
+ContentDate 1
+ContentTime 1
+PerFrameFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+SharedFunctionalGroupsSequence
+>DerivationImageSequence
+>>SourceImageSequence 2
+>RealWorldValueMappingSequence
+>>QuantityDefinitionSequence
+>>>ContentItemModifierSequence
+>>>>ReferencedSOPSequence 1
+>>>ReferencedSOPSequence 1
+>ReferencedImageSequence 2
+[x-ray-3d-image]
+ReferencedImageEvidenceSequence
+>ReferencedSeriesSequence
+>>ReferencedSOPSequence 1
+[x-ray-image]
+ReferencedImageSequence 1
+[xa-xrf-presentation-state-mask]
+MaskSubtractionSequence
+>ReferencedImageSequence 1
+[xa-xrf-presentation-state-presentation]
+MultiFramePresentationSequence
+>ReferencedImageSequence 1
+[xa-xrf-presentation-state-shutter]
+FrameDisplayShutterSequence
+>ReferencedImageSequence 1
+[xa-xrf-series]
+ReferencedPerformedProcedureStepSequence 1
+"""
+
+_IOD_MODULES = """
+12-lead-ecg: patient general-study patient-study general-series waveform-identification
+    acquisition-context waveform-annotation sop-common
+acquisition-context-sr: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+advanced-blending-presentation-state: patient general-study patient-study general-series
+    enhanced-general-equipment presentation-state-identification
+    advanced-blending-presentation-state displayed-area graphic-annotation
+    common-instance-reference specimen sop-common
+ambulatory-ecg: patient general-study patient-study general-series waveform-identification
+    acquisition-context waveform-annotation sop-common
+arterial-pulse-waveform: patient general-study patient-study general-series
+    enhanced-general-equipment waveform-identification acquisition-context waveform-annotation
+    sop-common
+autorefraction-measurements: patient general-study patient-study general-series
+    autorefraction-measurements-series enhanced-general-equipment
+    general-ophthalmic-refractive-measurements sop-common
+basic-cardiac-electrophysiology-waveform: patient general-study patient-study general-series
+    waveform-identification acquisition-context waveform-annotation sop-common
+basic-structured-display: patient general-study patient-study general-series
+    enhanced-general-equipment structured-display structured-display-image-box
+    common-instance-reference specimen sop-common
+basic-text-sr: patient general-study patient-study sr-document-series sr-document-general
+    sr-document-content sop-common
+basic-voice-audio-waveform: patient general-study patient-study general-series
+    waveform-identification acquisition-context waveform-annotation sop-common
+blending-softcopy-presentation-state: patient general-study patient-study general-series
+    presentation-state-identification presentation-state-blending displayed-area
+    graphic-annotation specimen sop-common
+body-position-waveform: patient general-study patient-study general-series
+    enhanced-general-equipment waveform-identification acquisition-context waveform-annotation
+    sop-common
+breast-projection-x-ray-image: patient general-study patient-study general-series dx-series
+    enhanced-mammography-series enhanced-general-equipment enhanced-mammography-image
+    acquisition-context breast-projection-x-ray-image-multi-frame-functional-groups specimen
+    sop-common common-instance-reference
+breast-tomosynthesis-image: patient general-study patient-study general-series
+    enhanced-mammography-series enhanced-general-equipment acquisition-context
+    breast-tomosynthesis-image-multi-frame-functional-groups specimen x-ray-3d-image
+    breast-tomosynthesis-contributing-sources breast-tomosynthesis-acquisition sop-common
+    common-instance-reference
+c-arm-photon-electron-radiation: patient general-study patient-study general-series
+    enhanced-rt-series enhanced-general-equipment rt-delivery-device-common rt-radiation-common
+    c-arm-photon-electron-delivery-device sop-common common-instance-reference
+    radiotherapy-common-instance
+c-arm-photon-electron-radiation-record: patient general-study patient-study general-series
+    enhanced-rt-series enhanced-general-equipment rt-delivery-device-common
+    rt-radiation-record-common c-arm-photon-electron-delivery-device sop-common
+    common-instance-reference radiotherapy-common-instance
+chest-cad-sr: patient general-study patient-study sr-document-series sr-document-general
+    sr-document-content sop-common
+colon-cad-sr: patient general-study patient-study sr-document-series enhanced-general-equipment
+    sr-document-general sr-document-content sop-common
+color-palette: sop-common color-palette-definition
+color-softcopy-presentation-state: patient general-study patient-study general-series
+    presentation-state-identification presentation-state-relationship displayed-area
+    graphic-annotation specimen sop-common
+comprehensive-3d-sr: patient general-study patient-study sr-document-series sr-document-general
+    sr-document-content sop-common
+comprehensive-sr: patient general-study patient-study sr-document-series sr-document-general
+    sr-document-content sop-common
+computed-radiography-image: patient general-study patient-study general-series general-image
+    contrast-bolus specimen sop-common common-instance-reference
+confocal-microscopy-image: patient general-study patient-study general-series
+    enhanced-general-equipment general-image
+    confocal-microscopy-image-multi-frame-functional-groups specimen acquisition-context
+    sop-common common-instance-reference
+confocal-microscopy-tiled-pyramidal-image: patient general-study patient-study general-series
+    enhanced-general-equipment general-image
+    confocal-microscopy-tiled-pyramidal-image-multi-frame-functional-groups specimen
+    acquisition-context sop-common common-instance-reference
+content-assessment-results: patient general-study patient-study general-series
+    enhanced-general-equipment content-assessment-results sop-common common-instance-reference
+corneal-topography-map: patient general-study patient-study general-series
+    corneal-topography-map-series enhanced-general-equipment general-image
+    corneal-topography-map-image corneal-topography-map-analysis acquisition-context sop-common
+ct-defined-procedure-protocol: enhanced-general-equipment protocol-context instructions
+    patient-positioning sop-common
+ct-image: patient general-study patient-study general-series general-image contrast-bolus
+    specimen ct-image multi-energy-ct-image sop-common common-instance-reference
+ct-performed-procedure-protocol: patient general-study patient-study general-series
+    enhanced-series enhanced-general-equipment protocol-context patient-protocol-context
+    instructions patient-positioning performed-ct-reconstruction performed-storage sop-common
+deformable-spatial-registration: patient general-study patient-study general-series
+    enhanced-general-equipment deformable-spatial-registration common-instance-reference
+    sop-common
+dermoscopic-photography-image: patient general-study patient-study general-series
+    enhanced-general-equipment general-image acquisition-context vl-image sop-common
+    common-instance-reference
+digital-intra-oral-x-ray-image: patient general-study patient-study general-series dx-series
+    general-image contrast-bolus specimen acquisition-context sop-common
+    common-instance-reference
+digital-mammography-x-ray-image: patient general-study patient-study general-series dx-series
+    mammography-series general-image contrast-bolus specimen acquisition-context sop-common
+    common-instance-reference
+digital-x-ray-image: patient general-study patient-study general-series dx-series general-image
+    contrast-bolus specimen acquisition-context sop-common common-instance-reference
+electromyogram: patient general-study patient-study general-series enhanced-general-equipment
+    waveform-identification acquisition-context waveform-annotation sop-common
+electrooculogram: patient general-study patient-study general-series enhanced-general-equipment
+    waveform-identification acquisition-context waveform-annotation sop-common
+encapsulated-cda: patient general-study patient-study encapsulated-document-series
+    encapsulated-document sop-common
+encapsulated-mtl: patient general-study patient-study encapsulated-document-series
+    enhanced-general-equipment encapsulated-document sop-common common-instance-reference
+encapsulated-obj: patient general-study patient-study encapsulated-document-series
+    enhanced-general-equipment encapsulated-document sop-common common-instance-reference
+encapsulated-pdf: patient general-study patient-study encapsulated-document-series
+    encapsulated-document sop-common
+encapsulated-stl: patient general-study patient-study encapsulated-document-series
+    enhanced-general-equipment encapsulated-document sop-common common-instance-reference
+enhanced-continuous-rt-image: patient general-study patient-study general-series
+    enhanced-rt-series enhanced-general-equipment sparse-multi-frame-functional-groups
+    enhanced-rt-image-device enhanced-rt-image sop-common common-instance-reference
+    radiotherapy-common-instance
+enhanced-ct-image: patient general-study patient-study general-series ct-series
+    enhanced-general-equipment enhanced-ct-image-multi-frame-functional-groups
+    acquisition-context specimen enhanced-ct-image sop-common common-instance-reference
+enhanced-mr-color-image: patient general-study patient-study general-series mr-series
+    enhanced-general-equipment enhanced-mr-color-image-multi-frame-functional-groups
+    acquisition-context specimen enhanced-mr-image sop-common common-instance-reference
+enhanced-mr-image: patient general-study patient-study general-series mr-series
+    enhanced-general-equipment enhanced-mr-image-multi-frame-functional-groups
+    acquisition-context specimen enhanced-mr-image sop-common common-instance-reference
+enhanced-pet-image: patient general-study patient-study general-series enhanced-pet-series
+    enhanced-general-equipment acquisition-context
+    enhanced-pet-image-multi-frame-functional-groups specimen enhanced-pet-image sop-common
+    common-instance-reference
+enhanced-rt-image: patient general-study patient-study general-series enhanced-rt-series
+    enhanced-general-equipment enhanced-rt-image-multi-frame-functional-groups
+    enhanced-rt-image-device enhanced-rt-image sop-common common-instance-reference
+    radiotherapy-common-instance
+enhanced-sr: patient general-study patient-study sr-document-series sr-document-general
+    sr-document-content sop-common
+enhanced-us-volume: patient general-study patient-study general-series enhanced-us-series
+    enhanced-general-equipment general-image enhanced-us-volume-multi-frame-functional-groups
+    acquisition-context specimen enhanced-us-image sop-common common-instance-reference
+enhanced-x-ray-radiation-dose-sr: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+enhanced-xa-image: patient general-study patient-study general-series xa-xrf-series
+    enhanced-general-equipment acquisition-context
+    enhanced-xa-image-multi-frame-functional-groups specimen enhanced-xa-xrf-image sop-common
+    common-instance-reference
+enhanced-xrf-image: patient general-study patient-study general-series xa-xrf-series
+    enhanced-general-equipment acquisition-context
+    enhanced-xrf-image-multi-frame-functional-groups specimen enhanced-xa-xrf-image sop-common
+    common-instance-reference
+extensible-sr: patient general-study patient-study sr-document-series enhanced-general-equipment
+    sr-document-general sr-document-content sop-common
+general-32-bit-ecg: patient general-study patient-study general-series
+    enhanced-general-equipment waveform-identification acquisition-context waveform-annotation
+    sop-common
+general-audio-waveform: patient general-study patient-study general-series
+    enhanced-general-equipment waveform-identification acquisition-context waveform-annotation
+    sop-common
+general-ecg: patient general-study patient-study general-series waveform-identification
+    acquisition-context waveform-annotation sop-common
+generic-implant-template: generic-implant-template-description sop-common
+grayscale-softcopy-presentation-state: patient general-study patient-study general-series
+    presentation-state-identification presentation-state-relationship displayed-area
+    graphic-annotation softcopy-voi-lut specimen sop-common
+hanging-protocol: sop-common hanging-protocol-display
+height-map-segmentation: patient general-study patient-study general-series segmentation-series
+    enhanced-general-equipment general-image
+    height-map-segmentation-multi-frame-functional-groups height-map-segmentation-image
+    sop-common common-instance-reference
+hemodynamic-waveform: patient general-study patient-study general-series waveform-identification
+    acquisition-context waveform-annotation sop-common
+implant-assembly-template: implant-assembly-template sop-common
+implant-template-group: implant-template-group sop-common
+implantation-plan-sr-document: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+intraocular-lens-calculations: patient general-study patient-study general-series
+    intraocular-lens-calculations-series enhanced-general-equipment
+    intraocular-lens-calculations general-ophthalmic-refractive-measurements sop-common
+intravascular-optical-coherence-tomography-image: patient general-study patient-study
+    general-series intravascular-oct-series enhanced-general-equipment
+    intravascular-optical-coherence-tomography-image-multi-frame-functional-groups
+    acquisition-context intravascular-oct-image sop-common common-instance-reference
+inventory: inventory sop-common
+keratometry-measurements: patient general-study patient-study general-series
+    keratometry-measurements-series enhanced-general-equipment
+    general-ophthalmic-refractive-measurements sop-common
+key-object-selection-document: patient general-study patient-study key-object-document-series
+    key-object-document sr-document-content sop-common
+legacy-converted-enhanced-ct-image: patient general-study patient-study general-series ct-series
+    enhanced-general-equipment contrast-bolus
+    legacy-converted-enhanced-ct-image-multi-frame-functional-groups acquisition-context
+    specimen enhanced-ct-image sop-common common-instance-reference
+legacy-converted-enhanced-mr-image: patient general-study patient-study general-series mr-series
+    enhanced-general-equipment contrast-bolus
+    legacy-converted-enhanced-mr-image-multi-frame-functional-groups acquisition-context
+    specimen enhanced-mr-image sop-common common-instance-reference
+legacy-converted-enhanced-pet-image: patient general-study patient-study general-series
+    enhanced-pet-series enhanced-general-equipment acquisition-context
+    legacy-converted-enhanced-pet-image-multi-frame-functional-groups specimen
+    enhanced-pet-image sop-common common-instance-reference
+lensometry-measurements: patient general-study patient-study general-series
+    lensometry-measurements-series enhanced-general-equipment
+    general-ophthalmic-refractive-measurements sop-common
+macular-grid-thickness-and-volume-report: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+mammography-cad-sr: patient general-study patient-study sr-document-series sr-document-general
+    sr-document-content sop-common
+microscopy-bulk-simple-annotations: patient general-study patient-study general-series
+    microscopy-bulk-simple-annotations-series enhanced-general-equipment
+    microscopy-bulk-simple-annotations specimen common-instance-reference sop-common
+mr-image: patient general-study patient-study general-series general-image contrast-bolus
+    specimen mr-image sop-common common-instance-reference
+mr-spectroscopy: patient general-study patient-study general-series mr-series
+    enhanced-general-equipment mr-spectroscopy-multi-frame-functional-groups acquisition-context
+    specimen mr-spectroscopy sop-common common-instance-reference
+multi-channel-respiratory-waveform: patient general-study patient-study general-series
+    enhanced-general-equipment waveform-identification acquisition-context waveform-annotation
+    sop-common
+multi-frame-grayscale-byte-secondary-capture-image: patient general-study patient-study
+    general-series general-image
+    multi-frame-grayscale-byte-secondary-capture-image-multi-frame-functional-groups specimen
+    sop-common common-instance-reference
+multi-frame-grayscale-word-secondary-capture-image: patient general-study patient-study
+    general-series general-image
+    multi-frame-grayscale-word-secondary-capture-image-multi-frame-functional-groups specimen
+    sop-common common-instance-reference
+multi-frame-single-bit-secondary-capture-image: patient general-study patient-study
+    general-series general-image specimen sop-common common-instance-reference
+multi-frame-true-color-secondary-capture-image: patient general-study patient-study
+    general-series general-image
+    multi-frame-true-color-secondary-capture-image-multi-frame-functional-groups specimen
+    sop-common common-instance-reference
+nuclear-medicine-image: patient general-study patient-study general-series general-image
+    acquisition-context specimen nm-image sop-common common-instance-reference
+ophthalmic-axial-measurements: patient general-study patient-study general-series
+    ophthalmic-axial-measurements-series enhanced-general-equipment
+    ophthalmic-axial-measurements general-ophthalmic-refractive-measurements sop-common
+ophthalmic-optical-coherence-tomography-b-scan-volume-analysis: patient general-study
+    patient-study general-series ophthalmic-tomography-b-scan-volume-analysis-series
+    enhanced-general-equipment
+    ophthalmic-optical-coherence-tomography-b-scan-volume-analysis-image
+    ophthalmic-optical-coherence-tomography-b-scan-volume-analysis-multi-frame-functional-groups
+    sop-common common-instance-reference
+ophthalmic-optical-coherence-tomography-en-face-image: patient general-study patient-study
+    general-series ophthalmic-tomography-en-face-series enhanced-general-equipment general-image
+    ophthalmic-optical-coherence-tomography-en-face-image sop-common common-instance-reference
+ophthalmic-photography-16-bit-image: patient general-study patient-study general-series
+    general-image acquisition-context ophthalmic-photography-image sop-common
+    common-instance-reference
+ophthalmic-photography-8-bit-image: patient general-study patient-study general-series
+    general-image acquisition-context ophthalmic-photography-image sop-common
+    common-instance-reference
+ophthalmic-thickness-map: patient general-study patient-study general-series
+    ophthalmic-thickness-map-series enhanced-general-equipment general-image
+    ophthalmic-thickness-map acquisition-context sop-common common-instance-reference
+ophthalmic-tomography-image: patient general-study patient-study general-series
+    ophthalmic-tomography-series enhanced-general-equipment
+    ophthalmic-tomography-image-multi-frame-functional-groups acquisition-context
+    ophthalmic-tomography-image sop-common common-instance-reference
+ophthalmic-visual-field-static-perimetry-measurements: patient general-study patient-study
+    general-series visual-field-static-perimetry-measurements-series enhanced-general-equipment
+    visual-field-static-perimetry-test-reliability visual-field-static-perimetry-test-results
+    sop-common
+parametric-map: patient general-study patient-study general-series parametric-map-series
+    enhanced-general-equipment general-image parametric-map-image
+    parametric-map-multi-frame-functional-groups acquisition-context specimen
+    common-instance-reference sop-common
+patient-radiation-dose-sr: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+performed-imaging-agent-administration-sr: patient general-study patient-study
+    sr-document-series enhanced-general-equipment sr-document-general sr-document-content
+    sop-common
+photoacoustic-image: patient general-study patient-study general-series enhanced-series
+    enhanced-general-equipment general-image photoacoustic-image-multi-frame-functional-groups
+    specimen acquisition-context photoacoustic-image photoacoustic-reconstruction sop-common
+    common-instance-reference
+planar-mpr-volumetric-presentation-state: patient general-study patient-study general-series
+    enhanced-general-equipment volumetric-presentation-state-identification
+    volumetric-presentation-state-relationship volume-cropping graphic-annotation sop-common
+    common-instance-reference
+planned-imaging-agent-administration-sr: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+positron-emission-tomography-image: patient general-study patient-study general-series
+    pet-series general-image specimen pet-image acquisition-context sop-common
+    common-instance-reference
+procedure-log: patient general-study sr-document-series sr-document-general sr-document-content
+    sop-common
+protocol-approval: enhanced-general-equipment sop-common protocol-approval
+pseudo-color-softcopy-presentation-state: patient general-study patient-study general-series
+    presentation-state-identification presentation-state-relationship displayed-area
+    graphic-annotation softcopy-voi-lut specimen sop-common
+radiopharmaceutical-radiation-dose-sr: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+raw-data: patient general-study patient-study general-series acquisition-context specimen
+    raw-data sop-common
+real-time-audio-waveform: patient general-study patient-study general-series
+    enhanced-general-equipment waveform-identification acquisition-context sop-common
+real-time-video-endoscopic-image: patient general-study patient-study general-series
+    enhanced-general-equipment general-image acquisition-context specimen vl-image sop-common
+    common-instance-reference
+real-time-video-photographic-image: patient general-study patient-study general-series
+    enhanced-general-equipment general-image acquisition-context specimen vl-image sop-common
+    common-instance-reference
+real-world-value-mapping: patient general-study patient-study general-series
+    real-world-value-mapping common-instance-reference sop-common
+rendition-selection-document: patient general-study patient-study key-object-document-series
+    enhanced-general-equipment key-object-document sr-document-content sop-common
+respiratory-waveform: patient general-study patient-study general-series
+    enhanced-general-equipment waveform-identification acquisition-context waveform-annotation
+    sop-common
+robotic-arm-radiation: patient general-study patient-study general-series enhanced-rt-series
+    enhanced-general-equipment rt-delivery-device-common rt-radiation-common
+    robotic-arm-delivery-device sop-common common-instance-reference
+    radiotherapy-common-instance
+robotic-arm-radiation-record: patient general-study patient-study general-series
+    enhanced-rt-series enhanced-general-equipment rt-delivery-device-common
+    rt-radiation-record-common robotic-arm-delivery-device sop-common common-instance-reference
+    radiotherapy-common-instance
+routine-scalp-electroencephalogram: patient general-study patient-study general-series
+    enhanced-general-equipment waveform-identification acquisition-context waveform-annotation
+    sop-common
+rt-beams-delivery-instruction: patient general-study patient-study general-series
+    rt-beams-delivery-instruction common-instance-reference sop-common
+rt-beams-treatment-record: patient general-study patient-study rt-series
+    rt-general-treatment-record rt-patient-setup rt-treatment-machine-record
+    rt-beams-session-record rt-treatment-summary-record sop-common common-instance-reference
+rt-brachy-application-setup-delivery-instruction: patient general-study patient-study
+    general-series enhanced-general-equipment rt-brachy-application-setup-delivery-instruction
+    common-instance-reference sop-common
+rt-brachy-treatment-record: patient general-study patient-study rt-series
+    rt-general-treatment-record rt-patient-setup rt-treatment-machine-record
+    rt-brachy-session-record rt-treatment-summary-record sop-common common-instance-reference
+rt-dose: patient general-study patient-study rt-series general-image rt-dose rt-dvh sop-common
+    common-instance-reference
+rt-image: patient general-study patient-study rt-series general-image contrast-bolus rt-image
+    approval sop-common common-instance-reference
+rt-ion-beams-treatment-record: patient general-study patient-study rt-series
+    rt-general-treatment-record rt-patient-setup rt-treatment-machine-record
+    rt-ion-beams-session-record rt-treatment-summary-record sop-common common-instance-reference
+rt-ion-plan: patient general-study patient-study rt-series rt-general-plan rt-patient-setup
+    rt-fraction-scheme rt-ion-beams approval sop-common common-instance-reference
+rt-patient-position-acquisition-instruction: patient general-study patient-study general-series
+    enhanced-rt-series enhanced-general-equipment rt-patient-position-acquisition-device
+    rt-patient-position-acquisition-instruction sop-common common-instance-reference
+    radiotherapy-common-instance
+rt-physician-intent: patient general-study patient-study general-series enhanced-rt-series
+    enhanced-general-equipment rt-physician-intent rt-enhanced-prescription
+    rt-treatment-phase-intent sop-common common-instance-reference radiotherapy-common-instance
+rt-plan: patient general-study patient-study rt-series rt-general-plan rt-patient-setup
+    rt-fraction-scheme rt-beams rt-brachy-application-setups approval sop-common
+    common-instance-reference
+rt-radiation-record-set: patient general-study patient-study general-series enhanced-rt-series
+    enhanced-general-equipment rt-radiation-record-set rt-dose-contribution-record sop-common
+    common-instance-reference radiotherapy-common-instance
+rt-radiation-salvage-record: patient general-study patient-study general-series
+    enhanced-rt-series enhanced-general-equipment rt-delivery-device-common
+    rt-radiation-record-common rt-radiation-salvage-record sop-common common-instance-reference
+    radiotherapy-common-instance
+rt-radiation-set: patient general-study patient-study general-series enhanced-rt-series
+    enhanced-general-equipment rt-radiation-set rt-dose-contribution sop-common
+    common-instance-reference radiotherapy-common-instance
+rt-radiation-set-delivery-instruction: patient general-study patient-study general-series
+    enhanced-rt-series enhanced-general-equipment rt-radiation-set-delivery-instruction
+    sop-common common-instance-reference radiotherapy-common-instance
+rt-segment-annotation: patient general-study patient-study general-series enhanced-rt-series
+    enhanced-general-equipment rt-segment-annotation segment-reference sop-common
+    common-instance-reference radiotherapy-common-instance
+rt-structure-set: patient general-study patient-study rt-series structure-set
+    rt-roi-observations approval sop-common common-instance-reference
+rt-treatment-preparation: patient general-study patient-study general-series enhanced-rt-series
+    enhanced-general-equipment rt-treatment-preparation sop-common common-instance-reference
+    radiotherapy-common-instance
+rt-treatment-summary-record: patient general-study patient-study rt-series
+    rt-general-treatment-record rt-treatment-summary-record sop-common common-instance-reference
+secondary-capture-image: patient general-study patient-study general-series general-image
+    specimen sop-common common-instance-reference
+segmentation: patient general-study patient-study general-series segmentation-series
+    enhanced-general-equipment general-image segmentation-image
+    segmentation-multi-frame-functional-groups specimen common-instance-reference sop-common
+simplified-adult-echo-sr: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+sleep-electroencephalogram: patient general-study patient-study general-series
+    enhanced-general-equipment waveform-identification acquisition-context waveform-annotation
+    sop-common
+spatial-fiducials: patient general-study patient-study general-series spatial-fiducials
+    common-instance-reference sop-common
+spatial-registration: patient general-study patient-study general-series spatial-registration
+    common-instance-reference sop-common
+spectacle-prescription-report: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+stereometric-relationship: patient general-study patient-study general-series
+    stereometric-relationship common-instance-reference sop-common
+subjective-refraction-measurements: patient general-study patient-study general-series
+    subjective-refraction-measurements-series enhanced-general-equipment
+    general-ophthalmic-refractive-measurements sop-common
+surface-scan-mesh: patient general-study patient-study general-series
+    optical-surface-scanner-series enhanced-general-equipment uv-mapping scan-procedure specimen
+    sop-common
+surface-scan-point-cloud: patient general-study patient-study general-series
+    optical-surface-scanner-series enhanced-general-equipment uv-mapping scan-procedure specimen
+    sop-common
+surface-segmentation: patient general-study patient-study general-series segmentation-series
+    enhanced-general-equipment surface-segmentation common-instance-reference sop-common
+tomotherapeutic-radiation: patient general-study patient-study general-series enhanced-rt-series
+    enhanced-general-equipment rt-delivery-device-common rt-radiation-common
+    tomotherapeutic-delivery-device sop-common common-instance-reference
+    radiotherapy-common-instance
+tomotherapeutic-radiation-record: patient general-study patient-study general-series
+    enhanced-rt-series enhanced-general-equipment rt-delivery-device-common
+    rt-radiation-record-common tomotherapeutic-delivery-device sop-common
+    common-instance-reference radiotherapy-common-instance
+tractography-results: patient general-study patient-study general-series
+    tractography-results-series enhanced-general-equipment tractography-results specimen
+    common-instance-reference sop-common
+ultrasound-image: patient general-study patient-study general-series general-image
+    contrast-bolus specimen us-image sop-common common-instance-reference
+ultrasound-multi-frame-image: patient general-study patient-study general-series general-image
+    contrast-bolus specimen us-image sop-common common-instance-reference
+variable-modality-lut-softcopy-presentation-state: patient general-study patient-study
+    general-series presentation-state-identification presentation-state-relationship
+    displayed-area graphic-annotation variable-modality-lut softcopy-voi-lut specimen sop-common
+video-endoscopic-image: patient general-study patient-study general-series general-image
+    acquisition-context specimen vl-image sop-common common-instance-reference
+video-microscopic-image: patient general-study patient-study general-series general-image
+    acquisition-context specimen vl-image sop-common common-instance-reference
+video-photographic-image: patient general-study patient-study general-series general-image
+    acquisition-context specimen vl-image sop-common common-instance-reference
+visual-acuity-measurements: patient general-study patient-study general-series
+    visual-acuity-measurements-series enhanced-general-equipment
+    general-ophthalmic-refractive-measurements sop-common
+vl-endoscopic-image: patient general-study patient-study general-series general-image
+    acquisition-context specimen vl-image sop-common common-instance-reference
+vl-microscopic-image: patient general-study patient-study general-series general-image
+    acquisition-context specimen vl-image sop-common common-instance-reference
+vl-photographic-image: patient general-study patient-study general-series general-image
+    acquisition-context specimen vl-image sop-common common-instance-reference
+vl-slide-coordinates-microscopic-image: patient general-study patient-study general-series
+    general-image acquisition-context specimen vl-image sop-common common-instance-reference
+vl-whole-slide-microscopy-image: patient general-study patient-study general-series
+    whole-slide-microscopy-series enhanced-general-equipment general-image acquisition-context
+    vl-whole-slide-microscopy-image-multi-frame-functional-groups specimen
+    whole-slide-microscopy-image slide-label sop-common common-instance-reference
+volume-rendering-volumetric-presentation-state: patient general-study patient-study
+    general-series enhanced-general-equipment volumetric-presentation-state-identification
+    volumetric-presentation-state-relationship volume-cropping graphic-annotation sop-common
+    common-instance-reference
+waveform-acquisition-presentation-state: patient general-study patient-study general-series
+    enhanced-general-equipment presentation-state-identification sop-common
+waveform-annotation-sr: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+waveform-presentation-state: patient general-study patient-study general-series
+    enhanced-general-equipment presentation-state-identification sop-common
+wide-field-ophthalmic-photography-3d-coordinates-image: patient general-study patient-study
+    general-series enhanced-general-equipment general-image acquisition-context
+    ophthalmic-photography-image sop-common common-instance-reference
+wide-field-ophthalmic-photography-stereographic-projection-image: patient general-study
+    patient-study general-series enhanced-general-equipment general-image acquisition-context
+    ophthalmic-photography-image sop-common common-instance-reference
+x-ray-3d-angiographic-image: patient general-study patient-study general-series enhanced-series
+    enhanced-general-equipment acquisition-context
+    x-ray-3d-angiographic-image-multi-frame-functional-groups specimen x-ray-3d-image
+    x-ray-3d-angiographic-image-contributing-sources x-ray-3d-angiographic-acquisition
+    sop-common common-instance-reference
+x-ray-3d-craniofacial-image: patient general-study patient-study general-series enhanced-series
+    enhanced-general-equipment acquisition-context
+    x-ray-3d-craniofacial-image-multi-frame-functional-groups specimen x-ray-3d-image
+    x-ray-3d-craniofacial-image-contributing-sources x-ray-3d-craniofacial-acquisition
+    sop-common common-instance-reference
+x-ray-angiographic-image: patient general-study patient-study general-series general-image
+    contrast-bolus specimen x-ray-image sop-common common-instance-reference
+x-ray-radiation-dose-sr: patient general-study patient-study sr-document-series
+    enhanced-general-equipment sr-document-general sr-document-content sop-common
+x-ray-radiofluoroscopic-image: patient general-study patient-study general-series general-image
+    contrast-bolus specimen x-ray-image sop-common common-instance-reference
+xa-defined-procedure-protocol: enhanced-general-equipment protocol-context instructions
+    patient-positioning sop-common
+xa-performed-procedure-protocol: patient general-study patient-study general-series
+    enhanced-series enhanced-general-equipment protocol-context patient-protocol-context
+    instructions patient-positioning performed-xa-acquisition performed-xa-reconstruction
+    performed-storage sop-common
+xa-xrf-grayscale-softcopy-presentation-state: patient general-study patient-study general-series
+    enhanced-general-equipment presentation-state-identification presentation-state-relationship
+    displayed-area graphic-annotation softcopy-voi-lut xa-xrf-presentation-state-mask
+    xa-xrf-presentation-state-shutter xa-xrf-presentation-state-presentation specimen sop-common
+"""
+
+_SOP_CLASS_IODS = """
+1.2.840.10008.1.3.10 basic-directory
+1.2.840.10008.5.1.4.1.1.1 computed-radiography-image
+1.2.840.10008.5.1.4.1.1.1.1 digital-x-ray-image
+1.2.840.10008.5.1.4.1.1.1.1.1 digital-x-ray-image
+1.2.840.10008.5.1.4.1.1.1.2 digital-mammography-x-ray-image
+1.2.840.10008.5.1.4.1.1.1.2.1 digital-mammography-x-ray-image
+1.2.840.10008.5.1.4.1.1.1.3 digital-intra-oral-x-ray-image
+1.2.840.10008.5.1.4.1.1.1.3.1 digital-intra-oral-x-ray-image
+1.2.840.10008.5.1.4.1.1.2 ct-image
+1.2.840.10008.5.1.4.1.1.2.1 enhanced-ct-image
+1.2.840.10008.5.1.4.1.1.2.2 legacy-converted-enhanced-ct-image
+1.2.840.10008.5.1.4.1.1.3.1 ultrasound-multi-frame-image
+1.2.840.10008.5.1.4.1.1.4 mr-image
+1.2.840.10008.5.1.4.1.1.4.1 enhanced-mr-image
+1.2.840.10008.5.1.4.1.1.4.2 mr-spectroscopy
+1.2.840.10008.5.1.4.1.1.4.3 enhanced-mr-color-image
+1.2.840.10008.5.1.4.1.1.4.4 legacy-converted-enhanced-mr-image
+1.2.840.10008.5.1.4.1.1.6.1 ultrasound-image
+1.2.840.10008.5.1.4.1.1.6.2 enhanced-us-volume
+1.2.840.10008.5.1.4.1.1.6.3 photoacoustic-image
+1.2.840.10008.5.1.4.1.1.7 secondary-capture-image
+1.2.840.10008.5.1.4.1.1.7.1 multi-frame-single-bit-secondary-capture-image
+1.2.840.10008.5.1.4.1.1.7.2 multi-frame-grayscale-byte-secondary-capture-image
+1.2.840.10008.5.1.4.1.1.7.3 multi-frame-grayscale-word-secondary-capture-image
+1.2.840.10008.5.1.4.1.1.7.4 multi-frame-true-color-secondary-capture-image
+1.2.840.10008.5.1.4.1.1.9.1.1 12-lead-ecg
+1.2.840.10008.5.1.4.1.1.9.1.2 general-ecg
+1.2.840.10008.5.1.4.1.1.9.1.3 ambulatory-ecg
+1.2.840.10008.5.1.4.1.1.9.1.4 general-32-bit-ecg
+1.2.840.10008.5.1.4.1.1.9.2.1 hemodynamic-waveform
+1.2.840.10008.5.1.4.1.1.9.3.1 basic-cardiac-electrophysiology-waveform
+1.2.840.10008.5.1.4.1.1.9.4.1 basic-voice-audio-waveform
+1.2.840.10008.5.1.4.1.1.9.4.2 general-audio-waveform
+1.2.840.10008.5.1.4.1.1.9.5.1 arterial-pulse-waveform
+1.2.840.10008.5.1.4.1.1.9.6.1 respiratory-waveform
+1.2.840.10008.5.1.4.1.1.9.6.2 multi-channel-respiratory-waveform
+1.2.840.10008.5.1.4.1.1.9.7.1 routine-scalp-electroencephalogram
+1.2.840.10008.5.1.4.1.1.9.7.2 electromyogram
+1.2.840.10008.5.1.4.1.1.9.7.3 electrooculogram
+1.2.840.10008.5.1.4.1.1.9.7.4 sleep-electroencephalogram
+1.2.840.10008.5.1.4.1.1.9.8.1 body-position-waveform
+1.2.840.10008.5.1.4.1.1.9.100.1 waveform-presentation-state
+1.2.840.10008.5.1.4.1.1.9.100.2 waveform-acquisition-presentation-state
+1.2.840.10008.5.1.4.1.1.11.1 grayscale-softcopy-presentation-state
+1.2.840.10008.5.1.4.1.1.11.2 color-softcopy-presentation-state
+1.2.840.10008.5.1.4.1.1.11.3 pseudo-color-softcopy-presentation-state
+1.2.840.10008.5.1.4.1.1.11.4 blending-softcopy-presentation-state
+1.2.840.10008.5.1.4.1.1.11.5 xa-xrf-grayscale-softcopy-presentation-state
+1.2.840.10008.5.1.4.1.1.11.6 planar-mpr-volumetric-presentation-state
+1.2.840.10008.5.1.4.1.1.11.7 planar-mpr-volumetric-presentation-state
+1.2.840.10008.5.1.4.1.1.11.8 advanced-blending-presentation-state
+1.2.840.10008.5.1.4.1.1.11.9 volume-rendering-volumetric-presentation-state
+1.2.840.10008.5.1.4.1.1.11.10 volume-rendering-volumetric-presentation-state
+1.2.840.10008.5.1.4.1.1.11.11 volume-rendering-volumetric-presentation-state
+1.2.840.10008.5.1.4.1.1.11.12 variable-modality-lut-softcopy-presentation-state
+1.2.840.10008.5.1.4.1.1.12.1 x-ray-angiographic-image
+1.2.840.10008.5.1.4.1.1.12.1.1 enhanced-xa-image
+1.2.840.10008.5.1.4.1.1.12.2 x-ray-radiofluoroscopic-image
+1.2.840.10008.5.1.4.1.1.12.2.1 enhanced-xrf-image
+1.2.840.10008.5.1.4.1.1.13.1.1 x-ray-3d-angiographic-image
+1.2.840.10008.5.1.4.1.1.13.1.2 x-ray-3d-craniofacial-image
+1.2.840.10008.5.1.4.1.1.13.1.3 breast-tomosynthesis-image
+1.2.840.10008.5.1.4.1.1.13.1.4 breast-projection-x-ray-image
+1.2.840.10008.5.1.4.1.1.13.1.5 breast-projection-x-ray-image
+1.2.840.10008.5.1.4.1.1.14.1 intravascular-optical-coherence-tomography-image
+1.2.840.10008.5.1.4.1.1.14.2 intravascular-optical-coherence-tomography-image
+1.2.840.10008.5.1.4.1.1.20 nuclear-medicine-image
+1.2.840.10008.5.1.4.1.1.30 parametric-map
+1.2.840.10008.5.1.4.1.1.66 raw-data
+1.2.840.10008.5.1.4.1.1.66.1 spatial-registration
+1.2.840.10008.5.1.4.1.1.66.2 spatial-fiducials
+1.2.840.10008.5.1.4.1.1.66.3 deformable-spatial-registration
+1.2.840.10008.5.1.4.1.1.66.4 segmentation
+1.2.840.10008.5.1.4.1.1.66.5 surface-segmentation
+1.2.840.10008.5.1.4.1.1.66.6 tractography-results
+1.2.840.10008.5.1.4.1.1.66.7 segmentation
+1.2.840.10008.5.1.4.1.1.66.8 height-map-segmentation
+1.2.840.10008.5.1.4.1.1.67 real-world-value-mapping
+1.2.840.10008.5.1.4.1.1.68.1 surface-scan-mesh
+1.2.840.10008.5.1.4.1.1.68.2 surface-scan-point-cloud
+1.2.840.10008.5.1.4.1.1.77.1.1 vl-endoscopic-image
+1.2.840.10008.5.1.4.1.1.77.1.1.1 video-endoscopic-image
+1.2.840.10008.5.1.4.1.1.77.1.2 vl-microscopic-image
+1.2.840.10008.5.1.4.1.1.77.1.2.1 video-microscopic-image
+1.2.840.10008.5.1.4.1.1.77.1.3 vl-slide-coordinates-microscopic-image
+1.2.840.10008.5.1.4.1.1.77.1.4 vl-photographic-image
+1.2.840.10008.5.1.4.1.1.77.1.4.1 video-photographic-image
+1.2.840.10008.5.1.4.1.1.77.1.5.1 ophthalmic-photography-8-bit-image
+1.2.840.10008.5.1.4.1.1.77.1.5.2 ophthalmic-photography-16-bit-image
+1.2.840.10008.5.1.4.1.1.77.1.5.3 stereometric-relationship
+1.2.840.10008.5.1.4.1.1.77.1.5.4 ophthalmic-tomography-image
+1.2.840.10008.5.1.4.1.1.77.1.5.5 wide-field-ophthalmic-photography-stereographic-projection-image
+1.2.840.10008.5.1.4.1.1.77.1.5.6 wide-field-ophthalmic-photography-3d-coordinates-image
+1.2.840.10008.5.1.4.1.1.77.1.5.7 ophthalmic-optical-coherence-tomography-en-face-image
+1.2.840.10008.5.1.4.1.1.77.1.5.8 ophthalmic-optical-coherence-tomography-b-scan-volume-analysis
+1.2.840.10008.5.1.4.1.1.77.1.6 vl-whole-slide-microscopy-image
+1.2.840.10008.5.1.4.1.1.77.1.7 dermoscopic-photography-image
+1.2.840.10008.5.1.4.1.1.77.1.8 confocal-microscopy-image
+1.2.840.10008.5.1.4.1.1.77.1.9 confocal-microscopy-tiled-pyramidal-image
+1.2.840.10008.5.1.4.1.1.78.1 lensometry-measurements
+1.2.840.10008.5.1.4.1.1.78.2 autorefraction-measurements
+1.2.840.10008.5.1.4.1.1.78.3 keratometry-measurements
+1.2.840.10008.5.1.4.1.1.78.4 subjective-refraction-measurements
+1.2.840.10008.5.1.4.1.1.78.5 visual-acuity-measurements
+1.2.840.10008.5.1.4.1.1.78.6 spectacle-prescription-report
+1.2.840.10008.5.1.4.1.1.78.7 ophthalmic-axial-measurements
+1.2.840.10008.5.1.4.1.1.78.8 intraocular-lens-calculations
+1.2.840.10008.5.1.4.1.1.79.1 macular-grid-thickness-and-volume-report
+1.2.840.10008.5.1.4.1.1.80.1 ophthalmic-visual-field-static-perimetry-measurements
+1.2.840.10008.5.1.4.1.1.81.1 ophthalmic-thickness-map
+1.2.840.10008.5.1.4.1.1.82.1 corneal-topography-map
+1.2.840.10008.5.1.4.1.1.88.11 basic-text-sr
+1.2.840.10008.5.1.4.1.1.88.22 enhanced-sr
+1.2.840.10008.5.1.4.1.1.88.33 comprehensive-sr
+1.2.840.10008.5.1.4.1.1.88.34 comprehensive-3d-sr
+1.2.840.10008.5.1.4.1.1.88.35 extensible-sr
+1.2.840.10008.5.1.4.1.1.88.40 procedure-log
+1.2.840.10008.5.1.4.1.1.88.50 mammography-cad-sr
+1.2.840.10008.5.1.4.1.1.88.59 key-object-selection-document
+1.2.840.10008.5.1.4.1.1.88.65 chest-cad-sr
+1.2.840.10008.5.1.4.1.1.88.67 x-ray-radiation-dose-sr
+1.2.840.10008.5.1.4.1.1.88.68 radiopharmaceutical-radiation-dose-sr
+1.2.840.10008.5.1.4.1.1.88.69 colon-cad-sr
+1.2.840.10008.5.1.4.1.1.88.70 implantation-plan-sr-document
+1.2.840.10008.5.1.4.1.1.88.71 acquisition-context-sr
+1.2.840.10008.5.1.4.1.1.88.72 simplified-adult-echo-sr
+1.2.840.10008.5.1.4.1.1.88.73 patient-radiation-dose-sr
+1.2.840.10008.5.1.4.1.1.88.74 planned-imaging-agent-administration-sr
+1.2.840.10008.5.1.4.1.1.88.75 performed-imaging-agent-administration-sr
+1.2.840.10008.5.1.4.1.1.88.76 enhanced-x-ray-radiation-dose-sr
+1.2.840.10008.5.1.4.1.1.88.77 waveform-annotation-sr
+1.2.840.10008.5.1.4.1.1.90.1 content-assessment-results
+1.2.840.10008.5.1.4.1.1.91.1 microscopy-bulk-simple-annotations
+1.2.840.10008.5.1.4.1.1.104.1 encapsulated-pdf
+1.2.840.10008.5.1.4.1.1.104.2 encapsulated-cda
+1.2.840.10008.5.1.4.1.1.104.3 encapsulated-stl
+1.2.840.10008.5.1.4.1.1.104.4 encapsulated-obj
+1.2.840.10008.5.1.4.1.1.104.5 encapsulated-mtl
+1.2.840.10008.5.1.4.1.1.128 positron-emission-tomography-image
+1.2.840.10008.5.1.4.1.1.128.1 legacy-converted-enhanced-pet-image
+1.2.840.10008.5.1.4.1.1.130 enhanced-pet-image
+1.2.840.10008.5.1.4.1.1.131 basic-structured-display
+1.2.840.10008.5.1.4.1.1.200.1 ct-defined-procedure-protocol
+1.2.840.10008.5.1.4.1.1.200.2 ct-performed-procedure-protocol
+1.2.840.10008.5.1.4.1.1.200.3 protocol-approval
+1.2.840.10008.5.1.4.1.1.200.7 xa-defined-procedure-protocol
+1.2.840.10008.5.1.4.1.1.200.8 xa-performed-procedure-protocol
+1.2.840.10008.5.1.4.1.1.201.1 inventory
+1.2.840.10008.5.1.4.1.1.481.1 rt-image
+1.2.840.10008.5.1.4.1.1.481.2 rt-dose
+1.2.840.10008.5.1.4.1.1.481.3 rt-structure-set
+1.2.840.10008.5.1.4.1.1.481.4 rt-beams-treatment-record
+1.2.840.10008.5.1.4.1.1.481.5 rt-plan
+1.2.840.10008.5.1.4.1.1.481.6 rt-brachy-treatment-record
+1.2.840.10008.5.1.4.1.1.481.7 rt-treatment-summary-record
+1.2.840.10008.5.1.4.1.1.481.8 rt-ion-plan
+1.2.840.10008.5.1.4.1.1.481.9 rt-ion-beams-treatment-record
+1.2.840.10008.5.1.4.1.1.481.10 rt-physician-intent
+1.2.840.10008.5.1.4.1.1.481.11 rt-segment-annotation
+1.2.840.10008.5.1.4.1.1.481.12 rt-radiation-set
+1.2.840.10008.5.1.4.1.1.481.13 c-arm-photon-electron-radiation
+1.2.840.10008.5.1.4.1.1.481.14 tomotherapeutic-radiation
+1.2.840.10008.5.1.4.1.1.481.15 robotic-arm-radiation
+1.2.840.10008.5.1.4.1.1.481.16 rt-radiation-record-set
+1.2.840.10008.5.1.4.1.1.481.17 rt-radiation-salvage-record
+1.2.840.10008.5.1.4.1.1.481.18 tomotherapeutic-radiation-record
+1.2.840.10008.5.1.4.1.1.481.19 c-arm-photon-electron-radiation-record
+1.2.840.10008.5.1.4.1.1.481.20 robotic-arm-radiation-record
+1.2.840.10008.5.1.4.1.1.481.21 rt-radiation-set-delivery-instruction
+1.2.840.10008.5.1.4.1.1.481.22 rt-treatment-preparation
+1.2.840.10008.5.1.4.1.1.481.23 enhanced-rt-image
+1.2.840.10008.5.1.4.1.1.481.24 enhanced-continuous-rt-image
+1.2.840.10008.5.1.4.1.1.481.25 rt-patient-position-acquisition-instruction
+1.2.840.10008.5.1.4.34.7 rt-beams-delivery-instruction
+1.2.840.10008.5.1.4.34.10 rt-brachy-application-setup-delivery-instruction
+1.2.840.10008.5.1.4.38.1 hanging-protocol
+1.2.840.10008.5.1.4.39.1 color-palette
+1.2.840.10008.5.1.4.43.1 generic-implant-template
+1.2.840.10008.5.1.4.44.1 implant-assembly-template
+1.2.840.10008.5.1.4.45.1 implant-template-group
+"""
+
+
+AttributeTypes = dict[tuple[str, ...], str]
+
+
+def _module_types() -> dict[str, AttributeTypes]:
+    modules: dict[str, AttributeTypes] = {}
+    current: AttributeTypes = {}
+    parents: list[str] = []
+    for line in _MODULE_TYPES.strip().splitlines():
+        if line.startswith("["):
+            current = modules.setdefault(line.strip("[]"), {})
+            parents = []
+            continue
+        depth = len(line) - len(line.lstrip(">"))
+        keyword, _, kind = line[depth:].partition(" ")
+        parents[depth:] = [keyword]
+        if kind:
+            current[tuple(parents)] = kind
+    return modules
+
+
+def _iod_modules() -> dict[str, tuple[str, ...]]:
+    text = _IOD_MODULES.strip().replace("\n    ", " ")
+    iods: dict[str, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        iod, _, modules = line.partition(":")
+        iods[iod] = tuple(modules.split())
+    return iods
+
+
+MODULE_TYPES: dict[str, AttributeTypes] = _module_types()
+IOD_MODULES: dict[str, tuple[str, ...]] = _iod_modules()
+SOP_CLASS_IODS: dict[str, str] = dict(line.split() for line in _SOP_CLASS_IODS.strip().splitlines())
+
+
+@functools.cache
+def iod_attribute_types(sop_class_uid: str) -> AttributeTypes | None:
+    """Type "1" or "2" of the listed attributes (keyword paths) of the SOP Class's IOD.
+
+    None when the SOP Class is not in the table (a private or retired class): nothing is
+    known of its attributes. An attribute path missing from the result is Type 3.
+    """
+    iod = SOP_CLASS_IODS.get(sop_class_uid.strip())
+    if iod is None:
+        return None
+    types: AttributeTypes = {}
+    for module in IOD_MODULES.get(iod, ()):
+        for path, kind in MODULE_TYPES.get(module, {}).items():
+            if types.get(path) != "1":
+                types[path] = kind
+    return types

@@ -64,7 +64,14 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID
 
-from core.export.annex_e import BASIC_PROFILE, BASIC_PROFILE_MASKED
+from core.export.annex_e import (
+    BASIC_PROFILE,
+    BASIC_PROFILE_MASKED,
+    IOD_MODULES,
+    SOP_CLASS_IODS,
+    AttributeTypes,
+    iod_attribute_types,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +111,11 @@ _NOT_A_NUMBER = re.compile(r"[A-DF-Za-df-z]")
 _PIXEL_DATA = 0x7FE00010
 _BINARY_VRS = ("OB", "OW", "OD", "OF", "OL", "OV", "UN")
 _DUMMY_TEXT = "ANONYMIZED"
+DUMMY_DATE, DUMMY_DATETIME, DUMMY_TIME = "19000101", "19000101000000", "000000"
 _DUMMY_BY_VR: dict[str, Any] = {
-    "DA": "19000101",
-    "DT": "19000101000000",
-    "TM": "000000",
+    "DA": DUMMY_DATE,
+    "DT": DUMMY_DATETIME,
+    "TM": DUMMY_TIME,
     "AS": "000Y",
     "DS": "0",
     "IS": "0",
@@ -121,6 +129,14 @@ _DUMMY_BY_VR: dict[str, Any] = {
     "SV": 0,
     "UV": 0,
 }
+# Repeating groups of the Overlay Plane Module (PS3.3 C.9.2): 6000-601E, even groups only.
+_OVERLAY_GROUPS = range(0x6000, 0x601F, 2)
+# The Common Instance Reference Module (PS3.3 C.12.2): required only when the instance
+# references other instances.
+_INSTANCE_REFERENCE_SEQUENCES = (
+    "ReferencedSeriesSequence",
+    "StudiesContainingOtherReferencedInstancesSequence",
+)
 # Modalities whose images usually carry text burned into the pixels (PS3.15 E.3.1 notes).
 BURN_IN_MODALITIES = {"US": "ultrasound", "ES": "endoscopy", "XC": "photography"}
 SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
@@ -165,6 +181,32 @@ def profile_action(tag: int) -> str | None:
         if group & gmask == g & gmask and element & emask == e & emask:
             return masked_action
     return None
+
+
+def iod_action(action: str, attribute_type: str | None) -> str:
+    """The single action (X, Z, D or U) a Table E.1-1 action means for one attribute.
+
+    PS3.15 E.1.1: a compound action chooses by the attribute's type in the IOD, the least
+    that keeps the instance conformant: Z/D is Z unless D is needed for a Type 1 attribute,
+    X/Z is X unless Z is needed for a Type 2 (or 1), X/D is X unless D is needed (Type 1),
+    X/Z/D is X (Type 3), Z (Type 2) or D (Type 1), and X/Z/U* is X, Z, or U (UIDs replaced)
+    for a Type 1 sequence. A Type 2 attribute is emptied even when the action offers no Z
+    (X/D): an empty value is what a Type 2 attribute may always have, so no dummy is made up.
+
+    ``attribute_type``: "1", "2" or "3" (1C and 2C count as 1 and 2), or None when the IOD is
+    unknown; then the choice is the one conformant for every type (D where the action allows
+    it, else U, else Z).
+    """
+    if "/" not in action:
+        return action
+    options = action.rstrip("*").split("/")
+    if attribute_type is None:
+        return next((a for a in ("D", "U", "Z") if a in options), options[0])
+    if attribute_type == "1":
+        return next((a for a in ("D", "U", "Z") if a in options), options[0])
+    if attribute_type == "2":
+        return "Z"
+    return "X" if "X" in options else "Z"
 
 
 def is_known_attribute(tag: int) -> bool:
@@ -313,7 +355,10 @@ class Deidentifier:
             original_name if patient_key is None else "",
         )
 
-        self._clean(ds, report, needles)
+        types = iod_attribute_types(str(ds.get("SOPClassUID", "") or ""))
+        self._clean(ds, _Work(report, needles, types))
+        if self.exported is not None:
+            _drop_unneeded_instance_references(ds)
 
         if _needs_utf8(ds, (new_name, new_id)):
             ds.SpecificCharacterSet = "ISO_IR 192"
@@ -354,8 +399,11 @@ class Deidentifier:
         meta.ImplementationVersionName = IMPLEMENTATION_VERSION
         ds.file_meta = meta
 
-    def _clean(self, ds: Dataset, report: DeidentifyReport, needles: PatientMatcher) -> None:
-        """Apply the table to every element of ``ds`` and, recursively, of its sequences."""
+    def _clean(self, ds: Dataset, work: _Work, path: tuple[str, ...] = ()) -> None:
+        """Apply the table to every element of ``ds`` and, recursively, of its sequences.
+
+        ``path``: the keywords of the sequences ``ds`` is an item of, for the IOD's types.
+        """
         dates = self.options.dates
         for key in list(ds.keys()):
             tag = BaseTag(key)
@@ -364,6 +412,7 @@ class Deidentifier:
                 continue
             action = profile_action(int(tag))
             vr = elem.VR
+            here = (*path, keyword_for_tag(tag) or f"{int(tag):08X}")
             if vr in ("DA", "DT", "TM") and int(tag) not in _ALWAYS_REMOVED_DATES:
                 if dates == "keep":
                     continue
@@ -372,32 +421,34 @@ class Deidentifier:
                         self._shift(elem)
                     continue
             if action is None:
-                self._unlisted(ds, elem, report, needles)
-            elif action == "X":
+                self._unlisted(ds, elem, work, here)
+                continue
+            if action == "X/Z/U*" and vr == "SQ":
+                # References among the exported instances stay (U keeps them resolvable);
+                # the others go, and an emptied sequence then gets its type's X, Z or U.
+                self._sequence(ds, elem, work, here)
+                continue
+            kind = work.type_of(here)
+            chosen = iod_action(action, kind)
+            if kind is None and chosen == "D" and action != "D" and elem.is_empty:
+                chosen = "Z"  # unknown IOD: an empty value stays empty rather than made up
+            if chosen == "X":
                 del ds[tag]
-            elif action == "U":
-                self._remap(elem)
-            elif action in ("D", "X/D"):
-                self._dummy(ds, elem, report, needles)
-            elif action == "Z/D" and not elem.is_empty:
-                self._dummy(ds, elem, report, needles)
-            elif action == "X/Z/U*":
+            elif chosen == "U":
                 if vr == "SQ":
-                    self._sequence(elem, report, needles)
-                elif vr == "UI":
-                    self._remap(elem)
+                    self._sequence(ds, elem, work, here)
                 else:
-                    _empty(elem)
-            else:  # Z, Z/D, X/Z, X/Z/D: emptied; valid for Type 2 and 3 attributes alike
+                    self._remap(elem)
+            elif chosen == "D":
+                self._dummy(ds, elem, work, here)
+            else:
                 _empty(elem)
 
-    def _unlisted(
-        self, ds: Dataset, elem: DataElement, report: DeidentifyReport, needles: PatientMatcher
-    ) -> None:
+    def _unlisted(self, ds: Dataset, elem: DataElement, work: _Work, here: tuple[str, ...]) -> None:
         """An attribute the table does not list: kept, with the safety nets described above."""
         vr = elem.VR
         if vr == "SQ":
-            self._sequence(elem, report, needles)
+            self._sequence(ds, elem, work, here)
         elif vr == "UI":
             keyword = keyword_for_tag(elem.tag) or ""
             values = elem.value if isinstance(elem.value, MultiValue) else [elem.value]
@@ -409,23 +460,36 @@ class Deidentifier:
             text = _text_of(elem.value)
             if vr in _NUMERIC_VRS and not _NOT_A_NUMBER.search(text):
                 return
-            if needles.found_in(text):
+            if work.needles.found_in(text):
                 _empty(elem)
 
-    def _sequence(
-        self, elem: DataElement, report: DeidentifyReport, needles: PatientMatcher
-    ) -> None:
-        kept = []
-        for item in elem.value or []:
-            ref = item.get(_REFERENCED_SOP_INSTANCE_UID)
-            if ref is not None and self.exported is not None:
-                value = str(ref.value or "").strip()
-                if value and value not in self.exported:
-                    report.removed_references += 1
-                    continue  # points outside the export: it could never resolve
-            self._clean(item, report, needles)
-            kept.append(item)
+    def _sequence(self, ds: Dataset, elem: DataElement, work: _Work, here: tuple[str, ...]) -> None:
+        """Clean the items of a kept sequence; drop the items that reference other instances.
+
+        An item whose Referenced SOP Instance UID is not in the export is removed, as long as
+        the sequence may lose it: when no item would be left, a Type 1 sequence (or one of an
+        unknown IOD) keeps its items, their UIDs replaced; a Type 2 sequence is left empty; a
+        Type 3 sequence is removed.
+        """
+        items = list(elem.value or [])
+        kept = [item for item in items if not self._points_outside(item)]
+        kind = work.type_of(here)
+        if items and not kept and kind in (None, "1"):
+            kept = items  # the IOD needs an item here: references kept, never resolvable
+        work.report.removed_references += len(items) - len(kept)
+        for item in kept:
+            self._clean(item, work, here)
+        if items and not kept and kind == "3":
+            del ds[elem.tag]
+            return
         elem.value = Sequence(kept)
+
+    def _points_outside(self, item: Dataset) -> bool:
+        ref = item.get(_REFERENCED_SOP_INSTANCE_UID)
+        if ref is None or self.exported is None:
+            return False
+        value = str(ref.value or "").strip()
+        return bool(value) and value not in self.exported
 
     def _remap(self, elem: DataElement) -> None:
         if elem.VR != "UI":
@@ -444,12 +508,10 @@ class Deidentifier:
         elif value:
             elem.value = self.shift_date(str(value))
 
-    def _dummy(
-        self, ds: Dataset, elem: DataElement, report: DeidentifyReport, needles: PatientMatcher
-    ) -> None:
+    def _dummy(self, ds: Dataset, elem: DataElement, work: _Work, here: tuple[str, ...]) -> None:
         vr = elem.VR
         if vr == "SQ":  # a dummy sequence: its items, cleaned by the same table
-            self._sequence(elem, report, needles)
+            self._sequence(ds, elem, work, here)
         elif vr == "UI":
             self._remap(elem)
         elif vr in _TEXT_VRS:
@@ -462,10 +524,50 @@ class Deidentifier:
             del ds[elem.tag]
 
 
+@dataclass
+class _Work:
+    """What the cleaning of one dataset carries down into its sequences."""
+
+    report: DeidentifyReport
+    needles: PatientMatcher
+    types: AttributeTypes | None  # the IOD's attribute types; None: IOD unknown
+
+    def type_of(self, path: tuple[str, ...]) -> str | None:
+        """ "1", "2" or "3" for the attribute at ``path`` in the IOD; None: IOD unknown."""
+        if self.types is None:
+            return None
+        return self.types.get(path, "3")
+
+
+def _drop_unneeded_instance_references(ds: Dataset) -> None:
+    """Remove the Common Instance Reference Module when nothing in ``ds`` references anymore.
+
+    Its sequences are Type 1C, required only if the instance references other instances
+    (PS3.3 C.12.2); once the references outside the export are gone, they must go too.
+    """
+    sop_class = str(ds.get("SOPClassUID", "") or "").strip()
+    if "common-instance-reference" not in IOD_MODULES.get(SOP_CLASS_IODS.get(sop_class, ""), ()):
+        return
+    if not any(keyword in ds for keyword in _INSTANCE_REFERENCE_SEQUENCES):
+        return
+    for elem in ds:
+        if elem.VR != "SQ" or elem.keyword in _INSTANCE_REFERENCE_SEQUENCES:
+            continue
+        for item in elem.value or []:
+            if any(sub.tag == _REFERENCED_SOP_INSTANCE_UID for sub in item.iterall()):
+                return
+    for keyword in _INSTANCE_REFERENCE_SEQUENCES:
+        if keyword in ds:
+            delattr(ds, keyword)
+
+
 def _kept_element(ds: Dataset, tag: BaseTag) -> DataElement | None:
     """The element at ``tag`` to apply the table to, or None when it is removed outright."""
     if tag.is_private or tag.element == 0x0000:
         del ds[tag]  # private attributes: X; group lengths would be stale
+        return None
+    if tag.group in _OVERLAY_GROUPS:
+        del ds[tag]  # Overlay Data is X: the rest of its overlay would describe nothing
         return None
     try:
         elem = ds[tag]

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 from pydicom import dcmread
 from pydicom import fileset as pydicom_fileset
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.fileset import FileInstance, FileSet, RecordNode
 from pydicom.uid import (
@@ -53,7 +54,13 @@ from sqlalchemy import or_, select
 
 from core.db.models import Instance, Patient, Series, Study
 from core.errors import KioskError, NotFoundError
-from core.export.deidentify import Deidentifier, DeidentifyOptions, burned_in_warning
+from core.export.deidentify import (
+    DUMMY_DATE,
+    DUMMY_TIME,
+    Deidentifier,
+    DeidentifyOptions,
+    burned_in_warning,
+)
 from core.logsafe import printable
 
 log = logging.getLogger(__name__)
@@ -326,7 +333,8 @@ class Exporter:
         staging = staging_parent / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:
-            produced = self._produce(items, deid, summary, progress, cancel)
+            media = options.format == "dicomdir"
+            produced = self._produce(items, deid, summary, progress, cancel, media)
             if options.format == "files":
                 self._write_tree(produced, staging, summary)
                 self._publish(staging, target)
@@ -338,6 +346,8 @@ class Exporter:
             else:
                 self._write_dicomdir(produced, staging, summary)
                 self._publish(staging, target)
+            if summary.exported == 0 and summary.skipped:
+                raise ExportError("no image could be written; nothing was exported")
         except ExportCancelled:
             summary.cancelled = True
             summary.files.clear()
@@ -383,27 +393,42 @@ class Exporter:
         summary: ExportSummary,
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
-    ) -> Iterator[tuple[_Item, Path, Dataset | None]]:
-        """Yield each item with its stored path and, when it was changed, its new dataset."""
+        media: bool = False,
+    ) -> Iterator[_Output]:
+        """Yield each item that can be exported, read, checked and (maybe) de-identified.
+
+        A malformed file (truncated, or one pydicom cannot encode again: other readers would
+        fail on it) is left out with its reason in ``summary.skipped`` and a warning; the
+        export goes on. An OSError (the store or the disk) stops it. ``media``: the DICOMDIR
+        writer encodes the datasets itself, so no bytes are prepared for it.
+        """
         warned: set[str] = set()
         for index, item in enumerate(items):
             if cancel is not None and cancel.is_set():
                 raise ExportCancelled
             self._current = item.sop_uid
             stored = self.core.store.absolute(item.file_path)
-            ds: Dataset | None = None
-            if deid is not None:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    ds = dcmread(stored)
-                report = deid.apply(ds, patient_key=item.patient_key)
-                summary.removed_references += report.removed_references
-                for message in report.warnings:
-                    key = f"{item.series_uid}:{message}"
-                    if key not in warned:
-                        warned.add(key)
-                        summary.warnings.append(_series_message(item, message))
-            yield item, stored, ds
+            raw = stored.read_bytes()
+            try:
+                ds = _checked_dataset(raw)
+                report = None if deid is None else deid.apply(ds, patient_key=item.patient_key)
+                data = None
+                if not media:
+                    encoded = _encoded(ds)
+                    data = raw if deid is None else encoded
+            except OSError:
+                raise
+            except Exception as exc:  # one malformed file: leave it out, say why
+                _skip(summary, item, str(exc) or type(exc).__name__)
+            else:
+                if report is not None:
+                    summary.removed_references += report.removed_references
+                    for message in report.warnings:
+                        key = f"{item.series_uid}:{message}"
+                        if key not in warned:
+                            warned.add(key)
+                            summary.warnings.append(_series_message(item, message))
+                yield _Output(item, ds, data, deid is not None)
             if progress is not None:
                 progress(ExportProgress(index + 1, len(items), item.sop_uid))
 
@@ -444,23 +469,19 @@ class Exporter:
 
     def _write_tree(
         self,
-        produced: Iterator[tuple[_Item, Path, Dataset | None]],
+        produced: Iterator[_Output],
         root: Path,
         summary: ExportSummary,
     ) -> None:
         taken: set[str] = set()
         series_dirs: dict[str, str] = {}
-        for item, stored, ds in produced:
-            relative = self._tree_path(item, ds, taken)
-            relative = self._same_series_folder(relative, item.series_uid, series_dirs, taken)
+        for out in produced:
+            relative = self._tree_path(out.item, out.ds if out.changed else None, taken)
+            relative = self._same_series_folder(relative, out.item.series_uid, series_dirs, taken)
             path = root / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "xb") as out:
-                if ds is None:
-                    with open(stored, "rb") as src:
-                        shutil.copyfileobj(src, out)
-                else:
-                    ds.save_as(out, enforce_file_format=True)
+            with open(path, "xb") as file:
+                file.write(out.data or b"")
             summary.files.append(relative)
             summary.exported += 1
 
@@ -487,29 +508,25 @@ class Exporter:
 
     def _write_zip(
         self,
-        produced: Iterator[tuple[_Item, Path, Dataset | None]],
+        produced: Iterator[_Output],
         archive_path: Path,
         summary: ExportSummary,
     ) -> None:
         taken: set[str] = set()
         series_dirs: dict[str, str] = {}
         with zipfile.ZipFile(archive_path, "x", compression=zipfile.ZIP_DEFLATED) as archive:
-            for item, stored, ds in produced:
-                relative = self._tree_path(item, ds, taken)
+            for out in produced:
+                item = out.item
+                relative = self._tree_path(item, out.ds if out.changed else None, taken)
                 relative = self._same_series_folder(relative, item.series_uid, series_dirs, taken)
-                if ds is None:
-                    archive.write(stored, relative)
-                else:
-                    buffer = io.BytesIO()
-                    ds.save_as(buffer, enforce_file_format=True)
-                    archive.writestr(relative, buffer.getvalue())
+                archive.writestr(relative, out.data or b"")
                 summary.files.append(relative)
                 summary.exported += 1
 
     # -- DICOMDIR media ----------------------------------------------------------------------------
     def _write_dicomdir(
         self,
-        produced: Iterator[tuple[_Item, Path, Dataset | None]],
+        produced: Iterator[_Output],
         root: Path,
         summary: ExportSummary,
     ) -> None:
@@ -518,24 +535,16 @@ class Exporter:
         fileset.adding_unique = True
         numbers: dict[str, int] = {}  # images seen per series: a stand-in Instance Number
         added = 0
-        for item, stored, changed in produced:
+        for out in produced:
+            item = out.item
             numbers[item.series_uid] = numbers.get(item.series_uid, 0) + 1
             try:
-                ds = self._media_dataset(stored, changed)
+                ds = self._media_dataset(out.ds)
                 leaf = _record_tree(ds, item, numbers[item.series_uid])
             except OSError:
                 raise  # the store or the disk, not this file: stop the export
             except Exception as exc:  # one malformed file: leave it out, say why
-                reason = str(exc) or type(exc).__name__
-                log.warning(
-                    "export: image %s left out of the media: %s", item.sop_uid, printable(reason)
-                )
-                summary.skipped.append((item.sop_uid, reason))
-                summary.warnings.append(
-                    _series_message(
-                        item, f"an image could not be written and was left out: {reason}"
-                    )
-                )
+                _skip(summary, item, str(exc) or type(exc).__name__)
                 continue
             fileset.add_custom(ds, leaf)
             added += 1
@@ -549,21 +558,14 @@ class Exporter:
         summary.exported = len(summary.files)
 
     @staticmethod
-    def _media_dataset(stored: Path, changed: Dataset | None) -> Dataset:
+    def _media_dataset(ds: Dataset) -> Dataset:
         """The dataset to put on the media, proven writable (raises for a malformed file).
 
         ``FileSet.add_custom`` registers an instance before it writes it, so a file that fails
         to encode is encoded once here first, and never reaches the File-set.
         """
-        ds: Dataset
-        if changed is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = dcmread(stored)
-        else:
-            ds = changed
         _explicit_little_endian(ds)
-        ds.save_as(io.BytesIO(), enforce_file_format=True)
+        _encoded(ds)
         return ds
 
     @staticmethod
@@ -574,6 +576,72 @@ class Exporter:
             if final.exists():
                 raise ExportError(f"{final} appeared during the export; it is not overwritten")
             os.rename(entry, final)
+
+
+@dataclass(frozen=True)
+class _Output:
+    """One instance ready to be written: its dataset and, for files and zip, its bytes."""
+
+    item: _Item
+    ds: Dataset  # as read, or de-identified
+    data: bytes | None  # the stored bytes (plain) or the encoded dataset; None for media
+    changed: bool  # de-identified: only the dataset's own values may name folders
+
+
+class MalformedFileError(ValueError):
+    """A stored file that cannot be exported as a valid DICOM file."""
+
+
+def _checked_dataset(raw: bytes) -> Dataset:
+    """``raw`` read as a dataset; raises MalformedFileError for a file others cannot read.
+
+    pydicom reads on where other readers (DCMTK, dicom3tools) stop: a file that ends inside a
+    value (it keeps the bytes that are there) and a data set in implicit VR behind a meta
+    header that announces explicit VR (it switches). So each top-level element pydicom left
+    undecoded is checked to hold as many bytes as its header announces, and to have a VR
+    where the transfer syntax is explicit.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = dcmread(io.BytesIO(raw))
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    explicit = syntax is not None and syntax.is_transfer_syntax and not syntax.is_implicit_VR
+    for tag in list(ds.keys()):
+        elem = ds.get_item(tag)
+        if explicit and isinstance(elem, RawDataElement) and elem.VR is None:
+            raise MalformedFileError(
+                f"element {tag} is in implicit VR, but the transfer syntax {syntax.name}"
+                " is explicit VR"
+            )
+        declared = getattr(elem, "length", None)
+        value = getattr(elem, "value", None)
+        if (
+            isinstance(declared, int)
+            and declared != 0xFFFFFFFF
+            and isinstance(value, bytes)
+            and len(value) < declared
+        ):
+            raise MalformedFileError(
+                f"truncated file: element {tag} announces {declared} bytes, the file holds"
+                f" {len(value)}"
+            )
+    return ds
+
+
+def _encoded(ds: Dataset) -> bytes:
+    """``ds`` as a Part 10 file; raises for a dataset pydicom cannot write (malformed)."""
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def _skip(summary: ExportSummary, item: _Item, reason: str) -> None:
+    """Leave ``item`` out of the export, with its reason in the summary and a warning."""
+    log.warning("export: image %s left out: %s", item.sop_uid, printable(reason))
+    summary.skipped.append((item.sop_uid, reason))
+    summary.warnings.append(
+        _series_message(item, f"an image could not be written and was left out: {reason}")
+    )
 
 
 def _series_message(item: _Item, message: str) -> str:
@@ -684,11 +752,14 @@ def _alternative(ds: Dataset, what: Literal["Date", "Time"], first: str) -> str:
     PS3.3 F.5 makes StudyDate/StudyTime (and an SR's ContentDate/ContentTime) Type 1 in the
     record although they may be empty in the instance; a date of the instance is used when
     it has one, and only an instance with no date at all (de-identified) gets the date the
-    media were made, as dcmmkdir does. Never a made-up 1900-01-01.
+    media were made, as dcmmkdir does. Never a made-up 1900-01-01: the dummy that
+    de-identification gives a Type 1 date (an SR's Content Date) is not a date of the file.
     """
+    dummies = (DUMMY_DATE, DUMMY_TIME) if _text(ds, "PatientIdentityRemoved") == "YES" else ()
     for source in (first, *(s for s in _DATE_SOURCES if s != first)):
         value = _text(ds, f"{source}{what}")
-        if value:
+        dated = _text(ds, f"{source}Date")
+        if value and value not in dummies and dated not in dummies:
             return value[:8] if what == "Date" else value[:16]
     now = datetime.now()
     return now.strftime("%Y%m%d") if what == "Date" else now.strftime("%H%M%S")

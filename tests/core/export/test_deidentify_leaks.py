@@ -5,8 +5,10 @@ the data set is de-identified, encoded, and the whole exported file is searched,
 outside Pixel Data, for every original name (and its permutations, in upper and lower case),
 the patient ID, the birth date and every original instance UID. The hostile cases go through
 the exporter in all three formats (files, DICOMDIR, zip), so the DICOMDIR and the zip are
-scanned too. When dicom3tools' ``dciodvfy`` is installed, de-identified files are checked to
-have no error their original did not have.
+scanned too. When dicom3tools are installed, files exported de-identified (a representative
+set: SR, ECG, Segmentation, overlays, RT, Secondary Capture, CT/MR, an Enhanced MR and the
+demo data) are checked by ``dciodvfy`` to have no error their original did not have, and the
+demo study by ``dcentvfy`` to stay as consistent as it was.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ from pydicom.tag import BaseTag
 from pydicom.uid import ImplicitVRLittleEndian
 
 from core.app import Core
+from core.config import load_settings
+from core.dicom import synth
 from core.export.deidentify import Deidentifier, DeidentifyOptions, is_instance_uid
 from core.export.exporter import ExportOptions, Selection, export_selection
 from core.index.importer import MemorySource
+from tests.core.export.test_deidentify_iod import enhanced_mr
 from tests.support.data import make_dataset
 
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -427,18 +432,110 @@ def _errors(path: Path) -> set[str]:
     return {_UID_IN_LINE.sub("<uid>", line.strip()) for line in lines if line.startswith("Error")}
 
 
+# The originals the validator sees: one of each kind the profile treats differently (SR, ECG,
+# Segmentation, an overlay, ultrasound with a palette, RT plan/dose/structure set, Secondary
+# Capture with a source reference, CT/MR), an Enhanced MR built for the purpose, and the demo
+# data (CT, MR, CR, US; two images of each, from one series, for dcentvfy).
+VALIDATED = [
+    "CT_small.dcm",
+    "MR_small.dcm",
+    "test-SR.dcm",
+    "reportsi.dcm",
+    "waveform_ecg.dcm",
+    "liver_1frame.dcm",
+    "examples_overlay.dcm",
+    "examples_palette.dcm",
+    "rtplan.dcm",
+    "rtdose.dcm",
+    "rtstruct.dcm",
+    "JPEG-lossy.dcm",
+]
+DEMO_PER_MODALITY = 2
+
+
+def _demo_files() -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    counts: dict[str, int] = {}
+    for data in synth.demo_instances(3, seed=11):
+        modality = str(pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).Modality)
+        if counts.get(modality, 0) < DEMO_PER_MODALITY:
+            counts[modality] = counts.get(modality, 0) + 1
+            files[f"demo-{modality}-{counts[modality]}"] = data
+    return files
+
+
+def _validated_sources() -> dict[str, bytes]:
+    sources = {name: (TEST_FILES / name).read_bytes() for name in VALIDATED}
+    sources["enhanced-mr"] = _encode(enhanced_mr())
+    sources.update(_demo_files())
+    return sources
+
+
+VALIDATED_LABELS = [*VALIDATED, "enhanced-mr", *(f"demo-{m}-1" for m in ("CT", "MR", "CR", "US"))]
+
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """label -> (original file, its de-identified export), exported together as files."""
+    tmp = tmp_path_factory.mktemp("dciodvfy")
+    sources = _validated_sources()
+    originals: dict[str, Path] = {}
+    uids: dict[str, str] = {}
+    for label, data in sources.items():
+        originals[label] = tmp / f"{label}.original"
+        originals[label].write_bytes(data)
+        uids[label] = str(pydicom.dcmread(io.BytesIO(data), force=True).SOPInstanceUID)
+    deid = Deidentifier(DeidentifyOptions())
+    with Core(load_settings(tmp / "data", {"fsync": False})) as core:
+        imported = core.importer.run_sources([MemorySource(k, v) for k, v in sources.items()])
+        assert imported.imported == len(sources), imported.as_json()
+        out = tmp / "out"
+        summary = export_selection(
+            core,
+            Selection(instances=tuple(uids.values())),
+            ExportOptions(out, deidentify=DeidentifyOptions()),
+            deidentifier=deid,
+        )
+    assert summary.exported == len(sources) and not summary.skipped
+    by_uid = {
+        str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID): path
+        for path in out.rglob("*.dcm")
+    }
+    return {label: (originals[label], by_uid[deid.new_uid(uids[label])]) for label in sources}
+
+
+def _dcentvfy_errors(paths: list[Path]) -> set[str]:
+    run = subprocess.run(
+        [str(DCENTVFY), *map(str, paths)],
+        check=False,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=60,
+    )
+    lines = (run.stdout + run.stderr).splitlines()
+    return {_UID_IN_LINE.sub("<uid>", line.strip()) for line in lines if line.startswith("Error")}
+
+
+DCENTVFY = shutil.which("dcentvfy")
+
+
 @pytest.mark.skipif(DCIODVFY is None, reason="dicom3tools' dciodvfy is not installed")
 class TestDciodvfy:
-    @pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm", "test-SR.dcm", "rtplan.dcm"])
-    def test_no_new_errors(self, tmp_path: Path, name: str) -> None:
-        source = TEST_FILES / name
-        if not source.exists():
-            pytest.skip(f"{name} is not bundled with this pydicom")
-        ds = pydicom.dcmread(source)
-        Deidentifier(DeidentifyOptions()).apply(ds)
-        out = tmp_path / name
-        ds.save_as(out, enforce_file_format=True)
-        assert sorted(_errors(out) - _errors(source)) == []
+    """Exported through the exporter, so references outside the export are removed too."""
+
+    @pytest.mark.parametrize("label", VALIDATED_LABELS)
+    def test_no_new_errors(self, validated: dict[str, tuple[Path, Path]], label: str) -> None:
+        original, exported = validated[label]
+        assert sorted(_errors(exported) - _errors(original)) == []
+
+    def test_the_demo_study_stays_consistent(self, validated: dict[str, tuple[Path, Path]]) -> None:
+        if DCENTVFY is None:
+            pytest.skip("dicom3tools' dcentvfy is not installed")
+        demo = [pair for label, pair in validated.items() if label.startswith("demo-")]
+        assert len(demo) == 4 * DEMO_PER_MODALITY
+        before = _dcentvfy_errors([original for original, _ in demo])
+        assert sorted(_dcentvfy_errors([exported for _, exported in demo]) - before) == []
 
     def test_no_new_errors_hostile(self, tmp_path: Path) -> None:
         for case in ("structured_report", "un_three_levels_deep"):
