@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import re
 import struct
 import warnings
 from collections.abc import Callable, Sequence
@@ -141,6 +142,19 @@ def _decode_raw(raw: bytes, keyword: str, encodings: Callable[[], Sequence[str]]
         log.debug("cannot decode %s", keyword, exc_info=True)
         return ""
     return text.strip(" \x00")
+
+
+_LEGACY_DATE = re.compile(r"^(\d{4})\.(\d{2})\.(\d{2})$")
+
+
+def dicom_date(text: str) -> str:
+    """A DA value as ``YYYYMMDD``: the ACR-NEMA form ``YYYY.MM.DD``, which PS3.5 6.2
+    (Table 6.2-1, DA) asks implementations to accept, is rewritten; others keep 8 characters."""
+    text = text.strip()
+    legacy = _LEGACY_DATE.match(text)
+    if legacy:
+        return "".join(legacy.groups())
+    return text[:8]
 
 
 def _leading_int(text: str) -> int | None:
@@ -371,9 +385,9 @@ def _header_from(
         transfer_syntax=transfer_syntax,
         patient_id=text("PatientID"),
         patient_name=text("PatientName"),
-        birth_date=text("PatientBirthDate")[:8],
+        birth_date=dicom_date(text("PatientBirthDate")),
         sex=text("PatientSex"),
-        study_date=text("StudyDate")[:8],
+        study_date=dicom_date(text("StudyDate")),
         study_time=text("StudyTime"),
         accession_number=text("AccessionNumber"),
         study_description=text("StudyDescription"),
@@ -383,7 +397,7 @@ def _header_from(
         series_number=_leading_int(text("SeriesNumber")),
         series_description=text("SeriesDescription"),
         body_part=text("BodyPartExamined"),
-        series_date=text("SeriesDate")[:8],
+        series_date=dicom_date(text("SeriesDate")),
         series_time=text("SeriesTime"),
         instance_number=_leading_int(text("InstanceNumber")),
         num_frames=frames if frames and frames > 0 else 1,

@@ -4,7 +4,9 @@
 building pydicom objects, so the data set bytes can be sent exactly as stored.
 ``to_little_endian`` decodes a file with pydicom (and the installed pylibjpeg, openjpeg or
 gdcm plugins for compressed pixel data) and encodes its data set in Explicit or Implicit
-VR Little Endian, for a peer that does not accept the stored transfer syntax.
+VR Little Endian, for a peer that does not accept the stored transfer syntax;
+``dataset_to_little_endian`` does the same to a data set pynetdicom will encode (C-GET and
+C-MOVE sub-operations).
 """
 
 from __future__ import annotations
@@ -117,10 +119,32 @@ def to_little_endian(path: Path, target_syntax: str) -> bytes:
     if target_syntax not in LITTLE_ENDIAN_SYNTAXES:
         raise TranscodeError(f"cannot convert to transfer syntax {target_syntax}")
     try:
-        ds = dcmread(path)
-        source = UID(ds.file_meta.TransferSyntaxUID)
+        read = dcmread(path)
+        UID(read.file_meta.TransferSyntaxUID)
     except Exception as exc:  # pydicom raises many types for a damaged file
         raise TranscodeError(f"cannot read {path} to convert it: {exc}") from exc
+    ds = dataset_to_little_endian(read, target_syntax)
+    buffer = DicomBytesIO()
+    buffer.is_little_endian = True
+    buffer.is_implicit_VR = target_syntax == ImplicitVRLittleEndian
+    try:
+        write_dataset(buffer, ds)
+    except Exception as exc:  # an element that cannot be encoded in the target syntax
+        raise TranscodeError(
+            f"cannot encode the data set as {UID(target_syntax).name}: {exc}"
+        ) from exc
+    return buffer.getvalue()
+
+
+def dataset_to_little_endian(ds: Dataset, target_syntax: str) -> Dataset:
+    """``ds`` (read from a file, with its file meta) made ready to encode in ``target_syntax``.
+
+    Compressed pixel data are decompressed and big-endian binary values swapped, in place;
+    the file meta then names ``target_syntax``. Raises TranscodeError with the reason.
+    """
+    if target_syntax not in LITTLE_ENDIAN_SYNTAXES:
+        raise TranscodeError(f"cannot convert to transfer syntax {target_syntax}")
+    source = UID(str(ds.file_meta.get("TransferSyntaxUID", "")))
     try:
         if source.is_compressed:
             ds.decompress(generate_instance_uid=False)
@@ -133,16 +157,10 @@ def to_little_endian(path: Path, target_syntax: str) -> bytes:
     # once gives known tags their dictionary VR (pydicom's replace_un_with_known_vr).
     for _element in ds.iterall():
         pass
-    buffer = DicomBytesIO()
-    buffer.is_little_endian = True
-    buffer.is_implicit_VR = target_syntax == ImplicitVRLittleEndian
-    try:
-        write_dataset(buffer, ds)
-    except Exception as exc:  # an element that cannot be encoded in the target syntax
-        raise TranscodeError(
-            f"cannot encode the data set as {UID(target_syntax).name}: {exc}"
-        ) from exc
-    return buffer.getvalue()
+    implicit = target_syntax == ImplicitVRLittleEndian
+    ds.file_meta.TransferSyntaxUID = UID(target_syntax)
+    ds.set_original_encoding(implicit, True)  # what the values now are, for pynetdicom
+    return ds
 
 
 # Word size of binary values whose raw bytes pydicom keeps in the file's byte order

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.uid import UID
+from pydicom.tag import BaseTag, Tag
 from pynetdicom import evt
 from pynetdicom.events import Event
 
-from core.dicom.transcode import LITTLE_ENDIAN_SYNTAXES
+from core.dicom.transcode import LITTLE_ENDIAN_SYNTAXES, dataset_to_little_endian
 from core.errors import KioskError
 from core.net.association import NODELAY_HANDLER
 from core.net.status import Status
@@ -59,14 +60,40 @@ def handle_store(event: Event, node: HandlerContext) -> int | Dataset:
 
 
 # -- C-FIND ------------------------------------------------------------------------------------
+_SPECIFIC_CHARACTER_SET = Tag(0x0008, 0x0005)
+
+
+def _file_reader(node: HandlerContext) -> matching.FileReader:
+    """Reads the given tags of a stored file (its header only), for IMAGE-level return keys
+    the index does not hold; None when the file cannot be read."""
+
+    def read(relative: str, tags: list[BaseTag]) -> Dataset | None:
+        try:
+            return dcmread(
+                node.store.absolute(relative),
+                stop_before_pixels=True,
+                specific_tags=[_SPECIFIC_CHARACTER_SET, *tags],
+            )
+        except Exception as exc:  # a damaged or vanished file: its keys stay empty
+            log.warning("cannot read stored file %s for a C-FIND answer: %s", relative, exc)
+            return None
+
+    return read
+
+
 def handle_find(event: Event, node: HandlerContext) -> Iterator[tuple[int, Dataset | None]]:
     ae, _peer = peer_of(event)
     try:
         identifier = event.identifier
         level = matching.level_of(identifier)
         log.info("C-FIND at %s level from %s", level, ae)
+        answers = partial(
+            matching.find,
+            retrieve_ae=str(event.assoc.ae.ae_title).strip(),
+            read_file=_file_reader(node),
+        )
         with node.sessions() as session:
-            for count, response in enumerate(matching.find(session, identifier), start=1):
+            for count, response in enumerate(answers(session, identifier), start=1):
                 if event.is_cancelled:
                     log.info("C-FIND cancelled by %s after %d matches", ae, count - 1)
                     yield Status.CANCEL, None
@@ -110,15 +137,16 @@ class _Accepted:
 
 
 def _for_peer(ds: Dataset, accepted: _Accepted) -> Dataset:
-    """``ds``, decompressed when the peer took its SOP class only uncompressed."""
-    syntax = UID(str(ds.file_meta.get("TransferSyntaxUID", "")))
-    if not syntax.is_compressed:
-        return ds
+    """``ds``, converted to a Little Endian syntax when the peer took its SOP class only in
+    other syntaxes than the stored one (compressed or big endian: PS3.5 A.1, A.3)."""
+    syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
+    if syntax in LITTLE_ENDIAN_SYNTAXES:
+        return ds  # pynetdicom encodes it in either Little Endian the peer took
     taken = accepted.syntaxes(str(ds.get("SOPClassUID", "")))
-    if not taken or str(syntax) in taken or not taken & set(LITTLE_ENDIAN_SYNTAXES):
+    little = [ts for ts in LITTLE_ENDIAN_SYNTAXES if ts in taken]
+    if not taken or syntax in taken or not little:
         return ds  # as stored; pynetdicom reports it if there is no context at all
-    ds.decompress(generate_instance_uid=False)
-    return ds
+    return dataset_to_little_endian(ds, little[0])
 
 
 def _datasets(

@@ -13,16 +13,24 @@ matching across the levels above), which DCMTK's findscu and Orthanc both accept
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pydicom.datadict import dictionary_has_tag, dictionary_VR
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element
+from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag, Tag
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.db.models import Instance, Patient, Series, Study
 from core.db.patterns import LIKE_ESCAPE, fold, has_wildcard, wildcard_to_like
+from core.dicom.header import dicom_date
 from core.errors import QueryError
 
 LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
@@ -81,7 +89,21 @@ KEYS: dict[str, Key] = {
 }
 
 _ENTITIES = (Patient, Study, Series, Instance)
+# Not matched: the level, the character set (answers are UTF-8, ISO_IR 192) and the two keys
+# the node fills itself (Retrieve AE Title: our AE title, in every answer).
 IGNORED = {"QueryRetrieveLevel", "SpecificCharacterSet", "RetrieveAETitle", "TimezoneOffsetFromUTC"}
+RETRIEVE_AE_TITLE = Tag(0x0008, 0x0054)
+_QR_LEVEL = Tag(0x0008, 0x0052)
+_CHARSET = Tag(0x0008, 0x0005)
+_UNANSWERED = {_QR_LEVEL, _CHARSET, RETRIEVE_AE_TITLE}
+# Binary numbers (PS3.5 6.2): the value goes in as a Python int or float, never as text.
+_INTEGER_VRS = {"US", "SS", "UL", "SL", "UV", "SV", "AT"}
+_FLOAT_VRS = {"FL", "FD"}
+_MULTI_VALUED = {"ModalitiesInStudy"}
+_PATIENT_COUNTS = ("num_studies", "num_series", "num_instances")
+
+# Reads the return keys the index does not hold from one stored file (IMAGE level).
+FileReader = Callable[[str, list[BaseTag]], Dataset | None]
 
 
 def _raw_value(ds: Dataset, keyword: str) -> str:
@@ -107,6 +129,8 @@ def _range(column: _Col, value: str, kind: str) -> ColumnElement[bool]:
     """Range matching (PS3.4 C.2.2.2.5) on DA/TM strings, which sort lexically."""
     low, _, high = value.partition("-")
     low, high = low.strip(), high.strip()
+    if kind == "date":
+        low, high = dicom_date(low), dicom_date(high)
     if kind == "time" and high:
         high = high.ljust(6, "9") if "." not in high else high
         high += "\uffff"  # include fractional seconds of the upper bound
@@ -136,6 +160,8 @@ def condition(keyword: str, value: str) -> ColumnElement[bool] | None:
             return _range(col, value, key.kind)
         if key.kind == "time" and not has_wildcard(value):
             return col.like(wildcard_to_like(value) + "%", escape=LIKE_ESCAPE)
+        if key.kind == "date" and not has_wildcard(value):
+            value = dicom_date(value)  # the index holds YYYYMMDD; a legacy YYYY.MM.DD matches
         return _pattern_match(col, value, False)
     if key.kind == "int":
         try:
@@ -190,43 +216,159 @@ def conditions(identifier: Dataset, level: str) -> list[ColumnElement[bool]]:
     return found
 
 
-def find(session: Session, identifier: Dataset, limit: int = 0) -> Iterator[Dataset]:
-    """Yield one response identifier per match, with the requested keys filled in."""
+def find(
+    session: Session,
+    identifier: Dataset,
+    limit: int = 0,
+    *,
+    retrieve_ae: str = "",
+    read_file: FileReader | None = None,
+) -> Iterator[Dataset]:
+    """Yield one response identifier per match, with the requested keys filled in.
+
+    Every requested key is answered, with the VR it was asked with, filled from the index or
+    empty. ``retrieve_ae`` goes into Retrieve AE Title (0008,0054) of every answer. At the
+    IMAGE level, keys the index does not hold are read from the image's file by ``read_file``
+    (stored path, tags). At the PATIENT level, patients without a Patient ID are one answer,
+    as Patient ID is the level's unique key (PS3.4 C.6.1.1.2).
+    """
     level = level_of(identifier)
     depth = _LEVEL_DEPTH[level]
     entities = _ENTITIES[: depth + 1]
     query = _joined(select(*entities), depth).where(*conditions(identifier, level))
     query = query.order_by(entities[-1].id)
-    if limit:
+    if limit and level != "PATIENT":
         query = query.limit(limit)
-    requested = [e.keyword for e in identifier if e.keyword and e.keyword not in IGNORED]
-    for row in session.execute(query):
-        rows = dict(zip(("PATIENT", "STUDY", "SERIES", "IMAGE"), row, strict=False))
-        yield _response(identifier, level, requested, rows)
+    requested = [e for e in identifier if e.tag not in _UNANSWERED]
+    from_file: list[BaseTag] = []
+    if level == "IMAGE" and read_file is not None:
+        from_file = [e.tag for e in requested if e.keyword not in KEYS]
+    answers: Iterator[dict[str, dict[str, Any]]] = (
+        {lvl: _columns(entity) for lvl, entity in zip(LEVELS, row, strict=False)}
+        for row in session.execute(query)
+    )
+    if level == "PATIENT":
+        answers = _one_per_patient_id(answers, limit)
+    for rows in answers:
+        stored = None
+        if from_file and read_file is not None:
+            stored = read_file(rows["IMAGE"]["file_path"], from_file)
+        yield _response(level, requested, rows, retrieve_ae, stored)
+
+
+def _columns(entity: Any) -> dict[str, Any]:
+    return {c.key: getattr(entity, c.key) for c in entity.__mapper__.column_attrs}
+
+
+def _one_per_patient_id(
+    answers: Iterator[dict[str, dict[str, Any]]], limit: int
+) -> Iterator[dict[str, dict[str, Any]]]:
+    """Patients of the index that share a Patient ID (the empty one: the index tells them
+    apart by name and birth date) as one answer: the first one's attributes, counts summed.
+    Orthanc and dcmqrscp give one answer for them too."""
+    without_id: dict[str, dict[str, Any]] | None = None
+    given = 0
+    for rows in answers:
+        patient = rows["PATIENT"]
+        if patient["patient_id"]:
+            if limit and given >= limit:
+                return
+            given += 1
+            yield rows
+        elif without_id is None:
+            without_id = {"PATIENT": dict(patient)}
+        else:
+            for count in _PATIENT_COUNTS:
+                without_id["PATIENT"][count] += patient[count]
+    if without_id is not None and not (limit and given >= limit):
+        yield without_id
 
 
 def _response(
-    identifier: Dataset, level: str, requested: list[str], rows: dict[str, Any]
+    level: str,
+    requested: list[DataElement],
+    rows: dict[str, dict[str, Any]],
+    retrieve_ae: str,
+    stored: Dataset | None,
 ) -> Dataset:
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.QueryRetrieveLevel = level
-    for keyword in requested:
-        key = KEYS.get(keyword)
-        value: Any = ""
-        if key is not None and key.level in rows:
-            value = getattr(rows[key.level], key.column.key)
-            if value is None:
-                value = ""
-            elif key.kind in ("count", "int"):
-                value = str(value)
-        if keyword == "ModalitiesInStudy" and value:
-            value = value.split("\\")
-        try:
-            setattr(ds, keyword, value)
-        except (ValueError, TypeError):
-            setattr(ds, keyword, "")
+    if retrieve_ae:
+        ds.RetrieveAETitle = retrieve_ae
+    for asked in requested:
+        key = KEYS.get(asked.keyword)
+        if key is not None:
+            value = rows[key.level][key.column.key] if key.level in rows else None
+            answer = _element(asked, value, key.kind)
+        elif stored is not None and asked.tag in stored:
+            answer = _from_file(asked, stored[asked.tag])
+        else:
+            answer = _element(asked, None, "")
+        ds.add(answer)
     return ds
+
+
+def _vr(asked: DataElement) -> str:
+    """The VR to answer ``asked`` with: the request's, or the dictionary's when that is UN."""
+    vr = str(asked.VR)
+    if vr in ("UN", "") and dictionary_has_tag(asked.tag):
+        vr = str(dictionary_VR(asked.tag)).split(" or ")[0]
+    return vr
+
+
+def _element(asked: DataElement, value: Any, kind: str) -> DataElement:
+    """An answer element for ``asked`` holding the index's ``value`` in the element's VR,
+    or empty when there is none or it does not fit the VR (it always encodes)."""
+    vr = _vr(asked)
+    if vr == "SQ":
+        return DataElement(asked.tag, vr, Sequence())
+    converted: Any = None
+    if value is not None and value != "":
+        try:
+            if vr in _INTEGER_VRS:
+                converted = int(value)
+            elif vr in _FLOAT_VRS:
+                converted = float(value)
+            elif kind == "modalities" or asked.keyword in _MULTI_VALUED:
+                converted = str(value).split("\\")
+            else:
+                converted = str(value)
+        except (TypeError, ValueError):
+            converted = None
+    answer = DataElement(asked.tag, vr, converted)
+    return answer if _encodes(answer) else DataElement(asked.tag, vr, None)
+
+
+def _from_file(asked: DataElement, stored: DataElement) -> DataElement:
+    """The stored element as an answer; a sequence key with keys in its item gets each
+    stored item with those keys only (PS3.4 C.2.2.2.6), a key without them every item."""
+    if stored.VR == "SQ" and asked.VR == "SQ" and asked.value and len(asked.value[0]):
+        wanted = list(asked.value[0])
+        items = []
+        for item in stored.value:
+            item_answer = Dataset()
+            for sub in wanted:
+                item_answer.add(
+                    _from_file(sub, item[sub.tag]) if sub.tag in item else _element(sub, None, "")
+                )
+            items.append(item_answer)
+        return DataElement(asked.tag, "SQ", Sequence(items))
+    answer = DataElement(stored.tag, stored.VR, stored.value)
+    return answer if _encodes(answer) else _element(asked, None, "")
+
+
+def _encodes(element: DataElement) -> bool:
+    buffer = DicomBytesIO()
+    buffer.is_little_endian = True
+    buffer.is_implicit_VR = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            write_data_element(buffer, element, "utf_8")
+    except Exception:  # pydicom raises many types for a value that does not fit its VR
+        return False
+    return True
 
 
 def instances(session: Session, identifier: Dataset) -> list[tuple[str, str, str]]:
@@ -243,4 +385,4 @@ def instances(session: Session, identifier: Dataset) -> list[tuple[str, str, str
     ]
 
 
-__all__ = ["KEYS", "LEVELS", "conditions", "false", "find", "instances", "level_of"]
+__all__ = ["KEYS", "LEVELS", "FileReader", "conditions", "false", "find", "instances", "level_of"]

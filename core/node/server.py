@@ -20,7 +20,13 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, cast
 
-from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+from pynetdicom import (
+    AE,
+    ALL_TRANSFER_SYNTAXES,
+    DEFAULT_TRANSFER_SYNTAXES,
+    AllStoragePresentationContexts,
+    evt,
+)
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_FIND, C_GET, C_MOVE, C_STORE
 from pynetdicom.events import Event
@@ -54,6 +60,28 @@ from core.node.storage import VERIFICATION, NodeServer
 from core.store.journal import IntakeJournal
 
 log = logging.getLogger(__name__)
+
+# -- what the node accepts (docs/conformance.md lists these tables; a test compares them) -----
+# Storage SCP: every storage SOP class pynetdicom knows, in every transfer syntax it knows
+# (files are kept as received); a C-GET requestor may take the SCP role for them (PS3.7 D.3.3.4).
+STORAGE_SCP: tuple[str, ...] = tuple(
+    str(cx.abstract_syntax) for cx in AllStoragePresentationContexts
+)
+STORAGE_TRANSFER_SYNTAXES: tuple[str, ...] = tuple(str(ts) for ts in ALL_TRANSFER_SYNTAXES)
+VERIFICATION_SCP = str(Verification)
+QUERY_RETRIEVE_SCP: tuple[str, ...] = tuple(
+    str(uid)
+    for uid in (
+        PatientRootQueryRetrieveInformationModelFind,
+        StudyRootQueryRetrieveInformationModelFind,
+        PatientRootQueryRetrieveInformationModelMove,
+        StudyRootQueryRetrieveInformationModelMove,
+        PatientRootQueryRetrieveInformationModelGet,
+        StudyRootQueryRetrieveInformationModelGet,
+    )
+)
+# Verification and Query/Retrieve: pynetdicom's default transfer syntaxes.
+SERVICE_TRANSFER_SYNTAXES: tuple[str, ...] = tuple(str(ts) for ts in DEFAULT_TRANSFER_SYNTAXES)
 
 
 # -- the association socket ------------------------------------------------------------------
@@ -354,19 +382,11 @@ class DicomNode:
         ae.network_timeout = reception.network_timeout
         ae.acse_timeout = reception.acse_timeout
         ae.dimse_timeout = 60
-        storage = [str(cx.abstract_syntax) for cx in AllStoragePresentationContexts]
+        storage = list(STORAGE_SCP)
         for uid in storage:
-            ae.add_supported_context(uid, ALL_TRANSFER_SYNTAXES, scu_role=False, scp_role=True)
-        ae.add_supported_context(Verification)
-        for model in (
-            PatientRootQueryRetrieveInformationModelFind,
-            StudyRootQueryRetrieveInformationModelFind,
-            PatientRootQueryRetrieveInformationModelMove,
-            StudyRootQueryRetrieveInformationModelMove,
-            PatientRootQueryRetrieveInformationModelGet,
-            StudyRootQueryRetrieveInformationModelGet,
-        ):
-            ae.add_supported_context(model)
+            ae.add_supported_context(uid, STORAGE_TRANSFER_SYNTAXES, scu_role=False, scp_role=True)
+        for uid in (VERIFICATION_SCP, *QUERY_RETRIEVE_SCP):
+            ae.add_supported_context(uid, SERVICE_TRANSFER_SYNTAXES)
         handlers_bound: list[Any] = [
             (evt.EVT_CONN_OPEN, self._on_conn_open),
             (evt.EVT_CONN_CLOSE, self._on_conn_close),
