@@ -63,32 +63,11 @@ SERIES_COLUMNS: list[tuple[str, str, float]] = [
 
 
 def study_row(m: StudyMatch) -> dict[str, Any]:
-    return {
-        "StudyInstanceUID": m.study_uid,
-        "PatientName": m.patient_name,
-        "PatientID": m.patient_id,
-        "PatientBirthDate": m.birth_date,
-        "StudyDate": m.study_date,
-        "StudyTime": m.study_time,
-        "StudyDescription": m.study_description,
-        "ModalitiesInStudy": m.modalities,
-        "AccessionNumber": m.accession_number,
-        "NumberOfStudyRelatedSeries": m.num_series,
-        "NumberOfStudyRelatedInstances": m.num_instances,
-    }
+    return m.keywords()
 
 
 def series_row(study_uid: str, m: SeriesMatch) -> dict[str, Any]:
-    return {
-        "StudyInstanceUID": study_uid,
-        "SeriesInstanceUID": m.series_uid,
-        "SeriesNumber": m.series_number,
-        "Modality": m.modality,
-        "SeriesDescription": m.series_description,
-        "BodyPartExamined": m.body_part,
-        "SeriesDate": m.series_date,
-        "NumberOfSeriesRelatedInstances": m.num_instances,
-    }
+    return m.keywords(study_uid)
 
 
 def _sort_value(value: Any) -> tuple[int, Any]:
@@ -635,13 +614,17 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             self._studies.set_rows([study_row(m) for m in result.matches])
             count = len(result.matches)
             if result.truncated:
-                self._set_status(
+                text = (
                     f"Showing the first {count} studies: {node.name} has more. Narrow the"
-                    " query, or raise Maximum matches under Options.",
-                    True,
+                    " query, or raise Maximum matches under Options."
                 )
             else:
-                self._set_status(f"{_plural(count, 'study', 'studies')} on {node.name}.")
+                text = f"{_plural(count, 'study', 'studies')} on {node.name}."
+            if result.warnings:  # the peer's answers contradict the query: say so twice
+                text = f"Check the results: {node.name} answered what the query did not ask. {text}"
+            self._set_status(text, result.truncated)
+            for warning in result.warnings:
+                self.errorOccurred.emit(f"{warning}.")
             self.selectionChanged.emit()
             self.queryFinished.emit()
         finally:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from core.cli.output import print_json
 from core.export.deidentify import DATES_OPTIONS, DeidentifyOptions
-from core.export.exporter import FORMATS, ExportOptions, ExportProgress, Selection, export_selection
+from core.export.exporter import FORMATS, ExportOptions, ExportProgress, Selection
 
 
 class _Bar:
@@ -83,16 +83,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     bar = _Bar()
     with Core(settings) as core:
         try:
-            summary = export_selection(core, selection, options, None if args.json else bar, cancel)
+            summary = core.export_selection(selection, options, None if args.json else bar, cancel)
         except KeyboardInterrupt:
             bar.close()
             print("export interrupted; nothing was left behind", file=sys.stderr)
             return 130
     bar.close()
     if args.json:
-        result: dict[str, Any] = summary.as_json()
-        json.dump(result, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(summary.as_json())
     else:
         what = "de-identified " if summary.deidentified else ""
         print(
@@ -100,6 +98,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             f" ({_count(summary.patients, 'patient')}, {_count(summary.studies, 'study')},"
             f" {summary.series} series) to {summary.destination} as {summary.format}"
         )
+        if summary.skipped:
+            print(
+                f"  skipped {_count(len(summary.skipped), 'image')} that could not be exported:",
+                file=sys.stderr,
+            )
+            for sop_uid, reason in summary.skipped:
+                print(f"    {sop_uid}: {reason}", file=sys.stderr)
         if summary.deidentified and summary.removed_references:
             print(f"  removed {summary.removed_references} references to images not exported")
         for warning in summary.warnings:

@@ -7,7 +7,6 @@ from an entry point (see ``core.cli.commands``), so core never names the layers 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any, TextIO
 from core import logsafe
 from core.app import Core
 from core.cli import commands
+from core.cli.output import print_json, print_rows
 from core.config import Settings, load_settings
 from core.db import queries
 from core.db.engine import current_revision, upgrade
@@ -33,11 +33,6 @@ EXIT_USAGE = 2
 # -- helpers -----------------------------------------------------------------------------------
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     return load_settings(args.data_dir, {"db_url": args.db_url, **overrides})
-
-
-def _print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=None)
-    sys.stdout.write("\n")
 
 
 class ProgressBar:
@@ -69,7 +64,7 @@ class ProgressBar:
 
 def _print_summary(summary: ImportSummary, as_json: bool) -> None:
     if as_json:
-        _print_json(summary.as_json())
+        print_json(summary.as_json())
         return
     print(
         f"imported {summary.imported}, duplicates {summary.duplicates},"
@@ -109,6 +104,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             print("import interrupted; images indexed so far are kept", file=sys.stderr)
             return 130
         bar.close()
+        core.record_import(summary, args.paths)
     _print_summary(summary, args.json)
     return EXIT_ERROR if summary.stopped else 0
 
@@ -126,14 +122,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     # --desc reverses; without --sort and --desc each level keeps its natural order.
     descending = True if args.desc else (False if args.sort else None)
     with Core(_settings(args)) as core:
-        rows = core.list_rows(args.level, flt, args.sort, descending, args.limit, args.offset)
+        # One row more than asked tells whether more exist (a negative limit is refused).
+        fetch = args.limit + 1 if args.limit >= 0 else args.limit
+        rows = core.list_rows(args.level, flt, args.sort, descending, fetch, args.offset)
+    truncated = len(rows) > args.limit
+    del rows[args.limit :]
     for row in rows:
         row.pop("_pk", None)
     if args.json:
-        _print_json(rows)
-    else:
-        columns = list(queries.COLUMNS[args.level])
-        print(_table(rows, columns) if rows else "no matching rows")
+        print_rows(rows, truncated)
+        return 0
+    columns = list(queries.COLUMNS[args.level])
+    print(_table(rows, columns) if rows else "no matching rows")
+    if truncated:
+        print(f"(more rows: --offset {args.offset + len(rows)} lists the next)")
     return 0
 
 
@@ -152,7 +154,7 @@ def cmd_db_stats(args: argparse.Namespace) -> int:
     with Core(_settings(args)) as core:
         stats = core.stats()
     if args.json:
-        _print_json(stats)
+        print_json(stats)
     else:
         for key, value in stats.items():
             print(f"{key:10} {value}")

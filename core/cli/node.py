@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 import sys
 from typing import Any
 
 from core.app import Core
+from core.cli.output import print_rows
 from core.config import load_settings
 from core.registry import RETRIEVE_METHODS, echo
 
@@ -19,11 +19,6 @@ log = logging.getLogger("dicom_kiosk.serve")
 
 def _core(args: argparse.Namespace, **overrides: Any) -> Core:
     return Core(load_settings(args.data_dir, {"db_url": args.db_url, **overrides}))
-
-
-def _print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False)
-    sys.stdout.write("\n")
 
 
 # -- serve ---------------------------------------------------------------------------------------
@@ -68,7 +63,7 @@ def _registry_cmd(args: argparse.Namespace) -> int:
         elif action == "list":
             nodes = registry.list()
             if args.json:
-                _print_json([n.as_json() for n in nodes])
+                print_rows([n.as_json() for n in nodes])
             elif not nodes:
                 print("no remote nodes")
             else:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
-import json
 import sys
-from typing import Any
 
 from core.app import Core
+from core.cli.output import print_rows, print_warnings
 from core.config import load_settings
 from core.net.association import RemoteAE
 from core.net.qr import QueryRetrieveClient, StudyQuery
@@ -34,6 +32,8 @@ def _remote(core: Core, name: str) -> tuple[RemoteAE, str]:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    warnings: list[str] = []
+    truncated = False
     with _core(args) as core:
         remote, _ = _remote(core, args.node)
         client = QueryRetrieveClient(core.settings.ae_title)
@@ -42,8 +42,7 @@ def cmd_query(args: argparse.Namespace) -> int:
                 print("dicom-kiosk: --level series needs --study UID", file=sys.stderr)
                 return 2
             series = client.find_series(remote, args.study, args.modality or "")
-            rows: list[dict[str, Any]] = [dataclasses.asdict(s) for s in series]
-            truncated = False
+            rows = [s.keywords(args.study) for s in series]
         else:
             query = StudyQuery(
                 patient_name=args.patient_name or "",
@@ -55,14 +54,15 @@ def cmd_query(args: argparse.Namespace) -> int:
                 append_wildcard=core.settings.qr_append_wildcard and not args.exact,
             )
             result = client.find_studies(remote, query)
-            rows = [dataclasses.asdict(m) for m in result.matches]
-            truncated = result.truncated
+            rows = [m.keywords() for m in result.matches]
+            truncated, warnings = result.truncated, result.warnings
     if args.json:
-        print(json.dumps({"matches": rows, "truncated": truncated}, ensure_ascii=False))
-    else:
-        for row in rows:
-            print("  ".join("" if v is None else str(v) for v in row.values()))
-        print(f"{len(rows)} matches" + (" (cut at --max; more exist)" if truncated else ""))
+        print_rows(rows, truncated, warnings)
+        return 0
+    for row in rows:
+        print("  ".join("" if v is None else str(v) for v in row.values()))
+    print(f"{len(rows)} matches" + (" (cut at --max; more exist)" if truncated else ""))
+    print_warnings(warnings)
     return 0
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from core.app import Core
+from core.cli.output import print_json, print_rows
 from core.config import load_settings
 from core.errors import NotFoundError
 from core.transfers.log import FINAL_OUT, PRIORITIES, TransferRow
@@ -21,11 +21,6 @@ WAIT_POLL_SECONDS = 0.2
 
 def _core(args: argparse.Namespace) -> Core:
     return Core(load_settings(args.data_dir, {"db_url": args.db_url}))
-
-
-def _print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False)
-    sys.stdout.write("\n")
 
 
 # -- send -----------------------------------------------------------------------------------------
@@ -105,19 +100,24 @@ def _line(r: Mapping[str, Any]) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with _core(args) as core:
+        limit = max(args.limit, 0)  # one row more than asked tells whether more exist
         rows: list[dict[str, Any]] = [
-            dict(r) for r in core.transfers.list(args.direction, args.limit)
+            dict(r) for r in core.transfers.list(args.direction, limit + 1)
         ]
+        truncated = len(rows) > limit
+        del rows[limit:]
         if args.items:
             for row in rows:
                 row["studies"] = core.transfers.drill_down(row["id"])
     if args.json:
-        _print_json(rows)
+        print_rows(rows, truncated)
         return 0
     if not rows:
         print("no transfers")
     for r in rows:
         print(_line(r))
+    if truncated:
+        print(f"(more transfers: --limit {limit} cut the list)")
     return 0
 
 
@@ -133,7 +133,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                     series["images"] = log.levels(args.id, study["uid"], series["uid"])
     detail["studies"] = studies
     if args.json:
-        _print_json(detail)
+        print_json(detail)
         return 0
     print(_line(detail))
     for key in ("created", "started", "finished", "attempts"):

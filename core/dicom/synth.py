@@ -294,7 +294,10 @@ def _pixels_for(
 
 
 def demo_instances(patients: int, seed: int | None = None) -> Iterator[bytes]:
-    """Encoded Part 10 files for ``patients`` realistic patients with 1-3 studies each."""
+    """Encoded Part 10 files for ``patients`` realistic patients with 1-3 studies each.
+
+    Every patient-level and study-level attribute is drawn once per patient or study, so all
+    instances of a study agree on them (archives that index per study keep one value)."""
     rng = random.Random(seed)
     nprng = np.random.default_rng(rng.getrandbits(32))
     for _ in range(patients):
@@ -306,6 +309,8 @@ def demo_instances(patients: int, seed: int | None = None) -> Iterator[bytes]:
             study_date = study_day.strftime("%Y%m%d")
             study_time = f"{rng.randrange(7, 19):02d}{rng.randrange(60):02d}{rng.randrange(60):02d}"
             accession = f"A{rng.randrange(10**7, 10**8)}"
+            study_id = str(rng.randrange(1000, 9999))
+            referring = f"{rng.choice(LAST_NAMES)}^{rng.choice(FIRST_NAMES)[0]}"
             for series_index, plan in enumerate(series_plans):
                 series_uid = new_uid(rng)
                 frame_uid = new_uid(rng)
@@ -326,10 +331,8 @@ def demo_instances(patients: int, seed: int | None = None) -> Iterator[bytes]:
                     ds.StudyTime = ds.SeriesTime = study_time
                     ds.AccessionNumber = accession
                     ds.StudyDescription = description
-                    ds.StudyID = str(rng.randrange(1000, 9999))
-                    ds.ReferringPhysicianName = (
-                        f"{rng.choice(LAST_NAMES)}^{rng.choice(FIRST_NAMES)[0]}"
-                    )
+                    ds.StudyID = study_id
+                    ds.ReferringPhysicianName = referring
                     ds.InstitutionName = "Demo General Hospital"
                     ds.Manufacturer = "dicom-kiosk demo"
                     ds.Modality = plan.modality

@@ -1,19 +1,31 @@
 """Query/Retrieve as an SCU: study queries, lazy series queries, C-MOVE and C-GET.
 
 All calls here block (pynetdicom); the async layers call them with ``asyncio.to_thread``.
+
+Character sets (PS3.5 6.1, PS3.4 C.4.1.1.3): a query whose keys are all ASCII carries no
+Specific Character Set; one that Latin-1 can hold says ISO_IR 100; anything else says
+ISO_IR 192 (UTF-8). Each answer is decoded with the character set it declares itself; an
+answer that declares none is read in the query's own (the one a peer should answer in).
+A peer that cannot handle the query's character set shows it in one of two ways, and both
+are told to the caller: it fails the query (the error says which character set was sent),
+or it answers with values that contradict the keys (``QueryResult.warnings``; the answers
+are kept, since they may still be the right studies with their names mangled).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+from pydicom.charset import convert_encodings
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pynetdicom import build_role, evt
+from pynetdicom import _config, build_role, evt
 from pynetdicom.events import Event
 from pynetdicom.presentation import StoragePresentationContexts
 
@@ -29,6 +41,16 @@ StudyRootQueryRetrieveInformationModelMove = "1.2.840.10008.5.1.4.1.2.2.2"
 StudyRootQueryRetrieveInformationModelGet = "1.2.840.10008.5.1.4.1.2.2.3"
 
 PENDING = (0xFF00, 0xFF01)
+
+LATIN_1 = "ISO_IR 100"
+UTF_8 = "ISO_IR 192"
+# The STUDY level text keys the query can carry, and what the user calls them.
+TEXT_KEYS: dict[str, str] = {
+    "PatientName": "patient name",
+    "PatientID": "patient ID",
+    "AccessionNumber": "accession number",
+    "StudyDescription": "study description",
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +81,22 @@ class StudyMatch:
     num_series: int | None = None
     num_instances: int | None = None
 
+    def keywords(self) -> dict[str, Any]:
+        """The match keyed by DICOM keyword (the kiosk's tables and every ``--json``)."""
+        return {
+            "StudyInstanceUID": self.study_uid,
+            "PatientName": self.patient_name,
+            "PatientID": self.patient_id,
+            "PatientBirthDate": self.birth_date,
+            "StudyDate": self.study_date,
+            "StudyTime": self.study_time,
+            "StudyDescription": self.study_description,
+            "ModalitiesInStudy": self.modalities,
+            "AccessionNumber": self.accession_number,
+            "NumberOfStudyRelatedSeries": self.num_series,
+            "NumberOfStudyRelatedInstances": self.num_instances,
+        }
+
 
 @dataclass(frozen=True)
 class SeriesMatch:
@@ -70,6 +108,19 @@ class SeriesMatch:
     series_date: str = ""
     num_instances: int | None = None
 
+    def keywords(self, study_uid: str) -> dict[str, Any]:
+        """The match keyed by DICOM keyword, with the study it belongs to."""
+        return {
+            "StudyInstanceUID": study_uid,
+            "SeriesInstanceUID": self.series_uid,
+            "SeriesNumber": self.series_number,
+            "Modality": self.modality,
+            "SeriesDescription": self.series_description,
+            "BodyPartExamined": self.body_part,
+            "SeriesDate": self.series_date,
+            "NumberOfSeriesRelatedInstances": self.num_instances,
+        }
+
 
 T = TypeVar("T")
 
@@ -79,6 +130,8 @@ class QueryResult(Generic[T]):
     matches: list[T] = field(default_factory=list)
     truncated: bool = False  # the peer had more than max_results; the query was cancelled
     cancelled: bool = False  # the caller cancelled; ``matches`` holds what came before
+    charset: str = ""  # the Specific Character Set the query was sent with ("": none)
+    warnings: list[str] = field(default_factory=list)  # the peer's answers look wrong: why
 
 
 @dataclass(frozen=True)
@@ -135,8 +188,97 @@ def _str(ds: Dataset, keyword: str) -> str:
     return str(value).strip()
 
 
+def query_charset(values: Iterable[str]) -> str:
+    """The Specific Character Set a query with these key values needs (PS3.5 6.1.2.3):
+    none for ASCII, ISO_IR 100 when Latin-1 holds every character, else ISO_IR 192."""
+    text = "".join(values)
+    if text.isascii():
+        return ""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return UTF_8
+    return LATIN_1
+
+
+def _fold(text: str) -> str:
+    """Case and accents folded away: peers may match either way (PS3.4 C.2.2.2.1 lets PN
+    matching ignore case, and some archives ignore accents), so neither is a contradiction."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def _pattern(key: str) -> re.Pattern[str]:
+    """A key as PS3.4 C.2.2.2.4 wildcard matching reads it: ``*`` any run, ``?`` one char."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in _fold(key))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def _candidates(value: str, person_name: bool) -> list[str]:
+    """The forms of an answer a lenient peer may have matched the key against: the whole
+    value and, for a person name, each component group and its family name."""
+    forms = [value]
+    if person_name:
+        for group in value.split("="):
+            trimmed = group.rstrip("^ ")
+            forms += [trimmed, trimmed.split("^")[0]]
+    return [_fold(form) for form in forms]
+
+
+def contradictions(keys: dict[str, str], answers: Iterable[Dataset]) -> dict[str, int]:
+    """How many answers contradict each non-empty text key (keyword -> count): the answer
+    holds a value for it that no lenient reading of the key matches. An empty key is
+    universal; an answer without the attribute says nothing."""
+    patterns = {k: _pattern(v) for k, v in keys.items() if v.strip("* ")}
+    counts: dict[str, int] = {}
+    for answer in answers:
+        for keyword, pattern in patterns.items():
+            if keyword not in answer:
+                continue
+            forms = _candidates(_str(answer, keyword), keyword == "PatientName")
+            if not any(pattern.fullmatch(form) for form in forms):
+                counts[keyword] = counts.get(keyword, 0) + 1
+    return counts
+
+
+def _charset_warnings(
+    remote: RemoteAE, keys: dict[str, str], answers: list[Dataset], charset: str
+) -> list[str]:
+    """What to tell the user when the answers contradict the keys (no names: the message
+    may be logged)."""
+    warnings = []
+    answered = sorted({_str(a, "SpecificCharacterSet") or "none" for a in answers})
+    for keyword, count in contradictions(keys, answers).items():
+        text = (
+            f"{count} of {len(answers)} answers from {remote} do not match the"
+            f" {TEXT_KEYS.get(keyword, keyword)} asked for"
+        )
+        if charset:
+            text += (
+                f": the peer may not handle the query's character set ({charset}); it"
+                f" answered in {', '.join(answered)}. Check the names, or ask the PACS"
+                " administrator to enable UTF-8 (ISO_IR 192)"
+            )
+        else:
+            text += ": the peer matches differently from DICOM's rules; check the results"
+        warnings.append(text)
+    return warnings
+
+
+def _read_in(answer: Dataset, charset: str) -> None:
+    """Make ``answer`` (values not yet read) decode its text in ``charset``."""
+    answer.SpecificCharacterSet = charset
+    implicit, little = answer.original_encoding
+    answer.set_original_encoding(implicit, little, convert_encodings(charset))
+
+
 def _failure(
-    status: Dataset, what: str, remote: RemoteAE, destination: str = "", hint: bool = False
+    status: Dataset,
+    what: str,
+    remote: RemoteAE,
+    destination: str = "",
+    hint: bool = False,
+    charset: str = "",
 ) -> NetworkError:
     code = int(status.Status)
     comment = str(status.get("ErrorComment", "") or "")
@@ -152,6 +294,12 @@ def _failure(
         text += ": the peer could not process the request"
     if comment:
         text += f" ({comment})"
+    if charset:
+        text += (
+            f". The query carried Specific Character Set {charset} for the letters outside"
+            " ASCII in its keys, and the peer may not support it: try the query with * in"
+            " their place"
+        )
     if hint and destination and code != Status.MOVE_DESTINATION_UNKNOWN:
         # Some archives (Orthanc among them) answer an unknown destination with 0xC000.
         text += (
@@ -167,6 +315,9 @@ class QueryRetrieveClient:
     def __init__(self, ae_title: str, timeout: float = 30.0) -> None:
         self.ae_title = ae_title
         self.timeout = timeout
+        # pynetdicom would print each answer (patient names) at INFO, and in doing so decode
+        # its values before ``_find`` has given an answer without a character set the query's.
+        _config.LOG_RESPONSE_IDENTIFIERS = False
 
     # -- C-FIND ------------------------------------------------------------------------------
     def _find(
@@ -176,6 +327,9 @@ class QueryRetrieveClient:
         limit: int = 0,
         cancel: threading.Event | None = None,
     ) -> tuple[list[Dataset], bool, bool]:
+        """C-FIND ``identifier``: (answers, truncated, cancelled). Answers that declare no
+        Specific Character Set are read in the identifier's."""
+        charset = _str(identifier, "SpecificCharacterSet")
         ae = make_ae(self.ae_title, self.timeout)
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
         assoc = associate(ae, remote, timeout=self.timeout)
@@ -199,11 +353,13 @@ class QueryRetrieveClient:
                             assoc.send_c_cancel(1, query_model=model)
                         continue
                     if response is not None:
+                        if charset and "SpecificCharacterSet" not in response:
+                            _read_in(response, charset)
                         found.append(response)
                 elif code in (Status.SUCCESS, Status.CANCEL):
                     break
                 else:
-                    raise _failure(status, "C-FIND", remote)
+                    raise _failure(status, "C-FIND", remote, charset=charset)
         finally:
             if assoc.is_established:
                 assoc.release()
@@ -213,15 +369,24 @@ class QueryRetrieveClient:
         self, remote: RemoteAE, query: StudyQuery, cancel: threading.Event | None = None
     ) -> QueryResult[StudyMatch]:
         """STUDY level C-FIND; ``cancel`` set from another thread stops it with C-Status.CANCEL."""
+        keys = {
+            "PatientName": _wildcard(query.patient_name, query.append_wildcard),
+            "PatientID": _wildcard(query.patient_id, query.append_wildcard),
+            "AccessionNumber": query.accession_number,
+            "StudyDescription": query.study_description,
+        }
+        charset = query_charset(keys.values())
         ds = Dataset()
+        if charset:  # first, so that every value is encoded in it
+            ds.SpecificCharacterSet = charset
         ds.QueryRetrieveLevel = "STUDY"
-        ds.PatientName = _wildcard(query.patient_name, query.append_wildcard)
-        ds.PatientID = _wildcard(query.patient_id, query.append_wildcard)
+        ds.PatientName = keys["PatientName"]
+        ds.PatientID = keys["PatientID"]
         ds.PatientBirthDate = ""
         ds.StudyDate = _date_range(query.date_from, query.date_to)
         ds.StudyTime = ""
-        ds.AccessionNumber = query.accession_number
-        ds.StudyDescription = query.study_description
+        ds.AccessionNumber = keys["AccessionNumber"]
+        ds.StudyDescription = keys["StudyDescription"]
         ds.ModalitiesInStudy = ""
         ds.StudyInstanceUID = ""
         ds.NumberOfStudyRelatedSeries = ""
@@ -244,7 +409,10 @@ class QueryRetrieveClient:
             for r in found
             if _str(r, "StudyInstanceUID")
         ]
-        return QueryResult(matches, truncated, cancelled)
+        warnings = _charset_warnings(remote, keys, found, charset)
+        for warning in warnings:
+            log.info("%s", warning)
+        return QueryResult(matches, truncated, cancelled, charset, warnings)
 
     def find_series(
         self,

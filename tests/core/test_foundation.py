@@ -265,7 +265,7 @@ class TestCli:
         assert stats["instances"] == 2
         assert stats["bytes"] == sum(f.stat().st_size for f in files[:2])
 
-        rows = json.loads(self.run(data, "list", "--level", "series", "--json").stdout)
+        rows = json.loads(self.run(data, "list", "--level", "series", "--json").stdout)["rows"]
         assert {r["Modality"] for r in rows} == {"CT", "MR"}
         ct = next(r for r in rows if r["Modality"] == "CT")
         out = self.run(data, "delete", "--series", ct["SeriesInstanceUID"])
@@ -285,6 +285,6 @@ class TestCli:
         data = tmp_path / "data"
         out = self.run(data, "demo", "--patients", "2", "--seed", "3")
         assert out.returncode == 0, out.stderr
-        rows = json.loads(self.run(data, "list", "--level", "study", "--json").stdout)
+        rows = json.loads(self.run(data, "list", "--level", "study", "--json").stdout)["rows"]
         assert rows and all(r["StudyDescription"] for r in rows)
         assert all(r["NumberOfStudyRelatedInstances"] > 0 for r in rows)

@@ -98,7 +98,7 @@ def test_sigkill_during_storescu_loses_no_acknowledged_image(tmp_path: Path, fsy
         assert not list(incoming.glob("*.part"))
     finally:
         server.stop()
-    transfers = json.loads(cli(server.data_dir, "transfers", "list", "--json").stdout)
+    transfers = json.loads(cli(server.data_dir, "transfers", "list", "--json").stdout)["rows"]
     assert transfers[0]["status"] == "failed"
     assert "interrupted" in transfers[0]["error"]
 

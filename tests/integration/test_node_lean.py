@@ -223,7 +223,7 @@ def kiosk_transfers(server: KioskServer) -> list[dict[str, object]]:
 
     from tests.support.node import cli
 
-    return list(json.loads(cli(server.data_dir, "transfers", "list", "--json").stdout))
+    return list(json.loads(cli(server.data_dir, "transfers", "list", "--json").stdout)["rows"])
 
 
 def test_a_silent_peer_is_dropped_after_the_network_timeout(quick_kiosk: KioskServer) -> None:

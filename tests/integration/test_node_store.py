@@ -99,7 +99,7 @@ def test_store_every_transfer_syntax(tmp_path: Path) -> None:
         server.stop()
     transfers = json.loads(
         cli(server.data_dir, "transfers", "list", "--direction", "in", "--json").stdout
-    )
+    )["rows"]
     assert len(transfers) == len(SYNTAXES)
     assert {t["status"] for t in transfers} == {"received"}
     assert all(t["images"] == 1 and t["ae_title"] == "STORESCU" for t in transfers)
@@ -154,7 +154,7 @@ def test_hostile_and_incomplete_datasets(
             assert store in path.resolve().parents
     assert not any(p.name == "x" for p in kiosk.data_dir.parent.rglob("x"))
     kiosk.stop()
-    transfers = json.loads(cli(kiosk.data_dir, "transfers", "list", "--json").stdout)
+    transfers = json.loads(cli(kiosk.data_dir, "transfers", "list", "--json").stdout)["rows"]
     first = next(t for t in transfers if t["ae_title"] == "PYSCU")
     assert first["failed"] == len(hostile) + 1
     assert first["done"] == 1
@@ -251,7 +251,7 @@ def test_nodes_registry_cli(tmp_path: Path, kiosk: KioskServer) -> None:
         "--allow",
         "find,retrieve",
     )
-    listed = json.loads(cli(data, "nodes", "list", "--json").stdout)
+    listed = json.loads(cli(data, "nodes", "list", "--json").stdout)["rows"]
     assert listed == [
         {
             "name": "pacs",
@@ -271,5 +271,5 @@ def test_nodes_registry_cli(tmp_path: Path, kiosk: KioskServer) -> None:
     )
     assert duplicate.returncode == 1 and "exists already" in duplicate.stderr
     cli(data, "nodes", "remove", "old-pacs")
-    assert json.loads(cli(data, "nodes", "list", "--json").stdout) == []
+    assert json.loads(cli(data, "nodes", "list", "--json").stdout)["rows"] == []
     assert Verification  # the echo above used the Verification SOP class

@@ -60,18 +60,18 @@ def test_query_then_retrieve_by_move_and_get(tmp_path: Path, peer: str) -> None:
             assert out.returncode == 0, out.stderr
             out = cli(data_dir, "query", "pacs", "--json")
             assert out.returncode == 0, out.stderr
-            studies = json.loads(out.stdout)["matches"]
-            assert sum(s["num_instances"] or 0 for s in studies) in (0, count)
+            studies = json.loads(out.stdout)["rows"]
+            assert sum(s["NumberOfStudyRelatedInstances"] or 0 for s in studies) in (0, count)
             out = cli(data_dir, "query", "pacs", "--max", "1", "--json")
             assert json.loads(out.stdout)["truncated"] is True
             for study in studies:
-                out = cli(data_dir, "retrieve", "pacs", "--study", study["study_uid"],
+                out = cli(data_dir, "retrieve", "pacs", "--study", study["StudyInstanceUID"],
                           "--method", method)  # fmt: skip
                 assert out.returncode == 0, out.stdout + out.stderr
             stats = json.loads(cli(data_dir, "db", "stats", "--json").stdout)
             assert stats["instances"] == count, method
             log = json.loads(
                 cli(data_dir, "transfers", "list", "--direction", "in", "--json").stdout
-            )
+            )["rows"]
             assert sum(t["images"] for t in log) == count, log
             assert all(t["status"] == "received" for t in log)

@@ -62,6 +62,7 @@ def remote(request: pytest.FixtureRequest, loaded: tuple[list[Path], Truth]) -> 
         with Orthanc(modalities={"elsewhere": elsewhere}) as orthanc:
             for path in files:
                 orthanc.upload(path.read_bytes())
+            orthanc.set_default_encoding("Utf8")  # answer names beyond Latin-1 (Łukasik)
             yield RemoteAE(orthanc.ae_title, "127.0.0.1", orthanc.dicom_port, name="orthanc")
     else:
         with Dcmqrscp(hosts={"elsewhere": elsewhere}) as qr:

@@ -461,7 +461,8 @@ def test_cli_send_and_transfers(
     )
     [study_row] = shown["studies"]
     assert study_row["uid"] == study and study_row["series"][0]["done"] == 1
-    listed = json.loads(cli(data_dir, "transfers", "list", "--direction", "out", "--json").stdout)
+    out = cli(data_dir, "transfers", "list", "--direction", "out", "--json")
+    listed = json.loads(out.stdout)["rows"]
     assert [r["id"] for r in listed] == [waiting + 2, waiting + 1, waiting]
     refused = cli(data_dir, "transfers", "resend", str(waiting), check=False)
     assert refused.returncode == 1
@@ -502,10 +503,10 @@ def test_serve_sends_what_the_cli_queued(tmp_path: Path, monkeypatch: pytest.Mon
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and len(scp.files()) < 5:
                 time.sleep(0.05)
-            listed = json.loads(cli(data_dir, "transfers", "list", "--json").stdout)
+            listed = json.loads(cli(data_dir, "transfers", "list", "--json").stdout)["rows"]
             while time.monotonic() < deadline and listed[0]["status"] != "sent":
                 time.sleep(0.1)
-                listed = json.loads(cli(data_dir, "transfers", "list", "--json").stdout)
+                listed = json.loads(cli(data_dir, "transfers", "list", "--json").stdout)["rows"]
         finally:
             assert server.stop() == 0
         assert sorted(scp.files()) == sorted(_images_of(library, "P1"))

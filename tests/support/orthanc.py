@@ -138,5 +138,13 @@ class Orthanc(ServerProcess):
         """Store a Part 10 file; returns Orthanc's answer (with the instance's ``ID``)."""
         return self.post("/instances", data)
 
+    def set_default_encoding(self, encoding: str) -> None:
+        """Its ``DefaultEncoding`` (``Latin1`` unless set; ``Utf8``...), changed at run time:
+        the character set of its C-FIND answers."""
+        url = f"http://{HOST}:{self.http_port}/tools/default-encoding"
+        req = urllib.request.Request(url, data=encoding.encode(), method="PUT")
+        with urllib.request.urlopen(req, timeout=30) as response:
+            response.read()
+
     def count_instances(self) -> int:
         return int(self.get("/statistics")["CountInstances"])

@@ -206,6 +206,33 @@ def test_maximum_matches_truncates_and_says_so(
     assert "first 2 studies" in qr.status and "has more" in qr.status
 
 
+def test_answers_that_contradict_the_query_are_flagged(
+    app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs, loop: asyncio.AbstractEventLoop
+) -> None:
+    # Orthanc answers in its default encoding, Latin-1: the name the query found is lost.
+    buffer = BytesIO()
+    make_dataset(patient_name="山田^太郎", patient_id="JP-1").save_as(
+        buffer, enforce_file_format=True
+    )
+    uploaded = pacs.orthanc.upload(buffer.getvalue())
+    try:
+        _core, model = app_factory(start_node=False)
+        qr = model.queryRetrieve
+        qr.setPatientName("山田")
+        done, errors = Recorder(qr.queryFinished), Recorder(qr.errorOccurred)
+        qr.query()
+        done.wait(loop)
+        assert [r["PatientID"] for r in qr.studies.rows()] == ["JP-1"]
+        assert (
+            qr.status
+            == "Check the results: PACS answered what the query did not ask. 1 study on PACS."
+        )
+        ((message,),) = errors.calls
+        assert "1 of 1 answers" in message and "ISO_IR 192" in message
+    finally:
+        pacs.orthanc.request("DELETE", f"/instances/{uploaded['ID']}")
+
+
 @pytest.mark.parametrize("method", ["move", "get"])
 def test_retrieve_a_study_fills_the_database(
     method: str,
