@@ -13,8 +13,9 @@ QT_RUNTIME_DEBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 li
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core \
 	libpulse0
 # Real DICOM peers the integration tests talk to, PostgreSQL for the second database, Xvfb and
-# xdotool for tests in the real window, dicom3tools to validate what we write.
-TEST_PEER_DEBS := dcmtk orthanc postgresql xvfb xdotool dicom3tools
+# xdotool for tests in the real window, dicom3tools to validate what we write, rsyslog as the
+# audit trail's syslog collector.
+TEST_PEER_DEBS := dcmtk orthanc postgresql xvfb xdotool dicom3tools rsyslog
 
 .PHONY: run test lint typecheck pytest bench fuzz setup debs-run debs-test constraints hooks clean
 
@@ -60,7 +61,8 @@ debs-run:
 
 debs-test: debs-run
 	$(call ensure_debs,$(TEST_PEER_DEBS))
-	@# The orthanc package may start a system service; tests start their own on free ports.
+	@# The orthanc and rsyslog packages may start system services; tests start their own on
+	@# free ports.
 
 run: setup debs-run
 	$(BIN)/dicom-kiosk db upgrade

@@ -13,26 +13,39 @@ What it owns:
   (the one thread every image is written by: node, C-GET, import);
 - ``transfers`` (log), ``registry`` (remote nodes), ``importer``;
 - ``node`` (our SCP) and ``sender`` (the send queue's worker);
-- ``thumbnails``: made in a process pool, scheduled as images arrive (``IndexChanged``).
+- ``thumbnails``: made in a process pool, scheduled as images arrive (``IndexChanged``);
+- ``audit``: the audit trail (core.audit). The facades below record what they did (export,
+  delete, import); while the node or the sender runs, finished transfers and the node's
+  start/stop are recorded from the bus, off the receive path.
 
 Holds no Qt state; safe under plain asyncio and under qasync.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.audit import AuditRecorder
 from core.config import Settings
 from core.db import queries
 from core.db.engine import make_engine, make_sessionmaker, upgrade
 from core.events import IndexChanged, LocalBus
-from core.export.deidentify import DeidentifyOptions
-from core.export.exporter import ExportOptions, ExportSummary, Selection, export_selection
+from core.export.deidentify import DatesOption, DeidentifyOptions
+from core.export.exporter import (
+    ExportOptions,
+    ExportSummary,
+    ProgressCallback,
+    Selection,
+    export_selection,
+)
 from core.imaging.thumbnails import ArrivalScheduler, ThumbnailCache
-from core.index.importer import Importer
+from core.index.importer import Importer, ImportSummary
 from core.index.intake import Intake, MemoryBudget
 from core.index.writer import DeleteResult, IndexWriter, Level
 from core.node.server import DicomNode
@@ -43,6 +56,10 @@ from core.transfers.queue import enqueue
 from core.transfers.sender import SendWorker
 
 log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Core:
@@ -71,6 +88,9 @@ class Core:
         self.thumbnails = ThumbnailCache(settings.data_dir, self.sessions, self.store)
         self.node = DicomNode(self)
         self.sender = SendWorker(self)
+        self.audit = AuditRecorder(self.sessions, lambda: self.settings)
+        self._unwatch_audit: Callable[[], None] = lambda: None
+        self._running_since: datetime | None = None
         # Thumbnails of arriving images are made once arrivals pause: a node receiving a
         # study is not slowed by them, and the Database tab has them when it shows the study.
         self._arrivals = ArrivalScheduler(self.thumbnails)
@@ -85,6 +105,7 @@ class Core:
     def open(self) -> None:
         """Migrate the schema to head, count the store's usage, index what a crash left."""
         upgrade(self.engine)
+        self.audit.open()
         self.store.set_used_bytes(self.stats()["bytes"])
         self.writer.recover()
         self.intake.start()
@@ -97,6 +118,9 @@ class Core:
         A node that cannot listen (its port is taken) raises after the sender started, so a
         caller that can live without it (the kiosk) logs the error and goes on.
         """
+        if self._running_since is None and (node or sender):
+            self._running_since = _utcnow()
+            self._unwatch_audit = self.audit.watch(self.events)
         if sender:
             await self.sender.start(only=send_only)
         if node:
@@ -109,6 +133,13 @@ class Core:
         if self._node_started:
             self._node_started = False
             await self.node.stop()
+        if self._running_since is not None:
+            since, self._running_since = self._running_since, None
+            # Transfers that finished as the node and the sender stopped, before the bus said so.
+            await asyncio.to_thread(self.audit.sweep_transfers, since)
+            self._unwatch_audit()
+            self._unwatch_audit = lambda: None
+            await asyncio.to_thread(self.audit.flush)
 
     def close(self) -> None:
         self._unsubscribe_thumbnails()
@@ -117,6 +148,8 @@ class Core:
             log.error("the index writer had images left after 30 s")
         if self.intake.is_alive():
             self.intake.stop()
+        self._unwatch_audit()
+        self.audit.close()
         self.transfers.close()
         self.thumbnails.close()
         self.engine.dispose()
@@ -159,8 +192,12 @@ class Core:
         anonymize: bool = False,
         new_name: str = "",
         new_id: str = "",
+        dates: DatesOption = "remove",
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
     ) -> ExportSummary:
-        """Export ``(level, key)`` targets (the kiosk's selection) to ``folder`` (blocking)."""
+        """Export ``(level, key)`` targets (the kiosk's selection) to ``folder`` (blocking);
+        ``dates`` is what de-identification does with dates, as ``export --dates``."""
         keys: dict[str, list[str]] = {"patient": [], "study": [], "series": [], "instance": []}
         for level, key in targets:
             keys["instance" if level == "image" else level].append(key)
@@ -171,16 +208,72 @@ class Core:
             instances=tuple(keys["instance"]),
         )
         deidentify = (
-            DeidentifyOptions(patient_name=new_name, patient_id=new_id) if anonymize else None
+            DeidentifyOptions(dates=dates, patient_name=new_name, patient_id=new_id)
+            if anonymize
+            else None
         )
         options = ExportOptions(folder, fmt, deidentify)  # type: ignore[arg-type]
-        return export_selection(self, selection, options)
+        return self.export_selection(selection, options, progress, cancel)
+
+    def export_selection(
+        self,
+        selection: Selection,
+        options: ExportOptions,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ExportSummary:
+        """Export (core.export) and record it in the audit trail, de-identified or not."""
+        targets = [
+            *(("patient", k) for k in selection.patients),
+            *(("study", k) for k in selection.studies),
+            *(("series", k) for k in selection.series),
+            *(("instance", k) for k in selection.instances),
+        ]
+        found = self.audit.subjects_for_targets(targets)
+        deidentified = options.deidentify is not None
+        try:
+            summary = export_selection(self, selection, options, progress, cancel)
+        except Exception as exc:
+            self.audit.exported(
+                found, str(options.destination), options.format, exported=0, skipped=0,
+                deidentified=deidentified, error=str(exc) or type(exc).__name__,
+            )  # fmt: skip
+            raise
+        self.audit.exported(
+            found,
+            str(summary.destination),
+            summary.format,
+            exported=summary.exported,
+            skipped=len(summary.skipped),
+            deidentified=summary.deidentified,
+            cancelled=summary.cancelled,
+        )
+        return summary
 
     def delete(self, level: Level, key: str) -> DeleteResult:
-        """Delete rows and files, then the thumbnails of the deleted instances."""
+        """Delete rows and files, then the thumbnails of the deleted instances (audited)."""
+        found = self.audit.subjects_for_targets([(level, key)])
         result = self.writer.delete(level, key)
         self.thumbnails.remove(result.sop_uids)
+        self.audit.deleted(level, found, result.instances)
         return result
+
+    def record_import(
+        self, summary: ImportSummary, paths: Sequence[Path | str], *, since: datetime | None = None
+    ) -> None:
+        """Record an import (``importer.run``) in the audit trail: the paths, the studies and
+        patients imported from them (``since``: only images indexed from then on)."""
+        self.audit.imported(
+            [str(p) for p in paths],
+            imported=summary.imported,
+            rejected=len(summary.rejected),
+            stopped=summary.stopped or ("cancelled" if summary.cancelled else ""),
+            since=since,
+        )
+
+    def record_viewed(self, sop_uids: Sequence[str]) -> None:
+        """Record images loaded in the viewer (blocking: call off the GUI thread)."""
+        self.audit.viewed(sop_uids)
 
     # -- sending ----------------------------------------------------------------------------------
     def destinations(self) -> list[str]:

@@ -68,6 +68,14 @@ class Settings:
     send_parallel: int = 2
     send_retries: int = 3
     send_retry_delay: float = 5.0
+    # Audit trail (README, "Audit trail"): forward every record to a syslog collector as
+    # RFC 5424 messages carrying the PS3.15 A.5 XML, over TCP (octet counting), optionally TLS
+    # (the collector's certificate checked against audit_syslog_ca_file, else the system CAs).
+    # No host: records stay in the database only.
+    audit_syslog_host: str = ""
+    audit_syslog_port: int = 601
+    audit_syslog_tls: bool = False
+    audit_syslog_ca_file: str = ""
 
     @property
     def store_dir(self) -> Path:
@@ -116,6 +124,10 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"{name} must be at least 1 MiB (1048576)")
     if s.max_store_bytes < 0:
         raise ConfigError("max_store_bytes cannot be negative")
+    if not 0 < s.audit_syslog_port < 65536:
+        raise ConfigError(f"audit_syslog_port {s.audit_syslog_port} is outside 1-65535")
+    if s.audit_syslog_ca_file and not Path(s.audit_syslog_ca_file).is_file():
+        raise ConfigError(f"audit_syslog_ca_file {s.audit_syslog_ca_file!r} is not a file")
     if s.send_parallel < 1:
         raise ConfigError("send_parallel must be at least 1")
     if s.send_retries < 0 or s.send_retry_delay < 0:

@@ -1,11 +1,13 @@
 """The Settings tab: the DICOM node (state, Start/Stop/Reset, AE title, port, bind address,
-accept policy), the remote nodes (add, edit, delete, C-ECHO test) and the storage."""
+accept policy), the remote nodes (add, edit, delete, C-ECHO test), the storage and the audit
+trail (the latest records, a chain check). Every saved setting is recorded in the trail."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import shutil
+from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
@@ -23,6 +25,7 @@ from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
 from core.app import Core
+from core.audit import AuditEntry
 from core.config import Settings, save_settings
 from core.errors import ConfigError
 from core.node.server import DicomNode, NodeState
@@ -48,8 +51,12 @@ class SettingsStore:
     async def save(self, **changes: Any) -> Settings:
         """Validate and persist ``changes`` (raises ConfigError with the reason)."""
         async with self._lock:
-            new = await asyncio.to_thread(save_settings, self._core.settings, **changes)
+            old = self._core.settings
+            new = await asyncio.to_thread(save_settings, old, **changes)
             self._core.settings = new
+            changed = [k for k in changes if getattr(old, k) != getattr(new, k)]
+            if changed:
+                await asyncio.to_thread(self._core.audit.settings_changed, changed)
             return new
 
 
@@ -154,6 +161,83 @@ class NodeListModel(QAbstractListModel):  # type: ignore[operator]
                 self.dataChanged.emit(index, index, [NodeRole.TEST_STATE, NodeRole.TEST_TEXT])
 
 
+class AuditRole(IntEnum):
+    TIME = 0x0401
+    EVENT = 0x0402
+    SUMMARY = 0x0403
+    USER = 0x0404
+    PATIENTS = 0x0405
+    FAILED = 0x0406
+
+
+AUDIT_PAGE = 50  # the Audit view lists the latest records; `dicom-kiosk audit list` has all
+
+
+def _audit_time(iso: str) -> str:
+    """An EventDateTime (UTC) in local time, to the second."""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+@QmlElement
+@QmlUncreatable("The audit list is made by the settings model.")
+class AuditListModel(QAbstractListModel):  # type: ignore[operator]
+    """The latest audit records, newest first (read-only)."""
+
+    countChanged = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._entries: list[AuditEntry] = []
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._entries)
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        return {
+            AuditRole.TIME: QByteArray(b"time"),
+            AuditRole.EVENT: QByteArray(b"event"),
+            AuditRole.SUMMARY: QByteArray(b"summary"),
+            AuditRole.USER: QByteArray(b"user"),
+            AuditRole.PATIENTS: QByteArray(b"patients"),
+            AuditRole.FAILED: QByteArray(b"failed"),
+        }
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+            return None
+        entry = self._entries[index.row()]
+        event = entry.event
+        if role == AuditRole.TIME:
+            return _audit_time(event.time)
+        if role == AuditRole.EVENT:
+            kinds = ", ".join(t.text for t in event.types)
+            return f"{entry.event_name} ({kinds})" if kinds else entry.event_name
+        if role == AuditRole.SUMMARY:
+            return event.summary
+        if role == AuditRole.USER:
+            requestor = event.requestor
+            return requestor.user_id if requestor else ""
+        if role == AuditRole.PATIENTS:
+            return ", ".join(f"{name} ({pid})" if pid else name for pid, name in event.patients)
+        if role == AuditRole.FAILED:
+            return event.outcome != 0
+        return None
+
+    @Property(int, notify=countChanged, final=True)
+    def count(self) -> int:
+        return len(self._entries)
+
+    def set_entries(self, entries: list[AuditEntry]) -> None:
+        self.beginResetModel()
+        self._entries = list(entries)
+        self.endResetModel()
+        self.countChanged.emit()
+
+
 @QmlElement
 @QmlUncreatable("The kiosk makes the settings view model.")
 class SettingsModel(QObject):  # type: ignore[operator]
@@ -165,6 +249,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
     storageChanged = Signal()
     nodesChanged = Signal()
     nodeSaved = Signal()
+    auditChanged = Signal()
     errorOccurred = Signal(str)
     message = Signal(str)
 
@@ -182,6 +267,10 @@ class SettingsModel(QObject):  # type: ignore[operator]
         self._config_error = ""
         self._editor_error = ""
         self._storage: dict[str, Any] = {}
+        self._audit = AuditListModel(self)
+        self._audit_text = ""
+        self._audit_broken = False
+        self._audit_busy = False
 
     # -- node state (from the change bus, delivered on the GUI thread by the app model) ------
     def node_state_changed(self, state: NodeState) -> None:
@@ -356,12 +445,63 @@ class SettingsModel(QObject):  # type: ignore[operator]
         )
 
     async def load(self) -> None:
-        """Read the nodes and the storage (at start and on Refresh)."""
+        """Read the nodes, the storage and the latest audit records (at start and on Refresh)."""
         self._sync_state()
         nodes = await asyncio.to_thread(self._registry.list)
         self._nodes.set_nodes(nodes)
         self._storage = await asyncio.to_thread(self._read_storage)
         self.storageChanged.emit()
+        await self._load_audit()
+
+    # -- the audit trail ---------------------------------------------------------------------
+    @Property(AuditListModel, constant=True, final=True)
+    def audit(self) -> AuditListModel:
+        return self._audit
+
+    @Property(str, notify=auditChanged, final=True)
+    def auditText(self) -> str:
+        """What the last check of the chain found (empty before the first check)."""
+        return self._audit_text
+
+    @Property(bool, notify=auditChanged, final=True)
+    def auditBroken(self) -> bool:
+        return self._audit_broken
+
+    @Property(bool, notify=auditChanged, final=True)
+    def auditBusy(self) -> bool:
+        return self._audit_busy
+
+    async def _load_audit(self) -> None:
+        entries = await asyncio.to_thread(self._core.audit.trail.list, limit=AUDIT_PAGE)
+        self._audit.set_entries(entries)
+
+    @asyncSlot()
+    @guarded("Could not read the audit trail")
+    async def refreshAudit(self) -> None:
+        await self._load_audit()
+
+    @asyncSlot()
+    @guarded("Could not check the audit trail")
+    async def verifyAudit(self) -> None:
+        """Walk the hash chain; name the first records that were edited, deleted or moved."""
+        self._audit_busy = True
+        self.auditChanged.emit()
+        try:
+            result = await asyncio.to_thread(self._core.audit.trail.verify)
+            await self._load_audit()
+        finally:
+            self._audit_busy = False
+            self.auditChanged.emit()
+        self._audit_broken = not result.ok
+        if result.ok:
+            self._audit_text = f"Audit trail intact: {result.checked} records checked."
+        else:
+            shown = "; ".join(problem for _id, problem in result.problems[:3])
+            more = len(result.problems) - 3
+            self._audit_text = f"Audit trail broken: {shown}" + (
+                f" (and {more} more)" if more > 0 else ""
+            )
+        self.auditChanged.emit()
 
     # -- slots: node lifecycle ---------------------------------------------------------------
     def _apply_config(self) -> None:
@@ -479,6 +619,8 @@ class SettingsModel(QObject):  # type: ignore[operator]
             self._set_editor_error(str(exc)[:1].upper() + str(exc)[1:] + ".")
             return
         self._set_editor_error("")
+        change = f"edited ({original})" if original else "added"
+        await asyncio.to_thread(self._core.audit.remote_node_changed, name, change)
         await self._reload_nodes()
         self.nodeSaved.emit()
         self.message.emit(f"Saved the remote node {name}.")
@@ -492,6 +634,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
     @guarded("Could not delete {name}")
     async def deleteNode(self, name: str) -> None:
         await asyncio.to_thread(self._registry.remove, name)
+        await asyncio.to_thread(self._core.audit.remote_node_changed, name, "deleted")
         await self._reload_nodes()
         self.message.emit(f"Deleted the remote node {name}.")
 

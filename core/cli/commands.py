@@ -27,7 +27,7 @@ from typing import Any
 COMMANDS_GROUP = "dicom_kiosk.commands"
 GUI_GROUP = "dicom_kiosk.gui"
 
-CORE_ORDER: tuple[str, ...] = ("render", "export", "node", "transfers", "qr")
+CORE_ORDER: tuple[str, ...] = ("render", "export", "node", "transfers", "qr", "audit")
 """Entry-point names of core's own command modules, in the order ``--help`` lists them."""
 
 GuiRun = Callable[[argparse.Namespace], int]

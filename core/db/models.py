@@ -1,5 +1,5 @@
 """Every table of the database: the index (patient -> study -> series -> instance), the remote
-nodes registry, and the transfer log with its send queue.
+nodes registry, the transfer log with its send queue, and the audit trail.
 
 Alembic's ``migrations/env.py`` imports this module alone, so a table defined anywhere else
 would be proposed for dropping by ``alembic revision --autogenerate``.
@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -217,3 +226,41 @@ class IntakeState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     journal_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# -- the audit trail (core.audit) ----------------------------------------------------------
+class AuditRecord(Base):
+    """One audited action, append-only. ``content`` is the event's canonical JSON (PS3.15 A.5
+    vocabulary); ``hash`` is SHA-256 over ``prev_hash``, ``id`` and ``content``, and ``prev_hash``
+    is the hash of record ``id - 1``: an edited, deleted or moved record breaks the chain. The
+    other columns are copies of ``content`` for listing and filtering (checked by verify)."""
+
+    __tablename__ = "audit_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # EventDateTime, UTC
+    event_code: Mapped[str] = mapped_column(String(16), index=True)  # EventID (DCM code)
+    action: Mapped[str] = mapped_column(String(1))  # EventActionCode
+    outcome: Mapped[int] = mapped_column(Integer)  # EventOutcomeIndicator
+    user_id: Mapped[str] = mapped_column(String())  # the requesting participant's UserID
+    # Patient IDs and names the event touched, case-folded, one "id<TAB>name" per line.
+    patients_fold: Mapped[str] = mapped_column(String())
+    content: Mapped[str] = mapped_column(Text())
+    # What the record is about when one action may be seen twice ("transfer:12:<finished>"),
+    # so two processes watching one database record it once.
+    source_key: Mapped[str | None] = mapped_column(String(), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditState(Base):
+    """One row: the head of the chain (``last_id``, ``last_hash``), so that records deleted
+    from the end are detected too, and ``forwarded_id``, the last record the syslog forwarder
+    delivered. Appends lock this row first: they are serialized across threads and processes."""
+
+    __tablename__ = "audit_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    forwarded_id: Mapped[int] = mapped_column(Integer, default=0)

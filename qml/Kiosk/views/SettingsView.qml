@@ -5,8 +5,8 @@ import Kiosk
 import Kiosk.Backend
 
 // Settings (the manual's nDC interface): the DICOM node's state with Start, Stop and Reset;
-// this node's AE title, port, bind address and accept policy; the remote nodes; storage;
-// appearance, on-screen keyboard and kiosk mode.
+// this node's AE title, port, bind address and accept policy; the remote nodes; storage; the
+// audit trail (latest records, Verify); appearance, on-screen keyboard and kiosk mode.
 Item {
     id: view
     required property AppModel app
@@ -389,6 +389,96 @@ Item {
                         compact: true
                         text: "⟳"
                         onClicked: view.settings.refresh()
+                    }
+                }
+
+                RowLayout {
+                    Layout.fillWidth: true
+                    Layout.topMargin: Theme.spacing
+                    spacing: Theme.spacing
+                    SectionLabel { Layout.fillWidth: true; text: "Audit trail" }
+                    TouchButton {
+                        objectName: "auditVerify"
+                        text: "Verify"
+                        enabled: !view.settings.auditBusy
+                        onClicked: view.settings.verifyAudit()
+                    }
+                    TouchButton {
+                        objectName: "auditRefresh"
+                        compact: true
+                        text: "⟳"
+                        onClicked: view.settings.refreshAudit()
+                    }
+                }
+                Text {
+                    objectName: "auditText"
+                    Layout.fillWidth: true
+                    visible: text !== ""
+                    text: view.settings.auditText
+                    color: view.settings.auditBroken ? Theme.danger : Theme.ok
+                    font.family: Theme.fontFamily
+                    font.pixelSize: Theme.fontNormal
+                    font.bold: view.settings.auditBroken
+                    wrapMode: Text.WordWrap
+                }
+                Text {
+                    Layout.fillWidth: true
+                    visible: view.settings.audit.count === 0
+                    text: "No audit records yet. Every action on images is recorded here."
+                    wrapMode: Text.WordWrap
+                    color: Theme.textDim
+                    font.family: Theme.fontFamily
+                    font.pixelSize: Theme.fontNormal
+                }
+                Repeater {
+                    objectName: "auditRecords"
+                    model: view.settings.audit
+                    Rectangle {
+                        id: auditRow
+                        required property string time
+                        required property string event
+                        required property string summary
+                        required property string user
+                        required property string patients
+                        required property bool failed
+                        Layout.fillWidth: true
+                        implicitHeight: auditContent.implicitHeight + Theme.spacing
+                        radius: Theme.radius
+                        color: Theme.surface
+                        border.width: Theme.border
+                        border.color: auditRow.failed ? Theme.danger : Theme.borderColor
+                        ColumnLayout {
+                            id: auditContent
+                            anchors.fill: parent
+                            anchors.margins: Theme.spacing / 2
+                            spacing: Theme.spacing / 4
+                            Text {
+                                Layout.fillWidth: true
+                                text: auditRow.time + "  " + auditRow.event
+                                color: Theme.text
+                                font.family: Theme.fontFamily
+                                font.pixelSize: Theme.fontSmall
+                                font.bold: true
+                                elide: Text.ElideRight
+                            }
+                            Text {
+                                Layout.fillWidth: true
+                                text: auditRow.user + ": " + auditRow.summary
+                                color: Theme.textDim
+                                font.family: Theme.fontFamily
+                                font.pixelSize: Theme.fontSmall
+                                wrapMode: Text.WordWrap
+                            }
+                            Text {
+                                Layout.fillWidth: true
+                                visible: auditRow.patients !== ""
+                                text: auditRow.patients
+                                color: Theme.textDim
+                                font.family: Theme.fontFamily
+                                font.pixelSize: Theme.fontSmall
+                                elide: Text.ElideRight
+                            }
+                        }
                     }
                 }
 

@@ -32,6 +32,7 @@ HELP_ORDER = [
     "transfers",
     "query",
     "retrieve",
+    "audit",
     "screenshot",
 ]
 
