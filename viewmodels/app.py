@@ -63,13 +63,14 @@ class AppModel(QObject):  # type: ignore[operator]
         self._keyboard = core.settings.virtual_keyboard
         self._stats: dict[str, int] = {}
         self._view = "database"
-        self._viewer = ViewerModel(frames, self)
+        self._viewer = ViewerModel(frames, self, core=core)
         self._database = DatabaseModel(core, self._viewer, self)
         self._importer = ImportModel(core, self)
         self._transfers = TransferLogModel(core, self)
         self._transfers.errorOccurred.connect(self.errorOccurred)
         self._transfers.message.connect(self.message)
         self._viewer.errorOccurred.connect(self.errorOccurred)
+        self._viewer.message.connect(self.message)
         self._database.errorOccurred.connect(self.errorOccurred)
         self._importer.errorOccurred.connect(self.errorOccurred)
         self._importer.folder_model.errorOccurred.connect(self.errorOccurred)

@@ -7,6 +7,12 @@ Ordering (``order_entries``): by InstanceNumber when every image has a distinct 
 the position along the slice normal (ImagePositionPatient projected on the cross product of
 ImageOrientationPatient's row and column vectors) when every image has one, else by
 InstanceNumber with missing numbers last. Multi-frame images contribute all their frames.
+
+The overlay (``overlay_of``) is what the four corners of a radiology viewer show, read from the
+header of the frame on screen: patient, study, series and slice, and the orientation markers
+of the image's edges from Image Orientation (Patient) (PS3.3 C.7.6.2.1.1: the row and column
+direction cosines in the patient's LPS frame). An enhanced multi-frame object's per-frame
+functional groups come first, its shared groups next, the top level last.
 """
 
 from __future__ import annotations
@@ -127,6 +133,168 @@ def slice_position(ds: Dataset) -> float | None:
     return float(np.dot(normal, np.asarray(ipp)))
 
 
+# -- the overlay ---------------------------------------------------------------------------------
+# Patient-frame letters of a direction cosine's components (LPS): +x is the patient's left,
+# +y posterior, +z head.
+_AXIS_LETTERS = (("L", "R"), ("P", "A"), ("H", "F"))
+_OBLIQUE_MIN = 0.25  # a component smaller than this adds no letter
+
+
+def orientation_label(vector: Sequence[float]) -> str:
+    """The letters of the patient direction ``vector`` points to, strongest first ("L", "PF")."""
+    order = sorted(range(3), key=lambda i: -abs(vector[i]))
+    return "".join(
+        _AXIS_LETTERS[i][0 if vector[i] > 0 else 1] for i in order if abs(vector[i]) >= _OBLIQUE_MIN
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Orientation:
+    """The patient directions at the image's edges: the text at the middle of each edge."""
+
+    left: str
+    right: str
+    top: str
+    bottom: str
+
+
+def orientation_of(iop: Sequence[float] | None) -> Orientation | None:
+    """Markers from Image Orientation (Patient): a row runs toward the right edge, a column
+    toward the bottom edge. None without a usable orientation."""
+    if iop is None or len(iop) != 6:
+        return None
+    values = np.asarray(iop, dtype=float)
+    if not np.all(np.isfinite(values)):
+        return None
+    row, col = values[:3], values[3:]
+    if not np.any(row) or not np.any(col):
+        return None
+    row, col = row / np.linalg.norm(row), col / np.linalg.norm(col)
+    return Orientation(
+        left=orientation_label(-row),
+        right=orientation_label(row),
+        top=orientation_label(-col),
+        bottom=orientation_label(col),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOverlay:
+    """What the corners of the viewer show about the image on screen, as the header has it
+    (raw DICOM values: a person name with its ``^``, dates as YYYYMMDD)."""
+
+    patient_name: str = ""
+    patient_id: str = ""
+    birth_date: str = ""
+    sex: str = ""
+    study_date: str = ""
+    study_description: str = ""
+    accession: str = ""
+    series_number: str = ""
+    series_description: str = ""
+    slice_location: float | None = None  # mm
+    slice_thickness: float | None = None  # mm
+    orientation: Orientation | None = None
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword)
+    return "" if value is None else str(value).strip()
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        value = value[0] if len(value) else None  # type: ignore[arg-type, index]
+    try:
+        number = float(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _group_item(ds: Dataset, frame: int, sequence: str) -> Dataset | None:
+    """The functional group item ``sequence`` of ``frame``: per-frame first, then shared."""
+    for keyword, index in (
+        ("PerFrameFunctionalGroupsSequence", frame),
+        ("SharedFunctionalGroupsSequence", 0),
+    ):
+        groups = ds.get(keyword)
+        if groups and index < len(groups):
+            seq = groups[index].get(sequence)
+            if seq:
+                item: Dataset = seq[0]
+                return item
+    return None
+
+
+def _frame_value(ds: Dataset, frame: int, sequence: str, keyword: str) -> object:
+    item = _group_item(ds, frame, sequence)
+    if item is not None and keyword in item:
+        return item.get(keyword)
+    return ds.get(keyword)
+
+
+def _along_normal(position: object, cosines: list[float] | None) -> float | None:
+    """A position projected on the slice normal (the slice location of a multi-frame frame)."""
+    if position is None or cosines is None or len(cosines) != 6:
+        return None
+    try:
+        ipp = np.asarray([float(v) for v in position])  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return None
+    normal = np.cross(np.asarray(cosines[:3]), np.asarray(cosines[3:]))
+    if ipp.size != 3 or not np.any(normal) or not np.all(np.isfinite(ipp)):
+        return None
+    return float(np.dot(normal, ipp))
+
+
+def overlay_of(ds: Dataset, frame: int = 0) -> ImageOverlay:
+    """The overlay of ``frame`` of ``ds`` (see the module docstring)."""
+    iop = _frame_value(ds, frame, "PlaneOrientationSequence", "ImageOrientationPatient")
+    try:
+        cosines = [float(v) for v in iop] if iop is not None else None  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        cosines = None
+    per_frame_position = _group_item(ds, frame, "PlanePositionSequence") is not None
+    location = None if per_frame_position else _number(ds.get("SliceLocation"))
+    if location is None:
+        position = _frame_value(ds, frame, "PlanePositionSequence", "ImagePositionPatient")
+        location = _along_normal(position, cosines)
+    number = ds.get("SeriesNumber")
+    return ImageOverlay(
+        patient_name=_text(ds, "PatientName"),
+        patient_id=_text(ds, "PatientID"),
+        birth_date=_text(ds, "PatientBirthDate"),
+        sex=_text(ds, "PatientSex"),
+        study_date=_text(ds, "StudyDate"),
+        study_description=_text(ds, "StudyDescription"),
+        accession=_text(ds, "AccessionNumber"),
+        series_number="" if number in (None, "") else str(number).strip(),
+        series_description=_text(ds, "SeriesDescription"),
+        slice_location=location,
+        slice_thickness=_number(_frame_value(ds, frame, "PixelMeasuresSequence", "SliceThickness")),
+        orientation=orientation_of(cosines),
+    )
+
+
+def window_names(ds: Dataset | None, frame: int, count: int) -> list[str]:
+    """Names of an image's ``count`` stored windows: Window Center & Width Explanation
+    (0028,1055) where the file has one, else "Header n"; every name distinct."""
+    explanations: list[str] = []
+    if ds is not None:
+        item = _group_item(ds, frame, "FrameVOILUTSequence")
+        source = item if item is not None and "WindowCenter" in item else ds
+        value = source.get("WindowCenterWidthExplanation")
+        if value is not None:
+            multi = isinstance(value, list | tuple) or type(value).__name__ == "MultiValue"
+            explanations = [str(v).strip() for v in (value if multi else [value])]
+    names: list[str] = []
+    for i in range(count):
+        name = explanations[i] if i < len(explanations) and explanations[i] else f"Header {i + 1}"
+        names.append(name if name not in names else f"{name} ({i + 1})")
+    return names
+
+
 def _read_header(path: Path, sop_uid: str = "") -> _Header:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -182,6 +350,16 @@ class SeriesStack:
     @property
     def instances(self) -> list[str]:
         return list(dict.fromkeys(e.sop_uid for e in self.entries))
+
+    def first_series_uid(self) -> str:
+        """The series of the first image, read from its header (blocking)."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = dcmread(self.entries[0].path, stop_before_pixels=True, force=True)
+        except (OSError, ValueError):
+            return ""
+        return str(ds.get("SeriesInstanceUID", "") or "")
 
     @classmethod
     def from_paths(cls, paths: Iterable[Path]) -> SeriesStack:
@@ -243,6 +421,9 @@ class ViewFrame:
     default_window: Window | None  # None: colour or no picture
     presets: tuple[Preset, ...]
     entry: StackEntry
+    overlay: ImageOverlay = ImageOverlay()
+    value_range: tuple[float, float] | None = None  # of the modality values; None for colour
+    frame_rate: float | None = None  # frames per second the header asks for (cine)
 
 
 class Viewer:
@@ -343,11 +524,48 @@ class Viewer:
         if isinstance(decoded, RenderedImage) or decoded.values is None:
             return []
         result = list(PRESETS_BY_MODALITY.get(decoded.modality, ()))
-        for i, window in enumerate(decoded.header_windows):
-            result.append(Preset(f"Header {i + 1}", window.center, window.width))
+        taken = {p.name.lower() for p in result}
+        entry = self.current
+        count = len(decoded.header_windows)
+        names = window_names(self._datasets.get(entry.sop_uid), entry.frame, count)
+        for name, window in zip(names, decoded.header_windows, strict=True):
+            label = name if name.lower() not in taken else f"{name} (file)"
+            result.append(Preset(label, window.center, window.width))
         auto = auto_window(decoded.values)
         result.append(Preset("Full range", auto.center, auto.width))
         return result
+
+    def value_range(self) -> tuple[float, float] | None:
+        """The lowest and highest modality value of the current frame; None for colour."""
+        decoded = self.decoded()
+        if isinstance(decoded, RenderedImage) or decoded.values is None:
+            return None
+        values = decoded.values
+        finite = values if np.isfinite(values).all() else values[np.isfinite(values)]
+        if finite.size == 0:
+            return None
+        return float(finite.min()), float(finite.max())
+
+    def frame_rate(self) -> float | None:
+        """The cine rate the current object's header gives: Cine Rate, Recommended Display
+        Frame Rate, or 1000 / Frame Time (ms); None without one."""
+        ds = self._datasets.get(self.current.sop_uid)
+        if ds is None:
+            return None
+        for keyword in ("CineRate", "RecommendedDisplayFrameRate"):
+            rate = _number(ds.get(keyword))
+            if rate is not None and rate > 0:
+                return rate
+        frame_time = _number(ds.get("FrameTime"))
+        return 1000.0 / frame_time if frame_time is not None and frame_time > 0 else None
+
+    def overlay(self) -> ImageOverlay:
+        """The corners' text of the current frame (empty for an unreadable file)."""
+        try:
+            return overlay_of(self._dataset(self.current), self.current.frame)
+        except (OSError, ValueError) as exc:
+            log.debug("no overlay for %s: %s", self.current.sop_uid, exc)
+            return ImageOverlay()
 
     def apply_preset(self, name: str) -> Window:
         for preset in self.presets():
@@ -394,6 +612,9 @@ class Viewer:
             self.default_window(),
             tuple(self.presets()),
             self.current,
+            self.overlay(),
+            self.value_range(),
+            self.frame_rate(),
         )
 
     # -- geometry ------------------------------------------------------------------------------

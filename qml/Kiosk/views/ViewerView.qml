@@ -1,11 +1,14 @@
 import QtQuick
+import QtQuick.Controls.Basic as Controls
 import QtQuick.Layouts
 import Kiosk
 import Kiosk.Backend
 
 // Load: the stack fills the screen. Swipe or drag (or the wheel with Shift) to move through
-// it, pinch or wheel to zoom, two fingers or right-drag to pan, W/L mode to window, Probe
-// mode (or press and hold) for the value under the finger.
+// it, or the slider at the right edge; play runs it as cine. Pinch or wheel to zoom, two
+// fingers or right-drag to pan, W/L mode to window, Probe mode (a tap, or press and hold)
+// for the value under the finger. A tap elsewhere shows or hides the four-corner overlay.
+// Key flags the image; Save stores the view (and the key images) in the database.
 Rectangle {
     id: view
     required property ViewerModel viewer
@@ -18,9 +21,42 @@ Rectangle {
         canvas.x = 0
         canvas.y = 0
     }
+    // The image region on screen, as fractions of the image (may reach outside 0..1).
+    function shownArea() {
+        var tl = picture.mapFromItem(stage, 0, 0)
+        var br = picture.mapFromItem(stage, stage.width, stage.height)
+        var left = (picture.width - picture.paintedWidth) / 2
+        var top = (picture.height - picture.paintedHeight) / 2
+        return [(tl.x - left) / picture.paintedWidth, (tl.y - top) / picture.paintedHeight,
+                (br.x - left) / picture.paintedWidth, (br.y - top) / picture.paintedHeight]
+    }
+    function save(capture) {
+        var a = view.shownArea()
+        view.viewer.saveView(a[0], a[1], a[2], a[3], capture)
+    }
+    // Show the image region (fractions) a saved presentation state asks for, scaled to fit.
+    function showArea(l, t, r, b) {
+        view.resetView()
+        var w = Math.max(1e-6, r - l) * picture.paintedWidth
+        var h = Math.max(1e-6, b - t) * picture.paintedHeight
+        var s = Math.min(stage.width / w, stage.height / h)
+        var left = (picture.width - picture.paintedWidth) / 2
+        var top = (picture.height - picture.paintedHeight) / 2
+        var cx = left + (l + r) / 2 * picture.paintedWidth
+        var cy = top + (t + b) / 2 * picture.paintedHeight
+        canvas.scale = s
+        // the canvas scales about its centre: move the area's centre to the stage's centre
+        canvas.x = (canvas.width / 2 - cx) * s
+        canvas.y = (canvas.height / 2 - cy) * s
+    }
+    function reportZoom() {
+        if (view.viewer.imageWidth > 0)
+            view.viewer.setZoom(canvas.scale * picture.paintedWidth / view.viewer.imageWidth)
+    }
     Connections {
         target: view.viewer
         function onResetRequested() { view.resetView() }
+        function onAreaRequested(l, t, r, b) { view.showArea(l, t, r, b) }
     }
 
     Item {
@@ -31,10 +67,14 @@ Rectangle {
         anchors.right: parent.right
         clip: true
 
+        onHeightChanged: view.viewer.setDragExtent(height)
+        Component.onCompleted: view.viewer.setDragExtent(height)
+
         Item {
             id: canvas
             width: stage.width
             height: stage.height
+            onScaleChanged: view.reportZoom()
             Image {
                 id: picture
                 objectName: "viewerImage"
@@ -43,6 +83,7 @@ Rectangle {
                 cache: false
                 smooth: true
                 fillMode: Image.PreserveAspectFit
+                onPaintedWidthChanged: view.reportZoom()
             }
         }
         function probeAt(x, y) {
@@ -95,8 +136,58 @@ Rectangle {
             }
         }
         TapHandler {
+            objectName: "viewerTap"
             onLongPressed: stage.probeAt(point.position.x, point.position.y)
-            onTapped: view.viewer.clearProbe()
+            onTapped: (eventPoint) => {
+                if (view.mode === "probe") {
+                    stage.probeAt(eventPoint.position.x, eventPoint.position.y)
+                } else {
+                    view.viewer.clearProbe()
+                    view.viewer.toggleOverlay()
+                }
+            }
+        }
+
+        ViewerOverlay {
+            anchors.fill: parent
+            anchors.rightMargin: slider.visible ? slider.width : 0
+            viewer: view.viewer
+        }
+
+        // The stack's scroll bar: drag the handle or tap the track to go to an image.
+        Controls.Slider {
+            id: slider
+            objectName: "viewerSlider"
+            anchors.right: parent.right
+            anchors.top: parent.top
+            anchors.bottom: parent.bottom
+            width: Theme.touch
+            orientation: Qt.Vertical
+            visible: view.viewer.count > 1
+            // a vertical slider runs from the bottom: the first image is at the top
+            from: Math.max(1, view.viewer.count - 1)
+            to: 0
+            stepSize: 1
+            snapMode: Controls.Slider.SnapAlways
+            live: true
+            value: view.viewer.index
+            onMoved: view.viewer.goTo(Math.round(value))
+            background: Rectangle {
+                x: (slider.width - width) / 2
+                width: Theme.spacing
+                height: slider.height
+                radius: width / 2
+                color: Theme.buttonFill
+                opacity: 0.6
+            }
+            handle: Rectangle {
+                x: (slider.width - width) / 2
+                y: slider.visualPosition * (slider.availableHeight - height)
+                width: Theme.touch * 0.75
+                height: Theme.touch * 0.75
+                radius: width / 2
+                color: slider.pressed ? Theme.accentPressed : Theme.accent
+            }
         }
 
         Text {
@@ -108,20 +199,10 @@ Rectangle {
             font.pixelSize: Theme.fontLarge
         }
         Text {
-            anchors.left: parent.left
-            anchors.top: parent.top
-            anchors.margins: Theme.spacing
-            text: view.viewer.positionText + "\n" + view.viewer.windowText
-            color: Theme.viewerText
-            style: Text.Outline
-            styleColor: "black"
-            font.family: Theme.fontFamily
-            font.pixelSize: Theme.fontNormal
-        }
-        Text {
-            anchors.right: parent.right
-            anchors.top: parent.top
-            anchors.margins: Theme.spacing
+            objectName: "viewerProbe"
+            anchors.horizontalCenter: parent.horizontalCenter
+            anchors.bottom: parent.bottom
+            anchors.bottomMargin: Theme.touch
             text: view.viewer.probeText
             color: Theme.viewerText
             style: Text.Outline
@@ -152,8 +233,51 @@ Rectangle {
             font.pixelSize: Theme.fontLarge
             elide: Text.ElideRight
         }
-        TouchButton { compact: true; text: "▲"; onClicked: view.viewer.step(-1) }
-        TouchButton { compact: true; text: "▼"; onClicked: view.viewer.step(1) }
+        TouchButton {
+            objectName: "viewerPlay"
+            compact: true
+            enabled: view.viewer.count > 1
+            checked: view.viewer.playing
+            text: view.viewer.playing ? "❚❚" : "▶"
+            onClicked: view.viewer.togglePlay()
+        }
+        TouchButton {
+            objectName: "viewerSlower"
+            compact: true
+            text: "−"
+            onClicked: view.viewer.setFrameRate(view.viewer.frameRate / 2)
+        }
+        Text {
+            objectName: "viewerRate"
+            text: view.viewer.frameRateText
+            color: Theme.viewerText
+            font.family: Theme.fontFamily
+            font.pixelSize: Theme.fontSmall
+        }
+        TouchButton {
+            objectName: "viewerFaster"
+            compact: true
+            text: "+"
+            onClicked: view.viewer.setFrameRate(view.viewer.frameRate * 2)
+        }
+        TouchButton {
+            objectName: "viewerKey"
+            text: view.viewer.keyCount > 0 ? "Key ★ " + view.viewer.keyCount : "Key"
+            checked: view.viewer.keyImage
+            onClicked: view.viewer.toggleKeyImage()
+        }
+        TouchButton {
+            objectName: "viewerSave"
+            text: "Save"
+            enabled: view.viewer.canSave && !view.viewer.saving
+            onClicked: view.save(false)
+        }
+        TouchButton {
+            objectName: "viewerCapture"
+            text: "Capture"
+            enabled: view.viewer.canSave && !view.viewer.saving
+            onClicked: view.save(true)
+        }
         TouchButton {
             objectName: "viewerReset"
             text: "Reset"
@@ -190,7 +314,9 @@ Rectangle {
                         model: view.viewer.presets
                         TouchButton {
                             required property string modelData
+                            objectName: "preset_" + modelData
                             text: modelData
+                            checked: view.viewer.activePreset === modelData
                             onClicked: view.viewer.applyPreset(modelData)
                         }
                     }
