@@ -31,6 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
+
 from core.audit import AuditRecorder
 from core.config import Settings
 from core.db import queries
@@ -48,6 +52,8 @@ from core.imaging.thumbnails import ArrivalScheduler, ThumbnailCache
 from core.index.importer import Importer, ImportSummary
 from core.index.intake import Intake, MemoryBudget
 from core.index.writer import DeleteResult, IndexWriter, Level
+from core.net.association import RemoteAE
+from core.net.qr import QueryRetrieveClient, StudyRootQueryRetrieveInformationModelFind
 from core.node.server import DicomNode
 from core.registry import NodeRegistry
 from core.store.files import FileStore
@@ -274,6 +280,27 @@ class Core:
     def record_viewed(self, sop_uids: Sequence[str]) -> None:
         """Record images loaded in the viewer (blocking: call off the GUI thread)."""
         self.audit.viewed(sop_uids)
+
+    # -- querying remote nodes --------------------------------------------------------------------
+    def qr_client(self, timeout: float = 30.0) -> QueryRetrieveClient:
+        """A Query/Retrieve client as our AE title whose every C-FIND is in the audit trail."""
+        return QueryRetrieveClient(self.settings.ae_title, timeout, on_query=self._record_query)
+
+    def _record_query(
+        self, remote: RemoteAE, identifier: Dataset, matches: int, error: str
+    ) -> None:
+        buffer = DicomBytesIO()
+        buffer.is_little_endian, buffer.is_implicit_VR = True, False
+        write_dataset(buffer, identifier)
+        self.audit.queried(
+            remote.name,
+            remote.ae_title,
+            remote.host,
+            StudyRootQueryRetrieveInformationModelFind,
+            buffer.getvalue(),
+            matches,
+            error,
+        )
 
     # -- sending ----------------------------------------------------------------------------------
     def destinations(self) -> list[str]:

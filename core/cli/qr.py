@@ -36,7 +36,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     truncated = False
     with _core(args) as core:
         remote, _ = _remote(core, args.node)
-        client = QueryRetrieveClient(core.settings.ae_title)
+        client = core.qr_client()
         if args.level == "series":
             if not args.study:
                 print("dicom-kiosk: --level series needs --study UID", file=sys.stderr)
@@ -70,7 +70,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     with _core(args) as core:
         node = core.registry.get(args.node)
         method = args.method or node.retrieve_method
-        client = QueryRetrieveClient(core.settings.ae_title)
+        client = core.qr_client()
 
         def progress(p: RetrieveStatus) -> None:
             if sys.stderr.isatty():

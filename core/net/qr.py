@@ -123,6 +123,8 @@ class SeriesMatch:
 
 
 T = TypeVar("T")
+# Hears each C-FIND sent once it ended: (remote, identifier, matches, error or "").
+QueryObserver = Callable[[RemoteAE, Dataset, int, str], None]
 
 
 @dataclass
@@ -312,9 +314,14 @@ def _failure(
 class QueryRetrieveClient:
     """Blocking Q/R operations against one remote node, as local AE ``ae_title``."""
 
-    def __init__(self, ae_title: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, ae_title: str, timeout: float = 30.0, on_query: QueryObserver | None = None
+    ) -> None:
+        """``on_query(remote, identifier, matches, error)`` hears every C-FIND sent, after
+        it ended (``error`` empty when it worked): the audit trail's Query event."""
         self.ae_title = ae_title
         self.timeout = timeout
+        self.on_query = on_query
         # pynetdicom would print each answer (patient names) at INFO, and in doing so decode
         # its values before ``_find`` has given an answer without a character set the query's.
         _config.LOG_RESPONSE_IDENTIFIERS = False
@@ -329,11 +336,35 @@ class QueryRetrieveClient:
     ) -> tuple[list[Dataset], bool, bool]:
         """C-FIND ``identifier``: (answers, truncated, cancelled). Answers that declare no
         Specific Character Set are read in the identifier's."""
+        found: list[Dataset] = []
+        try:
+            result = self._find_answers(remote, identifier, found, limit, cancel)
+        except Exception as exc:
+            self._heard(remote, identifier, len(found), str(exc) or type(exc).__name__)
+            raise
+        self._heard(remote, identifier, len(found), "")
+        return result
+
+    def _heard(self, remote: RemoteAE, identifier: Dataset, matches: int, error: str) -> None:
+        if self.on_query is None:
+            return
+        try:
+            self.on_query(remote, identifier, matches, error)
+        except Exception:  # the query's answers matter more than its record
+            log.exception("could not record the query to %s", remote)
+
+    def _find_answers(
+        self,
+        remote: RemoteAE,
+        identifier: Dataset,
+        found: list[Dataset],
+        limit: int,
+        cancel: threading.Event | None,
+    ) -> tuple[list[Dataset], bool, bool]:
         charset = _str(identifier, "SpecificCharacterSet")
         ae = make_ae(self.ae_title, self.timeout)
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
         assoc = associate(ae, remote, timeout=self.timeout)
-        found: list[Dataset] = []
         truncated = cancelled = False
         try:
             model = StudyRootQueryRetrieveInformationModelFind

@@ -64,6 +64,11 @@ def test_query_then_retrieve_by_move_and_get(tmp_path: Path, peer: str) -> None:
             assert sum(s["NumberOfStudyRelatedInstances"] or 0 for s in studies) in (0, count)
             out = cli(data_dir, "query", "pacs", "--max", "1", "--json")
             assert json.loads(out.stdout)["truncated"] is True
+            # Each C-FIND sent is a Query event (110112) of the audit trail, naming the peer.
+            audit = json.loads(cli(data_dir, "audit", "list", "--json").stdout)["rows"]
+            queries = [r for r in audit if r["event_id"] == "110112"]
+            assert [q["outcome"] for q in queries] == [0, 0], queries
+            assert all(ae_title in json.dumps(q) for q in queries)
             for study in studies:
                 out = cli(data_dir, "retrieve", "pacs", "--study", study["StudyInstanceUID"],
                           "--method", method)  # fmt: skip
