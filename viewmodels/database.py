@@ -18,9 +18,10 @@ from core.db.queries import BrowseLevel, StudyFilter
 from core.imaging.viewer import SeriesStack, StackEntry
 from core.index.writer import Level
 from viewmodels.base import guarded
+from viewmodels.exporting import ExportModel
 from viewmodels.filters import FilterModel
 from viewmodels.images import instance_path
-from viewmodels.levels import LevelModel
+from viewmodels.levels import LevelModel, row_key
 from viewmodels.viewer import ViewerModel
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ EXPORT_FORMATS = ("files", "dicomdir", "zip")
 _PLURAL = {"patient": "patients", "study": "studies", "series": "series", "image": "images"}
 
 Target = tuple[Level, str]
+_ORDER: tuple[BrowseLevel, ...] = ("patient", "study", "series", "image")
 
 
 def _count(n: int, level: str) -> str:
@@ -75,6 +77,9 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         self._cascaded: dict[BrowseLevel, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._destinations: list[str] = []
+        self._exporter = ExportModel(core, self.selection, self._target, self)
+        self._exporter.errorOccurred.connect(self.errorOccurred)
+        self._exporter.message.connect(self.message)
         for level, model in self._levels.items():
             model.errorOccurred.connect(self.errorOccurred)
             model.selectionChanged.connect(lambda lv=level: self._on_selection(lv))
@@ -99,6 +104,11 @@ class DatabaseModel(QObject):  # type: ignore[operator]
     @Property(FilterModel, constant=True, final=True)
     def filters(self) -> FilterModel:
         return self._filters
+
+    @Property(ExportModel, constant=True, final=True)
+    def exporter(self) -> ExportModel:
+        """The Export dialog's model (it exports the selection captured when it opens)."""
+        return self._exporter
 
     @Property(list, constant=True, final=True)
     def priorities(self) -> list[str]:
@@ -237,7 +247,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
             child.set_filter(dataclasses.replace(base, series_uid=row["SeriesInstanceUID"]))
         child.clearSelection()
         if child_level != "image":
-            self.show_level(child_level)  # the next level is displayed by default
+            self.show_level(child_level, fold=False)  # the next level, where there is room
         self.previewChanged.emit()
         await child.reload()
         self.previewChanged.emit()
@@ -288,23 +298,49 @@ class DatabaseModel(QObject):  # type: ignore[operator]
 
     @Slot(str, int)
     def select(self, level: str, row: int) -> None:
-        """Tap on a row: select it, or add/remove it in multiple selection."""
-        if level in self._levels:
-            self._levels[level].select(row, self._multi)
+        """Tap on a row: select it, or add/remove it in multiple selection.
+
+        Tapping the entry that is already the only one selected at its level, while entries
+        below it are selected, goes back to it whole: the deeper selections are cleared (a
+        study again, not the series picked in it)."""
+        if level not in self._levels:
+            return
+        model = self._levels[level]
+        rows = model.rows()
+        if not self._multi and 0 <= row < len(rows):
+            key = row_key(level, rows[row])
+            deeper = _ORDER[_ORDER.index(level) + 1 :]
+            if model.selected_keys() == [key] and any(
+                self._levels[lv].selected_rows() for lv in deeper
+            ):
+                for lv in deeper:
+                    self._levels[lv].clearSelection()
+                return
+        model.select(row, self._multi)
 
     @Slot(str)
     def toggleLevel(self, level: str) -> None:
-        """Tapping a level's name shows or hides it."""
+        """Tapping a level's name shows or hides it. Hiding the series or image level also
+        drops what was selected there (and below): what is not shown is not what Send sends."""
         if level in self._levels:
             model = self._levels[level]
             if model.is_shown():
                 model.set_shown(False)
+                if level in ("series", "image"):
+                    for lv in _ORDER[_ORDER.index(level) :]:
+                        self._levels[lv].clearSelection()
             else:
                 self.show_level(level)
 
-    def show_level(self, level: BrowseLevel) -> None:
-        """Show a level; when more tables are open than fit, fold the farthest one."""
-        order: list[BrowseLevel] = ["patient", "study", "series", "image"]
+    def show_level(self, level: BrowseLevel, *, fold: bool = True) -> None:
+        """Show a level; when more tables are open than fit, fold the farthest one. With
+        ``fold`` False a level is shown only where a place is free (nothing already on the
+        screen moves or goes away: the next level opened by a selection)."""
+        order: list[BrowseLevel] = list(_ORDER)
+        if not fold:
+            shown = [lv for lv in order if self._levels[lv].is_shown()]
+            if level not in shown and len(shown) >= self._max_expanded:
+                return
         self._levels[level].set_shown(True)
         shown = [lv for lv in order if self._levels[lv].is_shown()]
         while len(shown) > self._max_expanded:

@@ -15,6 +15,7 @@ from core.app import Core
 from core.db import queries
 from core.db.queries import StudyFilter
 from viewmodels.base import guarded
+from viewmodels.levels import format_cell
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class FilterModel(QObject):  # type: ignore[operator]
         self._name_suggestions: list[str] = []
         self._id_suggestions: list[str] = []
         self._shown = False
+        self._choices_generation = 0
         self.today: Callable[[], date] = date.today
 
     # -- properties ---------------------------------------------------------------------------
@@ -112,6 +114,19 @@ class FilterModel(QObject):  # type: ignore[operator]
     @Property(list, notify=choicesChanged, final=True)
     def idSuggestions(self) -> list[str]:
         return self._id_suggestions
+
+    # What the suggestion lists show: each entry's value (what picking it puts in the field)
+    # and its label (a name as the tables write it: "Johansson, François", not the raw "^").
+    @Property(list, notify=choicesChanged, final=True)
+    def nameChoices(self) -> list[dict[str, str]]:
+        return [
+            {"value": n, "label": format_cell("PatientName", n) or n}
+            for n in self._name_suggestions
+        ]
+
+    @Property(list, notify=choicesChanged, final=True)
+    def idChoices(self) -> list[dict[str, str]]:
+        return [{"value": i, "label": i} for i in self._id_suggestions]
 
     def _get_shown(self) -> bool:
         return self._shown
@@ -193,11 +208,22 @@ class FilterModel(QObject):  # type: ignore[operator]
         self._set(name="", pid="", **{"from": "", "to": ""}, modality="")
         self.apply()
 
+    @Slot(str, str)
+    def applyText(self, name: str, patient_id: str) -> None:
+        """Apply the name and ID the fields show (with the dates and modality chosen)."""
+        self._set(name=name, pid=patient_id)
+        self.apply()
+
     @asyncSlot()
     @guarded("Could not load the filter choices")
     async def refreshChoices(self) -> None:
-        """Reload the modality chips and the name/ID suggestions for what is typed."""
+        """Reload the modality chips and the name/ID suggestions for what is typed; an answer
+        that a later request overtook is dropped (keys typed fast overtake each other)."""
+        self._choices_generation += 1
+        generation = self._choices_generation
         mods, names, ids = await asyncio.to_thread(self._choices, self._name, self._pid)
+        if generation != self._choices_generation:
+            return
         if (mods, names, ids) != (
             self._modalities,
             self._name_suggestions,
@@ -207,6 +233,7 @@ class FilterModel(QObject):  # type: ignore[operator]
             self.choicesChanged.emit()
 
     async def load_choices(self) -> None:
+        self._choices_generation += 1
         mods, names, ids = await asyncio.to_thread(self._choices, self._name, self._pid)
         self._modalities, self._name_suggestions, self._id_suggestions = mods, names, ids
         self.choicesChanged.emit()

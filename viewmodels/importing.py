@@ -1,4 +1,10 @@
-"""Import from a folder (USB stick, CD, network share) and the demo data, with progress."""
+"""Import from a folder (USB stick, CD, network share) and the demo data, with progress.
+
+The folder picker (``FolderModel``) is shared by the Import and Export dialogs, each with its own
+instance: what one navigates to never moves the other. Hidden folders are left out unless the
+user asks for them (a stick's ``.Trashes``, a home's ``.cache``). After an import every file that
+was not imported is listed with its reason (``RejectionModel``), not only the first.
+"""
 
 from __future__ import annotations
 
@@ -43,12 +49,18 @@ class FolderRole(IntEnum):
     PATH = 0x0202
 
 
-def list_folders(path: Path) -> list[tuple[str, str]]:
-    """Sub-folders of ``path`` (name, full path), hidden ones left out, sorted by name."""
+class RejectionRole(IntEnum):
+    NAME = 0x0211  # the file's name (or zip member), what the row shows first
+    PATH = 0x0212  # where it was found, as the importer names it
+    REASON = 0x0213
+
+
+def list_folders(path: Path, hidden: bool = False) -> list[tuple[str, str]]:
+    """Sub-folders of ``path`` (name, full path), sorted by name; hidden ones only if ``hidden``."""
     entries: list[tuple[str, str]] = []
     with os.scandir(path) as it:
         for entry in it:
-            if entry.name.startswith("."):
+            if entry.name.startswith(".") and not hidden:
                 continue
             try:
                 if entry.is_dir():
@@ -64,12 +76,14 @@ class FolderModel(QAbstractListModel):  # type: ignore[operator]
     """A touch folder picker: the folders inside ``path``, with removable-media shortcuts."""
 
     pathChanged = Signal()
+    showHiddenChanged = Signal()
     errorOccurred = Signal(str)
 
     def __init__(self, start: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._path = start or Path.home()
         self._folders: list[tuple[str, str]] = []
+        self._hidden = False
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._folders)
@@ -91,6 +105,18 @@ class FolderModel(QAbstractListModel):  # type: ignore[operator]
     def canGoUp(self) -> bool:
         return self._path.parent != self._path
 
+    def _get_hidden(self) -> bool:
+        return self._hidden
+
+    def _set_hidden(self, hidden: bool) -> None:
+        if hidden != self._hidden:
+            self._hidden = hidden
+            self.showHiddenChanged.emit()
+            self.open(str(self._path))  # list the same folder again, with or without them
+
+    # Whether folders whose names start with a dot are listed too.
+    showHidden = Property(bool, _get_hidden, _set_hidden, notify=showHiddenChanged, final=True)
+
     @Property(list, constant=True, final=True)
     def shortcuts(self) -> list[dict[str, str]]:
         found = [{"label": "Home", "path": str(Path.home())}]
@@ -100,7 +126,7 @@ class FolderModel(QAbstractListModel):  # type: ignore[operator]
         return found
 
     async def open_path(self, path: Path) -> None:
-        folders = await asyncio.to_thread(list_folders, path)
+        folders = await asyncio.to_thread(list_folders, path, self._hidden)
         self.beginResetModel()
         self._path = path
         self._folders = folders
@@ -110,8 +136,9 @@ class FolderModel(QAbstractListModel):  # type: ignore[operator]
     @asyncSlot(str)
     @guarded("Cannot open {path}")
     async def open(self, path: str) -> None:
+        """Show the folders in ``path`` (typed: ``~`` is the home folder)."""
         try:
-            await self.open_path(Path(path))
+            await self.open_path(Path(path.strip() or "~").expanduser())
         except OSError as exc:  # gone, or not ours to read: the reason, without a traceback
             self.errorOccurred.emit(f"Cannot open {path}: {exc.strerror or exc}")
 
@@ -119,6 +146,61 @@ class FolderModel(QAbstractListModel):  # type: ignore[operator]
     def up(self) -> None:
         if self._path.parent != self._path:
             self.open(str(self._path.parent))
+
+
+@QmlElement
+@QmlUncreatable("The import model makes the list of rejected files.")
+class RejectionModel(QAbstractListModel):  # type: ignore[operator]
+    """The files the last import did not take, each with its reason."""
+
+    countChanged = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[tuple[str, str]] = []
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        return {
+            RejectionRole.NAME: QByteArray(b"name"),
+            RejectionRole.PATH: QByteArray(b"path"),
+            RejectionRole.REASON: QByteArray(b"reason"),
+        }
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        path, reason = self._rows[index.row()]
+        if role == RejectionRole.NAME:
+            return _display_name(path)
+        if role == RejectionRole.PATH:
+            return path
+        return reason if role == RejectionRole.REASON else None
+
+    @Property(int, notify=countChanged, final=True)
+    def count(self) -> int:
+        return len(self._rows)
+
+    def rows(self) -> list[tuple[str, str]]:
+        return list(self._rows)
+
+    def set_rows(self, rows: list[tuple[str, str]]) -> None:
+        if not rows and not self._rows:
+            return
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+        self.countChanged.emit()
+
+
+def _display_name(path: str) -> str:
+    """A rejected source's own name: a zip member (``a.zip!x/y.dcm``) or a file's name."""
+    archive, bang, member = path.rpartition("!")
+    if bang and archive.lower().endswith(".zip") and member:
+        return member.rsplit("/", 1)[-1] or path
+    return Path(path).name or path
 
 
 @QmlElement
@@ -135,6 +217,7 @@ class ImportModel(QObject):  # type: ignore[operator]
         super().__init__(parent)
         self._core = core
         self._folders = FolderModel(parent=self)
+        self._rejections = RejectionModel(self)
         self._running = False
         self._done = 0
         self._total = 0
@@ -150,6 +233,15 @@ class ImportModel(QObject):  # type: ignore[operator]
     @property
     def folder_model(self) -> FolderModel:
         return self._folders
+
+    @property
+    def rejection_model(self) -> RejectionModel:
+        return self._rejections
+
+    @Property(RejectionModel, constant=True, final=True)
+    def rejections(self) -> RejectionModel:
+        """Every file the last import rejected, with its reason."""
+        return self._rejections
 
     @Property(bool, notify=runningChanged, final=True)
     def running(self) -> bool:
@@ -199,6 +291,7 @@ class ImportModel(QObject):  # type: ignore[operator]
     async def run_import(self, paths: list[Path], demo: bool = False) -> ImportSummary:
         self._cancel = threading.Event()
         self._done, self._total, self._summary = 0, 0, ""
+        self._rejections.set_rows([])
         self._status = "Preparing…"
         self._set_running(True)
         self.progressChanged.emit()
@@ -211,7 +304,10 @@ class ImportModel(QObject):  # type: ignore[operator]
                 summary = await asyncio.to_thread(
                     importer.run, paths, progress, self._cancel, "import"
                 )
+            if not demo:  # the audit trail's Import event (110107), as the CLI records it
+                await asyncio.to_thread(self._core.record_import, summary, paths)
             self._last_summary = summary
+            self._rejections.set_rows(summary.rejected)
             self._summary = _summary_text(summary)
             self.progressChanged.emit()
             self.finished.emit()
@@ -232,13 +328,22 @@ class ImportModel(QObject):  # type: ignore[operator]
     @guarded("Import failed")
     async def start(self, folder: str) -> None:
         if not self._running:  # run_import resets running, however it ends
-            await self.run_import([Path(folder)])
+            await self.run_import([Path(folder.strip() or "~").expanduser()])
 
     @asyncSlot()
     @guarded("Could not load the demo data")
     async def loadDemo(self) -> None:
         if not self._running:
             await self.run_import([], demo=True)
+
+    @Slot()
+    def reset(self) -> None:
+        """Back to choosing a folder (the Import dialog opens so), unless an import runs."""
+        if self._running or (not self._summary and not self._rejections.count):
+            return
+        self._summary = ""
+        self._rejections.set_rows([])
+        self.progressChanged.emit()
 
     @Slot()
     def cancel(self) -> None:
@@ -256,7 +361,4 @@ def _summary_text(summary: ImportSummary) -> str:
         text += " Cancelled: images imported so far are kept."
     if summary.stopped:
         text += f" Stopped: {summary.stopped}."
-    if summary.rejected:
-        first = summary.rejected[0]
-        text += f" First rejected: {Path(first[0]).name}: {first[1]}"
     return text

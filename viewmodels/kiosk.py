@@ -127,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
     core = Core(settings)
     core.open()
     kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen)
+    from viewmodels.probe import start_probe
+
+    probe = start_probe(kiosk.window(), kiosk.app_model)  # None unless a test asks for it
     closed = asyncio.Event()
     qt_app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]  # the loop ends it
     qt_app.lastWindowClosed.connect(closed.set)  # type: ignore[attr-defined]
@@ -157,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
             loop.run_until_complete(main())
     finally:
         wake.stop()
+        if probe is not None:
+            probe.close()
         kiosk.close()
         core.close()
     return 0

@@ -323,6 +323,9 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
     def selected_rows(self) -> list[dict[str, Any]]:
         return list(self._selected.values())
 
+    def selected_keys(self) -> list[str]:
+        return list(self._selected)
+
     def current_row(self) -> dict[str, Any] | None:
         return self._selected.get(self._current)
 

@@ -9,8 +9,9 @@ ApplicationWindow {
     id: window
     required property AppModel app
 
-    width: 1280
-    height: 800
+    // Windowed: 1280x800, or the screen's free area when that is smaller.
+    width: Math.min(1280, Math.max(1024, Screen.desktopAvailableWidth))
+    height: Math.min(800, Math.max(600, Screen.desktopAvailableHeight))
     minimumWidth: 1024
     minimumHeight: 600
     visible: true
@@ -18,16 +19,26 @@ ApplicationWindow {
     flags: app.fullscreen ? (Qt.Window | Qt.FramelessWindowHint) : Qt.Window
     visibility: app.fullscreen ? Window.FullScreen : Window.AutomaticVisibility
     color: Theme.background
+    readonly property real uiScale: Theme.scale  // what the sizes are multiplied by (tests read it)
+    // How high the on-screen keyboard is while it is up (views keep their actions above it).
+    readonly property real keyboardHeight: keyboard.item ? keyboard.item.keyboardHeight : 0
 
     Material.theme: Theme.dark ? Material.Dark : Material.Light
     Material.accent: Theme.accent
     Material.primary: Theme.accent
 
+    // Kiosk mode takes the whole screen itself: without a window manager (as on many kiosks)
+    // nobody acts on the full-screen request, and the window would keep its windowed size.
+    Binding { target: window; property: "x"; value: window.screen.virtualX; when: window.app.fullscreen }
+    Binding { target: window; property: "y"; value: window.screen.virtualY; when: window.app.fullscreen }
+    Binding { target: window; property: "width"; value: window.screen.width; when: window.app.fullscreen }
+    Binding { target: window; property: "height"; value: window.screen.height; when: window.app.fullscreen }
+
     Binding { target: Theme; property: "dark"; value: window.app.theme !== "light" }
     Binding {
         target: Theme
         property: "scale"
-        value: Math.max(1, Math.min(3, Math.min(window.width / 1280, window.height / 720)))
+        value: Theme.scaleFor(Screen.pixelDensity * 25.4)
     }
 
     Connections {
@@ -107,6 +118,7 @@ ApplicationWindow {
                 id: databaseView
                 objectName: "databaseView"
                 app: window.app
+                keyboardHeight: window.keyboardHeight
                 onSendRequested: sendDialog.open()
                 onExportRequested: exportDialog.open()
                 onImportRequested: {
@@ -206,6 +218,7 @@ ApplicationWindow {
 
     // The on-screen keyboard lives above dialogs (in the overlay), so it also serves them.
     Loader {
+        id: keyboard
         parent: Overlay.overlay
         anchors.fill: parent
         active: window.app.virtualKeyboard

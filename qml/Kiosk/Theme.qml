@@ -2,10 +2,20 @@ pragma Singleton
 import QtQuick
 
 // Every size, colour and font of the kiosk. Sizes are logical pixels times `scale`, which the
-// window sets from its size (1.0 at 1024x600 and 1280x720, up to 3.0 at 3840x2160).
+// window sets from the screen's physical density (`scaleFor`): a touch target keeps its size
+// under the finger on every screen, and a bigger screen shows more rows, not bigger ones.
 QtObject {
     property bool dark: true
     property real scale: 1.0
+
+    // 1.0 at 96 dots per inch (and where the screen does not say, or says nonsense), more on
+    // denser screens, at most 3.0.
+    readonly property real referenceDpi: 96
+    function scaleFor(dotsPerInch) {
+        if (!(dotsPerInch >= 50 && dotsPerInch <= 800))
+            return 1.0
+        return Math.max(1.0, Math.min(3.0, dotsPerInch / referenceDpi))
+    }
 
     readonly property int spacing: Math.round(8 * scale)
     readonly property int touch: Math.round(48 * scale)        // minimum touch target
@@ -18,6 +28,10 @@ QtObject {
     readonly property int sidePanel: Math.round(340 * scale)
     readonly property int dialogWidth: Math.round(560 * scale)
     readonly property int infoHeight: Math.round(28 * scale)
+    // The database levels: the width the study table needs (its columns' weights, 14, times
+    // columnUnit) and the least height of a level panel (its bar, header and three rows).
+    readonly property int studyTableWidth: 14 * columnUnit
+    readonly property int levelPanelMinHeight: touch + spacing + touch + 3 * rowHeight
 
     readonly property string fontFamily: "DejaVu Sans"
     readonly property int fontSmall: Math.round(13 * scale)

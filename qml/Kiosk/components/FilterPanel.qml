@@ -9,7 +9,17 @@ import Kiosk.Backend
 Rectangle {
     id: panel
     required property FilterModel filters
+    // How far the on-screen keyboard reaches over the panel: Clear and Apply stay above it.
+    property real keyboardOverlap: 0
+    property real keyboardHeight: 0
     signal pickDate(bool from)
+
+    // Apply what the fields show (Apply, or Enter in a field).
+    // The fields give up the focus: the on-screen keyboard goes down, the results show.
+    function applyShown() {
+        panel.filters.applyText(nameBox.text, idBox.text)
+        panel.forceActiveFocus()
+    }
 
     color: Theme.surface
     radius: Theme.radius
@@ -19,6 +29,7 @@ Rectangle {
     ColumnLayout {
         anchors.fill: parent
         anchors.margins: Theme.spacing
+        anchors.bottomMargin: Theme.spacing + panel.keyboardOverlap
         spacing: Theme.spacing
 
         Flickable {
@@ -34,30 +45,34 @@ Rectangle {
                 spacing: Theme.spacing
 
                 SectionLabel { text: "Patient name" }
-                TouchComboBox {
+                FilterField {
                     id: nameBox
                     objectName: "filterName"
                     Layout.fillWidth: true
-                    model: panel.filters.nameSuggestions
+                    keyboardHeight: panel.keyboardHeight
+                    listLimit: buttons
+                    choices: panel.filters.nameChoices
                     value: panel.filters.patientName
                     onEdited: (text) => {
                         panel.filters.setPatientName(text)
                         panel.filters.refreshChoices()
                     }
-                    onAccepted: panel.filters.apply()
+                    onAccepted: panel.applyShown()
                 }
                 SectionLabel { text: "Patient ID" }
-                TouchComboBox {
+                FilterField {
                     id: idBox
                     objectName: "filterId"
                     Layout.fillWidth: true
-                    model: panel.filters.idSuggestions
+                    keyboardHeight: panel.keyboardHeight
+                    listLimit: buttons
+                    choices: panel.filters.idChoices
                     value: panel.filters.patientId
                     onEdited: (text) => {
                         panel.filters.setPatientId(text)
                         panel.filters.refreshChoices()
                     }
-                    onAccepted: panel.filters.apply()
+                    onAccepted: panel.applyShown()
                 }
                 SectionLabel { text: "Study date" }
                 RowLayout {
@@ -107,6 +122,7 @@ Rectangle {
         }
 
         RowLayout {
+            id: buttons
             Layout.fillWidth: true
             spacing: Theme.spacing
             TouchButton {
@@ -115,14 +131,17 @@ Rectangle {
                 primary: false
                 implicitHeight: Theme.primary
                 text: "Clear"
-                onClicked: panel.filters.clear()
+                onClicked: {
+                    panel.filters.clear()
+                    panel.forceActiveFocus()
+                }
             }
             TouchButton {
                 objectName: "filterApply"
                 Layout.fillWidth: true
                 primary: true
                 text: "Apply"
-                onClicked: panel.filters.apply()
+                onClicked: panel.applyShown()
             }
         }
     }

@@ -2,7 +2,8 @@ import QtQuick
 import QtQuick.Templates as T
 import Kiosk
 
-// A column header: tap to sort by it, tap again to reverse.
+// A column header: tap to sort by it, tap again to reverse. The sort arrow keeps its place
+// when the title is too long for the column (the title elides, the arrow stays).
 T.AbstractButton {
     id: cell
     property bool sorted: false
@@ -16,15 +17,33 @@ T.AbstractButton {
             color: Theme.borderColor
         }
     }
-    contentItem: Text {
-        leftPadding: Theme.spacing
-        rightPadding: Theme.spacing
-        text: cell.text + (cell.sorted ? (cell.descending ? "  ▼" : "  ▲") : "")
-        color: cell.sorted ? Theme.accent : Theme.text
-        font.family: Theme.fontFamily
-        font.pixelSize: Theme.fontSmall
-        font.bold: true
-        elide: Text.ElideRight
-        verticalAlignment: Text.AlignVCenter
+    contentItem: Item {
+        Text {
+            id: title
+            anchors.left: parent.left
+            anchors.right: arrow.visible ? arrow.left : parent.right
+            anchors.verticalCenter: parent.verticalCenter
+            leftPadding: Theme.spacing
+            rightPadding: arrow.visible ? 0 : Theme.spacing
+            text: cell.text
+            color: cell.sorted ? Theme.accent : Theme.text
+            font.family: Theme.fontFamily
+            font.pixelSize: Theme.fontSmall
+            font.bold: true
+            elide: Text.ElideRight
+        }
+        Text {
+            id: arrow
+            objectName: cell.objectName + "_arrow"
+            visible: cell.sorted
+            anchors.right: parent.right
+            anchors.verticalCenter: parent.verticalCenter
+            leftPadding: Theme.spacing / 4
+            rightPadding: Theme.spacing / 2
+            text: cell.descending ? "▼" : "▲"
+            color: Theme.accent
+            font.family: Theme.fontFamily
+            font.pixelSize: Theme.fontSmall
+        }
     }
 }

@@ -26,7 +26,7 @@ Rectangle {
         RowLayout {
             id: bar
             Layout.fillWidth: true
-            Layout.preferredHeight: Theme.touch + Theme.spacing
+            Layout.preferredHeight: Theme.touch
             Layout.leftMargin: Theme.spacing / 2
             Layout.rightMargin: Theme.spacing / 2
             spacing: Theme.spacing
@@ -109,6 +109,7 @@ Rectangle {
                         model: panel.level.columns
                         HeaderCell {
                             required property var modelData
+                            objectName: "header_" + panel.level.level + "_" + modelData.key
                             width: modelData.weight * table.unit
                             text: modelData.title
                             sorted: panel.level.sortKey === modelData.key
@@ -126,9 +127,23 @@ Rectangle {
                     model: panel.level
                     boundsBehavior: Flickable.StopAtBounds
                     currentIndex: panel.level.currentRow
-                    onCurrentIndexChanged: if (currentIndex >= 0) positionViewAtIndex(currentIndex, ListView.Contain)
+                    // The selected row stays in view: when it changes, when the page is read
+                    // again (a reset scrolls to the top) and when the table changes size.
+                    function keepCurrent() {
+                        if (currentIndex >= 0 && currentIndex < count)
+                            positionViewAtIndex(currentIndex, ListView.Contain)
+                    }
+                    onCurrentIndexChanged: keepCurrent()
+                    onHeightChanged: Qt.callLater(keepCurrent)
+                    onCountChanged: Qt.callLater(keepCurrent)
+                    Connections {
+                        target: panel.level
+                        function onPageChanged() { Qt.callLater(rows.keepCurrent) }
+                        function onModelReset() { Qt.callLater(rows.keepCurrent) }
+                    }
                     delegate: Rectangle {
                         id: rowItem
+                        objectName: "row_" + panel.level.level + "_" + index
                         required property int index
                         required property var cells
                         required property bool selected

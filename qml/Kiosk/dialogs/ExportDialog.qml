@@ -4,19 +4,31 @@ import QtQuick.Layouts
 import Kiosk
 import Kiosk.Backend
 
-// Export: a folder on a disk, optional anonymization with a new name and ID, the format.
+// Export: a new, empty folder (or a zip), optional de-identification with a new name and ID and
+// what to do with dates, the format; progress with Cancel. It exports what was selected when it
+// opened (the exporter captures it), whatever changes behind it meanwhile.
 KioskDialog {
     id: dialog
     required property DatabaseModel database
-    required property FolderModel folders
-    property string format: "files"
+    // Not used: the export has a folder picker of its own (kept so that callers still load).
+    property FolderModel folders: null
+    readonly property ExportModel exporter: database.exporter
     property bool choosing: false
-    title: "Export " + database.selectionText.replace(" selected", "")
+    title: exporter.title
+    onAboutToShow: {
+        dialog.choosing = false
+        dialog.exporter.prepare()
+    }
+
+    Connections {
+        target: dialog.exporter
+        function onFinished() { dialog.close() }
+    }
 
     ColumnLayout {
         Layout.fillWidth: true
         Layout.fillHeight: true
-        visible: !dialog.choosing
+        visible: !dialog.choosing && !dialog.exporter.running
         spacing: Theme.spacing
 
         SectionLabel { text: "Folder" }
@@ -27,16 +39,57 @@ KioskDialog {
                 id: folderField
                 objectName: "exportFolder"
                 Layout.fillWidth: true
-                text: dialog.folders.path
+                text: dialog.exporter.destination
+                inputMethodHints: Qt.ImhNoAutoUppercase | Qt.ImhNoPredictiveText
+                onTextEdited: dialog.exporter.destination = text
+                onAccepted: focus = false  // typed: the keyboard goes down
             }
-            TouchButton { text: "Browse"; onClicked: dialog.choosing = true }
+            TouchButton {
+                objectName: "exportBrowse"
+                text: "Browse"
+                onClicked: {
+                    dialog.exporter.browse()
+                    dialog.choosing = true
+                }
+            }
+        }
+        Text {
+            objectName: "exportFolderNote"
+            Layout.fillWidth: true
+            text: dialog.exporter.destinationNote
+            wrapMode: Text.WordWrap
+            color: dialog.exporter.destinationOk ? Theme.textDim : Theme.danger
+            font.family: Theme.fontFamily
+            font.pixelSize: Theme.fontSmall
+        }
+        RowLayout {
+            Layout.fillWidth: true
+            spacing: Theme.spacing
+            Text {
+                text: "Format"
+                Layout.preferredWidth: Theme.touch * 2
+                color: Theme.text
+                font.family: Theme.fontFamily
+                font.pixelSize: Theme.fontNormal
+            }
+            Repeater {
+                model: dialog.exporter.formats
+                Chip {
+                    required property var modelData
+                    objectName: "exportFormat_" + modelData.key
+                    Layout.fillWidth: true
+                    text: modelData.label
+                    checked: dialog.exporter.format === modelData.key
+                    onClicked: dialog.exporter.format = modelData.key
+                }
+            }
         }
         RowLayout {
             Layout.fillWidth: true
             spacing: Theme.spacing
             Text {
                 Layout.fillWidth: true
-                text: "Anonymize"
+                text: "Anonymize (de-identify)"
                 color: Theme.text
                 font.family: Theme.fontFamily
                 font.pixelSize: Theme.fontNormal
@@ -52,57 +105,111 @@ KioskDialog {
             Layout.fillWidth: true
             visible: anonymize.checked
             spacing: Theme.spacing
-            TouchTextField { id: newName; Layout.fillWidth: true; placeholderText: "New patient name" }
-            TouchTextField { id: newId; Layout.fillWidth: true; placeholderText: "New patient ID" }
+            TouchTextField {
+                id: newName
+                onAccepted: focus = false
+                objectName: "exportNewName"
+                Layout.fillWidth: true
+                placeholderText: "New patient name"
+            }
+            TouchTextField {
+                id: newId
+                onAccepted: focus = false
+                objectName: "exportNewId"
+                Layout.fillWidth: true
+                placeholderText: "New patient ID"
+            }
         }
-        SectionLabel { text: "Format" }
         RowLayout {
             Layout.fillWidth: true
+            visible: anonymize.checked
             spacing: Theme.spacing
+            Text {
+                text: "Dates"
+                Layout.preferredWidth: Theme.touch * 2
+                color: Theme.text
+                font.family: Theme.fontFamily
+                font.pixelSize: Theme.fontNormal
+            }
             Repeater {
-                model: [
-                    { key: "files", label: "Files" },
-                    { key: "dicomdir", label: "DICOMDIR" },
-                    { key: "zip", label: "Zip" }
-                ]
+                model: dialog.exporter.datesOptions
                 Chip {
                     required property var modelData
+                    objectName: "exportDates_" + modelData.key
                     Layout.fillWidth: true
                     text: modelData.label
-                    checked: dialog.format === modelData.key
-                    onClicked: dialog.format = modelData.key
+                    checked: dialog.exporter.dates === modelData.key
+                    onClicked: dialog.exporter.dates = modelData.key
                 }
             }
         }
+        Text {
+            objectName: "exportError"
+            Layout.fillWidth: true
+            visible: text !== ""
+            text: dialog.exporter.error
+            wrapMode: Text.WordWrap
+            color: Theme.danger
+            font.family: Theme.fontFamily
+            font.pixelSize: Theme.fontNormal
+        }
+    }
+    ColumnLayout {
+        Layout.fillWidth: true
+        visible: dialog.exporter.running
+        spacing: Theme.spacing
+        Text {
+            objectName: "exportStatus"
+            Layout.fillWidth: true
+            text: "Exporting: " + dialog.exporter.status
+            color: Theme.text
+            font.family: Theme.fontFamily
+            font.pixelSize: Theme.fontNormal
+        }
+        ProgressBar {
+            Layout.fillWidth: true
+            value: dialog.exporter.progress
+        }
     }
     FolderPicker {
+        id: picker
+        namePrefix: "exportPicker"
         Layout.fillWidth: true
         Layout.fillHeight: true
         Layout.preferredHeight: Theme.touch * 6
         visible: dialog.choosing
-        folders: dialog.folders
+        folders: dialog.exporter.folders
     }
 
     buttons: [
         Item { Layout.fillWidth: true },
         TouchButton {
-            text: dialog.choosing ? "Back" : "Cancel"
+            objectName: "exportCancel"
+            text: dialog.exporter.running ? "Cancel export" : dialog.choosing ? "Back" : "Cancel"
             implicitHeight: Theme.primary
-            onClicked: dialog.choosing ? dialog.choosing = false : dialog.close()
+            onClicked: {
+                if (dialog.exporter.running)
+                    dialog.exporter.cancel()
+                else if (dialog.choosing)
+                    dialog.choosing = false   // leaves the chosen folder as it was
+                else
+                    dialog.close()
+            }
         },
         TouchButton {
             objectName: "exportOk"
-            text: dialog.choosing ? "Use this folder" : "OK"
+            visible: !dialog.exporter.running
+            text: dialog.choosing ? "Use this folder" : "Export"
             primary: true
+            enabled: dialog.choosing
+                     || (dialog.exporter.hasSelection && dialog.exporter.destinationOk)
             onClicked: {
                 if (dialog.choosing) {
-                    folderField.text = dialog.folders.path
+                    dialog.exporter.chooseFolder(picker.chosenPath)
                     dialog.choosing = false
                     return
                 }
-                dialog.close()
-                dialog.database.exportTo(folderField.text, anonymize.checked, newName.text,
-                                         newId.text, dialog.format)
+                dialog.exporter.start(anonymize.checked, newName.text, newId.text)
             }
         }
     ]

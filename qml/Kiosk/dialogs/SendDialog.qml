@@ -8,8 +8,11 @@ KioskDialog {
     id: dialog
     required property DatabaseModel database
     property string priority: "Medium"
-    title: "Send " + database.selectionText.replace(" selected", "")
-    onAboutToShow: dialog.database.loadDestinations()
+    // The title names what was selected when the dialog opened (not bound to the live text).
+    onAboutToShow: {
+        dialog.title = "Send " + dialog.database.selectionText.replace(" selected", "")
+        dialog.database.loadDestinations()
+    }
 
     SectionLabel { text: "Destination" }
     TouchComboBox {

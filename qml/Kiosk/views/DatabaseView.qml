@@ -9,6 +9,7 @@ Item {
     id: view
     required property AppModel app
     readonly property DatabaseModel database: app.database
+    property real keyboardHeight: 0
 
     signal sendRequested()
     signal exportRequested()
@@ -52,29 +53,52 @@ Item {
                         }
                     }
                 }
-                Repeater {
-                    model: [view.database.patients, view.database.studies,
-                            view.database.series, view.database.images]
-                    LevelPanel {
-                        required property var modelData
-                        level: modelData
-                        database: view.database
-                        visible: level.shown
-                        Layout.fillWidth: true
-                        Layout.fillHeight: true
-                        onDeleteRequested: (name) => view.deleteRequested(name)
-                    }
-                }
+                // The tables keep fixed places: a level that opens takes a free place and
+                // nothing already on the screen moves or shrinks under the finger. Wide
+                // screens hold all four levels in two rows of two; narrower ones stack as
+                // many as fit (each keeps a few rows), and a selection opens the next level
+                // only where a place is free (its series show as thumbnails meanwhile).
                 Item {
+                    id: levelArea
+                    Layout.fillWidth: true
                     Layout.fillHeight: true
-                    visible: !view.database.patients.shown && !view.database.studies.shown
-                             && !view.database.series.shown && !view.database.images.shown
+                    readonly property var models: [view.database.patients, view.database.studies,
+                                                   view.database.series, view.database.images]
+                    readonly property bool wide: width >= 2 * Theme.studyTableWidth + Theme.spacing
+                    readonly property int rowsOfPanels: wide ? 2 : Math.max(2, Math.floor(
+                        (height + Theme.spacing) / (Theme.levelPanelMinHeight + Theme.spacing)))
+                    readonly property real slotWidth: wide ? (width - Theme.spacing) / 2 : width
+                    readonly property real slotHeight:
+                        Math.floor((height - (rowsOfPanels - 1) * Theme.spacing) / rowsOfPanels)
+                    function shownBefore(index) {
+                        var n = 0
+                        for (var i = 0; i < index; i++)
+                            if (models[i].shown)
+                                n++
+                        return n
+                    }
+                    Repeater {
+                        model: levelArea.models
+                        LevelPanel {
+                            required property var modelData
+                            required property int index
+                            objectName: "levelPanel_" + modelData.level
+                            level: modelData
+                            database: view.database
+                            visible: level.shown
+                            width: levelArea.slotWidth
+                            height: levelArea.slotHeight
+                            x: levelArea.wide ? (index % 2) * (levelArea.slotWidth + Theme.spacing) : 0
+                            y: (levelArea.wide ? Math.floor(index / 2) : levelArea.shownBefore(index))
+                               * (levelArea.slotHeight + Theme.spacing)
+                            onDeleteRequested: (name) => view.deleteRequested(name)
+                        }
+                    }
                 }
                 Binding {
                     target: view.database
                     property: "maxExpanded"
-                    // Parent and child always fit; more when each table keeps about four rows.
-                    value: Math.max(2, Math.floor((levels.height - Theme.touch) / (Theme.touch * 5.5)))
+                    value: levelArea.wide ? 4 : levelArea.rowsOfPanels
                 }
             }
 
@@ -85,6 +109,8 @@ Item {
                     anchors.fill: parent
                     visible: view.database.filters.shown
                     filters: view.database.filters
+                    keyboardHeight: view.keyboardHeight
+                    keyboardOverlap: Math.max(0, view.keyboardHeight - actions.height - 2 * Theme.spacing)
                     onPickDate: (from) => view.datePickRequested(from)
                 }
                 ThumbnailPanel {
