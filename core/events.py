@@ -59,8 +59,20 @@ class NodeStateChanged:
     state: Any  # core.node.reception.NodeState (kept untyped here: events import nothing)
 
 
-Event = IndexChanged | TransferEvent | TransfersChanged | NodeStateChanged
-E = TypeVar("E", IndexChanged, TransferEvent, TransfersChanged, NodeStateChanged)
+@dataclass(frozen=True, slots=True)
+class QueryAnswered:
+    """Our node answered (or failed) one C-FIND: for the audit trail."""
+
+    ae_title: str  # the requestor's calling AE title
+    address: str  # its host:port
+    identifier: bytes  # the query's identifier, encoded (Explicit VR Little Endian)
+    matches: int
+    error: str = ""
+    sop_class: str = "1.2.840.10008.5.1.4.1.2.2.1"  # the information model (Study Root FIND)
+
+
+Event = IndexChanged | TransferEvent | TransfersChanged | NodeStateChanged | QueryAnswered
+E = TypeVar("E", IndexChanged, TransferEvent, TransfersChanged, NodeStateChanged, QueryAnswered)
 
 
 class ChangeBus(Protocol):

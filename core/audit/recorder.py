@@ -31,7 +31,7 @@ from core.audit.records import AuditEvent, Local, StudySubject
 from core.audit.syslog import SyslogForwarder
 from core.config import Settings
 from core.db.models import Transfer
-from core.events import ChangeBus, NodeStateChanged, TransfersChanged
+from core.events import ChangeBus, NodeStateChanged, QueryAnswered, TransfersChanged
 from core.transfers.log import transfer_json
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ class AuditRecorder:
         stops = [
             events.subscribe(TransfersChanged, self._transfers_changed),
             events.subscribe(NodeStateChanged, self._node_state_changed),
+            events.subscribe(QueryAnswered, self._query_answered),
         ]
 
         def unsubscribe() -> None:
@@ -226,6 +227,14 @@ class AuditRecorder:
         )
 
     # -- from the bus -------------------------------------------------------------------------
+    def _query_answered(self, event: QueryAnswered) -> None:
+        source = records.peer(event.ae_title, event.address, True, records.ROLE_SOURCE)
+        self.record_later(
+            lambda: records.query_answered(
+                self.local, source, event.sop_class, event.identifier, event.matches, event.error
+            )
+        )
+
     def _node_state_changed(self, event: NodeStateChanged) -> None:
         state = event.state
         running = bool(getattr(state, "running", False))

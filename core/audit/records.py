@@ -455,6 +455,28 @@ def queried(
     )
 
 
+def query_answered(
+    local: Local, source: Participant, sop_class: str, identifier: bytes, matches: int,
+    error: str = "",
+) -> AuditEvent:  # fmt: skip
+    """A C-FIND our node answered (A.5.3.10: 110112, action E): the requestor is the peer."""
+    import base64
+
+    query = ParticipantObject(
+        sop_class, SYSTEM_OBJECT, ROLE_QUERY, ID_SOP_CLASS_UID,
+        query=base64.b64encode(identifier).decode("ascii"),
+    )  # fmt: skip
+    return AuditEvent(
+        QUERY,
+        EXECUTE,
+        f"answered a query from {source.user_id}: {_plural(matches, 'match')}",
+        (source, local.application(False, ROLE_DESTINATION)),
+        (query,),
+        SERIOUS_FAILURE if error else SUCCESS,
+        error,
+    )
+
+
 def imported(
     local: Local, paths: Sequence[str], subjects: Sequence[StudySubject], *, imported: int,
     rejected: int, stopped: str = "",

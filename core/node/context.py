@@ -15,7 +15,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
-from core.events import ChangeBus
+from core.events import ChangeBus, QueryAnswered
 from core.index.intake import Intake
 from core.index.writer import IndexWriter
 from core.node.incoming import DatasetBuffer
@@ -38,6 +38,9 @@ class HandlerContext(Protocol):
 
     def destination(self, ae_title: str) -> NodeInfo | None:
         """The registered node a C-MOVE to ``ae_title`` goes to."""
+
+    def query_answered(self, event: QueryAnswered) -> None:
+        """Say on the change bus that a C-FIND was answered (the audit trail hears it)."""
 
     def receive(
         self,

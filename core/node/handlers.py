@@ -7,6 +7,7 @@ before a handler runs (``_KioskAssociation`` in core.node.server answers 0x0124)
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from functools import partial
@@ -14,12 +15,15 @@ from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
 from pydicom.tag import BaseTag, Tag
 from pynetdicom import evt
 from pynetdicom.events import Event
 
 from core.dicom.transcode import LITTLE_ENDIAN_SYNTAXES, dataset_to_little_endian
 from core.errors import KioskError
+from core.events import QueryAnswered
 from core.net.association import NODELAY_HANDLER
 from core.net.status import Status
 from core.node import matching
@@ -81,8 +85,52 @@ def _file_reader(node: HandlerContext) -> matching.FileReader:
     return read
 
 
+def _encoded(identifier: Dataset) -> bytes:
+    buffer = DicomBytesIO()
+    buffer.is_little_endian, buffer.is_implicit_VR = True, False
+    try:
+        write_dataset(buffer, identifier)
+    except Exception:  # an identifier that does not encode again: recorded without it
+        return b""
+    return buffer.getvalue()
+
+
 def handle_find(event: Event, node: HandlerContext) -> Iterator[tuple[int, Dataset | None]]:
-    ae, _peer = peer_of(event)
+    """C-FIND SCP; each query, answered or failed, is announced once (``query_answered``)."""
+    ae, peer = peer_of(event)
+    tally = _Tally()
+    try:
+        yield from _find_answers(event, node, ae, tally)
+    except _FindFailed as failed:
+        tally.error = failed.reason
+        yield Status.UNABLE_TO_PROCESS, None
+    finally:  # also when the requestor went away mid-answer (the generator is closed)
+        try:
+            identifier = _encoded(event.identifier)
+        except Exception:  # an identifier that does not decode: recorded without it
+            identifier = b""
+        model = str(getattr(event.context, "abstract_syntax", "") or "")
+        answered = QueryAnswered(ae, peer, identifier, tally.matches, tally.error)
+        node.query_answered(dataclasses.replace(answered, sop_class=model) if model else answered)
+
+
+class _Tally:
+    """What one C-FIND gave: matches sent, and why it failed."""
+
+    def __init__(self) -> None:
+        self.matches = 0
+        self.error = ""
+
+
+class _FindFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _find_answers(
+    event: Event, node: HandlerContext, ae: str, tally: _Tally
+) -> Iterator[tuple[int, Dataset | None]]:
     try:
         identifier = event.identifier
         level = matching.level_of(identifier)
@@ -98,15 +146,14 @@ def handle_find(event: Event, node: HandlerContext) -> Iterator[tuple[int, Datas
                     log.info("C-FIND cancelled by %s after %d matches", ae, count - 1)
                     yield Status.CANCEL, None
                     return
+                tally.matches = count
                 yield Status.PENDING, response
     except KioskError as exc:
         log.warning("C-FIND from %s failed: %s", ae, exc)
-        yield Status.UNABLE_TO_PROCESS, None
-        return
-    except Exception:
+        raise _FindFailed(str(exc)) from exc
+    except Exception as exc:
         log.exception("C-FIND from %s failed", ae)
-        yield Status.UNABLE_TO_PROCESS, None
-        return
+        raise _FindFailed(type(exc).__name__) from exc
 
 
 # -- C-MOVE / C-GET ---------------------------------------------------------------------------

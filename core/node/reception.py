@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.dicom.header import InstanceHeader, header_of, scan_dataset
 from core.dicom.part10 import part10, part10_prefix
 from core.errors import InvalidUIDError, RejectedFile, StoreError, StoreFullError
-from core.events import ChangeBus, NodeStateChanged
+from core.events import ChangeBus, NodeStateChanged, QueryAnswered
 from core.index.intake import Intake, Origin
 from core.index.writer import IngestItem
 from core.net.status import Status
@@ -123,6 +123,7 @@ class Reception:
         self.transfers: TransferLog = core.transfers
         self.registry: NodeRegistry = core.registry
         self.status = status
+        self.events: ChangeBus = core.events
         self.accept_policy = accept_policy
         self.network_timeout = network_timeout
         self.acse_timeout = acse_timeout
@@ -183,6 +184,9 @@ class Reception:
             if node.ae_title == ae_title:
                 return node
         return None
+
+    def query_answered(self, event: QueryAnswered) -> None:
+        self.events.publish(event)
 
     # -- associations ---------------------------------------------------------------------------
     def screen(self, ae_title: str, peer: str) -> tuple[int, int, int] | None:

@@ -5,6 +5,7 @@ calling AE and address) and sent to DCMTK storescp (the node, the outcome)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -161,6 +162,39 @@ class TestPeers:
         assert received.event.patients == [("D-1", "Doe^Jane")]
         assert [o.sop_classes for o in received.event.objects if o.is_study] == [((CT, 3),)]
         assert core.audit.trail.verify().ok
+
+    def test_a_query_answered_by_the_node_is_one_record(
+        self, data_dir: Path, tmp_path: Path
+    ) -> None:
+        port = free_port()
+        settings = load_settings(data_dir, {"fsync": False, "port": port, "bind": "127.0.0.1"})
+
+        async def scenario(core: Core) -> None:
+            await core.start(sender=False)
+            try:
+                args = [dcmtk("findscu"), "-S", "-aet", "WORKSTATION", "-aec", settings.ae_title,
+                        "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientName=Doe*",
+                        "-k", "StudyInstanceUID", "127.0.0.1", str(port)]  # fmt: skip
+                await asyncio.to_thread(run, args)
+                await asyncio.to_thread(
+                    _until,
+                    lambda: any(e.event.event.code == "110112" for e in _entries(core)),
+                    "record of the query",
+                )
+            finally:
+                await core.stop()
+
+        with Core(settings) as core:
+            seed(core)
+            asyncio.run(scenario(core))
+            (query,) = [e for e in _entries(core) if e.event.event.code == "110112"]
+        assert (query.event.action, query.event.outcome) == ("E", 0)
+        source = query.event.requestor
+        assert source is not None
+        assert (source.user_id, source.access_point) == ("WORKSTATION", "127.0.0.1")
+        (asked,) = query.event.objects
+        assert b"Doe*" in base64.b64decode(asked.query)
+        assert asked.object_id == "1.2.840.10008.5.1.4.1.2.2.1"  # Study Root FIND
 
     def test_sent_to_storescp_records_the_node_and_outcome(
         self, data_dir: Path, tmp_path: Path
