@@ -61,6 +61,7 @@ Rectangle {
 
     Item {
         id: stage
+        objectName: "viewerStage"
         anchors.top: bar.bottom
         anchors.bottom: footer.top
         anchors.left: parent.left
@@ -149,6 +150,7 @@ Rectangle {
         }
 
         ViewerOverlay {
+            objectName: "viewerOverlay"
             anchors.fill: parent
             anchors.rightMargin: slider.visible ? slider.width : 0
             viewer: view.viewer
@@ -181,6 +183,7 @@ Rectangle {
                 opacity: 0.6
             }
             handle: Rectangle {
+                objectName: "viewerSliderHandle"
                 x: (slider.width - width) / 2
                 y: slider.visualPosition * (slider.availableHeight - height)
                 width: Theme.touch * 0.75
@@ -191,6 +194,7 @@ Rectangle {
         }
 
         Text {
+            objectName: "viewerEmpty"
             anchors.centerIn: parent
             visible: view.viewer.count === 0
             text: "Nothing loaded"
@@ -226,6 +230,7 @@ Rectangle {
             onClicked: view.backRequested()
         }
         Text {
+            objectName: "viewerTitle"
             Layout.fillWidth: true
             text: view.viewer.title
             color: Theme.viewerText
@@ -292,9 +297,24 @@ Rectangle {
         anchors.bottom: parent.bottom
         anchors.margins: Theme.spacing
         spacing: Theme.spacing
-        Chip { text: "Stack"; checked: view.mode === "stack"; onClicked: view.mode = "stack" }
-        Chip { text: "W/L"; checked: view.mode === "window"; onClicked: view.mode = "window" }
-        Chip { text: "Probe"; checked: view.mode === "probe"; onClicked: view.mode = "probe" }
+        Chip {
+            objectName: "viewerModeStack"
+            text: "Stack"
+            checked: view.mode === "stack"
+            onClicked: view.mode = "stack"
+        }
+        Chip {
+            objectName: "viewerModeWindow"
+            text: "W/L"
+            checked: view.mode === "window"
+            onClicked: view.mode = "window"
+        }
+        Chip {
+            objectName: "viewerModeProbe"
+            text: "Probe"
+            checked: view.mode === "probe"
+            onClicked: view.mode = "probe"
+        }
         Item { Layout.preferredWidth: Theme.spacing * 2 }
         Item {
             Layout.fillWidth: true
