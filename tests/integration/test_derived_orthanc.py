@@ -4,6 +4,9 @@ key object selection and the screen capture (C-STORE with DCMTK's storescu), and
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from core.app import Core
+from core.config import load_settings
 from core.db.models import Instance
 from core.db.queries import StudyFilter
 from core.dicom import synth
@@ -22,8 +26,10 @@ from core.imaging.viewer import SeriesStack
 from core.index.importer import MemorySource
 from tests.support.dcmtk import dcmtk, run
 from tests.support.orthanc import Orthanc
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _path(core: Core, sop_uid: str) -> Path:
@@ -98,3 +104,59 @@ def _uid(path: Path) -> str:
 def stack_pixels(path: Path) -> np.ndarray:
     """The image as the viewer shows it (8-bit), for the screen capture."""
     return render_frame(path).pixels
+
+
+def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DICOM_KIOSK_FSYNC": "0", "DICOM_KIOSK_PORT": str(free_port())}
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", "--data-dir", str(data_dir), *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_a_saved_view_goes_out_by_send_and_comes_back_by_c_get(tmp_path: Path) -> None:
+    """Saved in one kiosk, sent to Orthanc with the send queue (`send --wait`), retrieved by
+    another kiosk with C-GET (`retrieve --method get`): there the series opens as it was saved
+    (the presentation state Load applies) and the key image is marked."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    with Core(load_settings(first, {"fsync": False})) as core:
+        core.importer.run_sources(
+            [MemorySource(str(i), d) for i, d in enumerate(synth.ct_series(4, size=32))]
+        )
+        row = core.list_rows("series", StudyFilter(), limit=1)[0]
+        series_uid, study_uid = str(row["SeriesInstanceUID"]), str(row["StudyInstanceUID"])
+        stack = SeriesStack.from_index(core.sessions, core.store, series_uid)
+        key = str(pydicom.dcmread(stack.entries[2].path, stop_before_pixels=True).SOPInstanceUID)
+        saved = derived.save_view(
+            core.intake,
+            [e.path for e in stack.entries],
+            window=Window(40, 80),
+            area=DisplayedArea(2, 3, 30, 31),
+            keys=[key],
+        )
+    with Orthanc(tmp_path / "orthanc") as orthanc:
+        for data_dir in (first, second):
+            added = _cli(data_dir, "nodes", "add", "pacs", "--ae", orthanc.ae_title,
+                         "--host", "127.0.0.1", "--port", str(orthanc.dicom_port))  # fmt: skip
+            assert added.returncode == 0, added.stderr
+        sent = _cli(first, "send", "--to", "pacs", "--study", study_uid, "--wait")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert sent.stdout.splitlines()[-1].endswith("6 of 6 images sent, 0 failed"), sent.stdout
+        got = _cli(second, "retrieve", "pacs", "--study", study_uid, "--method", "get")
+        assert got.returncode == 0, got.stdout + got.stderr
+    with Core(load_settings(second, {"fsync": False})) as core:
+        modalities = sorted(
+            str(r["Modality"]) for r in core.list_rows("series", StudyFilter(), limit=10)
+        )
+        assert modalities == ["CT", "KO", "PR"]
+        view = derived.latest_presentation(core.sessions, core.store, series_uid)
+        assert view is not None
+        assert (view.window, view.area) == (Window(40, 80), DisplayedArea(2, 3, 30, 31))
+        kos = pydicom.dcmread(_path(core, saved.key_object_uid))
+    referenced = [
+        str(ref.ReferencedSOPInstanceUID)
+        for item in kos.CurrentRequestedProcedureEvidenceSequence
+        for series in item.ReferencedSeriesSequence
+        for ref in series.ReferencedSOPSequence
+    ]
+    assert referenced == [key]
