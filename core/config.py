@@ -58,10 +58,12 @@ class Settings:
     thumbnails_on_arrival: bool = True
     virtual_keyboard: bool = True
     # Query/Retrieve options (the Query tab's Options): stop a study query after this many
-    # matches (0: no limit), append * to patient name and ID, open the viewer after a retrieve.
+    # matches (0: no limit), append * to patient name and ID, open the viewer after a retrieve;
+    # the remote node last chosen on the Query tab ("": the first one).
     qr_max_results: int = 100
     qr_append_wildcard: bool = True
     qr_auto_load: bool = False
+    qr_server: str = ""
     # Send queue: transfers sent at once (at most one per destination), how often a transfer
     # whose peer cannot be reached is retried, and the first retry's delay in seconds
     # (doubled for each further retry).

@@ -42,6 +42,8 @@ MODALITIES = ("CT", "MR", "CR", "DX", "US", "MG", "NM", "PT", "XA", "RF", "OT")
 MAX_RESULT_CHOICES = (25, 50, 100, 250, 1000, 0)  # 0: no limit
 READY = "Choose a server and tap Query."
 NO_NODES = "No remote servers yet: add the PACS under Settings, Remote nodes."
+QUERY_FAILED = "The query failed."
+ENTER_QUERY = "No studies: enter what to look for and tap Query"
 
 # (key, title, relative width) of the result tables; keys are DICOM keywords.
 STUDY_COLUMNS: list[tuple[str, str, float]] = [
@@ -56,10 +58,13 @@ STUDY_COLUMNS: list[tuple[str, str, float]] = [
 ]
 SERIES_COLUMNS: list[tuple[str, str, float]] = [
     ("SeriesNumber", "No.", 1.0),
-    ("Modality", "Modality", 1.5),
-    ("SeriesDescription", "Description", 2.8),
+    ("Modality", "Modality", 1.6),
+    ("SeriesDescription", "Description", 2.0),
     ("NumberOfSeriesRelatedInstances", "Images", 1.4),
 ]
+# Newest studies first, as in the Database tab; series in their numbered order.
+STUDY_SORT = ("StudyDate", True)
+SERIES_SORT = ("SeriesNumber", False)
 
 
 def study_row(m: StudyMatch) -> dict[str, Any]:
@@ -101,14 +106,17 @@ class ResultListModel(QAbstractListModel):  # type: ignore[operator]
     busyChanged = Signal()
 
     def __init__(
-        self, columns: list[tuple[str, str, float]], key: str, parent: QObject | None = None
+        self,
+        columns: list[tuple[str, str, float]],
+        key: str,
+        sort: tuple[str, bool] = ("", False),
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._columns = columns
         self._key = key
         self._rows: list[dict[str, Any]] = []
-        self._sort_key = ""
-        self._descending = False
+        self._sort_key, self._descending = sort
         self._selected: set[str] = set()
         self._current = ""
         self._busy = False
@@ -300,15 +308,16 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         self._store = store
         self._opener = opener
         self._registry = core.registry
-        self._studies = ResultListModel(STUDY_COLUMNS, "StudyInstanceUID", self)
-        self._series = ResultListModel(SERIES_COLUMNS, "SeriesInstanceUID", self)
+        self._studies = ResultListModel(STUDY_COLUMNS, "StudyInstanceUID", STUDY_SORT, self)
+        self._series = ResultListModel(SERIES_COLUMNS, "SeriesInstanceUID", SERIES_SORT, self)
         self._studies.selectionChanged.connect(self.selectionChanged)
         self._series.selectionChanged.connect(self.selectionChanged)
         self._fields = {"name": "", "id": "", "accession": "", "from": "", "to": "", "mod": ""}
         self._nodes: list[NodeInfo] = []
         self._node_name = ""
-        self._queried_node: NodeInfo | None = None
+        self._queried_node: NodeInfo | None = None  # the server of the results on show
         self._querying = False
+        self._query_node = ""  # the server the running query asks
         self._status = READY
         self._truncated = False
         self._multi = False
@@ -320,11 +329,12 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         self._query_cancel: threading.Event | None = None
         self._query_task: asyncio.Future[Any] | None = None
         self._retrieve_cancel: threading.Event | None = None
+        self._retrieve_targets: list[RetrieveTarget] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     def client(self) -> QueryRetrieveClient:
-        return QueryRetrieveClient(self._core.settings.ae_title, timeout=20.0)
+        return self._core.qr_client(timeout=20.0)  # its C-FINDs go into the audit trail
 
     # -- properties: fields ----------------------------------------------------------------
     @Property(ResultListModel, constant=True, final=True)
@@ -403,6 +413,22 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
     @Property(bool, notify=statusChanged, final=True)
     def truncated(self) -> bool:
         return self._truncated
+
+    @Property(str, notify=statusChanged, final=True)
+    def studiesEmptyText(self) -> str:
+        """What the empty study list says: querying, nothing matched, failed, or how to start."""
+        if self._querying:
+            return f"Querying {self._query_node}…"
+        if self._queried_node is not None:
+            return f"No studies on {self._queried_node.name} matched the query."
+        if self._status == QUERY_FAILED:
+            return "The query failed: no results to show."
+        return ENTER_QUERY
+
+    @Property(str, notify=nodesChanged, final=True)
+    def resultsNode(self) -> str:
+        """The server whose results are on show ("" when none)."""
+        return self._queried_node.name if self._queried_node is not None else ""
 
     @Property(str, notify=selectionChanged, final=True)
     def selectionText(self) -> str:
@@ -524,9 +550,34 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
 
     @Slot(str)
     def setNode(self, name: str) -> None:
+        """Choose the server: the results (and a running query) of the last one go; the
+        choice is saved for the next start."""
         if name != self._node_name and any(n.name == name for n in self._nodes):
+            self.cancelQuery()
             self._node_name = name
+            self._clear_results()
             self.nodesChanged.emit()
+            self._set_status(READY)
+            self._spawn(self._save_server(name))
+
+    @guarded("Could not save the server")
+    async def _save_server(self, name: str) -> None:
+        if name == self._node_name and name != self._core.settings.qr_server:
+            await self._store.save(qr_server=name)
+
+    def _clear_results(self) -> None:
+        """Forget the results on show: studies, series, their selection and cache."""
+        changed = self._queried_node is not None
+        self._queried_node = None
+        self._series_cache.clear()
+        self._series_study = ""
+        self._series.set_rows([])
+        self._series.set_busy(False)
+        self._studies.set_rows([])
+        if changed:
+            self.nodesChanged.emit()
+            self.statusChanged.emit()  # the empty text no longer names them
+        self.selectionChanged.emit()
 
     def _current_node(self) -> NodeInfo | None:
         return next((n for n in self._nodes if n.name == self._node_name), None)
@@ -552,7 +603,10 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             return
         self._nodes = nodes
         if self._node_name not in names:
-            self._node_name = names[0] if names else ""
+            saved = self._core.settings.qr_server
+            self._node_name = saved if saved in names else names[0] if names else ""
+        if self._queried_node is not None and self._queried_node.name != self._node_name:
+            self._clear_results()  # the server of the results is gone
         self.nodesChanged.emit()
         if self._queried_node is None and not self._querying:
             self._set_status(READY if nodes else NO_NODES)
@@ -574,7 +628,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             self.statusChanged.emit()
 
     def _query_failed(self, text: str) -> None:
-        self._set_status("The query failed.")
+        self._clear_results()
+        self._set_status(QUERY_FAILED)
         self.errorOccurred.emit(text)
 
     @asyncSlot()
@@ -589,6 +644,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             return
         cancel = threading.Event()
         self._query_cancel = cancel
+        self._query_node = node.name
+        self._clear_results()  # the last results go at once: they are not this query's
         self._set_querying(True)
         try:
             self._set_status(f"Querying {node.name}…")
@@ -608,9 +665,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
                 self._set_status("Query cancelled.")
                 return
             self._queried_node = node
-            self._series_cache.clear()
-            self._series_study = ""
-            self._series.set_rows([])
+            self.nodesChanged.emit()
             self._studies.set_rows([study_row(m) for m in result.matches])
             count = len(result.matches)
             if result.truncated:
@@ -632,6 +687,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
             self._query_cancel = None
             self._query_task = None
             self._set_querying(False)
+            self.statusChanged.emit()  # the empty text follows the querying state
 
     @Slot()
     def cancelQuery(self) -> None:
@@ -681,6 +737,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
                     self.client().find_series, remote_of(node), study_uid, self._fields["mod"]
                 )
                 rows = [series_row(study_uid, m) for m in found]
+                if self._queried_node is not node:  # the results went meanwhile
+                    return
                 self._series_cache[key] = rows
             if self._series_study == study_uid:  # still the study on show
                 self._series.set_rows(rows)
@@ -715,7 +773,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         cancel = self._retrieve_cancel
         if not self._retrieving or cancel is None or cancel.is_set():
             return
-        what = "Series" if self.targets() and self.targets()[0].series_uid else "Study"
+        targets = self._retrieve_targets
+        what = "Series" if targets and targets[0].series_uid else "Study"
         text = f"{what} {status.target + 1} of {status.targets}: "
         text += f"{status.done} of {status.total} images" if status.total else "starting"
         if status.failed:
@@ -733,10 +792,17 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         """Retrieve the selection by the server's method; progress; Cancel stops it."""
         if self._retrieving:
             return
-        node = self._queried_node
+        node = self._queried_node  # the server of the results: never another one
         targets = self.targets()
         if node is None or not targets:
             self.errorOccurred.emit("Select the studies or series to retrieve first.")
+            return
+        if node.name != self._node_name:  # cannot happen: a server change clears the results
+            log.error("results of %s on show while %s is chosen", node.name, self._node_name)
+            self._clear_results()
+            self.errorOccurred.emit(
+                f"These results are from {node.name}, not {self._node_name}: query again."
+            )
             return
         node = await asyncio.to_thread(self._registry.get, node.name)  # current settings
         destination = ""
@@ -753,6 +819,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         cancel = threading.Event()
         self._loop = asyncio.get_running_loop()
         self._retrieve_cancel = cancel
+        self._retrieve_targets = targets
         self._set_retrieving(True)
         try:
             self._set_progress(0.0, f"Retrieving from {node.name}…")

@@ -41,6 +41,11 @@ SERVICE_TITLES = {"store": "Store", "find": "Query", "retrieve": "Retrieve"}
 ACCEPT_POLICIES = ("any", "known")
 
 
+# Choices the kiosk remembers for the user (the Query tab's server), not configuration: saved,
+# but not a Security Alert of the audit trail.
+REMEMBERED = frozenset({"qr_server"})
+
+
 class SettingsStore:
     """Saves settings one change at a time and keeps ``core.settings`` current."""
 
@@ -54,7 +59,9 @@ class SettingsStore:
             old = self._core.settings
             new = await asyncio.to_thread(save_settings, old, **changes)
             self._core.settings = new
-            changed = [k for k in changes if getattr(old, k) != getattr(new, k)]
+            changed = [
+                k for k in changes if getattr(old, k) != getattr(new, k) and k not in REMEMBERED
+            ]
             if changed:
                 await asyncio.to_thread(self._core.audit.settings_changed, changed)
             return new

@@ -306,7 +306,9 @@ def images_in(subjects: Iterable[StudySubject]) -> int:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word}es" if word.endswith(("ch", "sh", "s", "x")) else f"{n} {word}s"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from tests.support.qt import run_until, settle
 from viewmodels.app import AppModel
 from viewmodels.images import FrameProvider
 from viewmodels.queryretrieve import QueryRetrieveModel
+from viewmodels.settings import SettingsStore
 
 pytestmark = pytest.mark.integration
 
@@ -139,13 +140,16 @@ def retrieve(qr: QueryRetrieveModel, loop: asyncio.AbstractEventLoop) -> str:
 def test_query_shows_studies_and_a_tapped_study_its_series(
     app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs, loop: asyncio.AbstractEventLoop
 ) -> None:
-    _core, model = app_factory(start_node=False)
+    core, model = app_factory(start_node=False)
     qr = model.queryRetrieve
     assert qr.nodeNames == ["PACS"] and qr.nodeName == "PACS"
     query(qr, loop)
     assert {r["StudyInstanceUID"] for r in qr.studies.rows()} == set(pacs.studies)
     assert qr.status == f"{len(pacs.studies)} studies on PACS."
     assert not qr.truncated
+    # The query is in the audit trail (110112), with the number of matches.
+    (asked,) = [e for e in core.audit.trail.list(limit=100) if e.event.event.code == "110112"]
+    assert asked.event.summary.endswith(f"{len(pacs.studies)} matches"), asked.event.summary
     for row in qr.studies.rows():
         assert row["NumberOfStudyRelatedInstances"] == pacs.studies[row["StudyInstanceUID"]]
 
@@ -416,3 +420,175 @@ def test_cancel_query_stops_waiting_at_once(
         run_until(loop, lambda: not qr.querying, timeout=2)
         assert qr.status == "Query cancelled."
     settle(loop)  # closing the socket ends the abandoned association attempt
+
+
+class TestResultsBelongToTheirQuery:
+    """Results are of the server and query that produced them: nothing else retrieves them."""
+
+    def picked(self, qr: QueryRetrieveModel, loop: asyncio.AbstractEventLoop) -> None:
+        query(qr, loop)
+        loaded = Recorder(qr.seriesLoaded)
+        qr.selectStudy(0)
+        loaded.wait(loop)
+        qr.selectSeries(0)
+        assert qr.canRetrieve and qr.targets()
+
+    def assert_nothing_to_retrieve(self, qr: QueryRetrieveModel) -> None:
+        assert qr.studies.count == 0 and qr.series.count == 0
+        assert qr.studies.selectedCount == 0 and qr.series.selectedCount == 0
+        assert not qr.canRetrieve and qr.targets() == []
+        assert qr.selectionText == "Nothing selected"
+        assert qr.seriesTitle == "Tap a study to see its series"
+        assert qr.resultsNode == ""
+
+    def test_switching_the_server_clears_them(
+        self, app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:  # fmt: skip
+        core, model = app_factory("get")
+        # Another name for the same PACS: a retrieve there would succeed, so only the
+        # clearing keeps the old results from being fetched under the new name.
+        core.registry.add("Other", pacs.orthanc.ae_title, "127.0.0.1", pacs.orthanc.dicom_port,
+                          "get")  # fmt: skip
+        qr = model.queryRetrieve
+        loop.run_until_complete(qr.load_nodes())
+        self.picked(qr, loop)
+        qr.setNode("Other")
+        self.assert_nothing_to_retrieve(qr)  # at once
+        settle(loop)  # the choice is saved
+        assert qr.status == "Choose a server and tap Query."
+        assert qr.studiesEmptyText == "No studies: enter what to look for and tap Query"
+        errors = Recorder(qr.errorOccurred)
+        qr.retrieve()
+        errors.wait(loop)
+        assert errors.calls == [("Select the studies or series to retrieve first.",)]
+        settle(loop)
+        assert core.stats()["instances"] == 0
+
+    def test_a_failed_query_leaves_nothing_to_retrieve(
+        self, app_factory: Callable[..., tuple[Core, AppModel]], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        core, model = app_factory("get")
+        qr = model.queryRetrieve
+        self.picked(qr, loop)
+        core.registry.edit("PACS", port=free_port())  # the same server, now down
+        loop.run_until_complete(qr.load_nodes())
+        assert qr.nodeName == "PACS"
+        errors = Recorder(qr.errorOccurred)
+        qr.query()
+        errors.wait(loop)
+        settle(loop)
+        assert qr.status == "The query failed."
+        self.assert_nothing_to_retrieve(qr)
+        assert qr.studiesEmptyText == "The query failed: no results to show."
+
+    def test_a_new_query_clears_them_when_it_starts(
+        self, app_factory: Callable[..., tuple[Core, AppModel]], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        core, model = app_factory("get")
+        qr = model.queryRetrieve
+        self.picked(qr, loop)
+        with socket.socket() as silent:  # the PACS now accepts, and never answers
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(4)
+            core.registry.edit("PACS", port=silent.getsockname()[1])
+            loop.run_until_complete(qr.load_nodes())
+            qr.query()
+            run_until(loop, lambda: qr.querying)
+            self.assert_nothing_to_retrieve(qr)
+            assert qr.studiesEmptyText == "Querying PACS…"
+            qr.cancelQuery()
+            run_until(loop, lambda: not qr.querying, timeout=2)
+            self.assert_nothing_to_retrieve(qr)
+        settle(loop)
+
+    def test_the_retrieve_asks_the_server_of_the_results(
+        self, app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:  # fmt: skip
+        core, model = app_factory("get")
+        core.registry.add("Down", "DOWN", "127.0.0.1", free_port(), "get")
+        qr = model.queryRetrieve
+        loop.run_until_complete(qr.load_nodes())
+        self.picked(qr, loop)
+        # Whatever the box says, results of one server are never retrieved from another:
+        # a chosen server that is not theirs (the slots never allow it) refuses the retrieve.
+        qr._node_name = "Down"
+        errors = Recorder(qr.errorOccurred)
+        qr.retrieve()
+        errors.wait(loop)
+        assert errors.calls == [("These results are from PACS, not Down: query again.",)]
+        self.assert_nothing_to_retrieve(qr)
+        # The chosen server's results retrieve from it.
+        qr.setNode("PACS")
+        settle(loop)
+        self.picked(qr, loop)
+        assert qr.nodeName == qr.resultsNode == "PACS"  # the box names the results' server
+        text = retrieve(qr, loop)
+        assert text.startswith("Retrieved ")
+        assert core.stats()["instances"] > 0
+
+
+def test_no_matches_says_so_naming_the_server(
+    app_factory: Callable[..., tuple[Core, AppModel]], loop: asyncio.AbstractEventLoop
+) -> None:
+    _core, model = app_factory(start_node=False)
+    qr = model.queryRetrieve
+    assert qr.studiesEmptyText == "No studies: enter what to look for and tap Query"
+    qr.setPatientId("NO-SUCH-PATIENT")
+    query(qr, loop)
+    assert qr.studies.count == 0
+    assert qr.status == "0 studies on PACS."
+    assert qr.studiesEmptyText == "No studies on PACS matched the query."
+
+
+def test_the_chosen_server_is_remembered(
+    app_factory: Callable[..., tuple[Core, AppModel]], loop: asyncio.AbstractEventLoop
+) -> None:
+    core, model = app_factory(start_node=False)
+    core.registry.add("Another", "ANOTHER", "127.0.0.1", free_port())
+    qr = model.queryRetrieve
+    loop.run_until_complete(qr.load_nodes())
+    assert qr.nodeName == "PACS"  # chosen before Another was added
+    assert load_settings(core.settings.data_dir).qr_server == ""  # nothing chosen yet
+    fresh = QueryRetrieveModel(core, model.node, SettingsStore(core))
+    loop.run_until_complete(fresh.load_nodes())
+    assert fresh.nodeName == "Another"  # the first by name
+    qr.setNode("Another")
+    settle(loop)
+    assert load_settings(core.settings.data_dir).qr_server == "Another"
+    qr.setNode("PACS")
+    settle(loop)
+    assert load_settings(core.settings.data_dir).qr_server == "PACS"
+    # A remembered choice, not a configuration change: no Security Alert in the audit trail.
+    core.audit.flush()
+    codes = [e.event.event.code for e in core.audit.trail.list(limit=100)]
+    assert "110113" not in codes
+    # The next start (settings read again) picks it again.
+    core.settings = load_settings(core.settings.data_dir)
+    again = QueryRetrieveModel(core, model.node, SettingsStore(core))
+    loop.run_until_complete(again.load_nodes())
+    assert again.nodeName == "PACS"
+    # A remembered server that is gone: the first one.
+    core.settings = load_settings(core.settings.data_dir, {"qr_server": "Gone"})
+    gone = QueryRetrieveModel(core, model.node, SettingsStore(core))
+    loop.run_until_complete(gone.load_nodes())
+    assert gone.nodeName == "Another"
+
+
+def test_studies_are_sorted_newest_first(
+    app_factory: Callable[..., tuple[Core, AppModel]], pacs: Pacs, loop: asyncio.AbstractEventLoop
+) -> None:
+    _core, model = app_factory(start_node=False)
+    qr = model.queryRetrieve
+    assert (qr.studies.sortKey, qr.studies.descending) == ("StudyDate", True)
+    query(qr, loop)
+    dates = [r["StudyDate"] for r in qr.studies.rows() if r.get("StudyDate")]
+    assert len(set(dates)) > 1, dates
+    assert dates == sorted(dates, reverse=True)
+    study = max(pacs.series, key=lambda uid: len(pacs.series[uid]))
+    loaded = Recorder(qr.seriesLoaded)
+    qr.selectStudy(study_index(qr, study))
+    loaded.wait(loop)
+    numbers = [r["SeriesNumber"] for r in qr.series.rows() if r.get("SeriesNumber") is not None]
+    assert numbers == sorted(numbers)

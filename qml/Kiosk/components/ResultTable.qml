@@ -40,6 +40,7 @@ Rectangle {
                     model: panel.list.columns
                     HeaderCell {
                         required property var modelData
+                        objectName: panel.objectName + "_header_" + modelData.key
                         width: modelData.weight * table.unit
                         text: modelData.title
                         sorted: panel.list.sortKey === modelData.key

@@ -162,7 +162,7 @@ Item {
                 Layout.fillHeight: true
                 Layout.preferredWidth: 2
                 list: view.qr.studies
-                emptyText: view.qr.querying ? "Querying…" : "No studies: enter what to look for and tap Query"
+                emptyText: view.qr.studiesEmptyText
                 onRowTapped: (index) => view.qr.selectStudy(index)
             }
             ColumnLayout {
