@@ -435,48 +435,43 @@ def retrieved(
     )
 
 
-def queried(
-    local: Local, destination: Participant, sop_class: str, identifier: bytes, matches: int,
-    error: str = "",
+def _query(
+    summary: str, participants: tuple[Participant, ...], sop_class: str, identifier: bytes,
+    error: str,
 ) -> AuditEvent:  # fmt: skip
-    """A C-FIND we sent (A.5.3.10: 110112, action E): the query's identifier, base64."""
+    """A.5.3.10 Query (110112, action E), the identifier base64 in ParticipantObjectQuery."""
     import base64
 
     query = ParticipantObject(
         sop_class, SYSTEM_OBJECT, ROLE_QUERY, ID_SOP_CLASS_UID,
         query=base64.b64encode(identifier).decode("ascii"),
     )  # fmt: skip
-    return AuditEvent(
-        QUERY,
-        EXECUTE,
+    outcome = SERIOUS_FAILURE if error else SUCCESS
+    return AuditEvent(QUERY, EXECUTE, summary, participants, (query,), outcome, error)
+
+
+def queried(
+    local: Local, destination: Participant, sop_class: str, identifier: bytes, matches: int,
+    error: str = "",
+) -> AuditEvent:  # fmt: skip
+    """A C-FIND we sent to ``destination``."""
+    return _query(
         f"queried {destination.user_name or destination.user_id}: {_plural(matches, 'match')}",
         (local.person(), local.application(True, ROLE_SOURCE), destination),
-        (query,),
-        SERIOUS_FAILURE if error else SUCCESS,
-        error,
-    )
+        sop_class, identifier, error,
+    )  # fmt: skip
 
 
 def query_answered(
     local: Local, source: Participant, sop_class: str, identifier: bytes, matches: int,
     error: str = "",
 ) -> AuditEvent:  # fmt: skip
-    """A C-FIND our node answered (A.5.3.10: 110112, action E): the requestor is the peer."""
-    import base64
-
-    query = ParticipantObject(
-        sop_class, SYSTEM_OBJECT, ROLE_QUERY, ID_SOP_CLASS_UID,
-        query=base64.b64encode(identifier).decode("ascii"),
-    )  # fmt: skip
-    return AuditEvent(
-        QUERY,
-        EXECUTE,
+    """A C-FIND our node answered: the requestor is the peer ``source``."""
+    return _query(
         f"answered a query from {source.user_id}: {_plural(matches, 'match')}",
         (source, local.application(False, ROLE_DESTINATION)),
-        (query,),
-        SERIOUS_FAILURE if error else SUCCESS,
-        error,
-    )
+        sop_class, identifier, error,
+    )  # fmt: skip
 
 
 def imported(

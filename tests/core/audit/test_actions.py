@@ -16,7 +16,7 @@ from sqlalchemy import select
 from core.app import Core
 from core.audit import AuditEntry
 from core.cli.main import main
-from core.config import load_settings
+from core.config import Settings, load_settings
 from core.db.models import Instance, Study
 from tests.support.data import CT, make_dataset, seed, write
 from tests.support.dcmtk import StoreSCP, dcmtk, have_dcmtk, run
@@ -119,35 +119,45 @@ def _until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+def _node_settings(data_dir: Path) -> Settings:
+    return load_settings(data_dir, {"fsync": False, "port": free_port(), "bind": "127.0.0.1"})
+
+
+def _run_against_the_node(core: Core, args: list[str], code: str) -> None:
+    """Start the node, run the DCMTK command ``args`` against it, wait for a record of
+    event ``code``, stop the node."""
+
+    async def scenario() -> None:
+        await core.start(sender=False)
+        try:
+            await asyncio.to_thread(run, args)
+            await asyncio.to_thread(
+                _until,
+                lambda: any(e.event.event.code == code for e in _entries(core)),
+                f"record {code}",
+            )
+        finally:
+            await core.stop()
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.integration
 @pytest.mark.skipif(not have_dcmtk(), reason="DCMTK is not installed")
 class TestPeers:
     def test_received_from_storescu_is_one_record_per_association(
         self, data_dir: Path, tmp_path: Path
     ) -> None:
-        port = free_port()
-        settings = load_settings(data_dir, {"fsync": False, "port": port, "bind": "127.0.0.1"})
+        settings = _node_settings(data_dir)
         files = [
             write(make_dataset(patient_name="Doe^Jane", patient_id="D-1", study_uid="1.2.3.4"),
                   tmp_path / f"{n}.dcm")
             for n in range(3)
         ]  # fmt: skip
-
-        async def scenario(core: Core) -> None:
-            await core.start(sender=False)
-            try:
-                args = [dcmtk("storescu"), "-aet", "MODALITY", "-aec", settings.ae_title]
-                await asyncio.to_thread(run, [*args, "127.0.0.1", str(port), *map(str, files)])
-                await asyncio.to_thread(
-                    _until,
-                    lambda: any(e.event.event.code == "110104" for e in _entries(core)),
-                    "record of the received images",
-                )
-            finally:
-                await core.stop()
-
+        args = [dcmtk("storescu"), "-aet", "MODALITY", "-aec", settings.ae_title,
+                "127.0.0.1", str(settings.port), *map(str, files)]  # fmt: skip
         with Core(settings) as core:
-            asyncio.run(scenario(core))
+            _run_against_the_node(core, args, "110104")
             entries = _entries(core)
         codes = [(e.event.event.code, [t.code for t in e.event.types]) for e in entries]
         assert codes == [("110100", ["110120"]), ("110104", []), ("110100", ["110121"])]
@@ -166,27 +176,13 @@ class TestPeers:
     def test_a_query_answered_by_the_node_is_one_record(
         self, data_dir: Path, tmp_path: Path
     ) -> None:
-        port = free_port()
-        settings = load_settings(data_dir, {"fsync": False, "port": port, "bind": "127.0.0.1"})
-
-        async def scenario(core: Core) -> None:
-            await core.start(sender=False)
-            try:
-                args = [dcmtk("findscu"), "-S", "-aet", "WORKSTATION", "-aec", settings.ae_title,
-                        "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientName=Doe*",
-                        "-k", "StudyInstanceUID", "127.0.0.1", str(port)]  # fmt: skip
-                await asyncio.to_thread(run, args)
-                await asyncio.to_thread(
-                    _until,
-                    lambda: any(e.event.event.code == "110112" for e in _entries(core)),
-                    "record of the query",
-                )
-            finally:
-                await core.stop()
-
+        settings = _node_settings(data_dir)
+        args = [dcmtk("findscu"), "-S", "-aet", "WORKSTATION", "-aec", settings.ae_title,
+                "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientName=Doe*",
+                "-k", "StudyInstanceUID", "127.0.0.1", str(settings.port)]  # fmt: skip
         with Core(settings) as core:
             seed(core)
-            asyncio.run(scenario(core))
+            _run_against_the_node(core, args, "110112")
             (query,) = [e for e in _entries(core) if e.event.event.code == "110112"]
         assert (query.event.action, query.event.outcome) == ("E", 0)
         source = query.event.requestor
