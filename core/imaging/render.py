@@ -223,7 +223,7 @@ def frame_count(ds: Dataset) -> int:
 
 
 # -- functional groups (enhanced multi-frame objects) ------------------------------------------
-def _frame_item(ds: Dataset, frame: int, sequence: str) -> Dataset | None:
+def frame_item(ds: Dataset, frame: int, sequence: str) -> Dataset | None:
     """The item of functional group ``sequence`` that applies to ``frame``: per-frame first."""
     for groups_keyword, index in (
         ("PerFrameFunctionalGroupsSequence", frame),
@@ -349,7 +349,7 @@ def decode_frame(ds: Dataset, frame: int = 0) -> DecodedFrame:
         return decoded
 
     decoded.values = _modality_values(ds, arr, frame)
-    voi_item = _frame_item(ds, frame, "FrameVOILUTSequence")
+    voi_item = frame_item(ds, frame, "FrameVOILUTSequence")
     decoded.header_windows = _windows_of(voi_item) if voi_item is not None else []
     if not decoded.header_windows:
         decoded.header_windows = _windows_of(ds)
@@ -365,7 +365,7 @@ def decode_frame(ds: Dataset, frame: int = 0) -> DecodedFrame:
 
 def _modality_values(ds: Dataset, arr: np.ndarray, frame: int) -> np.ndarray:
     """Apply the Modality LUT (PS3.3 C.11.1); enhanced objects carry it per frame."""
-    item = _frame_item(ds, frame, "PixelValueTransformationSequence")
+    item = frame_item(ds, frame, "PixelValueTransformationSequence")
     source = item if item is not None else ds
     slope = _first_float(source.get("RescaleSlope"))
     intercept = _first_float(source.get("RescaleIntercept"))

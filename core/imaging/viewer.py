@@ -42,6 +42,7 @@ from core.imaging.render import (
     decode_frame,
     display,
     frame_count,
+    frame_item,
     modality_of,
     object_kind,
     placeholder,
@@ -212,23 +213,8 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _group_item(ds: Dataset, frame: int, sequence: str) -> Dataset | None:
-    """The functional group item ``sequence`` of ``frame``: per-frame first, then shared."""
-    for keyword, index in (
-        ("PerFrameFunctionalGroupsSequence", frame),
-        ("SharedFunctionalGroupsSequence", 0),
-    ):
-        groups = ds.get(keyword)
-        if groups and index < len(groups):
-            seq = groups[index].get(sequence)
-            if seq:
-                item: Dataset = seq[0]
-                return item
-    return None
-
-
 def _frame_value(ds: Dataset, frame: int, sequence: str, keyword: str) -> object:
-    item = _group_item(ds, frame, sequence)
+    item = frame_item(ds, frame, sequence)
     if item is not None and keyword in item:
         return item.get(keyword)
     return ds.get(keyword)
@@ -255,7 +241,7 @@ def overlay_of(ds: Dataset, frame: int = 0) -> ImageOverlay:
         cosines = [float(v) for v in iop] if iop is not None else None  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         cosines = None
-    per_frame_position = _group_item(ds, frame, "PlanePositionSequence") is not None
+    per_frame_position = frame_item(ds, frame, "PlanePositionSequence") is not None
     location = None if per_frame_position else _number(ds.get("SliceLocation"))
     if location is None:
         position = _frame_value(ds, frame, "PlanePositionSequence", "ImagePositionPatient")
@@ -282,7 +268,7 @@ def window_names(ds: Dataset | None, frame: int, count: int) -> list[str]:
     (0028,1055) where the file has one, else "Header n"; every name distinct."""
     explanations: list[str] = []
     if ds is not None:
-        item = _group_item(ds, frame, "FrameVOILUTSequence")
+        item = frame_item(ds, frame, "FrameVOILUTSequence")
         source = item if item is not None and "WindowCenter" in item else ds
         value = source.get("WindowCenterWidthExplanation")
         if value is not None:
