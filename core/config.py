@@ -78,6 +78,16 @@ class Settings:
     audit_syslog_port: int = 601
     audit_syslog_tls: bool = False
     audit_syslog_ca_file: str = ""
+    # DICOM TLS (PS3.15 Annex B, BCP 195): the node also accepts TLS associations on tls_port
+    # (0: off; 2762 by convention) with the same accept policy, showing tls_cert_file (its
+    # key in tls_key_file, or in the certificate file). With tls_require_client_cert, a
+    # client must show a certificate signed by tls_ca_file; without, a certificate it shows
+    # is still verified against tls_ca_file when there is one.
+    tls_port: int = 0
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_ca_file: str = ""
+    tls_require_client_cert: bool = False
 
     @property
     def store_dir(self) -> Path:
@@ -126,6 +136,7 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"{name} must be at least 1 MiB (1048576)")
     if s.max_store_bytes < 0:
         raise ConfigError("max_store_bytes cannot be negative")
+    _validate_tls(s)
     if not 0 < s.audit_syslog_port < 65536:
         raise ConfigError(f"audit_syslog_port {s.audit_syslog_port} is outside 1-65535")
     if s.audit_syslog_ca_file and not Path(s.audit_syslog_ca_file).is_file():
@@ -138,6 +149,23 @@ def _validate(s: Settings) -> None:
         allowed = get_args(_FIELD_TYPES[name])
         if getattr(s, name) not in allowed:
             raise ConfigError(f"{name} must be one of {', '.join(allowed)}")
+
+
+def _validate_tls(s: Settings) -> None:
+    if not 0 <= s.tls_port < 65536:
+        raise ConfigError(f"tls_port {s.tls_port} is outside 1-65535 (0: no TLS port)")
+    if s.tls_port and s.tls_port == s.port:
+        raise ConfigError(f"tls_port and port cannot both be {s.port}")
+    if not s.tls_port:
+        return
+    if not s.tls_cert_file:
+        raise ConfigError("the TLS port needs the node's certificate (tls_cert_file)")
+    if s.tls_require_client_cert and not s.tls_ca_file:
+        raise ConfigError("tls_require_client_cert needs the CA file that signs them (tls_ca_file)")
+    for name in ("tls_cert_file", "tls_key_file", "tls_ca_file"):
+        value = getattr(s, name)
+        if value and not Path(value).is_file():
+            raise ConfigError(f"{name} {value!r} is not a file")
 
 
 _FIELD_TYPES: dict[str, Any] = {

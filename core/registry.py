@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -14,10 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import RemoteNode
 from core.errors import ConfigError, NotFoundError
+from core.net.tls import TlsClientConfig
 
 RetrieveMethod = Literal["move", "get"]
 SERVICES: tuple[str, ...] = ("store", "find", "retrieve")
 RETRIEVE_METHODS: tuple[str, ...] = ("move", "get")
+TLS_FIELDS: tuple[str, ...] = ("tls", "tls_ca_file", "tls_cert_file", "tls_key_file")
 _AE_RE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")
 _NAME_RE = re.compile(r"^[\w .@+-]{1,64}$")
 
@@ -36,12 +39,25 @@ class NodeInfo:
     port: int
     retrieve_method: str
     allowed: frozenset[str]
+    # DICOM TLS: our associations with it run over TLS, verified against ``tls_ca_file``;
+    # our client certificate and key when it wants one.
+    tls: bool = False
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
 
     def allows(self, service: str) -> bool:
         return service in self.allowed
 
+    def tls_config(self) -> TlsClientConfig | None:
+        """How to reach it over TLS; None when it is reached by plain TCP."""
+        if not self.tls:
+            return None
+        return TlsClientConfig(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
+
     def as_json(self) -> dict[str, Any]:
-        return {
+        """Its fields; ``tls`` (CA file, client certificate and key) only for a TLS node."""
+        data: dict[str, Any] = {
             "name": self.name,
             "ae_title": self.ae_title,
             "host": self.host,
@@ -49,11 +65,42 @@ class NodeInfo:
             "retrieve_method": self.retrieve_method,
             "allowed_services": sorted(self.allowed),
         }
+        if self.tls:
+            data["tls"] = {
+                "ca_file": self.tls_ca_file,
+                "cert_file": self.tls_cert_file,
+                "key_file": self.tls_key_file,
+            }
+        return data
 
 
 def _info(row: RemoteNode) -> NodeInfo:
     allowed = frozenset(s for s in row.allowed_services.split(",") if s)
-    return NodeInfo(row.name, row.ae_title, row.host, row.port, row.retrieve_method, allowed)
+    return NodeInfo(
+        row.name,
+        row.ae_title,
+        row.host,
+        row.port,
+        row.retrieve_method,
+        allowed,
+        bool(row.tls),
+        row.tls_ca_file or "",
+        row.tls_cert_file or "",
+        row.tls_key_file or "",
+    )
+
+
+def _check_tls(tls: bool, ca_file: str, cert_file: str, key_file: str) -> None:
+    """A TLS node needs its CA file; the files named must exist (PEM, checked when used)."""
+    if not tls:
+        return
+    if not ca_file:
+        raise ConfigError("a TLS node needs the CA file that signs its certificate (--tls-ca)")
+    if key_file and not cert_file:
+        raise ConfigError("a TLS client key needs its certificate (--tls-cert)")
+    for path, what in ((ca_file, "CA file"), (cert_file, "certificate"), (key_file, "key")):
+        if path and not Path(path).is_file():
+            raise ConfigError(f"the TLS {what} {path!r} does not exist or is not a file")
 
 
 def parse_services(text: str | Iterable[str]) -> str:
@@ -117,9 +164,14 @@ class NodeRegistry:
         port: int,
         retrieve_method: str = "move",
         allowed: str | Iterable[str] = SERVICES,
+        *,
+        tls: TlsClientConfig | None = None,
     ) -> NodeInfo:
+        """Register a node; with ``tls``, our associations with it run over TLS."""
         ae_title = ae_title.strip()
         _check(name, ae_title, host, port, retrieve_method)
+        if tls is not None:
+            _check_tls(True, tls.ca_file, tls.cert_file, tls.key_file)
         services = parse_services(allowed)
         with self._sessions.begin() as session:
             if session.scalar(select(RemoteNode.id).where(RemoteNode.name == name)):
@@ -132,6 +184,10 @@ class NodeRegistry:
                 port=port,
                 retrieve_method=retrieve_method,
                 allowed_services=services,
+                tls=tls is not None,
+                tls_ca_file=tls.ca_file if tls else "",
+                tls_cert_file=tls.cert_file if tls else "",
+                tls_key_file=tls.key_file if tls else "",
                 created_at=now,
                 updated_at=now,
             )
@@ -154,6 +210,16 @@ class NodeRegistry:
             port = int(changes.get("port") or row.port)
             retrieve = changes.get("retrieve_method") or row.retrieve_method
             _check(new_name, ae_title, host, port, retrieve)
+            tls_now = {key: getattr(row, key) for key in TLS_FIELDS}
+            tls_now.update({k: v for k, v in changes.items() if k in TLS_FIELDS and v is not None})
+            _check_tls(
+                bool(tls_now["tls"]),
+                tls_now["tls_ca_file"] or "",
+                tls_now["tls_cert_file"] or "",
+                tls_now["tls_key_file"] or "",
+            )
+            for key, value in tls_now.items():
+                setattr(row, key, value)
             if changes.get("allowed") is not None:
                 row.allowed_services = parse_services(changes["allowed"])
             row.name, row.ae_title, row.host, row.port = new_name, ae_title, host, port
@@ -171,28 +237,11 @@ class NodeRegistry:
 
 
 def echo(node: NodeInfo, calling_ae: str, timeout: float = 10.0) -> tuple[bool, str]:
-    """C-ECHO ``node``; return (success, message)."""
-    from pynetdicom import AE
-    from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
-
-    ae = AE(ae_title=calling_ae)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
-    ae.add_requested_context(Verification)
-    assoc = ae.associate(node.host, node.port, ae_title=node.ae_title)
-    if not assoc.is_established:
-        if assoc.is_rejected:
-            return False, f"association rejected by {node.ae_title}@{node.host}:{node.port}"
-        return False, f"no association with {node.ae_title}@{node.host}:{node.port}"
-    try:
-        status = assoc.send_c_echo()
-    finally:
-        assoc.release()
-    code = getattr(status, "Status", None)
-    if code == 0:
-        return True, f"{node.name}: C-ECHO succeeded"
-    if code is None:
-        return False, f"{node.name}: no C-ECHO response"
-    return False, f"{node.name}: C-ECHO status 0x{code:04X}"
+    """C-ECHO ``node`` (over TLS when it is marked so); return (success, message)."""
+    result = echo_timed(node, calling_ae, timeout)
+    if result.ok:
+        return True, f"{node.name}: C-ECHO succeeded ({result.round_trip_ms:.0f} ms)"
+    return False, f"{node.name}: {result.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,12 +262,12 @@ def echo_timed(node: NodeInfo, calling_ae: str, timeout: float = 10.0) -> EchoRe
     from core.errors import NetworkError
     from core.net.association import RemoteAE, associate, make_ae
 
-    remote = RemoteAE(node.ae_title, node.host, node.port, node.name)
+    remote = RemoteAE(node.ae_title, node.host, node.port, node.name, node.tls_config())
     ae = make_ae(calling_ae, timeout)
     ae.add_requested_context(Verification)
     try:
         assoc = associate(ae, remote, timeout=timeout)
-    except NetworkError as exc:
+    except (NetworkError, ConfigError) as exc:
         return EchoResult(False, str(exc))
     try:
         start = time.perf_counter()

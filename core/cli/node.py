@@ -7,12 +7,14 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from core.app import Core
 from core.cli.output import print_rows
 from core.config import load_settings
-from core.registry import RETRIEVE_METHODS, echo
+from core.net.tls import TlsClientConfig
+from core.registry import RETRIEVE_METHODS, NodeInfo, echo
 
 log = logging.getLogger("dicom_kiosk.serve")
 
@@ -30,7 +32,12 @@ async def _serve(core: Core) -> None:
     try:
         await core.start()
         state = core.node.state
-        print(f"listening {state.ae_title} {state.bind}:{state.port}", file=sys.stderr, flush=True)
+        tls_port = f", TLS on {state.tls_port}" if state.tls_port else ""
+        print(
+            f"listening {state.ae_title} {state.bind}:{state.port}{tls_port}",
+            file=sys.stderr,
+            flush=True,
+        )
         await stop.wait()
         log.warning("stopping: finishing in-flight associations and flushing the index")
     finally:
@@ -46,6 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "ae_title": args.ae_title,
         "port": args.port,
         "bind": args.bind,
+        "tls_port": args.tls_port,
     }
     with _core(args, **overrides) as core:
         asyncio.run(_serve(core))
@@ -53,13 +61,55 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # -- nodes ---------------------------------------------------------------------------------------
+def _path(value: str | None) -> str | None:
+    """A TLS file as an absolute path (the node may run from another directory)."""
+    if value is None or value == "":
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
+def _where(node: NodeInfo) -> str:
+    return f"{node.ae_title}@{node.host}:{node.port}" + (" over TLS" if node.tls else "")
+
+
+def _tls_options(p: argparse.ArgumentParser, edit: bool) -> None:
+    if edit:
+        p.add_argument(
+            "--tls",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="reach it over DICOM TLS (--no-tls: plain TCP)",
+        )
+    else:
+        p.add_argument("--tls", action="store_true", help="reach it over DICOM TLS")
+    p.add_argument("--tls-ca", help="PEM file of the CA that signs its certificate")
+    p.add_argument("--tls-cert", help="PEM file of our client certificate, when it wants one")
+    p.add_argument("--tls-key", help="PEM file of our client certificate's key")
+
+
 def _registry_cmd(args: argparse.Namespace) -> int:
     with _core(args) as core:
         registry = core.registry
         action = args.nodes_action
         if action == "add":
-            node = registry.add(args.name, args.ae, args.host, args.port, args.retrieve, args.allow)
-            print(f"added {node.name}: {node.ae_title}@{node.host}:{node.port}")
+            node = registry.add(
+                args.name,
+                args.ae,
+                args.host,
+                args.port,
+                args.retrieve,
+                args.allow,
+                tls=(
+                    TlsClientConfig(
+                        _path(args.tls_ca) or "",
+                        _path(args.tls_cert) or "",
+                        _path(args.tls_key) or "",
+                    )
+                    if args.tls
+                    else None
+                ),
+            )
+            print(f"added {node.name}: {_where(node)}")
         elif action == "list":
             nodes = registry.list()
             if args.json:
@@ -71,6 +121,7 @@ def _registry_cmd(args: argparse.Namespace) -> int:
                     print(
                         f"{n.name:20} {n.ae_title:16} {n.host}:{n.port:<6}"
                         f" {n.retrieve_method:5} {','.join(sorted(n.allowed))}"
+                        + (" tls" if n.tls else "")
                     )
         elif action == "edit":
             node = registry.edit(
@@ -81,8 +132,12 @@ def _registry_cmd(args: argparse.Namespace) -> int:
                 port=args.port,
                 retrieve_method=args.retrieve,
                 allowed=args.allow,
+                tls=args.tls,
+                tls_ca_file=_path(args.tls_ca),
+                tls_cert_file=_path(args.tls_cert),
+                tls_key_file=_path(args.tls_key),
             )
-            print(f"updated {node.name}: {node.ae_title}@{node.host}:{node.port}")
+            print(f"updated {node.name}: {_where(node)}")
         elif action == "remove":
             registry.remove(args.name)
             print(f"removed {args.name}")
@@ -99,6 +154,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--port", type=int, help="TCP port (default 11112)")
     p.add_argument("--bind", help="address to listen on (default 0.0.0.0)")
     p.add_argument("--accept", choices=("any", "known"), help="accept any calling AE or known")
+    p.add_argument(
+        "--tls-port",
+        type=int,
+        help="also accept DICOM TLS on this port (2762 by convention; needs tls_cert_file)",
+    )
     p.set_defaults(func=cmd_serve)
 
     nodes = sub.add_parser("nodes", help="the remote DICOM nodes registry")
@@ -110,6 +170,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--retrieve", choices=RETRIEVE_METHODS, default="move")
     p.add_argument("--allow", default="store,find,retrieve", help="services it may use on us")
+    _tls_options(p, edit=False)
     p.set_defaults(func=_registry_cmd, nodes_action="add")
     p = nsub.add_parser("list", help="list remote nodes")
     p.add_argument("--json", action="store_true")
@@ -122,6 +183,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--port", type=int)
     p.add_argument("--retrieve", choices=RETRIEVE_METHODS)
     p.add_argument("--allow")
+    _tls_options(p, edit=True)
     p.set_defaults(func=_registry_cmd, nodes_action="edit")
     p = nsub.add_parser("remove", help="delete a remote node")
     p.add_argument("name")

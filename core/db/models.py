@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -156,6 +157,12 @@ class RemoteNode(Base):
     retrieve_method: Mapped[str] = mapped_column(String(8), default="move")
     # Comma-separated subset of SERVICES this peer may use on our node.
     allowed_services: Mapped[str] = mapped_column(String(), default="store,find,retrieve")
+    # DICOM TLS (PS3.15 Annex B): our associations with it run over TLS, its certificate checked
+    # against the CA file; our client certificate and key when it wants one (PEM paths).
+    tls: Mapped[bool] = mapped_column(Boolean, default=False)
+    tls_ca_file: Mapped[str] = mapped_column(String(), default="")
+    tls_cert_file: Mapped[str] = mapped_column(String(), default="")
+    tls_key_file: Mapped[str] = mapped_column(String(), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 

@@ -32,7 +32,9 @@ from pynetdicom import AE, Association, evt
 from pynetdicom.events import Event
 
 from core.errors import NetworkError
+from core.net import tls as tls_module
 from core.net.dimse import set_nodelay
+from core.net.tls import TlsClientConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +58,14 @@ STORAGE_SYNTAXES = [
 
 @dataclass(frozen=True)
 class RemoteAE:
-    """Where a peer is: its AE title, host and port (and a display name)."""
+    """Where a peer is: its AE title, host and port (and a display name); ``tls`` when
+    associations with it run over TLS (verified against its CA file, by host name)."""
 
     ae_title: str
     host: str
     port: int
     name: str = ""
+    tls: TlsClientConfig | None = None
 
     def __str__(self) -> str:
         label = f"{self.name} " if self.name else ""
@@ -77,13 +81,23 @@ NODELAY_HANDLER = (evt.EVT_CONN_OPEN, nodelay_on_open)
 
 
 def check_reachable(remote: RemoteAE, timeout: float) -> None:
-    """Open and close a TCP connection first, so the error names the real problem."""
+    """Open and close a TCP connection first (with its TLS handshake for a TLS node), so
+    the error names the real problem."""
     with open_connection(remote, timeout):
         pass
 
 
 def open_connection(remote: RemoteAE, timeout: float) -> socket.socket:
-    """A TCP connection to the peer; NetworkError names the real problem when it fails."""
+    """A connection to the peer, over TLS for a TLS node (handshake done, certificate and
+    host name verified); NetworkError names the real problem when it fails."""
+    context = tls_module.client_context(remote.tls) if remote.tls else None
+    sock = _tcp_connection(remote, timeout)
+    if context is None:
+        return sock
+    return tls_module.handshake(sock, context, remote.host, str(remote), timeout)
+
+
+def _tcp_connection(remote: RemoteAE, timeout: float) -> socket.socket:
     try:
         return socket.create_connection((remote.host, remote.port), timeout=timeout)
     except ConnectionRefusedError as exc:
@@ -126,6 +140,7 @@ def associate(
     """Request an association; raise NetworkError with the reason when it is not established."""
     check_reachable(remote, timeout)
     handlers = [NODELAY_HANDLER, *(evt_handlers or [])]
+    tls_args = (tls_module.client_context(remote.tls), remote.host) if remote.tls else None
     for attempt in range(2):
         assoc = ae.associate(
             remote.host,
@@ -133,6 +148,7 @@ def associate(
             ae_title=remote.ae_title,
             ext_neg=list(ext_neg) if ext_neg else None,
             evt_handlers=handlers,
+            tls_args=tls_args,
         )
         # A peer that rejects and closes at once can reset the connection before pynetdicom
         # has read the A-ASSOCIATE-RJ (seen with dcmqrscp on a busy machine): it then looks
@@ -145,11 +161,33 @@ def associate(
         return assoc
     if assoc.is_rejected:
         raise NetworkError(explain_rejection(remote, assoc.acceptor.primitive, ae.ae_title))
+    explained = explain_failed_request(remote)
+    if explained:
+        raise NetworkError(explained)
     if assoc.is_aborted:
         raise NetworkError(f"{remote} aborted the association request")
     raise NetworkError(
         f"no association with {remote}: the peer closed the connection or did not answer"
         f" within {timeout:g} s"
+    )
+
+
+def explain_failed_request(remote: RemoteAE) -> str:
+    """Why an association request that reached the peer got no answer, when TLS tells:
+    a plain request to a port that speaks TLS, or a TLS peer that refused our certificate
+    after the handshake (TLS 1.3 says so only then). Empty when it does not."""
+    if remote.tls is None:
+        if tls_module.speaks_tls(remote.host, remote.port):
+            return tls_module.plain_on_tls_port(str(remote))
+        return ""
+    if remote.tls.cert_file:
+        return (
+            f"{remote} closed the TLS connection after the handshake: it may not accept our"
+            " client certificate (is it signed by a CA the peer trusts?)"
+        )
+    return (
+        f"{remote} closed the TLS connection after the handshake: it may require a client"
+        " certificate (nodes edit NAME --tls-cert CERT.pem --tls-key KEY.pem)"
     )
 
 

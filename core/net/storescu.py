@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -56,7 +57,12 @@ from core.dicom.transcode import (
     to_little_endian,
 )
 from core.errors import AssociationRejected, NetworkError, PeerClosedError, ProtocolError
-from core.net.association import RemoteAE, explain_rejection, open_connection
+from core.net.association import (
+    RemoteAE,
+    explain_failed_request,
+    explain_rejection,
+    open_connection,
+)
 from core.net.dimse import (
     A_ABORT,
     A_RELEASE_RP,
@@ -81,6 +87,8 @@ from core.net.dimse import (
 from core.net.dimse import A_ASSOCIATE_AC as A_ASSOCIATE_AC_TYPE
 from core.net.dimse import A_ASSOCIATE_RJ as A_ASSOCIATE_RJ_TYPE
 from core.net.status import Status
+from core.net.tls import explain as explain_tls
+from core.net.tls import plain_on_tls_port, speaks_tls
 
 log = logging.getLogger(__name__)
 
@@ -317,18 +325,27 @@ class StoreAssociation:
         except PeerClosedError as exc:
             sock.close()
             raise NetworkError(
-                f"no association with {remote}: the peer closed the connection without"
+                explain_failed_request(remote)
+                or f"no association with {remote}: the peer closed the connection without"
                 " answering the association request"
             ) from exc
         except ProtocolError as exc:
             _close_with_abort(sock, ABORT_SOURCE_PROVIDER)
+            if remote.tls is None and speaks_tls(remote.host, remote.port):
+                raise NetworkError(plain_on_tls_port(str(remote))) from exc
             raise ProtocolError(
                 f"no association with {remote}: its answer is not DICOM ({exc});"
                 " is this the node's DICOM port?"
             ) from exc
+        except ssl.SSLError as exc:  # TLS 1.3: a refused client certificate shows only now
+            sock.close()
+            message = "" if isinstance(exc, ssl.SSLEOFError) else explain_tls(exc, str(remote))
+            raise NetworkError(message or explain_failed_request(remote)) from exc
         except OSError as exc:
             sock.close()
-            raise NetworkError(f"no association with {remote}: {exc}") from exc
+            raise NetworkError(
+                explain_failed_request(remote) or f"no association with {remote}: {exc}"
+            ) from exc
         pdu_bytes = encode_pdu(pdu_type, bytes(payload))
         if pdu_type == A_ASSOCIATE_AC_TYPE:
             try:
@@ -562,7 +579,8 @@ class StoreAssociation:
 
 
 def _connect(remote: RemoteAE, timeout: float) -> socket.socket:
-    """A TCP connection with TCP_NODELAY and ``timeout`` on every socket operation."""
+    """A TCP connection (TLS for a TLS node) with TCP_NODELAY and ``timeout`` on every
+    socket operation."""
     sock = open_connection(remote, timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     # A send buffer that holds a whole typical image: sendall() hands it to the kernel in one

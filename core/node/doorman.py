@@ -11,6 +11,11 @@ well-formed request is handed on (``on_request``), and only then does the associ
 thread: idle and malformed connections cost a socket, not a thread or an association slot.
 Sockets handed to pynetdicom are watched until pynetdicom closes them, so the per-address
 count stays true.
+
+On the DICOM TLS port the doorman does the TLS handshake too, on the same non-blocking
+sockets and within the same ARTIM time, so a slow or failing handshake holds up nobody; a
+connection whose handshake fails (a plain DICOM client, a client certificate that is
+missing or not signed by the configured CA) is closed with the reason in the log.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import logging
 import queue
 import selectors
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from pynetdicom.pdu import A_ASSOCIATE_RQ
 from pynetdicom.pdu_primitives import A_ASSOCIATE
@@ -37,6 +44,7 @@ log = logging.getLogger(__name__)
 
 _REAP_EVERY = 0.5  # s: how often handed-off sockets are checked for being closed
 _AE_CHARS = frozenset(range(0x20, 0x7F)) - {0x5C}  # PS3.5 AE: no control characters, no "\"
+_TLS_HANDSHAKE = 0x16  # a TLS record's content type (then version 3.x): a ClientHello
 
 
 def parse_request(raw: bytes | bytearray) -> A_ASSOCIATE:
@@ -136,17 +144,23 @@ class _Waiting:
     data: bytearray = field(default_factory=bytearray)
     wanted: int = 6
     done: bool = False
+    handshaking: bool = False  # TLS: the handshake is not complete yet
 
 
 class Doorman:
     """The thread that holds connections until their A-ASSOCIATE-RQ is whole."""
 
     def __init__(
-        self, limits: Limits, connections: Connections, on_request: RequestHandler
+        self,
+        limits: Limits,
+        connections: Connections,
+        on_request: RequestHandler,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.limits = limits
         self.connections = connections
         self.on_request = on_request
+        self.tls = tls  # the server context: connections speak TLS
         self.refused = 0  # connections closed here: silent, malformed, over a limit
         self.peer_log = PeerLog()
         self._new: queue.Queue[_Waiting | None] = queue.Queue()
@@ -176,7 +190,16 @@ class Doorman:
     def add(self, sock: socket.socket, address: tuple[str, int]) -> None:
         """A connection just accepted (and counted): wait for its request."""
         sock.setblocking(False)
-        self._new.put(_Waiting(sock, address, time.monotonic() + self.limits.artim_timeout))
+        deadline = time.monotonic() + self.limits.artim_timeout
+        if self.tls is not None:
+            try:
+                sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            except (OSError, ValueError) as exc:
+                log.warning("cannot start TLS with %s: %s", address[0], exc)
+                sock.close()
+                self.connections.close(address[0])
+                return
+        self._new.put(_Waiting(sock, address, deadline, handshaking=self.tls is not None))
         self._wake()
 
     def watch(self, sock: socket.socket, host: str) -> None:
@@ -265,9 +288,51 @@ class Doorman:
             self._handed.extend(still)
 
     def _read(self, waiting: _Waiting) -> None:
+        if waiting.handshaking and not self._handshake(waiting):
+            return
+        self._read_some(waiting)
+        sock = waiting.sock
+        # TLS: decrypted bytes may wait in the socket's buffer, where select() cannot see them
+        while not waiting.done and isinstance(sock, ssl.SSLSocket) and sock.pending():
+            self._read_some(waiting)
+
+    def _handshake(self, waiting: _Waiting) -> bool:
+        """Advance the TLS handshake; whether it is complete (False: wait, or closed)."""
+        sock = cast(ssl.SSLSocket, waiting.sock)
+        try:
+            sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self._want(waiting, selectors.EVENT_READ)
+            return False
+        except ssl.SSLWantWriteError:
+            self._want(waiting, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            return False
+        except ssl.SSLError as exc:
+            reason = exc.reason or str(exc)
+            hint = ""
+            if reason in ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNSUPPORTED_PROTOCOL"):
+                hint = " (a plain DICOM client on the TLS port?)"
+            elif "CERTIFICATE" in reason.upper():
+                hint = " (its client certificate is missing or not signed by tls_ca_file)"
+            self._close(waiting, f"TLS handshake failed: {reason}{hint}")
+            return False
+        except OSError as exc:
+            self._close(waiting, f"TLS handshake failed: {exc}")
+            return False
+        waiting.handshaking = False
+        self._want(waiting, selectors.EVENT_READ)
+        return True
+
+    def _want(self, waiting: _Waiting, events: int) -> None:
+        try:
+            self._selector.modify(waiting.sock, events, waiting)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def _read_some(self, waiting: _Waiting) -> None:
         try:
             chunk = waiting.sock.recv(waiting.wanted - len(waiting.data))
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
         except OSError as exc:
             self._close(waiting, f"connection failed: {exc}")
@@ -285,11 +350,10 @@ class Doorman:
             pdu_type = waiting.data[0]
             length = int.from_bytes(waiting.data[2:6], "big")
             if pdu_type != dimse.A_ASSOCIATE_RQ:
-                self._abort(
-                    waiting,
-                    f"first PDU of type 0x{pdu_type:02X}, not an A-ASSOCIATE-RQ",
-                    dimse.ABORT_REASON_UNEXPECTED_PDU,
-                )
+                what = f"first PDU of type 0x{pdu_type:02X}, not an A-ASSOCIATE-RQ"
+                if pdu_type == _TLS_HANDSHAKE and waiting.data[1] == 3:
+                    what = "a TLS handshake on the plain DICOM port (the TLS port is tls_port)"
+                self._abort(waiting, what, dimse.ABORT_REASON_UNEXPECTED_PDU)
                 return
             if length > MAX_REQUEST_PDU:
                 self._abort(

@@ -50,6 +50,7 @@ class NodeState:
     ae_title: str = ""
     bind: str = ""
     port: int = 0
+    tls_port: int = 0  # the DICOM TLS port (0: none)
     active_associations: int = 0
     images_today: int = 0
     last_error: str = ""

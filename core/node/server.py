@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import threading
 import time
 from datetime import UTC, datetime
@@ -41,9 +42,9 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 from pynetdicom.transport import AssociationSocket, RequestHandler
 
-from core.errors import PeerClosedError, ProtocolError
+from core.errors import ConfigError, PeerClosedError, ProtocolError
 from core.index.intake import MemoryBudget
-from core.net import dimse
+from core.net import dimse, tls
 from core.net.dimse import set_nodelay
 from core.net.status import Status
 from core.node import handlers
@@ -327,6 +328,7 @@ class DicomNode:
         port: int | None = None,
         bind: str | None = None,
         accept_policy: str | None = None,
+        tls_port: int | None = None,
     ) -> None:
         self.settings = core.settings
         self.store = core.store
@@ -335,6 +337,7 @@ class DicomNode:
         self.intake = core.intake
         self.ae_title = ae_title or core.settings.ae_title
         self.port = core.settings.port if port is None else port
+        self.tls_port = core.settings.tls_port if tls_port is None else tls_port
         self.bind = bind or core.settings.bind
         self.status = NodeStatus(
             core.events, NodeState(ae_title=self.ae_title, bind=self.bind, port=self.port)
@@ -347,6 +350,7 @@ class DicomNode:
         )
         self._ae: AE | None = None
         self._server: NodeServer | None = None
+        self._tls_server: NodeServer | None = None  # the DICOM TLS port's listener
 
     @property
     def state(self) -> NodeState:
@@ -398,35 +402,73 @@ class DicomNode:
             (evt.EVT_C_MOVE, partial(handlers.handle_move, node=reception)),
             (evt.EVT_C_GET, partial(handlers.handle_get, node=reception)),
         ]
+        tls_server: NodeServer | None = None
         try:
-            server = cast(
-                NodeServer,
-                ae.make_server(
-                    (self.bind, self.port),
-                    evt_handlers=handlers_bound,
-                    server_class=NodeServer,
-                    request_handler=_RequestHandler,
-                ),
-            )
-        except OSError as exc:
+            tls_context = self._tls_context()
+            server = self._make_server(ae, self.port, handlers_bound)
+            if tls_context is not None:
+                try:
+                    tls_server = self._make_server(ae, self.tls_port, handlers_bound)
+                except BaseException:
+                    server.server_close()
+                    raise
+        except (OSError, ConfigError) as exc:
             self._close_journal()
             self.status.set(running=False, last_error=str(exc))
             raise
         server.open_doors(reception, reception.limits)
+        if tls_server is not None:
+            tls_server.open_doors(
+                reception, reception.limits, connections=server.connections, tls=tls_context
+            )
         reception.open(ae, {*storage, VERIFICATION})
-        thread = threading.Thread(target=server.serve_forever, name="dicom-listener", daemon=True)
-        thread.start()
-        ae._servers.append(server)
-        self._ae, self._server = ae, server
+        for listening, name in ((server, "dicom-listener"), (tls_server, "dicom-tls-listener")):
+            if listening is not None:
+                thread = threading.Thread(target=listening.serve_forever, name=name, daemon=True)
+                thread.start()
+                ae._servers.append(listening)
+        self._ae, self._server, self._tls_server = ae, server, tls_server
         port = int(server.server_address[1])
         self.port = port
-        self.status.set(running=True, port=port, ae_title=self.ae_title, last_error="")
+        tls_port = int(tls_server.server_address[1]) if tls_server is not None else 0
+        self.status.set(
+            running=True,
+            port=port,
+            tls_port=tls_port,
+            ae_title=self.ae_title,
+            bind=self.bind,
+            last_error="",
+        )
         log.info(
-            "DICOM node %s listening on %s:%d (accept: %s)",
+            "DICOM node %s listening on %s:%d%s (accept: %s)",
             self.ae_title,
             self.bind,
             port,
+            f", TLS on {tls_port}" if tls_port else "",
             "known nodes only" if self.accept_policy == "known" else "any calling AE",
+        )
+
+    def _make_server(self, ae: AE, port: int, handlers_bound: list[Any]) -> NodeServer:
+        return cast(
+            NodeServer,
+            ae.make_server(
+                (self.bind, port),
+                evt_handlers=handlers_bound,
+                server_class=NodeServer,
+                request_handler=_RequestHandler,
+            ),
+        )
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """The server context for the TLS port; None when there is no TLS port."""
+        settings = self.settings
+        if not self.tls_port:
+            return None
+        return tls.server_context(
+            settings.tls_cert_file,
+            settings.tls_key_file,
+            settings.tls_ca_file,
+            settings.tls_require_client_cert,
         )
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -436,15 +478,19 @@ class DicomNode:
         await asyncio.to_thread(self._stop_blocking, grace)
 
     def _stop_blocking(self, grace: float) -> None:
-        server, ae = self._server, self._ae
+        server, ae, tls_server = self._server, self._ae, self._tls_server
         reception = self.reception
-        self._server = None
+        self._server = self._tls_server = None
         reception.accepting = False
-        if server is not None:
-            server.shutdown()  # no new associations
+        servers = [listening for listening in (server, tls_server) if listening is not None]
+        for listening in servers:
+            listening.shutdown()  # no new associations
         deadline = time.monotonic() + grace
         if ae is not None:
-            routing = server.routing if server is not None else (lambda: 0)
+
+            def routing() -> int:
+                return sum(listening.routing() for listening in servers)
+
             while (ae.active_associations or routing()) and time.monotonic() < deadline:
                 time.sleep(0.05)
             for assoc in ae.active_associations:
@@ -463,7 +509,7 @@ class DicomNode:
             log.error("the index writer did not finish within 30 s of the stop")
         self._close_journal()
         self._ae = None
-        self.status.set(running=False, active_associations=0)
+        self.status.set(running=False, active_associations=0, tls_port=0)
         log.info("DICOM node %s stopped; index flushed", self.ae_title)
 
     def _open_journal(self) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -359,12 +360,21 @@ class NodeServer(ThreadedAssociationServer):
     # A short one (socketserver has 5) leaves a burst of connections half-open in the kernel.
     request_queue_size = 1024
 
-    def open_doors(self, node: AcceptorContext, limits: Limits) -> None:
+    def open_doors(
+        self,
+        node: AcceptorContext,
+        limits: Limits,
+        *,
+        connections: Connections | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """Start the doorman; ``connections`` shared with another listener of the node (the
+        limits count both), ``tls`` for the DICOM TLS port (the doorman does the handshake)."""
         self.node = node
         self.limits = limits
-        self.connections = Connections(limits)
+        self.connections = connections or Connections(limits)
         self._prefixes = {}
-        self.doorman = Doorman(limits, self.connections, self._on_request)
+        self.doorman = Doorman(limits, self.connections, self._on_request, tls)
         self.doorman.start()
 
     def server_close(self) -> None:

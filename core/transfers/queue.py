@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import Instance, Patient, Series, Study
 from core.errors import KioskError, NotFoundError
+from core.net.tls import TlsClientConfig
 from core.registry import NodeRegistry
 from core.transfers.log import (
     FAILED,
@@ -62,6 +63,7 @@ class Destination:
     ae_title: str
     host: str
     port: int
+    tls: TlsClientConfig | None = None  # the node is reached over TLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,7 +432,12 @@ class SendQueue:
         node = session.scalar(select(RemoteNode).where(RemoteNode.name == row.node_name))
         if node is not None:
             row.ae_title, row.peer_address = node.ae_title, f"{node.host}:{node.port}"
-            return Destination(node.name, node.ae_title, node.host, node.port)
+            tls = (
+                TlsClientConfig(node.tls_ca_file, node.tls_cert_file, node.tls_key_file)
+                if node.tls
+                else None
+            )
+            return Destination(node.name, node.ae_title, node.host, node.port, tls)
         host, _, port = row.peer_address.rpartition(":")
         return Destination(row.node_name, row.ae_title, host, int(port or 0))
 

@@ -74,7 +74,7 @@ StatusCallback = Callable[[RetrieveStatus], None]
 
 
 def remote_of(node: NodeInfo) -> RemoteAE:
-    return RemoteAE(node.ae_title, node.host, node.port, node.name)
+    return RemoteAE(node.ae_title, node.host, node.port, node.name, node.tls_config())
 
 
 def retrieve(

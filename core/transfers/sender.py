@@ -32,7 +32,7 @@ from pynetdicom.status import GENERAL_STATUS, STORAGE_SERVICE_CLASS_STATUS
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
-from core.errors import AssociationRejected, NetworkError
+from core.errors import AssociationRejected, ConfigError, NetworkError
 from core.events import ChangeBus, TransferEvent
 from core.net.association import RemoteAE
 from core.net.status import Status
@@ -404,7 +404,11 @@ class SendWorker:
             )
         destination = claim.destination
         remote = RemoteAE(
-            destination.ae_title, destination.host, destination.port, destination.name
+            destination.ae_title,
+            destination.host,
+            destination.port,
+            destination.name,
+            destination.tls,
         )
         calling = self.core.settings.ae_title
         try:
@@ -441,6 +445,8 @@ class SendWorker:
             if isinstance(exc, AssociationRejected) and exc.permanent:
                 return _Result("error", f"{exc} (a permanent rejection: not retried)")
             return _Result("network", str(exc))
+        except ConfigError as exc:  # the node's TLS files are missing or unusable
+            return _Result("error", f"{exc} (fix the node's settings: not retried)")
         except Exception as exc:
             log.exception("transfer %d: unexpected error while sending", claim.transfer_id)
             return _Result("error", f"unexpected error while sending: {exc}")
