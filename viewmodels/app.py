@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Property, QObject, QTimer, Signal, Slot
@@ -29,6 +30,7 @@ QML_IMPORT_NAME = "Kiosk.Backend"
 QML_IMPORT_MAJOR_VERSION = 1
 
 LIVE_REFRESH_MS = 350  # at most about three refreshes a second while images arrive
+MESSAGE_SECONDS = 4.0  # how long the toast shows a message (Toast.qml; errors stay longer)
 
 
 @QmlElement
@@ -56,7 +58,7 @@ class AppModel(QObject):  # type: ignore[operator]
     ) -> None:
         super().__init__(parent)
         self._core = core
-        # The DICOM node the Settings tab controls (the kiosk starts it at launch).
+        # The DICOM node the Settings tab controls (the kiosk starts it after its first frame).
         self.node = core.node
         self._theme = theme or core.settings.theme
         self._fullscreen = fullscreen
@@ -69,6 +71,7 @@ class AppModel(QObject):  # type: ignore[operator]
         self._transfers = TransferLogModel(core, self)
         self._transfers.errorOccurred.connect(self.errorOccurred)
         self._transfers.message.connect(self.message)
+        self._transfers.messageUpdated.connect(self._update_message)
         self._viewer.errorOccurred.connect(self.errorOccurred)
         self._viewer.message.connect(self.message)
         self._database.errorOccurred.connect(self.errorOccurred)
@@ -96,6 +99,10 @@ class AppModel(QObject):  # type: ignore[operator]
         self._changed_studies: set[str] = set()  # studies images arrived in since the last read
         self._changed_everything = False
         self.refresh_count = 0
+        # What the toast shows now, and since when (monotonic): every message passes here.
+        self._shown: tuple[str, float] = ("", 0.0)
+        self.message.connect(self._note_shown)
+        self.errorOccurred.connect(self._note_shown)
 
     # -- properties ---------------------------------------------------------------------------
     @Property(DatabaseModel, constant=True, final=True)
@@ -176,6 +183,12 @@ class AppModel(QObject):  # type: ignore[operator]
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         """First load, and live updates from the index writer."""
+        await self.start_first_page()
+        await self.finish_start()
+
+    async def start_first_page(self) -> None:
+        """What the first frame shows: live updates on, the counts and the Database list's first
+        page. ``finish_start`` loads the rest (the kiosk calls it after that frame)."""
         self._loop = asyncio.get_running_loop()
         events = self._core.events
         self._unsubscribe_index = events.subscribe(IndexChanged, self._index_changed)
@@ -183,7 +196,11 @@ class AppModel(QObject):  # type: ignore[operator]
             NodeStateChanged, self._node_changed, loop=self._loop
         )
         self._settings.node_state_changed(self.node.state)
-        await self.reload()
+        await self._load_first_page()
+
+    async def finish_start(self) -> None:
+        """The rest of the first load: filter choices, settings, remote nodes, transfers."""
+        await self._load_rest()
         await self._transfers.start()
 
     def stop(self) -> None:
@@ -193,11 +210,17 @@ class AppModel(QObject):  # type: ignore[operator]
         self._transfers.stop()
 
     async def reload(self) -> None:
+        await self._load_first_page()
+        await self._load_rest()
+
+    async def _load_first_page(self) -> None:
         stats = await asyncio.to_thread(self._core.stats)
         if stats != self._stats:
             self._stats = stats
             self.statsChanged.emit()
         await self._database.apply_filter()
+
+    async def _load_rest(self) -> None:
         await self._database.filter_model.load_choices()
         await self._settings.load()
         await self._qr.load_nodes()
@@ -240,10 +263,22 @@ class AppModel(QObject):  # type: ignore[operator]
             self._changed_studies.clear()
             self._changed_everything = False
         await self._database.refresh_changed(studies)
+        await self._settings.storage_changed(stats)
         if was_empty:
             await self._database.filter_model.load_choices()
         self.refresh_count += 1
         self.refreshed.emit()
+
+    # -- the toast ---------------------------------------------------------------------------------
+    def _note_shown(self, text: str) -> None:
+        self._shown = (text, time.monotonic())
+
+    def _update_message(self, old: str, new: str) -> None:
+        """A message went out of date (its transfer moved on): replace it while it is still
+        the one on screen; once it is gone, or another took its place, say nothing."""
+        text, since = self._shown
+        if text == old and time.monotonic() - since < MESSAGE_SECONDS:
+            self.message.emit(new)
 
     # -- slots ------------------------------------------------------------------------------------
     @Slot(str)

@@ -293,11 +293,18 @@ class SettingsModel(QObject):  # type: ignore[operator]
         return self._state.running
 
     @Property(str, notify=nodeStateChanged, final=True)
+    def nodeState(self) -> str:
+        """``listening``, ``stopped``, or ``failed`` (it did not start, or stopped on an error)."""
+        if self._state.running:
+            return "listening"
+        return "failed" if self._state.last_error else "stopped"
+
+    @Property(str, notify=nodeStateChanged, final=True)
     def nodeStatus(self) -> str:
         if self._state.running:
             return "Running"
         if self._state.last_error:
-            return f"Stopped: {self._state.last_error}"
+            return f"Failed: {self._state.last_error}"
         return "Stopped"
 
     @Property(str, notify=nodeStateChanged, final=True)
@@ -305,8 +312,16 @@ class SettingsModel(QObject):  # type: ignore[operator]
         return self._state.ae_title
 
     @Property(str, notify=nodeStateChanged, final=True)
+    def nodeAddressTitle(self) -> str:
+        return "Listening on" if self._state.running else "Address"
+
+    @Property(str, notify=nodeStateChanged, final=True)
     def nodeAddress(self) -> str:
-        return f"{self._state.bind}:{self._state.port}"
+        """Where the running node listens; a stopped one, where it would (not listening)."""
+        if self._state.running:
+            return f"{self._state.bind}:{self._state.port}"
+        s = self._core.settings
+        return f"{s.bind}:{s.port} (not listening)"
 
     @Property(int, notify=nodeStateChanged, final=True)
     def activeAssociations(self) -> int:
@@ -391,13 +406,23 @@ class SettingsModel(QObject):  # type: ignore[operator]
         s = self._storage
         return 1.0 - s["free"] / s["total"] if s.get("total") else 0.0
 
-    def _read_storage(self) -> dict[str, Any]:
-        stats = self._core.stats()
+    def _read_storage(self, stats: dict[str, int] | None = None) -> dict[str, Any]:
+        """The index's counts (``stats`` when just counted) and the disk's space; blocking."""
+        if stats is None:
+            stats = self._core.stats()
         folder = self._core.settings.data_dir
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent
         disk = shutil.disk_usage(folder)
         return {**stats, "free": disk.free, "total": disk.total}
+
+    async def storage_changed(self, stats: dict[str, int]) -> None:
+        """Images were stored or deleted (the app model's coalesced refresh, which counted them
+        off the GUI thread): show the new counts with the disk's space now."""
+        storage = await asyncio.to_thread(self._read_storage, dict(stats))
+        if storage != self._storage:
+            self._storage = storage
+            self.storageChanged.emit()
 
     # -- remote nodes ------------------------------------------------------------------------
     @Property(NodeListModel, constant=True, final=True)

@@ -713,7 +713,7 @@ class _ChangeFeed:
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
         self._deleted: builtins.list[int] = []
-        self._seen: dict[int, TransferRow] = {}
+        self._seen: dict[int, tuple[TransferRow, datetime | None]] = {}
 
         events.on_subscribe(TransfersChanged, self._start)
 
@@ -777,14 +777,17 @@ class _ChangeFeed:
     def _poll(self, publish: bool) -> builtins.list[TransferRow]:
         since = _now() - self.WINDOW
         with self._sessions() as session:
-            rows = [
-                transfer_json(t)
+            # With the row, its updated_at (to the microsecond): a transfer sent again within
+            # the second its JSON times show is still a change.
+            found = [
+                (transfer_json(t), t.updated_at)
                 for t in session.scalars(select(Transfer).where(Transfer.updated_at >= since))
             ]
         with self._lock:
             deleted, self._deleted = self._deleted, []
-        changed = [row for row in rows if self._seen.get(row["id"]) != row]
-        self._seen = {row["id"]: row for row in rows}
+        rows = [row for row, _updated in found]
+        changed = [row for row, updated in found if self._seen.get(row["id"]) != (row, updated)]
+        self._seen = {row["id"]: (row, updated) for row, updated in found}
         gone = set(deleted) - {row["id"] for row in rows}
         changed.extend(_deleted_json(i) for i in sorted(gone))
         return changed if publish else []

@@ -133,7 +133,7 @@ def test_a_taken_port_says_why_the_node_did_not_start(
         assert not model.settings.nodeRunning
         assert errors.calls and "The DICOM node did not start" in errors.calls[0][0]
         assert "in use" in errors.calls[0][0]
-        assert model.settings.nodeStatus.startswith("Stopped: ")
+        assert model.settings.nodeStatus.startswith("Failed: ")
     finally:
         peer.stop()
 

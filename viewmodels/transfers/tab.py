@@ -30,9 +30,11 @@ from core.transfers.log import (
 from viewmodels.base import guarded
 from viewmodels.transfers.lists import TransferLevelModel, TransferListModel
 from viewmodels.transfers.text import (
+    FINAL_FOLLOW_UPS,
     LEVEL_NAMES,
     can_abort,
     can_resend,
+    follow_up,
     level_details,
     level_label,
     peer_text,
@@ -93,6 +95,9 @@ class TransferLogModel(QObject):  # type: ignore[operator]
     busyChanged = Signal()
     errorOccurred = Signal(str)
     message = Signal(str)
+    # (a message posted earlier, what to say instead): its transfer moved on. Whoever shows
+    # messages replaces the earlier one with it while that one is still on screen.
+    messageUpdated = Signal(str, str)
     # Changes published by the core, on whatever thread: a queued hop onto the Qt thread.
     _published = Signal(object)
 
@@ -113,6 +118,11 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         self._details: list[dict[str, str]] = []
         self._details_title = ""
         self._details_error = ""
+        # What the Details dialog describes: (transfer id, the status-table row's UID or None
+        # for the transfer itself); it follows that transfer's changes while it is selected.
+        self._details_subject: tuple[int, str | None] | None = None
+        # The transfer the last message (after Resend) spoke of: (id, its status text, message).
+        self._followed: tuple[int, str, str] | None = None
         self._busy = 0
         self._generation = 0
         self._level_generation = 0
@@ -434,6 +444,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
             return
         self._levels.set_rows(rows)
         self.levelChanged.emit()
+        self._show_details()  # a row the Details dialog describes may have changed
 
     def _uids(self) -> tuple[str | None, str | None]:
         study = next((c.uid for c in self._crumbs if c.level == "series"), None)
@@ -463,19 +474,21 @@ class TransferLogModel(QObject):  # type: ignore[operator]
             transfer_id = int(change.get("id") or 0)
             if not transfer_id:
                 continue
+            self._follow(change)
             if change.get("status") == DELETED:
                 self._transfers.remove(transfer_id)
                 if self._selected and int(self._selected["id"]) == transfer_id:
                     self._set_selected(None)
+                self._details_removed(transfer_id)
                 continue
             if change.get("direction") != self._direction:
                 continue
-            if not self._transfers.update(change):
-                if self._offset == 0 and transfer_id > top:
-                    new.append(change)
-                continue
+            if not self._transfers.update(change) and self._offset == 0 and transfer_id > top:
+                new.append(change)
             if self._selected and int(self._selected["id"]) == transfer_id:
+                # Selected, on this page or not: the status line, Details and the table follow.
                 self._set_selected(change, keep_level=True)
+                self._show_details()
                 self._reload_levels_soon()
         if new:
             if self._transfers.insert_newest(new, PAGE_SIZE):
@@ -610,28 +623,69 @@ class TransferLogModel(QObject):  # type: ignore[operator]
 
     @Slot()
     def openDetails(self) -> None:
-        """Fill the Details dialog: the selected status-table row, else the transfer."""
+        """Fill the Details dialog: the selected status-table row, else the transfer. It then
+        follows that row or transfer as it changes (``_show_details``)."""
         transfer = self._selected
         if transfer is None:
             return
         row = self._levels.at(self._levels.selected_row())
-        outgoing = transfer.get("direction") == "out"
-        if row is not None:
+        self._details_subject = (int(transfer["id"]), str(row["uid"]) if row else None)
+        self._show_details()
+
+    def _show_details(self) -> None:
+        """Describe the Details subject as it is now (after a change of its transfer or a new
+        read of the status table); nothing changes while another transfer is selected."""
+        transfer, subject = self._selected, self._details_subject
+        if transfer is None or subject is None or int(transfer["id"]) != subject[0]:
+            return
+        transfer_id, uid = subject
+        if uid is not None:
+            row = next((r for r in self._levels.rows() if str(r.get("uid")) == uid), None)
+            if row is None:
+                return  # not in the table just now: keep what it said
             name = LEVEL_NAMES.get(str(row.get("level")), "Entry")
-            self._details_title = f"{name} of transfer #{transfer['id']}"
-            self._details = level_details(row, outgoing)
-            self._details_error = str(row.get("error") or "")
+            title = f"{name} of transfer #{transfer_id}"
+            details = level_details(row, transfer.get("direction") == "out")
+            error = str(row.get("error") or "")
         else:
-            self._details_title = f"Transfer #{transfer['id']}"
-            self._details = transfer_details(transfer)
-            self._details_error = str(transfer.get("error") or "")
-        self.detailsChanged.emit()
+            title = f"Transfer #{transfer_id}"
+            details = transfer_details(transfer)
+            error = str(transfer.get("error") or "")
+        if (title, details, error) != (self._details_title, self._details, self._details_error):
+            self._details_title, self._details, self._details_error = title, details, error
+            self.detailsChanged.emit()
+
+    def _details_removed(self, transfer_id: int) -> None:
+        if self._details_subject is not None and self._details_subject[0] == transfer_id:
+            self._details_subject = None
+            self._details_error = f"Transfer #{transfer_id} was removed from the log."
+            self.detailsChanged.emit()
+
+    # -- the message that follows a resent transfer -----------------------------------------------
+    def _follow(self, change: TransferRow) -> None:
+        """A change of the transfer the last message spoke of: say where it is now instead."""
+        followed = self._followed
+        if followed is None or int(change.get("id") or 0) != followed[0]:
+            return
+        transfer_id, status, text = followed
+        if change.get("status") == DELETED:
+            self._followed = None
+            self.messageUpdated.emit(text, f"Transfer #{transfer_id} removed from the log.")
+            return
+        now, new_text = follow_up(change)
+        if now == status:
+            return
+        self._followed = None if now in FINAL_FOLLOW_UPS else (transfer_id, now, new_text)
+        self.messageUpdated.emit(text, new_text)
 
     # -- slots: operations -----------------------------------------------------------------------
     @guarded("Could not {verb}", busy=True)
-    async def _operate(self, verb: str, call: Callable[[int], Any], done: str) -> None:
+    async def _operate(
+        self, verb: str, call: Callable[[int], Any], done: str, follow: bool = False
+    ) -> None:
         """Run ``call(id)`` of the core on the selected transfer, off the GUI thread; refusals
-        are shown in the core's own words. ``done`` may name the transfer as ``{id}``."""
+        are shown in the core's own words. ``done`` may name the transfer as ``{id}``; with
+        ``follow``, later messages say where the (waiting) transfer goes from there."""
         if self._selected is None:
             return
         transfer_id = int(self._selected["id"])
@@ -640,13 +694,18 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         except KioskError as exc:  # refused: the transfer moved on meanwhile
             self.errorOccurred.emit(str(exc))
         else:
-            self.message.emit(done.format(id=transfer_id))
+            text = done.format(id=transfer_id)
+            self._followed = (transfer_id, "Waiting", text) if follow else None
+            self.message.emit(text)
         await self.reload()  # show where the transfer is now
+        fresh = self._transfers.get(transfer_id) if follow else None
+        if fresh is not None:  # it may have moved on before the message was posted
+            self._follow(fresh)
 
     @asyncSlot()
     async def resend(self) -> None:
         await self._operate(
-            "resend", self.log.resend, "Transfer #{id} is waiting to be sent again."
+            "resend", self.log.resend, "Transfer #{id} is waiting to be sent again.", follow=True
         )
 
     @asyncSlot()

@@ -155,6 +155,26 @@ def list_status(transfer: Mapping[str, Any]) -> tuple[str, str]:
     return status_text(status), status_tone(status)
 
 
+# Where a resent transfer is now, said as the toast that follows it; the last are final.
+_FOLLOW_UP = {
+    "Waiting": "Transfer #{id} is waiting to be sent again.",
+    "Sending": "Transfer #{id} is being sent again.",
+    "Retrying": "Transfer #{id} could not be sent yet: it waits to try again.",
+    "Sent": "Transfer #{id} sent.",
+    "Partly failed": "Transfer #{id} sent, but some images failed.",
+    "Failed": "Transfer #{id} failed.",
+    "Aborted": "Transfer #{id} aborted.",
+}
+FINAL_FOLLOW_UPS = frozenset({"Sent", "Partly failed", "Failed", "Aborted"})
+
+
+def follow_up(transfer: Mapping[str, Any]) -> tuple[str, str]:
+    """(its row's status text, the message saying it) for an outgoing transfer being followed."""
+    status = list_status(transfer)[0]
+    text = _FOLLOW_UP.get(status, "Transfer #{id}: " + status.lower() + ".")
+    return status, text.format(id=transfer.get("id"))
+
+
 def is_indeterminate(row: Mapping[str, Any]) -> bool:
     return row.get("direction") == "in" and row.get("status") == "receiving"
 
@@ -189,7 +209,7 @@ def transfer_details(transfer: Mapping[str, Any]) -> list[dict[str, str]]:
     lines = [
         ("Transfer", f"#{transfer.get('id')}"),
         ("Direction", "Outgoing" if out else "Incoming"),
-        ("Status", status_text(str(transfer.get("status")))),
+        ("Status", list_status(transfer)[0]),  # as its row says: a waiting one may be retrying
         ("Destination" if out else "Source", peer_text(transfer)),
         ("AE title", str(transfer.get("ae_title") or "")),
         ("Address", str(transfer.get("peer") or "")),

@@ -2,6 +2,8 @@ import QtQuick
 import Kiosk
 
 // A short message at the bottom of the window; errors stay longer. Tap to dismiss.
+// A message shown again while up (the app model's MESSAGE_SECONDS, 4 s) replaces it: that is
+// how a message about a transfer follows it as it is sent.
 Rectangle {
     id: toast
     property bool error: false

@@ -70,11 +70,12 @@ Item {
                     columnSpacing: Theme.spacing * 2
                     rowSpacing: Theme.spacing / 2
                     Repeater {
-                        model: ["AE title", "Listening on", "Active associations",
+                        model: ["AE title", view.settings.nodeAddressTitle, "Active associations",
                                 "Images received today"]
                         Text {
                             required property string modelData
                             required property int index
+                            objectName: "nodeTitle_" + index
                             Layout.row: index
                             Layout.column: 0
                             text: modelData
