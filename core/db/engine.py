@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+VERSION_TABLE = "alembic_version"  # alembic's default, where a database names its revision
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -45,14 +49,60 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
+_REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.*)$", re.MULTILINE)
+_QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest revision of ``migrations/versions``, read from its files (``revision`` and
+    ``down_revision``) without loading alembic; None when there is not exactly one head."""
+    revisions: set[str] = set()
+    named_down: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if found is None:
+            continue
+        revisions.add(found.group(1))
+        down = _DOWN_REVISION.search(source)
+        if down is not None:
+            named_down.update(_QUOTED.findall(down.group(1)))
+    heads = revisions - named_down
+    return next(iter(heads)) if len(heads) == 1 else None
+
+
+def stored_revisions(engine: Engine) -> set[str] | None:
+    """The revisions the database says it is at; None when it has no version table."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+        return {str(row[0]) for row in rows}
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the schema is already at the newest revision (then nothing to migrate)."""
+    head = head_revision()
+    return head is not None and stored_revisions(engine) == {head}
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (default: the newest)."""
+    """Bring the schema to ``revision`` (default: the newest); alembic only loads when there
+    is something to do."""
+    if revision in ("head", head_revision()) and at_head(engine):
+        return
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection

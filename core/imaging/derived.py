@@ -23,13 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import highdicom as hd
 import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.sr.codedict import codes
 from pydicom.uid import UID, generate_uid
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +40,9 @@ from core.imaging.render import Window
 from core.index.intake import Intake
 from core.index.writer import IngestItem, Outcome
 from core.store.files import FileStore
+
+if TYPE_CHECKING:
+    import highdicom as hd
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +157,8 @@ def presentation_state(
     explanation: str = "",
 ) -> hd.pr.GrayscaleSoftcopyPresentationState:
     """A GSPS for ``sources`` (the images of one series or study, headers are enough)."""
+    import highdicom as hd  # only for saving: slow to import
+
     _check_one_study(sources)
     colour = [ds for ds in sources if int(ds.get("SamplesPerPixel", 1) or 1) != 1]
     if colour:
@@ -200,6 +204,9 @@ def key_object_selection(
     flagged: Sequence[Dataset], *, description: str = "Key images"
 ) -> hd.ko.KeyObjectSelectionDocument:
     """A KOS document "Of Interest" (CID 7010) referencing ``flagged`` images."""
+    import highdicom as hd  # only for saving: slow to import
+    from pydicom.sr.codedict import codes
+
     _check_one_study(flagged)
     content = hd.ko.KeyObjectSelection(
         document_title=codes.DCM.OfInterest,
@@ -226,6 +233,8 @@ def secondary_capture(
 
     ``orientation``: the patient directions of its rows and columns (Patient Orientation),
     when the source has them."""
+    import highdicom as hd  # only for saving: slow to import
+
     _check_one_study([source])
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
         raise DerivedError("A screen capture is 8-bit grey or RGB.")

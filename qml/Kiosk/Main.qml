@@ -23,6 +23,17 @@ ApplicationWindow {
     // How high the on-screen keyboard is while it is up (views keep their actions above it).
     readonly property real keyboardHeight: keyboard.item ? keyboard.item.keyboardHeight : 0
 
+    // A view made the first time it is shown, then kept (the first frame needs only the
+    // Database list): its content is declared inside it, as a Component.
+    component LazyView: Loader {
+        default property Component view
+        property bool shown: false
+        property bool made: false
+        sourceComponent: view
+        active: shown || made
+        onLoaded: made = true
+    }
+
     Material.theme: Theme.dark ? Material.Dark : Material.Light
     Material.accent: Theme.accent
     Material.primary: Theme.accent
@@ -145,38 +156,51 @@ ApplicationWindow {
                                     function () { window.app.requestQuit() })
                 }
             }
-            TransferLogView {
-                objectName: "transferLogView"
-                log: window.app.transfers
-                onCloseRequested: tabs.current = 0
-                onDetailsRequested: {
-                    window.app.transfers.openDetails()
-                    transferDetails.open()
+            // Views not shown at start are made the first time they are shown, then kept.
+            LazyView {
+                shown: tabs.current === 1
+                TransferLogView {
+                    objectName: "transferLogView"
+                    log: window.app.transfers
+                    onCloseRequested: tabs.current = 0
+                    onDetailsRequested: {
+                        window.app.transfers.openDetails()
+                        transferDetails.open()
+                    }
+                    onDeleteRequested: confirm.ask("Delete transfer",
+                                                   window.app.transfers.deletePrompt, "Delete",
+                                                   true, function () { window.app.transfers.delete() })
+                    onClearRequested: confirm.ask("Clear", window.app.transfers.clearPrompt,
+                                                  "Clear", true,
+                                                  function () { window.app.transfers.clear() })
                 }
-                onDeleteRequested: confirm.ask("Delete transfer", window.app.transfers.deletePrompt,
-                                               "Delete", true,
-                                               function () { window.app.transfers.delete() })
-                onClearRequested: confirm.ask("Clear", window.app.transfers.clearPrompt, "Clear",
-                                              true, function () { window.app.transfers.clear() })
             }
-            QueryRetrieveView { objectName: "queryRetrieveView"; app: window.app }
-            SettingsView {
-                app: window.app
-                onLeaveKioskRequested: confirm.ask(
-                    "Leave kiosk mode", "Show the window controls again? Anyone at this screen "
-                    + "can then close or switch away from the kiosk.", "Leave kiosk mode", false,
-                    function () { window.app.leaveKioskMode() })
+            LazyView {
+                shown: tabs.current === 2
+                QueryRetrieveView { objectName: "queryRetrieveView"; app: window.app }
+            }
+            LazyView {
+                shown: tabs.current === 3
+                SettingsView {
+                    app: window.app
+                    onLeaveKioskRequested: confirm.ask(
+                        "Leave kiosk mode", "Show the window controls again? Anyone at this "
+                        + "screen can then close or switch away from the kiosk.",
+                        "Leave kiosk mode", false, function () { window.app.leaveKioskMode() })
+                }
             }
         }
     }
 
-    ViewerView {
-        id: viewerView
-        objectName: "viewerView"
+    LazyView {
         anchors.fill: parent
         visible: window.app.view === "viewer"
-        viewer: window.app.viewer
-        onBackRequested: window.app.showView("database")
+        shown: window.app.view === "viewer"
+        ViewerView {
+            objectName: "viewerView"
+            viewer: window.app.viewer
+            onBackRequested: window.app.showView("database")
+        }
     }
 
     SendDialog { id: sendDialog; objectName: "sendDialog"; database: window.app.database }
