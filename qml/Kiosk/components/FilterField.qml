@@ -74,7 +74,14 @@ Item {
                 popup.close()
                 root.accepted(field.text)
             }
-            onActiveFocusChanged: if (!activeFocus) root.wantsList = false
+            // Leaving the field (Apply, another control) closes its list: left open, it
+            // would cover the field below it.
+            onActiveFocusChanged: {
+                if (!activeFocus) {
+                    root.wantsList = false
+                    popup.close()
+                }
+            }
         }
         TouchButton {
             id: openButton

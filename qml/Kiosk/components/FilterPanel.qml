@@ -79,11 +79,13 @@ Rectangle {
                     Layout.fillWidth: true
                     spacing: Theme.spacing
                     TouchButton {
+                        objectName: "filterDateFrom"
                         Layout.fillWidth: true
                         text: "From " + panel.filters.dateFromText
                         onClicked: panel.pickDate(true)
                     }
                     TouchButton {
+                        objectName: "filterDateTo"
                         Layout.fillWidth: true
                         text: "To " + panel.filters.dateToText
                         onClicked: panel.pickDate(false)
@@ -92,10 +94,10 @@ Rectangle {
                 RowLayout {
                     Layout.fillWidth: true
                     spacing: Theme.spacing
-                    TouchButton { Layout.fillWidth: true; text: "Today"; onClicked: panel.filters.lastDays(1) }
-                    TouchButton { Layout.fillWidth: true; text: "7 days"; onClicked: panel.filters.lastDays(7) }
-                    TouchButton { Layout.fillWidth: true; text: "30 days"; onClicked: panel.filters.lastDays(30) }
-                    TouchButton { Layout.fillWidth: true; text: "Any"; onClicked: panel.filters.anyDate() }
+                    TouchButton { objectName: "filterDays_1"; Layout.fillWidth: true; text: "Today"; onClicked: panel.filters.lastDays(1) }
+                    TouchButton { objectName: "filterDays_7"; Layout.fillWidth: true; text: "7 days"; onClicked: panel.filters.lastDays(7) }
+                    TouchButton { objectName: "filterDays_30"; Layout.fillWidth: true; text: "30 days"; onClicked: panel.filters.lastDays(30) }
+                    TouchButton { objectName: "filterAnyDate"; Layout.fillWidth: true; text: "Any"; onClicked: panel.filters.anyDate() }
                 }
                 SectionLabel { text: "Modality" }
                 Flow {
@@ -105,6 +107,7 @@ Rectangle {
                         model: panel.filters.modalities
                         Chip {
                             required property string modelData
+                            objectName: "filterModality_" + modelData
                             text: modelData
                             checked: panel.filters.modality === modelData
                             onClicked: panel.filters.toggleModality(modelData)

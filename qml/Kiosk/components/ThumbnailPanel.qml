@@ -34,6 +34,7 @@ Rectangle {
 
         GridView {
             id: grid
+            objectName: "thumbnailGrid"
             Layout.fillWidth: true
             Layout.fillHeight: true
             visible: panel.database.previewMode !== "none"
@@ -45,6 +46,7 @@ Rectangle {
             cellHeight: cellWidth + Theme.fontSmall * 2
             delegate: Item {
                 id: tile
+                objectName: "thumbnail_" + index
                 required property int index
                 required property string thumb
                 required property string label

@@ -99,6 +99,27 @@ KioskDialog {
                 objectName: "exportAnonymize"
                 implicitHeight: Theme.touch
                 implicitWidth: Theme.touch * 1.6
+                // On is the accent colour with the knob at the right, off a plain track with
+                // the knob at the left: the style's own greys look alike in either state.
+                indicator: Rectangle {
+                    implicitWidth: Theme.touch * 1.2
+                    implicitHeight: Math.round(Theme.touch * 0.6)
+                    x: anonymize.width - width - anonymize.rightPadding
+                    y: Math.round((anonymize.height - height) / 2)
+                    radius: height / 2
+                    color: anonymize.checked ? Theme.accent : Theme.buttonFill
+                    border.width: Theme.border
+                    border.color: anonymize.checked ? Theme.accent : Theme.borderColor
+                    Rectangle {
+                        readonly property real inset: 2 * Theme.border
+                        width: parent.height - 2 * inset
+                        height: width
+                        radius: width / 2
+                        y: inset
+                        x: anonymize.checked ? parent.width - width - inset : inset
+                        color: anonymize.checked ? Theme.accentText : Theme.textDim
+                    }
+                }
             }
         }
         RowLayout {

@@ -51,7 +51,12 @@ KioskDialog {
 
     buttons: [
         Item { Layout.fillWidth: true },
-        TouchButton { text: "Cancel"; implicitHeight: Theme.primary; onClicked: dialog.close() },
+        TouchButton {
+            objectName: "sendCancel"
+            text: "Cancel"
+            implicitHeight: Theme.primary
+            onClicked: dialog.close()
+        },
         TouchButton {
             objectName: "sendOk"
             text: "OK"
