@@ -296,7 +296,12 @@ class ViewerModel(QObject):  # type: ignore[operator]
 
     # -- key images ----------------------------------------------------------------------------
     def _current_uid(self) -> str:
-        return self._frame.entry.sop_uid if self._frame is not None else ""
+        """The image at the current index (the one the slider and overlay name), even while
+        its frame is still being decoded: a Key tap right after a swipe marks that image."""
+        viewer = self._viewer
+        if viewer is None or not len(viewer.stack):
+            return ""
+        return viewer.stack[min(self._index, len(viewer.stack) - 1)].sop_uid
 
     @Property(bool, notify=keyChanged, final=True)
     def keyImage(self) -> bool:
@@ -439,6 +444,7 @@ class ViewerModel(QObject):  # type: ignore[operator]
     @guarded("Could not show this image")
     async def step(self, delta: int) -> None:
         if self._go(self._index + delta):
+            self.keyChanged.emit()  # keyImage names the image at the new index
             await self.render()
 
     @asyncSlot(int)
@@ -446,6 +452,7 @@ class ViewerModel(QObject):  # type: ignore[operator]
     async def goTo(self, index: int) -> None:
         """Show image ``index`` (the slider)."""
         if self._go(index):
+            self.keyChanged.emit()  # keyImage names the image at the new index
             await self.render()
 
     @Slot(float)

@@ -199,6 +199,22 @@ class TestWindow:
 
 
 class TestSaveAndLoad:
+    def test_key_marks_the_image_moved_to_even_before_it_is_shown(
+        self, core: Core, viewer: ViewerModel, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        uid = _demo(core)
+        stack = SeriesStack.from_index(core.sessions, core.store, uid)
+        _open(viewer, loop, stack)
+        viewer.goTo(2)
+        loop.run_until_complete(asyncio.sleep(0))  # at index 2, its frame still decoding
+        assert viewer.index == 2
+        viewer.toggleKeyImage()
+        settle(loop)
+        assert viewer.index == 2 and viewer.keyImage and viewer.keyCount == 1
+        viewer.goTo(0)
+        settle(loop)
+        assert not viewer.keyImage
+
     def test_save_then_load_applies_the_view(
         self, core: Core, viewer: ViewerModel, loop: asyncio.AbstractEventLoop
     ) -> None:
