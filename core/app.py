@@ -35,7 +35,7 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
-from core.audit import AuditRecorder
+from core.audit.recorder import AuditRecorder
 from core.config import Settings
 from core.db import queries
 from core.db.engine import make_engine, make_sessionmaker, upgrade

@@ -5,17 +5,17 @@
 - ``xml``: an event as A.5 ``AuditMessage`` XML;
 - ``syslog``: RFC 5424 messages over TCP (octet counting, optional TLS) to a collector, durable;
 - ``subjects``: the studies and patients an action touched (index look-ups);
-- ``recorder``: ``AuditRecorder``, the core's one entry point (facades and bus subscribers).
+- ``recorder``: ``AuditRecorder``, the core's one entry point (facades and bus subscribers);
+  imported from ``core.audit.recorder`` (it uses this package's modules, so the package does
+  not import it back).
 """
 
 from core.audit.chain import AuditEntry, AuditTrail, VerifyResult
-from core.audit.recorder import AuditRecorder
 from core.audit.records import AuditEvent, StudySubject
 
 __all__ = [
     "AuditEntry",
     "AuditEvent",
-    "AuditRecorder",
     "AuditTrail",
     "StudySubject",
     "VerifyResult",
