@@ -14,7 +14,8 @@ import struct
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from pathlib import Path
+from typing import Any, BinaryIO, Literal, Protocol
 
 from pydicom import dcmread
 from pydicom.charset import convert_encodings, decode_bytes
@@ -22,6 +23,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import _read_file_meta_info
 from pydicom.tag import BaseTag
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
@@ -266,56 +268,89 @@ def _check_complete(ds: Dataset) -> None:
 
 
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT"}
+_SCAN_CHUNK = 1 << 20
+DEFER_BYTES = 1 << 20  # a file's values larger than this stay in it while its header is read
 _SEQ_DELIMITER = {
     True: b"\xfe\xff\xdd\xe0\x00\x00\x00\x00",
     False: b"\xff\xfe\xe0\xdd\x00\x00\x00\x00",
 }
 
 
-def _check_pixel_tail(ds: Dataset, data: bytes, pos: int) -> None:
-    """The pixel data element where a header-only parse stopped must be complete."""
-    if pos >= len(data):
+def _check_pixel_tail(ds: Dataset, fp: BinaryIO, pos: int, size: int) -> None:
+    """The pixel data element where a header-only parse stopped must be complete (``fp``
+    holds ``size`` bytes; only the element's header is read, and its end searched for)."""
+    if pos > size:
+        raise RejectedFile(f"truncated file: the data set ends past the file's {size} bytes")
+    if pos == size:
         return
+    fp.seek(pos)
+    head = fp.read(12)
     implicit, little = ds.original_encoding
     little = bool(little)
-    if not implicit and not (
-        data[pos + 4 : pos + 6].isalpha() and data[pos + 4 : pos + 6].isupper()
-    ):
+    if not implicit and not (head[4:6].isalpha() and head[4:6].isupper()):
         implicit = True  # mislabelled file: pydicom also falls back to implicit VR here
     order = "<" if little else ">"
     if implicit:
         header, length_at, length_size = 8, 4, 4
-    elif data[pos + 4 : pos + 6] in _LONG_VRS:
+    elif head[4:6] in _LONG_VRS:
         header, length_at, length_size = 12, 8, 4
     else:
         header, length_at, length_size = 8, 6, 2
-    if pos + header > len(data):
+    if pos + header > size:
         raise RejectedFile("truncated file: the pixel data element header is cut off")
     fmt = order + ("L" if length_size == 4 else "H")
-    (length,) = struct.unpack_from(fmt, data, pos + length_at)
+    (length,) = struct.unpack_from(fmt, head, length_at)
     if length == UNDEFINED_LENGTH:
-        if data.find(_SEQ_DELIMITER[little], pos + header) < 0:
+        if not _find(fp, pos + header, _SEQ_DELIMITER[little]):
             raise RejectedFile("truncated file: encapsulated pixel data has no end delimiter")
-    elif pos + header + length > len(data):
+    elif pos + header + length > size:
         raise RejectedFile(
             f"truncated file: pixel data declares {length} bytes,"
-            f" only {len(data) - pos - header} present"
+            f" only {size - pos - header} present"
         )
 
 
-def _read(data: bytes) -> tuple[Dataset, bool]:
-    """Header-only read of ``data`` (stops before pixel data, which is checked for
-    completeness). Returns the dataset and whether it had a valid Part 10 header."""
-    with warnings.catch_warnings():
+def _find(fp: BinaryIO, start: int, needle: bytes) -> bool:
+    """Whether ``needle`` occurs in ``fp`` at or after ``start`` (read in chunks)."""
+    fp.seek(start)
+    tail = b""
+    while chunk := fp.read(_SCAN_CHUNK):
+        if needle in tail + chunk:
+            return True
+        tail = chunk[-(len(needle) - 1) :]
+    return False
+
+
+def _check_deferred(ds: Dataset, size: int) -> None:
+    """Values left in the file (over ``DEFER_BYTES``) must end inside it."""
+    for tag, elem in ds._dict.items():
+        if (
+            isinstance(elem, RawDataElement)
+            and elem.value is None
+            and elem.length not in (UNDEFINED_LENGTH, 0)
+            and elem.value_tell + elem.length > size
+        ):
+            raise RejectedFile(
+                f"truncated file: element {tag} declares {elem.length} bytes,"
+                f" only {max(size - elem.value_tell, 0)} present"
+            )
+
+
+def _read(source: bytes | Path) -> tuple[Dataset, bool]:
+    """Header-only read of ``source`` (bytes, or a file read with values over
+    ``DEFER_BYTES`` left in it): stops before pixel data, which is checked for completeness.
+    Returns the dataset and whether it had a valid Part 10 header."""
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    with warnings.catch_warnings(), _open(source) as fp:
         warnings.simplefilter("ignore")
-        fp = io.BytesIO(data)
+        defer = None if isinstance(source, bytes) else DEFER_BYTES
         try:
-            ds = dcmread(fp, stop_before_pixels=True)
+            ds = dcmread(fp, stop_before_pixels=True, defer_size=defer)
             part10 = True
         except InvalidDicomError:
-            fp = io.BytesIO(data)
+            fp.seek(0)
             try:
-                ds = dcmread(fp, force=True, stop_before_pixels=True)
+                ds = dcmread(fp, force=True, stop_before_pixels=True, defer_size=defer)
             except Exception as exc:
                 raise RejectedFile(f"not a DICOM file ({exc})") from exc
             if len(ds) == 0 or "SOPInstanceUID" not in ds:
@@ -327,8 +362,15 @@ def _read(data: bytes) -> tuple[Dataset, bool]:
             raise RejectedFile(f"unreadable DICOM file: {exc}") from exc
         _check_meta(ds)
         _check_complete(ds)
-        _check_pixel_tail(ds, data, fp.tell())
+        if defer is not None:
+            _check_deferred(ds, size)
+        _check_pixel_tail(ds, fp, fp.tell(), size)
         return ds, part10
+
+
+def _open(source: bytes | Path) -> BinaryIO:
+    # A named file (not a wrapper of it): pydicom reads deferred values by the file's name.
+    return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
 
 
 def _meta_transfer_syntax(ds: Dataset) -> str:
@@ -436,6 +478,50 @@ def parse_instance(data: bytes) -> ParsedInstance:
     if _DatasetValues(stored).text("SOPInstanceUID") != header.sop_uid:
         raise RejectedFile("unreadable DICOM file: its data set cannot be read whole")
     return ParsedInstance(header, rewritten=rewritten)
+
+
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """What ``parse_instance_file`` found in a file on disk."""
+
+    header: InstanceHeader
+    # False: not a valid Part 10 file (no preamble, or no transfer syntax in its file meta);
+    # ``write_part10`` writes it with a complete file meta header, its data set as it is.
+    part10: bool
+
+
+def parse_instance_file(path: Path) -> ParsedFile:
+    """Validate and index-parse one file on disk, reading no more of it than its header (and
+    the header of its pixel data): memory stays bounded whatever the file's size. Raises
+    RejectedFile with a reason."""
+    ds, part10 = _read(path)
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and meta.get("MediaStorageSOPClassUID") == DICOMDIR_SOP_CLASS:
+        raise RejectedFile("a DICOMDIR is an index of media, not an image")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid values are indexed as found, not fatal
+        header = header_of(ds, _transfer_syntax_of(ds))
+    return ParsedFile(header, part10=part10 and bool(_meta_transfer_syntax(ds)))
+
+
+def write_part10(source: Path, header: InstanceHeader, out: Writable) -> None:
+    """Write ``source`` (a data set with no valid Part 10 header) to ``out`` as a Part 10 file:
+    a preamble and a complete file meta header for ``header``, then the source's data set
+    bytes as they are, copied in chunks (what the file meta said before is dropped)."""
+    out.write(encode_part10(Dataset(), header))  # an empty data set: the preamble and meta
+    with open(source, "rb") as fp:
+        head = fp.read(132)
+        fp.seek(132 if len(head) == 132 and head[128:] == b"DICM" else 0)
+        try:
+            _read_file_meta_info(fp)  # leaves ``fp`` where the data set starts
+        except Exception as exc:
+            raise RejectedFile(f"unreadable file meta information: {exc}") from exc
+        while chunk := fp.read(_SCAN_CHUNK):
+            out.write(chunk)
 
 
 def encode_part10(ds: Dataset, header: InstanceHeader) -> bytes:

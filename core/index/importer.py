@@ -9,11 +9,13 @@ The media may be broken or hostile (README, "Command line": hostile or broken me
   device never ends), and a file swapped for a FIFO after the check is refused by ``fstat``.
 - Symbolic links are not followed out of the chosen folder (nor out of a DICOMDIR's folder);
   each such link is rejected with that reason, and so is a folder that cannot be listed.
-- A file or zip member holds at most ``MAX_FILE_BYTES`` (it is read whole into memory to be
-  parsed), a DICOMDIR at most ``MAX_DICOMDIR_BYTES``. A zip's members may announce at most
-  ``ZIP_MAX_TOTAL_BYTES`` in all, and a member over ``ZIP_RATIO_FROM_BYTES`` may not expand
-  more than ``ZIP_MAX_RATIO`` times (a zip bomb). Smaller members have no ratio limit: a blank
-  image deflates about 1000:1 and is legitimate, and the total bounds what they can add up to.
+- A file or zip member holds at most ``MAX_FILE_BYTES``, a DICOMDIR at most
+  ``MAX_DICOMDIR_BYTES``. A file or member is never held in memory whole: it is copied into
+  the store in chunks (a spooled ``.part`` file) and only the copy's header is parsed.
+  A zip's members may announce at most ``ZIP_MAX_TOTAL_BYTES`` in all, and a member over
+  ``ZIP_RATIO_FROM_BYTES`` may not expand more than ``ZIP_MAX_RATIO`` times (a zip bomb).
+  Smaller members have no ratio limit: a blank image deflates about 1000:1 and is
+  legitimate, and the total bounds what they can add up to.
 - Sizes in a zip's headers can lie. Reading stops at the size the header announces, which
   passed the limits: a member that expands further is rejected (as ``zipfile`` does for stored
   and deflated members, whose decompression it already bounds per read). bzip2 and LZMA
@@ -27,6 +29,7 @@ The limits are module constants, read when used (tests lower them).
 from __future__ import annotations
 
 import bz2
+import errno
 import logging
 import lzma
 import os
@@ -47,10 +50,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import Instance
-from core.dicom.header import ParsedInstance, parse_instance
+from core.dicom.header import InstanceHeader, parse_instance_file, write_part10
 from core.errors import RejectedFile, StoreError, StoreFullError
 from core.index.intake import Intake
 from core.index.writer import IngestItem, Outcome
+from core.store.files import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +99,10 @@ class Source:
     root: Path | None = None  # the chosen folder (resolved) the file must stay under
     index: int | None = None  # the member's place in the archive (names can repeat)
 
-    def read(self) -> bytes:
+    def copy_to(self, out: _Spool) -> int:
+        """Copy the file's bytes to ``out`` in chunks; how many. RejectedFile past a limit."""
         if self.member is None:
-            return read_regular(self.path, self.root, MAX_FILE_BYTES)
+            return copy_regular(self.path, self.root, MAX_FILE_BYTES, out)
         with open_regular(self.path, self.root) as fh, zipfile.ZipFile(fh) as archive:
             if self.index is None:
                 info = archive.getinfo(self.member)
@@ -106,7 +111,31 @@ class Source:
             reason = _member_over_limit(info)  # the archive may have changed since it was listed
             if reason is not None:
                 raise RejectedFile(reason)
-            return _read_member(archive, fh, info)
+            return _copy_member(archive, fh, info, out)
+
+
+class _Cancelled(Exception):
+    """The import was cancelled while a file was being copied."""
+
+
+class _Spool:
+    """Where one source's bytes go (a spooled file in the store's ``incoming/``): a failed
+    write is the store's error (a full disk stops the import), not the source's, and a
+    cancel stops the copy between two chunks."""
+
+    def __init__(self, fh: IO[bytes], cancel: threading.Event | None) -> None:
+        self._fh = fh
+        self._cancel = cancel
+
+    def write(self, data: bytes) -> None:
+        if self._cancel is not None and self._cancel.is_set():
+            raise _Cancelled
+        try:
+            self._fh.write(data)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreFullError("the disk holding the store is full") from exc
+            raise StoreError(f"cannot write to the store: {exc.strerror}") from exc
 
 
 def _describe(exc: BaseException) -> str:
@@ -115,16 +144,20 @@ def _describe(exc: BaseException) -> str:
 
 def _read_capped(fh: IO[bytes], limit: int, reason: str) -> bytes:
     """Read ``fh`` to its end, but never more than ``limit`` bytes (sizes announced can lie)."""
-    chunks: list[bytes] = []
+    out = BytesIO()
+    _copy_capped(fh, out, limit, reason)
+    return out.getvalue()
+
+
+def _copy_capped(fh: IO[bytes], out: _Spool | BytesIO, limit: int, reason: str) -> int:
+    """Copy ``fh`` to its end, but never more than ``limit`` bytes; how many."""
     size = 0
-    while True:
-        chunk = fh.read(READ_CHUNK)
-        if not chunk:
-            return b"".join(chunks)
+    while chunk := fh.read(READ_CHUNK):
         size += len(chunk)
         if size > limit:
             raise RejectedFile(reason)
-        chunks.append(chunk)
+        out.write(chunk)
+    return size
 
 
 def unsafe_reason(path: Path, root: Path | None) -> str | None:
@@ -163,11 +196,19 @@ def open_regular(path: Path, root: Path | None) -> IO[bytes]:
 
 def read_regular(path: Path, root: Path | None, limit: int) -> bytes:
     """The bytes of a regular file under ``root``, rejected if it holds more than ``limit``."""
+    out = BytesIO()
+    copy_regular(path, root, limit, out)
+    return out.getvalue()
+
+
+def copy_regular(path: Path, root: Path | None, limit: int, out: _Spool | BytesIO) -> int:
+    """Copy a regular file under ``root`` to ``out``, rejected if it holds more than
+    ``limit``; how many bytes."""
     reason = f"larger than {limit} bytes (the per-file limit)"
     with open_regular(path, root) as fh:
         if os.fstat(fh.fileno()).st_size > limit:
             raise RejectedFile(reason)
-        return _read_capped(fh, limit, reason)  # a file may grow while it is read
+        return _copy_capped(fh, out, limit, reason)  # a file may grow while it is read
 
 
 # -- zip members ----------------------------------------------------------------------------------
@@ -273,12 +314,15 @@ def _raw_member(fh: IO[bytes], info: zipfile.ZipInfo) -> Iterator[bytes]:
         yield chunk
 
 
-def _read_bounded(fh: IO[bytes], info: zipfile.ZipInfo, decompressor: _Decompressor) -> bytes:
-    """Decompress a member, never producing more than one byte past its announced size."""
+def _copy_bounded(
+    fh: IO[bytes], info: zipfile.ZipInfo, decompressor: _Decompressor, out: _Spool
+) -> int:
+    """Decompress a member to ``out``, never producing more than one byte past its announced
+    size; how many bytes."""
     limit = info.file_size
     lying = f"zip member expands beyond the {limit} bytes its header announces"
-    chunks: list[bytes] = []
     size = 0
+    crc = 0
     for compressed in _raw_member(fh, info):
         data = compressed
         while not decompressor.eof:  # each step yields at most READ_CHUNK bytes
@@ -287,31 +331,35 @@ def _read_bounded(fh: IO[bytes], info: zipfile.ZipInfo, decompressor: _Decompres
             size += len(piece)
             if size > limit:
                 raise RejectedFile(lying)
-            chunks.append(piece)
+            crc = zlib.crc32(piece, crc)
+            out.write(piece)
             if decompressor.needs_input:
                 break
         if decompressor.eof:
             break
-    result = b"".join(chunks)
     if size != limit:
         raise RejectedFile(f"zip member holds {size} bytes, its header announces {limit}")
-    if zlib.crc32(result) != info.CRC:
+    if crc != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-    return result
+    return size
 
 
-def _read_member(archive: zipfile.ZipFile, fh: IO[bytes], info: zipfile.ZipInfo) -> bytes:
-    """One member's bytes, at most its announced size (which passed the per-file limit)."""
+def _copy_member(
+    archive: zipfile.ZipFile, fh: IO[bytes], info: zipfile.ZipInfo, out: _Spool
+) -> int:
+    """Copy one member's bytes to ``out``: at most its announced size (which passed the
+    per-file limit)."""
     if info.compress_type in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
         if info.flag_bits & _ENCRYPTED:
             raise RejectedFile("encrypted zip member (not read)")
         if info.compress_type == zipfile.ZIP_BZIP2:
-            return _read_bounded(fh, info, bz2.BZ2Decompressor())
-        return _read_bounded(fh, info, _ZipLZMA(info.file_size))
-    # Stored and deflated: zipfile yields at most the announced size, one bounded step a read.
+            return _copy_bounded(fh, info, bz2.BZ2Decompressor(), out)
+        return _copy_bounded(fh, info, _ZipLZMA(info.file_size), out)
+    # Stored and deflated: zipfile yields at most the announced size, one bounded step a read,
+    # and checks the CRC at the end.
     with archive.open(info) as member:
         lying = f"zip member expands beyond the {info.file_size} bytes its header announces"
-        return _read_capped(member, info.file_size, lying)
+        return _copy_capped(member, out, info.file_size, lying)
 
 
 @dataclass(frozen=True)
@@ -321,8 +369,9 @@ class MemorySource:
     display: str
     data: bytes
 
-    def read(self) -> bytes:
-        return self.data
+    def copy_to(self, out: _Spool) -> int:
+        out.write(self.data)
+        return len(self.data)
 
 
 @dataclass
@@ -505,32 +554,79 @@ def _walk(
             add_file(Path(dirpath) / name, root)
 
 
-def _read_and_parse(source: Source | MemorySource) -> tuple[ParsedInstance, bytes] | str:
-    """A source's parsed header and bytes, or why it is rejected: whatever one file raises,
-    the import goes on. Failures other than the documented refusals are logged (type only;
-    the file's name may be a patient's, so it is logged at DEBUG)."""
+@dataclass(frozen=True)
+class _Spooled:
+    """A source copied into the store's ``incoming/`` as a spooled (``.part``) file, parsed."""
+
+    display: str
+    header: InstanceHeader
+    part: Path
+    size: int
+
+
+def _spool_and_parse(
+    source: Source | MemorySource, store: FileStore, cancel: threading.Event | None
+) -> _Spooled | str:
+    """Copy a source into the store in chunks and parse the copy's header (memory stays
+    bounded by a chunk and a header, whatever the file's size); or why it is rejected:
+    whatever one file raises, the import goes on. Failures other than the documented refusals
+    are logged (type only; the file's name may be a patient's, so it is logged at DEBUG).
+
+    A full disk (StoreFullError) and a cancel (_Cancelled) stop the import: they are raised."""
+    part, fh = store.open_spool()
+    step = "reading"
     try:
-        data = source.read()
-    except RejectedFile as exc:
-        return exc.reason
-    except MemoryError as exc:
-        _unexpected("reading", source.display, exc)
-        return "cannot read: out of memory"
-    except ZIP_ERRORS as exc:
-        return f"cannot read: {_describe(exc)}"
-    except Exception as exc:
-        _unexpected("reading", source.display, exc)
-        return f"cannot read: {_describe(exc)}"
+        with fh:
+            size = source.copy_to(_Spool(fh, cancel))
+        step = "parsing"
+        parsed = parse_instance_file(part)
+        if not parsed.part10:  # store it with a complete file meta header
+            part = _rewritten(store, part, parsed.header, cancel)
+            size = part.stat().st_size
+        return _Spooled(source.display, parsed.header, part, size)
+    except BaseException as exc:
+        part.unlink(missing_ok=True)
+        if isinstance(exc, StoreFullError | _Cancelled) or not isinstance(exc, Exception):
+            raise
+        return _rejection(step, source.display, exc)
+
+
+def _rewritten(
+    store: FileStore, part: Path, header: InstanceHeader, cancel: threading.Event | None
+) -> Path:
+    """``part`` written again as a Part 10 file (its data set bytes unchanged); the old part
+    is removed. What is stored must read back as this instance."""
+    new, fh = store.open_spool()
     try:
-        return parse_instance(data), data
-    except RejectedFile as exc:
+        with fh:
+            write_part10(part, header, _Spool(fh, cancel))
+        try:
+            again = parse_instance_file(new)
+        except RejectedFile as exc:
+            raise RejectedFile(f"unreadable DICOM file: re-encoded, {exc.reason}") from exc
+        if not again.part10 or again.header.sop_uid != header.sop_uid:
+            raise RejectedFile("unreadable DICOM file: its data set cannot be read whole")
+    except BaseException:
+        new.unlink(missing_ok=True)
+        raise
+    finally:
+        part.unlink(missing_ok=True)
+    return new
+
+
+def _rejection(step: str, display: str, exc: Exception) -> str:
+    """Why a source is rejected, for what reading or parsing it raised."""
+    if isinstance(exc, RejectedFile):
         return exc.reason
-    except MemoryError as exc:
-        _unexpected("parsing", source.display, exc)
-        return "unreadable DICOM file: out of memory"
-    except Exception as exc:
-        _unexpected("parsing", source.display, exc)
-        return f"unreadable DICOM file: {_describe(exc)}"
+    if isinstance(exc, StoreError):  # the store could not take it (not the source's fault)
+        return str(exc)
+    what = "cannot read" if step == "reading" else "unreadable DICOM file"
+    if step == "reading" and isinstance(exc, ZIP_ERRORS) and not isinstance(exc, MemoryError):
+        return f"{what}: {_describe(exc)}"
+    _unexpected(step, display, exc)
+    if isinstance(exc, MemoryError):
+        return f"{what}: out of memory"
+    return f"{what}: {_describe(exc)}"
 
 
 def _unexpected(step: str, display: str, exc: Exception) -> None:
@@ -573,71 +669,86 @@ class Importer:
         problems = problems or []
         summary = ImportSummary(total=len(sources) + len(problems))
         summary.rejected.extend(problems)
-        pending: list[tuple[str, ParsedInstance, bytes]] = []
+        pending: list[_Spooled] = []
         done = len(problems)
-        for source in sources:
-            if cancel is not None and cancel.is_set():
-                summary.cancelled = True
-                break
-            outcome = _read_and_parse(source)
-            if isinstance(outcome, str):
-                summary.rejected.append((source.display, outcome))
-            else:
-                pending.append((source.display, *outcome))
-            del outcome  # the file's bytes are held by ``pending`` alone
-            done += 1
-            full = len(pending) >= self.batch_size or sum(len(d) for *_, d in pending) > BATCH_BYTES
-            if full and not self._flush(pending, summary, source_name):
-                break
-            if progress is not None:
-                progress(
-                    ImportProgress(
-                        done,
-                        summary.total,
-                        summary.imported,
-                        summary.duplicates,
-                        len(summary.rejected),
-                        source.display,
-                    )
+        try:
+            for source in sources:
+                if cancel is not None and cancel.is_set():
+                    summary.cancelled = True
+                    break
+                try:
+                    outcome = _spool_and_parse(source, self.writer.store, cancel)
+                except _Cancelled:
+                    summary.cancelled = True
+                    break
+                except StoreFullError as exc:
+                    summary.stopped = str(exc)
+                    summary.rejected.append((source.display, str(exc)))
+                    break
+                if isinstance(outcome, str):
+                    summary.rejected.append((source.display, outcome))
+                else:
+                    pending.append(outcome)
+                done += 1
+                full = (
+                    len(pending) >= self.batch_size
+                    or sum(item.size for item in pending) > BATCH_BYTES
                 )
-        self._flush(pending, summary, source_name)
+                if full and not self._flush(pending, summary, source_name):
+                    break
+                if progress is not None:
+                    progress(
+                        ImportProgress(
+                            done,
+                            summary.total,
+                            summary.imported,
+                            summary.duplicates,
+                            len(summary.rejected),
+                            source.display,
+                        )
+                    )
+            self._flush(pending, summary, source_name)
+        finally:
+            for item in pending:  # what a full store or an error left unindexed
+                item.part.unlink(missing_ok=True)
         return summary
 
-    def _flush(
-        self,
-        pending: list[tuple[str, ParsedInstance, bytes]],
-        summary: ImportSummary,
-        source_name: str,
-    ) -> bool:
-        """Copy a batch into incoming/, make it durable, index it. False if the store is full."""
+    def _flush(self, pending: list[_Spooled], summary: ImportSummary, source_name: str) -> bool:
+        """Give a batch of spooled files their incoming names, make them durable, index them.
+        False if the store is full."""
         if not pending:
             return True
-        known = self._known([parsed.header.sop_uid for _, parsed, _ in pending])
+        known = self._known([item.header.sop_uid for item in pending])
         items: list[IngestItem] = []
         ok = True
-        for display, parsed, data in pending:
-            if parsed.header.sop_uid in known:
+        store = self.writer.store
+        while pending:
+            item = pending.pop(0)
+            if item.header.sop_uid in known:
                 summary.duplicates += 1
+                item.part.unlink(missing_ok=True)
                 continue
-            payload = parsed.rewritten if parsed.rewritten is not None else data
             try:
-                incoming = self.writer.store.write_incoming(payload, len(payload), durable=False)
+                incoming = store.keep_spooled(item.part, item.size)
             except StoreFullError as exc:
                 summary.stopped = str(exc)
-                summary.rejected.append((display, str(exc)))
+                summary.rejected.append((item.display, str(exc)))
                 ok = False
                 break
             except StoreError as exc:
-                summary.rejected.append((display, str(exc)))
+                summary.rejected.append((item.display, str(exc)))
                 continue
             items.append(
                 IngestItem(
-                    incoming, parsed.header, len(payload), source=source_name, source_detail=display
+                    incoming,
+                    item.header,
+                    item.size,
+                    source=source_name,
+                    source_detail=item.display,
                 )
             )
-        pending.clear()
         if items:
-            self.writer.store.sync()
+            store.sync()
             for outcome in self.intake.write(items):
                 if outcome in (Outcome.STORED, Outcome.REPLACED):
                     summary.imported += 1

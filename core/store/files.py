@@ -204,6 +204,24 @@ class FileStore:
         except OSError as exc:
             raise self._incoming_error(exc) from exc
 
+    def keep_spooled(self, part: Path, size: int) -> Path:
+        """Give a closed, complete spooled file its incoming name, without a sync: a batch
+        calls ``sync`` once before it indexes (an import's). StoreFullError when the limit
+        would be exceeded (the file is removed)."""
+        try:
+            self._reserve(size)
+        except StoreFullError:
+            part.unlink(missing_ok=True)
+            raise
+        final = part.with_suffix(".dcm")
+        try:
+            os.replace(part, final)
+        except OSError as exc:
+            self.release(size)
+            part.unlink(missing_ok=True)
+            raise self._incoming_error(exc) from exc
+        return final
+
     def commit_spool(self, part: Path, fh: BinaryIO, size: int) -> Path:
         """Make a spooled file durable (fsync setting) and give it its incoming name."""
         try:

@@ -49,6 +49,7 @@ from core.index import importer
 from core.index.importer import Importer, ImportSummary, collect_sources
 from core.index.writer import IngestItem, Outcome
 from core.net import dimse
+from core.store.files import FileStore
 from tests.fuzz.corpus import MEDIA
 
 MAX_PDU = 1 << 20  # the max_length the PDU targets read with (1 MiB)
@@ -342,17 +343,11 @@ def _workdir() -> Path:
     return path
 
 
-class _Store:
-    """The file store's batch interface, writing nothing (the parsers are under test)."""
+class _Store(FileStore):
+    """The file store without syncs (the parsers are under test, not the disk)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def write_incoming(self, chunks: object, size: int, **_options: bool) -> Path:
-        return self.root / "incoming.dcm"
-
-    def sync(self) -> None:
-        return None
+        super().__init__(root, fsync=False)
 
 
 class _Writer:
@@ -369,6 +364,11 @@ class _Intake:
         self.writer = _Writer(root)
 
     def write(self, items: Sequence[IngestItem]) -> list[Outcome]:
+        store = self.writer.store
+        for item in items:  # nothing keeps what is "stored"
+            if item.incoming is not None:
+                item.incoming.unlink(missing_ok=True)
+            store.release(item.size)
         return [Outcome.STORED for _ in items]
 
 

@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
@@ -358,14 +359,14 @@ class TestOneBadFile:
         uids = _valid(folder, 3)
         bad = folder / "corrupt.dcm"
         bad.write_bytes(encode(make_dataset()))
-        real = importer.parse_instance
+        real = importer.parse_instance_file
 
-        def parse(data: bytes) -> object:
-            if data == bad.read_bytes():
+        def parse(path: Path) -> object:  # the copy of each file in the store is parsed
+            if path.read_bytes() == bad.read_bytes():
                 raise error
-            return real(data)
+            return real(path)
 
-        monkeypatch.setattr(importer, "parse_instance", parse)
+        monkeypatch.setattr(importer, "parse_instance_file", parse)
         summary = core.importer.run([folder])
         assert summary.imported == 3
         assert _stored_uids(core) == set(uids)
@@ -379,14 +380,14 @@ class TestOneBadFile:
         uids = _valid(folder, 2)
         huge = folder / "huge.dcm"
         huge.write_bytes(encode(make_dataset()))
-        real = Source.read
+        real = Source.copy_to
 
-        def read(self: Source) -> bytes:
+        def copy_to(self: Source, out: Any) -> int:
             if self.path == huge:
                 raise MemoryError
-            return real(self)
+            return real(self, out)
 
-        monkeypatch.setattr(Source, "read", read)
+        monkeypatch.setattr(Source, "copy_to", copy_to)
         summary = core.importer.run([folder])
         assert summary.imported == 2
         assert _stored_uids(core) == set(uids)
