@@ -15,6 +15,8 @@ send one JSON object per line and get one JSON object back per line:
   (each step a Qt property), as JSON
 - ``{"op": "rows", "level": "patient"}``: the cells of every row a level model holds
 - ``{"op": "idle"}``: whether no task runs on the loop and no level is loading
+- ``{"op": "input"}``: how many mouse button releases the window has received (a test waits
+  for its tap's release to have arrived before it reads what the tap did)
 
 It only reads: nothing here changes the kiosk, so a test drives it through the X server as a
 user would. Nothing in ``core`` knows of it; the kiosk never starts it without the variable.
@@ -29,7 +31,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF
+from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtQuick import QQuickItem, QQuickWindow
 
@@ -99,6 +101,14 @@ class Probe(QObject):
             raise RuntimeError(f"probe: cannot listen on {path}: {self._server.errorString()}")
         self._server.newConnection.connect(self._accept)
         self._buffers: dict[QLocalSocket, bytes] = {}
+        self._releases = 0
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        """Count the window's mouse releases; every event goes on to the window unchanged."""
+        if event.type() == QEvent.Type.MouseButtonRelease:
+            self._releases += 1
+        return False
 
     def close(self) -> None:
         self._server.close()
@@ -146,6 +156,8 @@ class Probe(QObject):
             return {"rows": self._rows(str(request["level"]))}
         if op == "idle":
             return {"idle": self._idle()}
+        if op == "input":
+            return {"releases": self._releases}
         return {"error": f"unknown op {op!r}"}
 
     def _window_info(self) -> dict[str, Any]:

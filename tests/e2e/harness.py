@@ -402,7 +402,19 @@ class KioskScreen:
         """A press and release at screen pixel (x, y), which must be on the screen."""
         if not (0 <= x < self.width and 0 <= y < self.height):
             raise AssertionError(f"({x:.0f}, {y:.0f}) is off the {self.size} screen")
+        before = self.releases()
         self.xserver.xdotool("mousemove", str(round(x)), str(round(y)), "click", "1")
+        self.await_release(before)
+
+    def releases(self) -> int:
+        """How many mouse releases the window has received so far."""
+        return int(self.kiosk.ask("input")["releases"])
+
+    def await_release(self, before: int) -> None:
+        """Until the window has received a release after the ``before`` counted: what a tap or
+        a drag did has then been done (the X server delivers its events to the kiosk on its own
+        time, so a question asked at once could be answered before the kiosk saw the tap)."""
+        wait_until(lambda: self.releases() > before, "the window to receive the mouse release")
 
     def tap(self, name: str) -> Item:
         """Tap the centre of the visible, enabled item named ``name`` (waits for it)."""

@@ -177,6 +177,7 @@ def drag(kiosk: KioskScreen, start: tuple[float, float], end: tuple[float, float
     for x, y in (start, end):
         assert 0 <= x < kiosk.width and 0 <= y < kiosk.height, f"({x}, {y}) is off the screen"
     xdotool = kiosk.xserver.xdotool
+    before = kiosk.releases()
     xdotool("mousemove", str(round(start[0])), str(round(start[1])))
     xdotool("mousedown", "1")
     try:
@@ -186,6 +187,7 @@ def drag(kiosk: KioskScreen, start: tuple[float, float], end: tuple[float, float
             xdotool("mousemove", str(round(x)), str(round(y)))
     finally:
         xdotool("mouseup", "1")
+    kiosk.await_release(before)
 
 
 def painted_image(kiosk: KioskScreen) -> tuple[float, float, float, float]:
