@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
@@ -32,10 +32,12 @@ from sqlalchemy.sql.elements import BindParameter
 
 from core.db.models import Instance, Patient, Series, Study
 from core.db.patterns import fold
-from core.dicom.header import InstanceHeader, parse_instance
 from core.errors import KioskError, NotFoundError, RejectedFile
 from core.events import ChangeBus, IndexChanged, LocalBus
 from core.store.files import FileStore
+
+if TYPE_CHECKING:  # pydicom is loaded only when a header is read (recover, the importer)
+    from core.dicom.header import InstanceHeader
 
 log = logging.getLogger(__name__)
 
@@ -300,27 +302,30 @@ class IndexWriter:
     def recover(self, batch_size: int = 200) -> tuple[int, list[tuple[Path, str]]]:
         """Index files left in ``incoming/`` by a crash; return (indexed, rejected)."""
         pending = self.store.pending()
+        if not pending:
+            return 0, []  # the usual start: nothing to read, pydicom stays unloaded
+        from core.dicom.header import parse_instance_file
+
         indexed = 0
         rejected: list[tuple[Path, str]] = []
         batch: list[IngestItem] = []
-        for path in pending:
+        for path in pending:  # each read as far as its header (a file may be 2 GiB)
             try:
-                data = path.read_bytes()
-                parsed = parse_instance(data)
+                parsed = parse_instance_file(path)
+                size = path.stat().st_size
             except (RejectedFile, OSError) as exc:
                 reason = exc.reason if isinstance(exc, RejectedFile) else str(exc)
                 log.error("incoming file %s cannot be indexed: %s; moved aside", path.name, reason)
                 rejected.append((path, reason))
                 path.rename(path.with_suffix(".rejected"))
                 continue
-            batch.append(IngestItem(path, parsed.header, len(data), source="recovered"))
+            batch.append(IngestItem(path, parsed.header, size, source="recovered"))
             if len(batch) >= batch_size:
                 indexed += sum(o != Outcome.DUPLICATE for o in self.write_batch(batch))
                 batch = []
         if batch:
             indexed += sum(o != Outcome.DUPLICATE for o in self.write_batch(batch))
-        if pending:
-            log.info("recovered %d incoming files after an interrupted run", indexed)
+        log.info("recovered %d incoming files after an interrupted run", indexed)
         return indexed, rejected
 
 

@@ -8,7 +8,11 @@ Ingest is two-phase so that an acknowledged image survives a crash at any moment
    stays valid), commits the index row, then ``discard``s the incoming name.
 
 On start, everything still in ``incoming/`` is indexed again (``pending``); ``.part`` files are
-half-written by definition and removed.
+half-written by definition and removed. Several processes may share a store (the kiosk, and
+``dicom-kiosk import`` run beside it): each names its incoming files ``p<pid>-<random>`` and
+holds an ``flock`` on the store's ``.owners/p<pid>.lock`` while it lives, so a process that
+starts leaves the files of a live one alone (half-written, or about to be indexed by their
+owner) and takes over only those of a process that is gone.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import logging
 import os
 import re
@@ -41,6 +46,9 @@ if _LIBC is not None and not hasattr(_LIBC, "syncfs"):
 UID_RE = re.compile(r"^[0-9.]{1,64}$")
 _COPY_CHUNK = 1 << 20
 _CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+_OWNED = re.compile(r"^p(\d+)-")
+_owner_locks: dict[tuple[Path, int], int] = {}  # (incoming folder, pid) -> the held lock's fd
+_owner_guard = threading.Lock()
 
 
 def validate_uid(uid: str, what: str = "UID") -> str:
@@ -57,6 +65,7 @@ class FileStore:
     def __init__(self, root: Path, *, fsync: bool = True, max_bytes: int = 0) -> None:
         self.root = root
         self.incoming_dir = root / "incoming"
+        self.owners_dir = root / ".owners"  # who wrote incoming files (pending())
         self.fsync = fsync
         self.max_bytes = max_bytes
         self._used = 0
@@ -107,7 +116,7 @@ class FileStore:
         """
         if reserve:
             self._reserve(size)
-        name = uuid.uuid4().hex
+        name = self._new_name()
         part = self.incoming_dir / f"{name}.part"
         final = self.incoming_dir / f"{name}.dcm"
         try:
@@ -198,7 +207,7 @@ class FileStore:
 
         Until ``commit_spool`` it is half-written: removed by ``pending`` at the next start,
         never indexed."""
-        part = self.incoming_dir / f"{uuid.uuid4().hex}.part"
+        part = self.incoming_dir / f"{self._new_name()}.part"
         try:
             return part, open(part, "wb")  # noqa: SIM115 - closed by commit_spool/discard
         except OSError as exc:
@@ -255,15 +264,73 @@ class FileStore:
         return self.write_incoming(iter(lambda: source.read(_COPY_CHUNK), b""), size)
 
     def pending(self) -> list[Path]:
-        """Complete incoming files not yet indexed (after a crash); removes half-written ones."""
+        """Complete incoming files not yet indexed (after a crash); removes half-written ones.
+
+        The files of another process that is still running are left to it (module docstring)."""
         pending: list[Path] = []
+        alive: dict[int, bool] = {}
         for entry in sorted(self.incoming_dir.iterdir()):
+            match = _OWNED.match(entry.name)
+            if match is not None and entry.suffix in (".part", ".dcm"):
+                pid = int(match.group(1))
+                if pid not in alive:
+                    alive[pid] = pid != os.getpid() and self._owner_alive(pid)
+                if alive[pid]:
+                    continue
             if entry.suffix == ".part":
                 log.warning("removing half-written file %s", entry.name)
                 entry.unlink(missing_ok=True)
             elif entry.suffix == ".dcm":
                 pending.append(entry)
+        for lock in self.owners_dir.glob("p*.lock"):  # of owners that are gone
+            owner = lock.stem[1:]
+            if owner.isdigit() and int(owner) != os.getpid() and not alive.get(int(owner)):
+                if not self._owner_alive(int(owner)):
+                    lock.unlink(missing_ok=True)
         return pending
+
+    def _new_name(self) -> str:
+        """A new incoming name of this process, ``p<pid>-<random>``; takes the owner lock."""
+        pid = os.getpid()
+        key = (self.incoming_dir, pid)
+        with _owner_guard:
+            if key not in _owner_locks:
+                _owner_locks[key] = self._take_owner_lock(pid)  # held for the life of the process
+        return f"p{pid}-{uuid.uuid4().hex}"
+
+    def _take_owner_lock(self, pid: int) -> int:
+        """Create and lock ``p<pid>.lock``; again if another process removed it meanwhile
+        (it took the file for a gone owner's between our create and our lock)."""
+        self.owners_dir.mkdir(exist_ok=True)
+        path = self.owners_dir / f"p{pid}.lock"
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return fd  # no flock here: pending() takes our files for a gone owner's
+            try:
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+
+    def _owner_alive(self, pid: int) -> bool:
+        """Whether the process ``pid`` that wrote incoming files still holds its lock."""
+        try:
+            fd = os.open(self.owners_dir / f"p{pid}.lock", os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)  # closing drops a lock taken here
+        return False
 
     # -- phase 2: final placement ------------------------------------------------------------
     @staticmethod

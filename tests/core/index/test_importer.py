@@ -152,7 +152,8 @@ class TestHostileInput:
         data_dir = core.settings.data_dir
         outside = [p for p in tmp_path.rglob("*") if p.is_file() and data_dir not in p.parents]
         assert outside == [path]
-        assert [p for p in core.store.root.rglob("*") if p.is_file()] == []
+        stored = [p for p in core.store.root.rglob("*") if p.is_file()]
+        assert [p for p in stored if core.store.owners_dir not in p.parents] == []
 
     def test_store_limit_stops_cleanly(self, data_dir: Path, tmp_path: Path) -> None:
         settings = load_settings(data_dir, {"fsync": False, "max_store_bytes": 2_000})
