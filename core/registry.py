@@ -1,4 +1,10 @@
-"""The remote nodes registry: peers we send to, move to, and accept associations from."""
+"""The remote nodes registry: peers we send to, move to, and accept associations from.
+
+A node's AE title can be bound to its TLS client certificate (``tls_peer_fingerprint``, the
+SHA-256 fingerprint of that certificate): the node then accepts an association calling that
+AE title only over TLS, from a client showing that certificate (core.net.tls.binding_refusal,
+applied by core.node.reception before either receive path serves the association).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.models import RemoteNode
 from core.errors import ConfigError, NotFoundError
-from core.net.tls import TlsClientConfig
+from core.net.tls import TlsClientConfig, parse_fingerprint, show_fingerprint
 
 RetrieveMethod = Literal["move", "get"]
 SERVICES: tuple[str, ...] = ("store", "find", "retrieve")
@@ -45,6 +51,8 @@ class NodeInfo:
     tls_ca_file: str = ""
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    # its AE title is bound to the client certificate with this SHA-256 fingerprint ("": not)
+    tls_peer_fingerprint: str = ""
 
     def allows(self, service: str) -> bool:
         return service in self.allowed
@@ -71,6 +79,8 @@ class NodeInfo:
                 "cert_file": self.tls_cert_file,
                 "key_file": self.tls_key_file,
             }
+        if self.tls_peer_fingerprint:
+            data["tls_peer_fingerprint"] = show_fingerprint(self.tls_peer_fingerprint)
         return data
 
 
@@ -87,6 +97,7 @@ def _info(row: RemoteNode) -> NodeInfo:
         row.tls_ca_file or "",
         row.tls_cert_file or "",
         row.tls_key_file or "",
+        row.tls_peer_fingerprint or "",
     )
 
 
@@ -166,13 +177,17 @@ class NodeRegistry:
         allowed: str | Iterable[str] = SERVICES,
         *,
         tls: TlsClientConfig | None = None,
+        tls_peer_cert: str = "",
     ) -> NodeInfo:
-        """Register a node; with ``tls``, our associations with it run over TLS."""
+        """Register a node; with ``tls``, our associations with it run over TLS; with
+        ``tls_peer_cert`` (a PEM certificate file or its SHA-256 fingerprint), associations
+        calling its AE title must come over TLS with that client certificate."""
         ae_title = ae_title.strip()
         _check(name, ae_title, host, port, retrieve_method)
         if tls is not None:
             _check_tls(True, tls.ca_file, tls.cert_file, tls.key_file)
         services = parse_services(allowed)
+        fingerprint = parse_fingerprint(tls_peer_cert)
         with self._sessions.begin() as session:
             if session.scalar(select(RemoteNode.id).where(RemoteNode.name == name)):
                 raise ConfigError(f"a remote node named {name!r} exists already")
@@ -188,6 +203,7 @@ class NodeRegistry:
                 tls_ca_file=tls.ca_file if tls else "",
                 tls_cert_file=tls.cert_file if tls else "",
                 tls_key_file=tls.key_file if tls else "",
+                tls_peer_fingerprint=fingerprint,
                 created_at=now,
                 updated_at=now,
             )
@@ -196,6 +212,10 @@ class NodeRegistry:
             return _info(row)
 
     def edit(self, name: str, **changes: Any) -> NodeInfo:
+        """Change the fields given (None: unchanged); ``tls_peer_cert`` rebinds its AE title
+        to a certificate (a PEM file or a fingerprint; ``""`` removes the binding)."""
+        peer_cert = changes.get("tls_peer_cert")
+        fingerprint = parse_fingerprint(peer_cert) if peer_cert is not None else None
         with self._sessions.begin() as session:
             row = session.scalar(select(RemoteNode).where(RemoteNode.name == name))
             if row is None:
@@ -222,6 +242,8 @@ class NodeRegistry:
                 setattr(row, key, value)
             if changes.get("allowed") is not None:
                 row.allowed_services = parse_services(changes["allowed"])
+            if fingerprint is not None:
+                row.tls_peer_fingerprint = fingerprint
             row.name, row.ae_title, row.host, row.port = new_name, ae_title, host, port
             row.retrieve_method = retrieve
             row.updated_at = _now()

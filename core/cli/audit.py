@@ -11,17 +11,22 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from core.app import Core
-from core.audit import AuditEntry
 from core.cli.output import print_json, print_rows
 from core.config import load_settings
 from core.errors import KioskError
+
+if TYPE_CHECKING:
+    from core.app import Core
+    from core.audit import AuditEntry
 
 EXIT_TAMPERED = 1
 
 
 def _core(args: argparse.Namespace) -> Core:
+    from core.app import Core
+
     return Core(load_settings(args.data_dir, {"db_url": args.db_url}))
 
 

@@ -7,11 +7,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from core.cli import choices
 from core.cli.output import print_json
-from core.export.deidentify import DATES_OPTIONS, DeidentifyOptions
-from core.export.exporter import FORMATS, ExportOptions, ExportProgress, Selection
+
+if TYPE_CHECKING:
+    from core.export.exporter import ExportProgress
 
 
 class _Bar:
@@ -45,6 +47,8 @@ def _count(number: int, noun: str) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     from core.app import Core
     from core.config import load_settings
+    from core.export.deidentify import DeidentifyOptions
+    from core.export.exporter import ExportOptions, Selection
 
     selection = Selection(
         patients=tuple(args.patient or ()),
@@ -121,7 +125,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--series", action="append", metavar="UID", help="SeriesInstanceUID")
     p.add_argument("--instance", action="append", metavar="UID", help="SOPInstanceUID")
     p.add_argument("--to", required=True, metavar="DIR", help="destination folder (or .zip)")
-    p.add_argument("--format", choices=FORMATS, default="files")
+    p.add_argument("--format", choices=choices.EXPORT_FORMATS, default="files")
     p.add_argument(
         "--anonymize",
         action="store_true",
@@ -129,6 +133,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--new-patient-name", metavar="NAME", help="default: generated")
     p.add_argument("--new-patient-id", metavar="ID", help="default: generated")
-    p.add_argument("--dates", choices=DATES_OPTIONS, help="dates: keep, remove (default), shift")
+    p.add_argument(
+        "--dates", choices=choices.EXPORT_DATES, help="dates: keep, remove (default), shift"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_export)

@@ -2,6 +2,10 @@
 
 The database commands live here; every other subcommand, and the kiosk window itself, comes
 from an entry point (see ``core.cli.commands``), so core never names the layers above it.
+
+Building the parser imports nothing heavy (no pydicom, pynetdicom, SQLAlchemy, numpy or Qt):
+each command imports what it needs when it runs, so ``--help`` and a mistyped option answer at
+once (``core.cli.choices`` holds the choices the parser offers; tests/core/cli checks both).
 """
 
 from __future__ import annotations
@@ -12,17 +16,16 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from core import logsafe
-from core.app import Core
-from core.cli import commands
+from core.cli import choices, commands
 from core.cli.output import print_json, print_rows
 from core.config import Settings, load_settings
-from core.db import queries
-from core.db.engine import current_revision, upgrade
 from core.errors import KioskError
-from core.index.importer import ImportProgress, ImportSummary, MemorySource
+
+if TYPE_CHECKING:
+    from core.index.importer import ImportProgress, ImportSummary
 
 log = logging.getLogger("dicom_kiosk")
 
@@ -93,6 +96,8 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
 
 # -- commands ----------------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
+    from core.app import Core
+
     with Core(_settings(args)) as core:
         bar = ProgressBar()
         try:
@@ -110,6 +115,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from core.app import Core
+    from core.db import queries
+
     flt = queries.StudyFilter(
         patient_name=args.patient_name or "",
         patient_id=args.patient_id or "",
@@ -140,6 +148,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from core.app import Core
+    from core.db.engine import current_revision, upgrade
+
     settings = _settings(args)
     core = Core(settings)
     try:
@@ -151,6 +162,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_stats(args: argparse.Namespace) -> int:
+    from core.app import Core
+
     with Core(_settings(args)) as core:
         stats = core.stats()
     if args.json:
@@ -172,6 +185,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
         )
         if key
     ]
+    from core.app import Core
+
     with Core(_settings(args)) as core:
         for level, key in targets:
             result = core.delete(level, key)  # type: ignore[arg-type]
@@ -180,7 +195,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from core.app import Core
     from core.dicom import synth
+    from core.index.importer import MemorySource
 
     with Core(_settings(args)) as core:
         sources = [
@@ -234,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("list", help="browse the database by level")
-    p.add_argument("--level", choices=queries.LEVELS, default="study")
+    p.add_argument("--level", choices=choices.LEVELS, default="study")
     p.add_argument("--patient-name", help="patient name; * and ? are wildcards")
     p.add_argument("--patient-id", help="patient ID; * and ? are wildcards")
     p.add_argument("--date-from", help="study date from, YYYYMMDD")

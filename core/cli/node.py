@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.app import Core
+from core.cli import choices
 from core.cli.output import print_rows
 from core.config import load_settings
-from core.net.tls import TlsClientConfig
-from core.registry import RETRIEVE_METHODS, NodeInfo, echo
+
+if TYPE_CHECKING:
+    from core.app import Core
+    from core.registry import NodeInfo
 
 log = logging.getLogger("dicom_kiosk.serve")
 
 
 def _core(args: argparse.Namespace, **overrides: Any) -> Core:
+    from core.app import Core
+
     return Core(load_settings(args.data_dir, {"db_url": args.db_url, **overrides}))
 
 
 # -- serve ---------------------------------------------------------------------------------------
 async def _serve(core: Core) -> None:
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -45,6 +50,8 @@ async def _serve(core: Core) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     if args.verbose == 0:
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("pynetdicom").setLevel(logging.WARNING)
@@ -85,9 +92,19 @@ def _tls_options(p: argparse.ArgumentParser, edit: bool) -> None:
     p.add_argument("--tls-ca", help="PEM file of the CA that signs its certificate")
     p.add_argument("--tls-cert", help="PEM file of our client certificate, when it wants one")
     p.add_argument("--tls-key", help="PEM file of our client certificate's key")
+    p.add_argument(
+        "--tls-peer-cert",
+        metavar="PEM|SHA256",
+        help="bind its AE title to its TLS client certificate (a PEM file or the certificate's"
+        " SHA-256 fingerprint): associations calling that AE title must come over TLS with"
+        " that certificate" + ('; "" removes the binding' if edit else ""),
+    )
 
 
 def _registry_cmd(args: argparse.Namespace) -> int:
+    from core.net.tls import TlsClientConfig
+    from core.registry import echo
+
     with _core(args) as core:
         registry = core.registry
         action = args.nodes_action
@@ -108,6 +125,7 @@ def _registry_cmd(args: argparse.Namespace) -> int:
                     if args.tls
                     else None
                 ),
+                tls_peer_cert=args.tls_peer_cert or "",
             )
             print(f"added {node.name}: {_where(node)}")
         elif action == "list":
@@ -122,6 +140,7 @@ def _registry_cmd(args: argparse.Namespace) -> int:
                         f"{n.name:20} {n.ae_title:16} {n.host}:{n.port:<6}"
                         f" {n.retrieve_method:5} {','.join(sorted(n.allowed))}"
                         + (" tls" if n.tls else "")
+                        + (" cert-bound" if n.tls_peer_fingerprint else "")
                     )
         elif action == "edit":
             node = registry.edit(
@@ -136,6 +155,7 @@ def _registry_cmd(args: argparse.Namespace) -> int:
                 tls_ca_file=_path(args.tls_ca),
                 tls_cert_file=_path(args.tls_cert),
                 tls_key_file=_path(args.tls_key),
+                tls_peer_cert=args.tls_peer_cert,
             )
             print(f"updated {node.name}: {_where(node)}")
         elif action == "remove":
@@ -168,7 +188,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--ae", required=True, help="its AE title")
     p.add_argument("--host", required=True)
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--retrieve", choices=RETRIEVE_METHODS, default="move")
+    p.add_argument("--retrieve", choices=choices.RETRIEVE_METHODS, default="move")
     p.add_argument("--allow", default="store,find,retrieve", help="services it may use on us")
     _tls_options(p, edit=False)
     p.set_defaults(func=_registry_cmd, nodes_action="add")
@@ -181,7 +201,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--ae")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
-    p.add_argument("--retrieve", choices=RETRIEVE_METHODS)
+    p.add_argument("--retrieve", choices=choices.RETRIEVE_METHODS)
     p.add_argument("--allow")
     _tls_options(p, edit=True)
     p.set_defaults(func=_registry_cmd, nodes_action="edit")

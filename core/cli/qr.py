@@ -3,35 +3,42 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from typing import TYPE_CHECKING
 
-from core.app import Core
+from core.cli import choices
 from core.cli.output import print_rows, print_warnings
 from core.config import load_settings
-from core.net.association import RemoteAE
-from core.net.qr import QueryRetrieveClient, StudyQuery
-from core.registry import NodeInfo
-from core.transfers.retrieve import (
-    RetrieveStatus,
-    RetrieveSummary,
-    RetrieveTarget,
-    StatusCallback,
-    remote_of,
-    retrieve,
-)
+
+if TYPE_CHECKING:
+    from core.app import Core
+    from core.net.association import RemoteAE
+    from core.net.qr import QueryRetrieveClient
+    from core.registry import NodeInfo
+    from core.transfers.retrieve import (
+        RetrieveStatus,
+        RetrieveSummary,
+        RetrieveTarget,
+        StatusCallback,
+    )
 
 
 def _core(args: argparse.Namespace) -> Core:
+    from core.app import Core
+
     return Core(load_settings(args.data_dir, {"db_url": args.db_url}))
 
 
 def _remote(core: Core, name: str) -> tuple[RemoteAE, str]:
+    from core.transfers.retrieve import remote_of
+
     node = core.registry.get(name)
     return remote_of(node), node.retrieve_method
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    from core.net.qr import StudyQuery
+
     warnings: list[str] = []
     truncated = False
     with _core(args) as core:
@@ -67,6 +74,10 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from core.transfers.retrieve import RetrieveTarget, retrieve
+
     with _core(args) as core:
         node = core.registry.get(args.node)
         method = args.method or node.retrieve_method
@@ -95,6 +106,10 @@ async def _move(
     progress: StatusCallback,
 ) -> tuple[RetrieveSummary, int]:  # fmt: skip
     """C-MOVE to our own AE: run our node for the duration unless a service already runs it."""
+    import asyncio
+
+    from core.transfers.retrieve import retrieve
+
     before = core.stats()["instances"]
     try:
         await core.start(sender=False)
@@ -135,6 +150,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("node")
     p.add_argument("--study", required=True)
     p.add_argument("--series")
-    p.add_argument("--method", choices=("move", "get"), help="default: the node's setting")
+    p.add_argument("--method", choices=choices.RETRIEVE_METHODS, help="default: the node's setting")
     p.add_argument("--wait", action="store_true", help="wait until done (always the case)")
     p.set_defaults(func=cmd_retrieve)

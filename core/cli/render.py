@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.app import Core
+from core.cli import choices
 from core.config import load_settings
-from core.imaging.render import Window, fit, render_frame
-from core.imaging.thumbnails import DEFAULT_SIZE, ThumbnailCache, contact_sheet, stored_path
 
 EXIT_ERROR = 1
 _PAGE = 1000
@@ -39,7 +37,7 @@ def register(subparsers: Any) -> None:
         description="Make (in worker processes) every missing or stale thumbnail, drop those of"
         " deleted images, and optionally write a contact sheet of them all.",
     )
-    p.add_argument("--size", type=int, default=DEFAULT_SIZE, metavar="PX")
+    p.add_argument("--size", type=int, default=choices.THUMBNAIL_SIZE, metavar="PX")
     p.add_argument("--series", metavar="UID", help="only this series")
     p.add_argument("--contact-sheet", metavar="FILE.png", help="write all thumbnails as one PNG")
     p.add_argument("--columns", type=int, default=10, help="contact sheet columns (default 10)")
@@ -47,6 +45,10 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from core.app import Core
+    from core.imaging.render import Window, fit, render_frame
+    from core.imaging.thumbnails import stored_path
+
     if (args.center is None) != (args.width is None):
         print("dicom-kiosk render: give --center and --width together", file=sys.stderr)
         return EXIT_USAGE
@@ -90,7 +92,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_thumbnails(args: argparse.Namespace) -> int:
+    from core.app import Core
     from core.db.queries import StudyFilter
+    from core.imaging.thumbnails import ThumbnailCache, contact_sheet
 
     if not 16 <= args.size <= 1024:
         print("dicom-kiosk thumbnails: --size must be 16-1024", file=sys.stderr)

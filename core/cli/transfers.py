@@ -4,28 +4,36 @@ transfer log (list, show, resend, abort, delete, clear)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.app import Core
+from core.cli import choices
 from core.cli.output import print_json, print_rows
 from core.config import load_settings
 from core.errors import NotFoundError
-from core.transfers.log import FINAL_OUT, PRIORITIES, TransferRow
+
+if TYPE_CHECKING:
+    from core.app import Core
+    from core.transfers.log import TransferRow
 
 WAIT_POLL_SECONDS = 0.2
 
 
 def _core(args: argparse.Namespace) -> Core:
+    from core.app import Core
+
     return Core(load_settings(args.data_dir, {"db_url": args.db_url}))
 
 
 # -- send -----------------------------------------------------------------------------------------
 async def _send_and_wait(core: Core, transfer_id: int) -> TransferRow | None:
     """Send one transfer from this process until it ends; None when it was deleted."""
+    import asyncio
+
+    from core.transfers.log import FINAL_OUT
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -55,6 +63,8 @@ async def _send_and_wait(core: Core, transfer_id: int) -> TransferRow | None:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
+    import asyncio
+
     targets = [
         *(("patient", key) for key in args.patient or ()),
         *(("study", key) for key in args.study or ()),
@@ -183,7 +193,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--study", action="append", metavar="UID", help="a StudyInstanceUID")
     p.add_argument("--series", action="append", metavar="UID", help="a SeriesInstanceUID")
     p.add_argument("--instance", action="append", metavar="UID", help="a SOPInstanceUID")
-    p.add_argument("--priority", choices=tuple(PRIORITIES), default="medium")
+    p.add_argument("--priority", choices=choices.PRIORITIES, default="medium")
     p.add_argument(
         "--wait",
         action="store_true",

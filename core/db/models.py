@@ -163,6 +163,9 @@ class RemoteNode(Base):
     tls_ca_file: Mapped[str] = mapped_column(String(), default="")
     tls_cert_file: Mapped[str] = mapped_column(String(), default="")
     tls_key_file: Mapped[str] = mapped_column(String(), default="")
+    # Its AE title bound to its client certificate: the SHA-256 fingerprint (64 hex digits) of
+    # the one certificate an association calling that AE title must show over TLS ("": none).
+    tls_peer_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 

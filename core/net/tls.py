@@ -12,11 +12,20 @@ and key, optionally requiring client certificates signed by a configured CA.
 certificate, an unknown CA, a host name mismatch, a plain DICOM peer on a TLS port, ...).
 ``speaks_tls`` tells whether something on a port answers a TLS ClientHello, which explains a
 plain association that a TLS port refused.
+
+A remote node's AE title can be bound to its client certificate: the registry keeps the
+certificate's SHA-256 fingerprint (``fingerprint_of``, of the DER encoding, as ``openssl x509
+-fingerprint -sha256`` shows it), and the node accepts an association calling that AE title
+only over TLS from a client that showed that very certificate (``binding_refusal``). A
+fingerprint pins one certificate, whatever else the CA signs: a renewed certificate is bound
+again (``nodes edit NAME --tls-peer-cert NEW.pem``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
 import socket
 import ssl
 from dataclasses import dataclass
@@ -49,6 +58,7 @@ _SELF_SIGNED_IN_CHAIN = 19
 _UNKNOWN_ISSUER = (2, 20, 21)
 _HOSTNAME_MISMATCH = 62
 _IP_MISMATCH = 64
+_FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,4 +271,68 @@ def plain_on_tls_port(peer: str) -> str:
     return (
         f"{peer} speaks TLS on this port: our plain association was refused; mark the node"
         " for TLS (nodes edit NAME --tls --tls-ca CA.pem)"
+    )
+
+
+# -- binding an AE title to a client certificate ----------------------------------------------
+def fingerprint_of(der: bytes) -> str:
+    """The SHA-256 fingerprint of a DER certificate: 64 lowercase hex digits."""
+    return hashlib.sha256(der).hexdigest()
+
+
+def show_fingerprint(fingerprint: str) -> str:
+    """A fingerprint as openssl prints it (``AB:CD:...``), for messages and listings."""
+    upper = fingerprint.upper()
+    return ":".join(upper[i : i + 2] for i in range(0, len(upper), 2))
+
+
+def parse_fingerprint(value: str) -> str:
+    """A certificate binding as the registry keeps it, from a PEM certificate file or a
+    SHA-256 fingerprint (hex, with or without colons, optionally ``sha256:`` or openssl's
+    ``SHA256 Fingerprint=`` in front); ``""`` stays ``""`` (no binding)."""
+    text = value.strip()
+    if not text:
+        return ""
+    path = Path(text).expanduser()
+    if path.is_file():
+        pem = path.read_text(encoding="ascii", errors="replace")
+        begin = pem.find("-----BEGIN CERTIFICATE-----")
+        end = pem.find("-----END CERTIFICATE-----", begin)
+        if begin < 0 or end < 0:
+            raise ConfigError(f"{text!r} holds no PEM certificate to bind the AE title to")
+        try:
+            der = ssl.PEM_cert_to_DER_cert(pem[begin : end + len("-----END CERTIFICATE-----")])
+        except ValueError as exc:
+            raise ConfigError(f"{text!r} holds no readable PEM certificate: {exc}") from exc
+        return fingerprint_of(der)
+    digits = text.lower()
+    for prefix in ("sha256 fingerprint=", "sha256:", "sha256="):
+        digits = digits.removeprefix(prefix)
+    digits = re.sub(r"[\s:]", "", digits)
+    if not _FINGERPRINT_RE.match(digits):
+        raise ConfigError(
+            f"{text!r} is neither a PEM certificate file nor a SHA-256 fingerprint"
+            " (64 hex digits, as `openssl x509 -noout -fingerprint -sha256` prints)"
+        )
+    return digits
+
+
+def binding_refusal(ae_title: str, bound: frozenset[str], certificate: bytes | None) -> str:
+    """Why an association calling ``ae_title`` is refused, or ``""``: ``bound`` holds the
+    fingerprints the registry binds that AE title to (none: no binding, accepted);
+    ``certificate`` is the client's DER certificate (None: a plain association, or a TLS
+    client that showed none)."""
+    if not bound:
+        return ""
+    if certificate is None:
+        return (
+            f"AE title {ae_title} is bound to a TLS client certificate, and this association"
+            " showed none (it must call on the TLS port with that certificate)"
+        )
+    shown = fingerprint_of(certificate)
+    if shown in bound:
+        return ""
+    return (
+        f"its TLS client certificate (SHA-256 {show_fingerprint(shown)}) is not the one bound"
+        f" to AE title {ae_title}"
     )

@@ -72,8 +72,11 @@ class AcceptorContext(HandlerContext, Protocol):
     network_timeout: float
     lean_syntaxes: frozenset[str]
 
-    def screen(self, ae_title: str, peer: str) -> tuple[int, int, int] | None:
-        """(result, source, diagnostic) if a new association request must be rejected."""
+    def screen(
+        self, ae_title: str, peer: str, certificate: bytes | None = None
+    ) -> tuple[int, int, int] | None:
+        """(result, source, diagnostic) if a new association request must be rejected;
+        ``certificate``: the TLS client's DER certificate (None: plain, or none shown)."""
 
     def new_buffer(self, request_class: str, request_sop: str, ts: str, ae: str) -> DatasetBuffer:
         """The buffer one C-STORE data set is received into."""

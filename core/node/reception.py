@@ -30,6 +30,7 @@ from core.errors import InvalidUIDError, RejectedFile, StoreError, StoreFullErro
 from core.events import ChangeBus, NodeStateChanged, QueryAnswered
 from core.index.intake import Intake, Origin
 from core.index.writer import IngestItem
+from core.net import tls
 from core.net.status import Status
 from core.node.context import LeanAssociation, NodeServices
 from core.node.incoming import DatasetBuffer
@@ -179,6 +180,14 @@ class Reception:
             return self.accept_policy != "known"
         return any(n.allows(service) for n in matches)
 
+    def bound_certificates(self, ae_title: str) -> frozenset[str]:
+        """The fingerprints of the client certificates the registry binds ``ae_title`` to."""
+        return frozenset(
+            n.tls_peer_fingerprint
+            for n in self._known()
+            if n.ae_title == ae_title and n.tls_peer_fingerprint
+        )
+
     def destination(self, ae_title: str) -> NodeInfo | None:
         self._policy_cache = (0.0, [])  # a move destination must be current
         for node in self._known():
@@ -190,10 +199,16 @@ class Reception:
         self.events.publish(event)
 
     # -- associations ---------------------------------------------------------------------------
-    def screen(self, ae_title: str, peer: str) -> tuple[int, int, int] | None:
+    def screen(
+        self, ae_title: str, peer: str, certificate: bytes | None = None
+    ) -> tuple[int, int, int] | None:
         """Whether a new association request can be served at all (the doorman asks before
-        it gives the association a thread): (result, source, diagnostic) of the A-ASSOCIATE-RJ
-        if not."""
+        it gives the association a thread, on both ports and for both receive paths):
+        (result, source, diagnostic) of the A-ASSOCIATE-RJ if not.
+
+        ``certificate`` is the TLS client's DER certificate (None on the plain port, or
+        when the client showed none): a calling AE title that the registry binds to a
+        certificate is refused unless it is that one (core.net.tls.binding_refusal)."""
         required = self.required_calling_aets()
         if required and ae_title not in required:
             log.warning(
@@ -201,6 +216,11 @@ class Reception:
                 ae_title,
                 peer,
             )
+            return (0x01, 0x01, 0x03)  # rejected permanent, service user, calling AE unknown
+        bound = self.bound_certificates(ae_title)
+        refusal = tls.binding_refusal(ae_title, bound, certificate) if bound else ""
+        if refusal:
+            log.warning("rejected association from %s at %s: %s", ae_title, peer, refusal)
             return (0x01, 0x01, 0x03)  # rejected permanent, service user, calling AE unknown
         if not self.accepting or self._served() >= self.maximum_associations:
             log.warning(

@@ -10,8 +10,9 @@ operations negotiation), ``StorageAssociation`` serves the connection on its own
 blocking socket and the codec of ``core.net.dimse``. Anything else goes to pynetdicom, which
 reads the same request bytes from the socket wrapper (core.node.server).
 
-The same rules apply on both paths: the accept policy and the calling AE check (rejected with
-A-ASSOCIATE-RJ and the same log line), the association limit, presentation contexts
+The same rules apply on both paths: the accept policy, the calling AE check and the binding of
+a calling AE title to a TLS client certificate (all decided by ``screen`` before the paths part,
+rejected with A-ASSOCIATE-RJ and the same log line), the association limit, presentation contexts
 negotiated by pynetdicom's own ``negotiate_as_acceptor`` against the server's supported
 contexts, and each C-STORE goes to the node's reception (``Reception.receive``, shared with
 pynetdicom's associations): the data set bytes are framed as a Part 10 file, never decoded
@@ -424,7 +425,14 @@ class NodeServer(ThreadedAssociationServer):
         self, sock: socket.socket, address: tuple[str, int], raw: bytes, rq: A_ASSOCIATE
     ) -> None:
         host = str(address[0])
-        reject = self.node.screen(str(rq.calling_ae_title).strip(), f"{host}:{address[1]}")
+        # the client's certificate on the TLS port (verified in the handshake), for the
+        # AE-title-to-certificate binding that screen() checks for both receive paths
+        certificate = None
+        if isinstance(sock, ssl.SSLSocket):
+            certificate = sock.getpeercert(binary_form=True)
+        reject = self.node.screen(
+            str(rq.calling_ae_title).strip(), f"{host}:{address[1]}", certificate
+        )
         if reject is not None:  # answered here: a refused request never gets a thread
             _send_reject(sock, *reject)
             sock.close()

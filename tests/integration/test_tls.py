@@ -2,21 +2,21 @@
 
 The certificates are made for the module with the openssl command: a CA, a server
 certificate for 127.0.0.1 and localhost, an expired one, one for another host name, one
-signed by another CA, and a client certificate. DCMTK's storescp (``+tls``) is the peer for
-sending and C-ECHO; a pynetdicom SCP with our server context answers C-FIND and C-GET.
+signed by another CA, and two client certificates from our CA (the binding tests bind an AE
+title to one; the other is valid but not the bound one). DCMTK's storescp (``+tls``) is the
+peer for sending and C-ECHO; a pynetdicom SCP with our server context answers C-FIND and C-GET;
+DCMTK's storescu, echoscu and findscu call our node's TLS port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import ssl
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,11 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelGet,
     Verification,
 )
+from sqlalchemy import func, select
 
 from core.app import Core
 from core.config import load_settings
+from core.db.models import Instance
 from core.errors import ConfigError, NetworkError
 from core.net import tls
 from core.net.association import RemoteAE
@@ -47,11 +49,12 @@ from core.transfers.sender import SendWorker
 from tests.support.data import TEST_FILES, load_library
 from tests.support.dcmtk import StoreSCP, run
 from tests.support.node import KioskServer, cli
+from tests.support.pki import Pki, have_openssl, make_pki
 from tests.support.ports import HOST, free_port, port_open, wait_for
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command"),
+    pytest.mark.skipif(not have_openssl(), reason="needs the openssl command"),
 ]
 
 CT_FILE = TEST_FILES / "CT_small.dcm"
@@ -59,99 +62,9 @@ TIMEOUT = 10.0
 
 
 # -- certificates -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Pki:
-    ca: Path  # the CA our nodes trust
-    server_cert: Path  # for 127.0.0.1 and localhost
-    server_key: Path
-    expired_cert: Path
-    expired_key: Path
-    other_host_cert: Path  # for other.example only
-    other_host_key: Path
-    foreign_cert: Path  # for 127.0.0.1, signed by another CA
-    foreign_key: Path
-    client_cert: Path
-    client_key: Path
-    foreign_client_cert: Path  # a client certificate from the other CA
-    foreign_client_key: Path
-
-
-CA_CONFIG = """[ca]
-default_ca = test
-[test]
-dir = {dir}
-database = {dir}/index.txt
-new_certs_dir = {dir}/new
-serial = {dir}/serial
-default_md = sha256
-policy = anything
-unique_subject = no
-[anything]
-commonName = supplied
-"""
-
-
-def _openssl(*args: str | Path) -> None:
-    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True, timeout=60)
-
-
-def _make_ca(folder: Path, name: str) -> tuple[Path, Path, Path]:
-    """(certificate, key, openssl ca config) of a new CA in ``folder``/``name``."""
-    home = folder / name
-    (home / "new").mkdir(parents=True)
-    (home / "index.txt").write_text("")
-    (home / "serial").write_text("1000\n")
-    config = home / "ca.cnf"
-    config.write_text(CA_CONFIG.format(dir=home))
-    cert, key = home / "ca.pem", home / "ca.key"
-    _openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-        "-subj", f"/CN={name}", "-days", "3",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-    )  # fmt: skip
-    return cert, key, config
-
-
-def _issue(
-    ca: tuple[Path, Path, Path],
-    folder: Path,
-    name: str,
-    names: str,
-    *,
-    start: str = "",
-    end: str = "",
-) -> tuple[Path, Path]:
-    """(certificate, key) for ``names`` (subjectAltName), signed by ``ca``."""
-    ca_cert, ca_key, config = ca
-    key, csr, cert = folder / f"{name}.key", folder / f"{name}.csr", folder / f"{name}.pem"
-    ext = folder / f"{name}.ext"
-    ext.write_text(
-        f"subjectAltName={names}\nbasicConstraints=CA:FALSE\n"
-        "keyUsage=critical,digitalSignature,keyEncipherment\n"
-        "extendedKeyUsage=serverAuth,clientAuth\n"
-    )
-    _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
-             "-subj", f"/CN={name}")  # fmt: skip
-    dates = ["-startdate", start, "-enddate", end] if start else ["-days", "2"]
-    _openssl("ca", "-batch", "-notext", "-config", config, "-cert", ca_cert, "-keyfile", ca_key,
-             "-in", csr, "-out", cert, "-extfile", ext, *dates)  # fmt: skip
-    return cert, key
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    folder = tmp_path_factory.mktemp("pki")
-    ca = _make_ca(folder, "Kiosk Test CA")
-    other_ca = _make_ca(folder, "Other CA")
-    local = "IP:127.0.0.1,DNS:localhost"
-    server = _issue(ca, folder, "server", local)
-    expired = _issue(ca, folder, "expired", local, start="20200101000000Z", end="20210101000000Z")
-    other_host = _issue(ca, folder, "other-host", "DNS:other.example")
-    foreign = _issue(other_ca, folder, "foreign", local)
-    client = _issue(ca, folder, "client", "DNS:kiosk.client")
-    foreign_client = _issue(other_ca, folder, "foreign-client", "DNS:kiosk.client")
-    return Pki(ca[0], *server, *expired, *other_host, *foreign, *client, *foreign_client)
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 # -- peers ---------------------------------------------------------------------------------------
@@ -419,16 +332,22 @@ def _logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:
     return text in caplog.text
 
 
-def _dcmtk_tls(tool: str, pki: Pki, port: int, *args: str, cert: str = "ours") -> Any:
-    """Run storescu or echoscu over TLS to our node (bounded); the completed process."""
-    if cert == "ours":
-        identity = ["+tls", str(pki.client_key), str(pki.client_cert)]
-    elif cert == "foreign":
-        identity = ["+tls", str(pki.foreign_client_key), str(pki.foreign_client_cert)]
+def _dcmtk_tls(
+    tool: str, pki: Pki, port: int, *args: str, cert: str = "ours", aet: str = "DCMTK"
+) -> Any:
+    """Run storescu, echoscu or findscu over TLS to our node (bounded); the completed
+    process. ``cert``: ours, second (another of our CA's), foreign (another CA's) or none."""
+    if cert in ("ours", "second", "foreign"):
+        prefix = {"ours": "", "second": "second_", "foreign": "foreign_"}[cert]
+        identity = [
+            "+tls",
+            str(getattr(pki, f"{prefix}client_key")),
+            str(getattr(pki, f"{prefix}client_cert")),
+        ]
     else:
         identity = ["+tla"]
     command = [f"/usr/bin/{tool}", *identity, "+cf", str(pki.ca), "-aec", "KIOSK"]
-    return run([*command, "-aet", "DCMTK", HOST, str(port), *args], timeout=60, check=False)
+    return run([*command, "-aet", aet, HOST, str(port), *args], timeout=60, check=False)
 
 
 def test_the_node_accepts_tls_from_dcmtk(
@@ -492,3 +411,102 @@ def test_the_node_refuses_bad_tls_clients(
             wait_for(lambda: "a TLS handshake on the plain DICOM port" in caplog.text, 10, "log")
         finally:
             asyncio.run(node.stop())
+
+
+# -- an AE title bound to its client certificate ---------------------------------------------------
+def _openssl_fingerprint(cert: Path) -> str:
+    shown = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-fingerprint", "-sha256"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    return shown.strip()  # "sha256 Fingerprint=AB:CD:..."
+
+
+def test_a_certificate_binding_is_a_fingerprint(pki: Pki, tmp_path: Path) -> None:
+    shown = _openssl_fingerprint(pki.client_cert)
+    expected = shown.split("=", 1)[1].replace(":", "").lower()
+    assert tls.parse_fingerprint(str(pki.client_cert)) == expected
+    assert tls.parse_fingerprint(shown) == expected  # openssl's line, pasted as it is
+    assert tls.parse_fingerprint(shown.split("=", 1)[1]) == expected
+    assert tls.parse_fingerprint(f"sha256:{expected.upper()}") == expected
+    assert tls.parse_fingerprint("") == ""
+    assert tls.show_fingerprint(expected) == shown.split("=", 1)[1]
+    with pytest.raises(ConfigError, match="SHA-256 fingerprint"):
+        tls.parse_fingerprint("abcd")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    with pytest.raises(ConfigError, match="no PEM certificate"):
+        tls.parse_fingerprint(str(garbage))
+    # the CLI keeps it, shows it in openssl's form, and can remove it
+    data = tmp_path / "data"
+    base = ["nodes", "add", "modality", "--ae", "DCMTK", "--host", HOST, "--port", "104"]
+    cli(data, *base, "--tls-peer-cert", str(pki.client_cert))
+    listed = cli(data, "nodes", "list", "--json").stdout
+    assert shown.split("=", 1)[1] in listed
+    assert "cert-bound" in cli(data, "nodes", "list").stdout
+    cli(data, "nodes", "edit", "modality", "--tls-peer-cert", "")
+    assert "tls_peer_fingerprint" not in cli(data, "nodes", "list", "--json").stdout
+    refused = cli(data, "nodes", "edit", "modality", "--tls-peer-cert", "abcd", check=False)
+    assert refused.returncode == 1 and "SHA-256 fingerprint" in refused.stderr
+
+
+def test_an_ae_title_bound_to_its_certificate(
+    pki: Pki, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DCMTK calling as DCMTK, whose registry entry is bound to ``client_cert``: accepted with
+    that certificate; refused with another valid certificate from the same CA, on the lean
+    acceptor (storescu, echoscu) and on pynetdicom (findscu) alike, and on the plain port;
+    an AE title without a binding is accepted with either certificate."""
+    tls_port = free_port()
+    overrides = {
+        "fsync": False,
+        "tls_port": tls_port,
+        "tls_cert_file": str(pki.server_cert),
+        "tls_key_file": str(pki.server_key),
+        "tls_ca_file": str(pki.ca),
+        "tls_require_client_cert": True,
+    }
+    caplog.set_level(logging.WARNING, logger="core.node.reception")
+    bound_to = "is not the one bound to AE title DCMTK"
+    with Core(load_settings(data_dir, overrides)) as core:
+        core.registry.add("modality", "DCMTK", HOST, 104, tls_peer_cert=str(pki.client_cert))
+        node = DicomNode(core, ae_title="KIOSK", port=0, bind=HOST)
+        asyncio.run(node.start())
+        try:
+            find = ("-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID")
+            # the bound certificate: store (lean acceptor) and find (pynetdicom) accepted
+            stored = _dcmtk_tls("storescu", pki, tls_port, str(CT_FILE))
+            assert stored.returncode == 0, stored.stdout + stored.stderr
+            assert node.wait_indexed(30)
+            found = _dcmtk_tls("findscu", pki, tls_port, *find)
+            assert found.returncode == 0, found.stdout + found.stderr
+            assert bound_to not in caplog.text
+            # another certificate of the same CA, calling the bound AE title: refused on both
+            for tool, args in (("storescu", (str(CT_FILE),)), ("echoscu", ()), ("findscu", find)):
+                caplog.clear()
+                refused = _dcmtk_tls(tool, pki, tls_port, *args, cert="second")
+                assert refused.returncode != 0, (tool, refused.stdout, refused.stderr)
+                assert "Association Rejected" in refused.stdout + refused.stderr, tool
+                wait_for(lambda: bound_to in caplog.text, 10, f"the refusal of {tool} logged")
+                assert "rejected association from DCMTK at 127.0.0.1:" in caplog.text
+            # the bound AE title on the plain port: refused, it must come over TLS
+            caplog.clear()
+            plain = run(["/usr/bin/echoscu", "-aec", "KIOSK", "-aet", "DCMTK", HOST,
+                         str(node.state.port)], check=False)  # fmt: skip
+            assert plain.returncode != 0 and "Association Rejected" in plain.stdout + plain.stderr
+            wait_for(lambda: "showed none" in caplog.text, 10, "the plain refusal logged")
+            # an AE title without a binding: any certificate of our CA will do
+            other = _dcmtk_tls("echoscu", pki, tls_port, cert="second", aet="OTHER")
+            assert other.returncode == 0, other.stdout + other.stderr
+            # rebinding to the second certificate takes effect for the next associations
+            core.registry.edit("modality", tls_peer_cert=str(pki.second_client_cert))
+            wait_for(  # the node re-reads the registry within 2 s
+                lambda: _dcmtk_tls("echoscu", pki, tls_port, cert="second").returncode == 0,
+                15,
+                "the new binding to apply",
+            )
+            assert _dcmtk_tls("echoscu", pki, tls_port).returncode != 0
+        finally:
+            asyncio.run(node.stop())
+        with core.sessions() as session:  # only the bound sender's image was kept
+            assert session.scalar(select(func.count()).select_from(Instance)) == 1

@@ -2,6 +2,10 @@
 
 Its storage and configuration live in ``folder`` (a temporary folder, removed on stop, when
 none is given). Orthanc is linked with DCMTK, so it gets ``TCP_NODELAY=1`` too.
+
+With ``tls`` (``OrthancTls``), its DICOM port speaks TLS only (``DicomTlsEnabled``, Orthanc
+1.9.0 and later) with the given certificate, which it also shows as a client; a modality given
+as a mapping with ``"UseDicomTls": True`` is reached over TLS.
 """
 
 from __future__ import annotations
@@ -9,8 +13,10 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,26 @@ from tests.support.ports import HOST, free_port, port_open, wait_for
 from tests.support.process import ServerProcess
 
 START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class OrthancTls:
+    """Orthanc's DICOM TLS: its certificate and key (PEM), the certificates it trusts (the
+    CAs of its peers, PEM), whether a peer calling it must show a client certificate."""
+
+    certificate: Path
+    private_key: Path
+    trusted: Path
+    remote_certificate_required: bool = True
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "DicomTlsEnabled": True,
+            "DicomTlsCertificate": str(self.certificate),
+            "DicomTlsPrivateKey": str(self.private_key),
+            "DicomTlsTrustedCertificates": str(self.trusted),
+            "DicomTlsRemoteCertificateRequired": self.remote_certificate_required,
+        }
 
 
 def orthanc_binary() -> str | None:
@@ -30,7 +56,8 @@ def orthanc_binary() -> str | None:
 class Orthanc(ServerProcess):
     """Orthanc with a generated configuration.
 
-    ``modalities`` (name -> (AE title, host, port)) are the peers it may query, move to and
+    ``modalities`` (name -> (AE title, host, port), or Orthanc's mapping form with "AET",
+    "Host", "Port" and options such as "UseDicomTls") are the peers it may query, move to and
     store to; they can also be set on the attribute before ``start``. It accepts echo, store,
     find, get and move from any calling AE; with ``check_called_aet`` (the default) it
     refuses associations that call another AE title than ``ae_title``.
@@ -43,14 +70,16 @@ class Orthanc(ServerProcess):
         folder: Path | None = None,
         *,
         ae_title: str = "ORTHANC",
-        modalities: Mapping[str, Sequence[Any]] | None = None,
+        modalities: Mapping[str, Sequence[Any] | Mapping[str, Any]] | None = None,
         check_called_aet: bool = True,
+        tls: OrthancTls | None = None,
     ) -> None:
         self._temporary = folder is None
         self.folder = Path(tempfile.mkdtemp(prefix="kiosk-orthanc-")) if folder is None else folder
         self.ae_title = ae_title
-        self.modalities: Mapping[str, Sequence[Any]] = dict(modalities or {})
+        self.modalities: Mapping[str, Sequence[Any] | Mapping[str, Any]] = dict(modalities or {})
         self.check_called_aet = check_called_aet
+        self.tls = tls
         self.dicom_port = free_port()
         self.http_port = free_port()
         self.log_path = self.folder / "orthanc.log"
@@ -77,7 +106,10 @@ class Orthanc(ServerProcess):
             "DicomAlwaysAllowFind": True,
             "DicomAlwaysAllowGet": True,
             "DicomAlwaysAllowMove": True,
-            "DicomModalities": {name: list(peer) for name, peer in self.modalities.items()},
+            "DicomModalities": {
+                name: dict(peer) if isinstance(peer, Mapping) else list(peer)
+                for name, peer in self.modalities.items()
+            },
             "Plugins": [],
             "ConcurrentJobs": 2,
             "StorageCompression": False,
@@ -86,6 +118,8 @@ class Orthanc(ServerProcess):
             "LimitFindResults": 0,
             "LimitFindInstances": 0,
         }
+        if self.tls is not None:
+            config.update(self.tls.config())
         path = self.folder / "orthanc.json"
         path.write_text(json.dumps(config), encoding="utf-8")
         args = [binary, str(path)]
@@ -124,8 +158,15 @@ class Orthanc(ServerProcess):
         req = urllib.request.Request(
             f"http://{HOST}:{self.http_port}{path}", data=data, method=method
         )
-        with urllib.request.urlopen(req, timeout=120) as response:
-            payload = response.read()
+        try:
+            with urllib.request.urlopen(req, timeout=120) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:  # say what Orthanc said, and what it logged
+            detail = error.read().decode("utf-8", "replace")
+            raise AssertionError(
+                f"Orthanc answered {method} {path} with {error.code}: {detail}\n"
+                f"its log ends:\n{self.log()[-3000:]}"
+            ) from None
         return json.loads(payload) if payload else None
 
     def get(self, path: str) -> Any:

@@ -1,0 +1,45 @@
+"""Building the command line's parser imports nothing heavy, so that ``--help`` and a
+mistyped option answer at once; the choices it offers are the ones the commands accept."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from core.cli import choices
+from core.db.queries import LEVELS
+from core.export.deidentify import DATES_OPTIONS
+from core.export.exporter import FORMATS
+from core.imaging.thumbnails import DEFAULT_SIZE
+from core.registry import RETRIEVE_METHODS
+from core.transfers.log import PRIORITIES
+
+REPO = Path(__file__).resolve().parents[3]
+HEAVY = {"pydicom", "pynetdicom", "sqlalchemy", "numpy", "PIL", "PySide6", "alembic", "highdicom"}
+PROBE = """
+import json, sys
+from core.cli.main import build_parser
+build_parser().format_help()
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_building_the_parser_imports_none_of_the_heavy_packages() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=REPO, capture_output=True, text=True, timeout=60,
+        check=True,
+    )  # fmt: skip
+    loaded = set(json.loads(out.stdout))
+    assert "core" in loaded  # the probe did build the parser
+    assert loaded & HEAVY == set()
+
+
+def test_the_choices_are_the_commands_own() -> None:
+    assert choices.LEVELS == LEVELS
+    assert set(choices.EXPORT_FORMATS) == set(FORMATS)
+    assert set(choices.EXPORT_DATES) == set(DATES_OPTIONS)
+    assert set(choices.PRIORITIES) == set(PRIORITIES)
+    assert set(choices.RETRIEVE_METHODS) == set(RETRIEVE_METHODS)
+    assert choices.THUMBNAIL_SIZE == DEFAULT_SIZE
