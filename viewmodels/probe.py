@@ -15,8 +15,9 @@ send one JSON object per line and get one JSON object back per line:
   (each step a Qt property), as JSON
 - ``{"op": "rows", "level": "patient"}``: the cells of every row a level model holds
 - ``{"op": "idle"}``: whether no task runs on the loop and no level is loading
-- ``{"op": "input"}``: how many mouse button releases the window has received (a test waits
-  for its tap's release to have arrived before it reads what the tap did)
+- ``{"op": "input"}``: how many mouse button releases (``releases``) and releases of keys
+  other than modifiers (``keys``) the window has received: a test waits for its tap's or its
+  typing's last release to have arrived before it reads what they did
 
 It only reads: nothing here changes the kiosk, so a test drives it through the X server as a
 user would. Nothing in ``core`` knows of it; the kiosk never starts it without the variable.
@@ -31,13 +32,18 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPointF
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtQuick import QQuickItem, QQuickWindow
 
 log = logging.getLogger(__name__)
 
 PROBE_ENV = "DICOM_KIOSK_TEST_PROBE"
+_MODIFIERS = {
+    Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Meta, Qt.Key.Key_AltGr,
+    Qt.Key.Key_CapsLock,
+}  # fmt: skip
 
 
 def _items(root: QQuickItem) -> Iterator[QQuickItem]:
@@ -102,12 +108,17 @@ class Probe(QObject):
         self._server.newConnection.connect(self._accept)
         self._buffers: dict[QLocalSocket, bytes] = {}
         self._releases = 0
+        self._key_releases = 0
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        """Count the window's mouse releases; every event goes on to the window unchanged."""
-        if event.type() == QEvent.Type.MouseButtonRelease:
+        """Count the window's mouse and key releases; every event goes on unchanged."""
+        kind = event.type()
+        if kind == QEvent.Type.MouseButtonRelease:
             self._releases += 1
+        elif kind == QEvent.Type.KeyRelease and isinstance(event, QKeyEvent):
+            if not event.isAutoRepeat() and event.key() not in _MODIFIERS:
+                self._key_releases += 1
         return False
 
     def close(self) -> None:
@@ -157,7 +168,7 @@ class Probe(QObject):
         if op == "idle":
             return {"idle": self._idle()}
         if op == "input":
-            return {"releases": self._releases}
+            return {"releases": self._releases, "keys": self._key_releases}
         return {"error": f"unknown op {op!r}"}
 
     def _window_info(self) -> dict[str, Any]:

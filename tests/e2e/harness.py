@@ -423,12 +423,26 @@ class KioskScreen:
         return item
 
     def type_keys(self, text: str, delay_ms: int = 12) -> None:
-        """Type ``text`` on the (hardware) keyboard through the X server."""
+        """Type ``text`` on the (hardware) keyboard through the X server; returns once the
+        kiosk has received every key (one release of a non-modifier key per character)."""
+        before = self.key_releases()
         self.xserver.xdotool("type", "--delay", str(delay_ms), "--", text)
+        self.await_keys(before + len(text))
+
+    def key_releases(self) -> int:
+        """How many releases of keys other than modifiers the window has received so far."""
+        return int(self.kiosk.ask("input")["keys"])
+
+    def await_keys(self, count: int) -> None:
+        """Until the window has received ``count`` key releases in all."""
+        wait_until(lambda: self.key_releases() >= count, "the window to receive the keys")
 
     def key(self, *names: str) -> None:
-        """Press keys by X keysym name: ``Return``, ``BackSpace``, ``ctrl+a``."""
+        """Press keys by X keysym name: ``Return``, ``BackSpace``, ``ctrl+a``; returns once
+        the kiosk has received them."""
+        before = self.key_releases()
         self.xserver.xdotool("key", *names)
+        self.await_keys(before + len(names))
 
     def osk_key(self, label: str, timeout: float = WAIT_TIMEOUT) -> dict[str, Any]:
         """The on-screen keyboard's key showing ``label`` (letters in either case)."""
