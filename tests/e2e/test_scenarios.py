@@ -302,12 +302,11 @@ def test_send_a_study_to_a_node_and_see_it_sent(database: KioskScreen, tmp_path:
             return rows["rows"][0]["status"] == "sent"
 
         kiosk.wait_until(sent, "the transfer to finish", SEND_TIMEOUT)
-        # What a user does to be sure: Refresh (the selected transfer's line is not always
-        # brought up to date by itself when the transfer ends).
-        kiosk.tap("transfersRefresh")
-        kiosk.wait_idle()
+        # No Refresh: the selected transfer's line follows the log by itself, on the screen.
         text = kiosk.wait_prop("transfers.selectedText", lambda t: t.endswith("· Sent"))
         assert text.startswith(f"#{transfer['id']} to ")
+        # and so does its row in the list (no Refresh read it in).
+        kiosk.wait_item(f"transferStatus_{transfer['id']}", lambda i: i.text == "Sent")
         kiosk.tap("transfersDetails")
         kiosk.wait_prop("transfers.detailsTitle", lambda t: t == f"Transfer #{transfer['id']}")
         kiosk.wait_item("detailsClose")

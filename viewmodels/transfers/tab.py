@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Property, QObject, Qt, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
@@ -47,6 +47,10 @@ QML_IMPORT_NAME = "Kiosk.Backend"
 QML_IMPORT_MAJOR_VERSION = 1
 
 PAGE_SIZE = 50
+# How often a read is tried while live changes overtake it (``_read_fresh``).
+FRESH_READS = 5
+
+_T = TypeVar("_T")
 
 # What the manual allows, as the core enforces it (outgoing only for Resend and Abort).
 CLEARABLE = {"out": OUT_SENT, "in": IN_RECEIVED}
@@ -130,6 +134,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         self._levels_dirty = False
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._live_changes = 0  # batches of core changes applied so far
         # Queued: the core calls from its watcher thread; the rows change on the Qt thread.
         self._published.connect(self._apply_changes, Qt.ConnectionType.QueuedConnection)
 
@@ -368,8 +373,10 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         self._set_busy(True)
         try:
             direction, offset = self._direction, self._offset
-            rows = await asyncio.to_thread(self.log.list, direction, PAGE_SIZE + 1, offset)
-            total, clearable = await asyncio.to_thread(self._counts, direction)
+            selected_id = int(self._selected["id"]) if self._selected is not None else 0
+            rows, total, clearable, fresh = await self._read_fresh(
+                lambda: self._read_page(direction, offset, selected_id)
+            )
             if generation != self._generation:
                 return
             self._total, self._clearable = total, clearable
@@ -380,13 +387,7 @@ class TransferLogModel(QObject):  # type: ignore[operator]
             self._has_more = len(rows) > PAGE_SIZE
             self._transfers.set_rows(rows[:PAGE_SIZE])
             self.pageChanged.emit()
-            selected = self._selected
-            if selected is not None:
-                fresh = self._transfers.get(int(selected["id"]))
-                if fresh is None:
-                    fresh = await asyncio.to_thread(self._fetch, int(selected["id"]))
-                if generation != self._generation:
-                    return
+            if self._selected is not None and int(self._selected["id"]) == selected_id:
                 if fresh is None or fresh.get("direction") != direction:
                     self._set_selected(None)
                 else:
@@ -394,6 +395,34 @@ class TransferLogModel(QObject):  # type: ignore[operator]
                     await self._load_levels()
         finally:
             self._set_busy(False)
+
+    async def _read_fresh(self, read: Callable[[], _T]) -> _T:
+        """``read()`` off the GUI thread, read again while live changes arrived meanwhile.
+
+        A change published while a read runs may be newer than what the read saw (it read the
+        rows before the change was committed) or older; applying the read after the change
+        could then put back the state before it, and with the transfer's last change (Sent)
+        nothing would correct it. A read that began after the last change arrived sees at
+        least what that change says, so that read is the one kept (up to ``FRESH_READS``
+        tries: a later change corrects the rest)."""
+        for _ in range(FRESH_READS - 1):
+            seen = self._live_changes
+            result = await asyncio.to_thread(read)
+            if seen == self._live_changes:
+                return result
+        return await asyncio.to_thread(read)
+
+    def _read_page(
+        self, direction: Direction, offset: int, selected_id: int
+    ) -> tuple[list[TransferRow], int, int, TransferRow | None]:
+        """One page of ``direction`` (one row more, to know whether more follow), the counts,
+        and the selected transfer as it is now (on the page or not)."""
+        rows = self.log.list(direction, PAGE_SIZE + 1, offset)
+        total, clearable = self._counts(direction)
+        fresh = next((r for r in rows[:PAGE_SIZE] if int(r["id"]) == selected_id), None)
+        if fresh is None and selected_id:
+            fresh = self._fetch(selected_id)
+        return rows, total, clearable, fresh
 
     def _counts(self, direction: Direction) -> tuple[int, int]:
         return self.log.count(direction), self.log.count(direction, CLEARABLE[direction])
@@ -408,7 +437,9 @@ class TransferLogModel(QObject):  # type: ignore[operator]
         """Select a transfer (tap on its row, or after Send) and show it by study."""
         transfer = self._transfers.get(transfer_id)
         if transfer is None:
-            transfer = await asyncio.to_thread(self._fetch, transfer_id)
+            transfer = await self._read_fresh(lambda: self._fetch(transfer_id))
+            listed = self._transfers.get(transfer_id)  # a change may have listed it meanwhile
+            transfer = listed if listed is not None else transfer
         if transfer is None:
             self._set_selected(None)
             return
@@ -468,6 +499,8 @@ class TransferLogModel(QObject):  # type: ignore[operator]
     @guarded(None)
     def _apply_changes(self, changes: list[TransferRow]) -> None:
         """Changes from the core (on the Qt thread now): update rows in place, add new ones."""
+        if changes:
+            self._live_changes += 1  # a read under way may predate these (``_read_fresh``)
         new: list[TransferRow] = []
         top = max((int(t["id"]) for t in self._transfers.rows()), default=0)
         for change in changes:

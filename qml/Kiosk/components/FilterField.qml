@@ -110,6 +110,11 @@ Item {
         padding: Theme.border
         focus: false  // the field keeps the focus (and the on-screen keyboard stays)
         closePolicy: Popup.CloseOnEscape | Popup.CloseOnPressOutsideParent
+        // It opens and closes at once. With the style's transitions, a close() while it is
+        // still opening (Enter right after a key that brought suggestions) could leave it
+        // open over the fields below, and a closing list would still take a tap meant for them.
+        enter: null
+        exit: null
         background: Rectangle {
             color: Theme.surfaceAlt
             radius: Theme.radius

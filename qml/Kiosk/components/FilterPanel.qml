@@ -8,6 +8,7 @@ import Kiosk.Backend
 // study date range with quick ranges, the modalities present; Apply and Clear.
 Rectangle {
     id: panel
+    objectName: "filterPanel"
     required property FilterModel filters
     // How far the on-screen keyboard reaches over the panel: Clear and Apply stay above it.
     property real keyboardOverlap: 0
@@ -21,6 +22,9 @@ Rectangle {
         panel.forceActiveFocus()
     }
 
+    // Shown again: from the top (where the name field is), not where it was last scrolled to.
+    onVisibleChanged: if (visible) fieldsView.contentY = 0
+
     color: Theme.surface
     radius: Theme.radius
     border.width: Theme.border
@@ -32,16 +36,28 @@ Rectangle {
         anchors.bottomMargin: Theme.spacing + panel.keyboardOverlap
         spacing: Theme.spacing
 
+        // The fields scroll when they are taller than the panel (at 1024x600, or with many
+        // modalities): the indicator then shows, and stays, so the chips below are not a secret.
         Flickable {
+            id: fieldsView
+            objectName: "filterFields"
+            readonly property bool overflows: contentHeight > height + 0.5
             Layout.fillWidth: true
             Layout.fillHeight: true
+            contentWidth: width
             contentHeight: fields.implicitHeight
             clip: true
+            interactive: overflows
             boundsBehavior: Flickable.StopAtBounds
+            ScrollIndicator.vertical: ScrollIndicator {
+                objectName: "filterFieldsScroll"
+                visible: fieldsView.overflows
+                active: fieldsView.overflows
+            }
 
             ColumnLayout {
                 id: fields
-                width: parent.width
+                width: fieldsView.width - (fieldsView.overflows ? Theme.spacing : 0)
                 spacing: Theme.spacing
 
                 SectionLabel { text: "Patient name" }
@@ -100,8 +116,11 @@ Rectangle {
                     TouchButton { objectName: "filterAnyDate"; Layout.fillWidth: true; text: "Any"; onClicked: panel.filters.anyDate() }
                 }
                 SectionLabel { text: "Modality" }
+                // Every modality of the database, wrapped into as many rows as they need.
                 Flow {
+                    objectName: "filterModalities"
                     Layout.fillWidth: true
+                    Layout.preferredHeight: implicitHeight
                     spacing: Theme.spacing
                     Repeater {
                         model: panel.filters.modalities

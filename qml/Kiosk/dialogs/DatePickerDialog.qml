@@ -3,9 +3,11 @@ import QtQuick.Controls
 import QtQuick.Layouts
 import Kiosk
 
-// A touch date picker: year, month and day tumblers.
+// A touch date picker: year, month and day tumblers. A value is chosen by turning its tumbler
+// or by tapping it; the years stop at both ends (1980 does not follow the latest year).
 KioskDialog {
     id: dialog
+    objectName: "datePicker"
     signal picked(string yyyymmdd)
     readonly property int firstYear: 1980
     readonly property var months: ["Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -29,15 +31,18 @@ KioskDialog {
         spacing: Theme.spacing
         Tumbler {
             id: year
+            objectName: "dateYear"
             Layout.fillWidth: true
             Layout.fillHeight: true
             visibleItemCount: 5
+            wrap: false
             model: new Date().getFullYear() - dialog.firstYear + 2
             delegate: tumblerText
             property var labelFor: function (i) { return "" + (dialog.firstYear + i) }
         }
         Tumbler {
             id: month
+            objectName: "dateMonth"
             Layout.fillWidth: true
             Layout.fillHeight: true
             visibleItemCount: 5
@@ -47,6 +52,7 @@ KioskDialog {
         }
         Tumbler {
             id: day
+            objectName: "dateDay"
             Layout.fillWidth: true
             Layout.fillHeight: true
             visibleItemCount: 5
@@ -58,7 +64,10 @@ KioskDialog {
     Component {
         id: tumblerText
         Text {
+            id: value
             required property int index
+            // dateYear_2024, dateMonth_Mar, dateDay_12: each value can be found and tapped.
+            objectName: Tumbler.tumbler.objectName + "_" + text
             text: Tumbler.tumbler.labelFor(index)
             horizontalAlignment: Text.AlignHCenter
             verticalAlignment: Text.AlignVCenter
@@ -66,13 +75,22 @@ KioskDialog {
             color: Theme.text
             font.family: Theme.fontFamily
             font.pixelSize: Theme.fontLarge
+            // A tap on a value turns the tumbler to it (a drag beyond the threshold still
+            // turns the tumbler instead).
+            TapHandler { onTapped: value.Tumbler.tumbler.currentIndex = value.index }
         }
     }
 
     buttons: [
         Item { Layout.fillWidth: true },
-        TouchButton { text: "Cancel"; implicitHeight: Theme.primary; onClicked: dialog.close() },
         TouchButton {
+            objectName: "datePickerCancel"
+            text: "Cancel"
+            implicitHeight: Theme.primary
+            onClicked: dialog.close()
+        },
+        TouchButton {
+            objectName: "datePickerOk"
             text: "OK"
             primary: true
             onClicked: {

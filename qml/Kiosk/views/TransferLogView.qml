@@ -142,6 +142,7 @@ Item {
 
                     delegate: Rectangle {
                         id: transferRow
+                        objectName: "transferRow_" + transferId
                         required property int index
                         required property int transferId
                         required property string statusText
@@ -167,6 +168,7 @@ Item {
                                 width: listTable.width * listTable.weights.status
                                 height: parent.height
                                 StatusBadge {
+                                    objectName: "transferStatus_" + transferRow.transferId
                                     anchors.left: parent.left
                                     anchors.leftMargin: Theme.spacing
                                     anchors.verticalCenter: parent.verticalCenter
