@@ -16,7 +16,16 @@ What it owns:
 - ``thumbnails``: made in a process pool, scheduled as images arrive (``IndexChanged``);
 - ``audit``: the audit trail (core.audit). The facades below record what they did (export,
   delete, import); while the node or the sender runs, finished transfers and the node's
-  start/stop are recorded from the bus, off the receive path.
+  start/stop are recorded from the bus, off the receive path;
+- ``lock``: the kiosk's PIN and its wrong-PIN count (core.lock).
+
+Built on first use (``_OnFirstUse``; ``built(name)`` tells whether one exists yet):
+``importer``, ``thumbnails`` (and the arrival scheduler, on the first image stored), ``node``,
+``sender`` and ``audit``, and what ``export``, ``qr_client`` and ``send`` call. They bring
+pydicom, numpy, PIL and pynetdicom (and the audit trail's modules); a command such as
+``dicom-kiosk list`` and the kiosk's first frame need none of them (tests/core/test_app.py and
+tests/viewmodels/test_first_frame.py check what they load). ``start()`` builds the node and the
+sender on a worker thread, so that a loop with a window on it (the kiosk) stays responsive.
 
 Holds no Qt state; safe under plain asyncio and under qasync.
 """
@@ -29,49 +38,82 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
-from pydicom.dataset import Dataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_dataset
-
-from core.audit.recorder import AuditRecorder
 from core.config import Settings
 from core.db import queries
 from core.db.engine import make_engine, make_sessionmaker, upgrade
 from core.events import IndexChanged, LocalBus
-from core.export.deidentify import DatesOption, DeidentifyOptions
-from core.export.exporter import (
-    ExportOptions,
-    ExportSummary,
-    ProgressCallback,
-    Selection,
-    export_selection,
-)
-from core.imaging.thumbnails import ArrivalScheduler, ThumbnailCache
-from core.index.importer import Importer, ImportSummary
 from core.index.intake import Intake, MemoryBudget
-from core.index.writer import DeleteResult, IndexWriter, Level
-from core.net.association import RemoteAE
-from core.net.qr import QueryRetrieveClient, StudyRootQueryRetrieveInformationModelFind
-from core.node.server import DicomNode
+from core.index.writer import IndexWriter
+from core.lock import KioskLock
 from core.registry import NodeRegistry
 from core.store.files import FileStore
 from core.transfers.log import TransferLog
-from core.transfers.queue import enqueue
-from core.transfers.sender import SendWorker
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+    from core.audit.recorder import AuditRecorder
+    from core.export.deidentify import DatesOption
+    from core.export.exporter import ExportOptions, ExportSummary, ProgressCallback, Selection
+    from core.imaging.thumbnails import ArrivalScheduler, ThumbnailCache
+    from core.index.importer import Importer, ImportSummary
+    from core.index.writer import DeleteResult, Level
+    from core.net.association import RemoteAE
+    from core.net.qr import QueryRetrieveClient
+    from core.node.server import DicomNode
+    from core.transfers.sender import SendWorker
 
 log = logging.getLogger(__name__)
+
+
+_T = TypeVar("_T")
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+class _OnFirstUse(Generic[_T]):
+    """A ``Core`` service built when it is first read, then an attribute like the others.
+
+    As ``functools.cached_property``: the value lands in the instance's ``__dict__``, which
+    answers every later read (and can be set, as tests do). Unlike it on Python 3.12+, it is
+    built once even when two threads read it first at once (the GUI thread and the intake
+    thread's thumbnails on arrival): under the core's ``_building`` lock.
+    """
+
+    def __init__(self, build: Callable[[Core], _T]) -> None:
+        self._build = build
+        self._name = build.__name__
+        self.__doc__ = build.__doc__
+
+    def __set_name__(self, owner: type[Core], name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, core: None, owner: type[Core] | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, core: Core, owner: type[Core] | None = None) -> _T: ...
+
+    def __get__(self, core: Core | None, owner: type[Core] | None = None) -> _T | Self:
+        if core is None:
+            return self
+        with core._building:
+            if self._name not in core.__dict__:
+                core.__dict__[self._name] = self._build(core)
+            value: _T = core.__dict__[self._name]
+            return value
+
+
 class Core:
     """One per process: every service, built once."""
 
     def __init__(self, settings: Settings) -> None:
+        self._building = threading.RLock()  # services built on first use (_OnFirstUse)
+        self._closing = False
         self.settings = settings
         self.events = LocalBus()
         self.engine = make_engine(settings.db_url)
@@ -89,29 +131,90 @@ class Core:
             self.transfers,
             MemoryBudget(settings.receive_memory_bytes),
         )
-        self.importer = Importer(self.intake, self.sessions)
         self.registry = NodeRegistry(self.sessions)
-        self.thumbnails = ThumbnailCache(settings.data_dir, self.sessions, self.store)
-        self.node = DicomNode(self)
-        self.sender = SendWorker(self)
-        self.audit = AuditRecorder(self.sessions, lambda: self.settings)
+        self.lock = KioskLock(settings.data_dir)  # the kiosk's PIN (core.lock)
         self._unwatch_audit: Callable[[], None] = lambda: None
         self._running_since: datetime | None = None
+        self._unsubscribe_thumbnails: Callable[[], None] = lambda: None
+        if settings.thumbnails_on_arrival:  # the bus hands arrivals to the scheduler
+            self._unsubscribe_thumbnails = self.events.subscribe(IndexChanged, self._arrived)
+        self._node_started = False
+
+    # -- services built on first use ----------------------------------------------------------
+    @_OnFirstUse
+    def audit(self) -> AuditRecorder:
+        """The audit trail's recorder: the facades and, while the node or the sender runs, the
+        bus feed it (a command that records nothing never builds it)."""
+        from core.audit.recorder import AuditRecorder
+
+        return AuditRecorder(self.sessions, lambda: self.settings)
+
+    @_OnFirstUse
+    def importer(self) -> Importer:
+        """Files, folders, zips and DICOMDIRs into the index, through the intake."""
+        from core.index.importer import Importer
+
+        return Importer(self.intake, self.sessions)
+
+    @_OnFirstUse
+    def thumbnails(self) -> ThumbnailCache:
+        """The thumbnail cache (made in a process pool)."""
+        from core.imaging.thumbnails import ThumbnailCache
+
+        return ThumbnailCache(self.settings.data_dir, self.sessions, self.store)
+
+    @_OnFirstUse
+    def _arrivals(self) -> ArrivalScheduler:
         # Thumbnails of arriving images are made once arrivals pause: a node receiving a
         # study is not slowed by them, and the Database tab has them when it shows the study.
-        self._arrivals = ArrivalScheduler(self.thumbnails)
-        self._unsubscribe_thumbnails: Callable[[], None] = lambda: None
-        if settings.thumbnails_on_arrival:  # the bus hands arrivals straight to the scheduler
-            self._unsubscribe_thumbnails = self.events.subscribe(
-                IndexChanged, self._arrivals.index_changed
-            )
-        self._node_started = False
+        from core.imaging.thumbnails import ArrivalScheduler
+
+        return ArrivalScheduler(self.thumbnails)
+
+    @_OnFirstUse
+    def node(self) -> DicomNode:
+        """Our DICOM node (the SCP): ``start()`` runs it."""
+        from core.node.server import DicomNode
+
+        return DicomNode(self)
+
+    @_OnFirstUse
+    def sender(self) -> SendWorker:
+        """The send queue's worker: ``start()`` runs it."""
+        from core.transfers.sender import SendWorker
+
+        return SendWorker(self)
+
+    def built(self, service: str) -> bool:
+        """Whether ``service`` (``node``, ``sender``, ``audit``, ``importer``...) exists yet:
+        what a caller asks before reading one it need not build (the kiosk before its first
+        frame shows the node's state only once there is a node)."""
+        if not isinstance(vars(Core).get(service), _OnFirstUse):
+            raise ValueError(f"{service!r} is not a service built on first use")
+        return service in self.__dict__  # no lock: a thread building one would hold this one up
+
+    def _build(self, services: Sequence[str]) -> None:
+        """Build ``services`` (on a worker thread) so that their first use is quick."""
+        for service in services:
+            getattr(self, service)
+
+    def _arrived(self, event: IndexChanged) -> None:
+        """Thumbnails on arrival (a bus subscriber, on the intake thread): the scheduler and
+        the cache are built on the first image stored."""
+        if not event.stored:
+            return
+        with self._building:
+            if self._closing:
+                return
+            arrivals = self._arrivals
+        arrivals.index_changed(event)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def open(self) -> None:
         """Migrate the schema to head, count the store's usage, index what a crash left."""
         upgrade(self.engine)
-        self.audit.open()
+        if self.settings.audit_syslog_host:  # all that AuditRecorder.open does: forward
+            self.audit.open()
         self.store.set_used_bytes(self.stats()["bytes"])
         self.writer.recover()
         self.intake.start()
@@ -127,6 +230,9 @@ class Core:
         if self._running_since is None and (node or sender):
             self._running_since = _utcnow()
             self._unwatch_audit = self.audit.watch(self.events)
+        wanted = [name for name, on in (("sender", sender), ("node", node)) if on]
+        if wanted:  # built off the loop the first time (pynetdicom loads): the window is up
+            await asyncio.to_thread(self._build, wanted)
         if sender:
             await self.sender.start(only=send_only)
         if node:
@@ -135,7 +241,8 @@ class Core:
 
     async def stop(self) -> None:
         """Stop sending, then stop the node (in-flight associations finish, the index flushes)."""
-        await self.sender.stop()
+        if self.built("sender"):  # by start(), or by a caller that used it
+            await self.sender.stop()
         if self._node_started:
             self._node_started = False
             await self.node.stop()
@@ -149,15 +256,21 @@ class Core:
 
     def close(self) -> None:
         self._unsubscribe_thumbnails()
-        self._arrivals.close()
+        with self._building:
+            self._closing = True
+            built = dict(self.__dict__)  # a service never built has nothing to close
+        if "_arrivals" in built:
+            built["_arrivals"].close()
         if not self.intake.wait_idle(30.0):
             log.error("the index writer had images left after 30 s")
         if self.intake.is_alive():
             self.intake.stop()
         self._unwatch_audit()
-        self.audit.close()
+        if "audit" in built:
+            built["audit"].close()
         self.transfers.close()
-        self.thumbnails.close()
+        if "thumbnails" in built:
+            built["thumbnails"].close()
         self.engine.dispose()
 
     def __enter__(self) -> Core:
@@ -204,6 +317,9 @@ class Core:
     ) -> ExportSummary:
         """Export ``(level, key)`` targets (the kiosk's selection) to ``folder`` (blocking);
         ``dates`` is what de-identification does with dates, as ``export --dates``."""
+        from core.export.deidentify import DeidentifyOptions
+        from core.export.exporter import ExportOptions, Selection
+
         keys: dict[str, list[str]] = {"patient": [], "study": [], "series": [], "instance": []}
         for level, key in targets:
             keys["instance" if level == "image" else level].append(key)
@@ -229,6 +345,8 @@ class Core:
         cancel: threading.Event | None = None,
     ) -> ExportSummary:
         """Export (core.export) and record it in the audit trail, de-identified or not."""
+        from core.export.exporter import export_selection
+
         targets = [
             *(("patient", k) for k in selection.patients),
             *(("study", k) for k in selection.studies),
@@ -284,11 +402,18 @@ class Core:
     # -- querying remote nodes --------------------------------------------------------------------
     def qr_client(self, timeout: float = 30.0) -> QueryRetrieveClient:
         """A Query/Retrieve client as our AE title whose every C-FIND is in the audit trail."""
+        from core.net.qr import QueryRetrieveClient
+
         return QueryRetrieveClient(self.settings.ae_title, timeout, on_query=self._record_query)
 
     def _record_query(
         self, remote: RemoteAE, identifier: Dataset, matches: int, error: str
     ) -> None:
+        from pydicom.filebase import DicomBytesIO
+        from pydicom.filewriter import write_dataset
+
+        from core.net.qr import StudyRootQueryRetrieveInformationModelFind
+
         buffer = DicomBytesIO()
         buffer.is_little_endian, buffer.is_implicit_VR = True, False
         write_dataset(buffer, identifier)
@@ -315,4 +440,6 @@ class Core:
         A running send worker (kiosk or ``serve``) sends it; unknown destinations and empty
         selections raise ``NotFoundError`` / ``KioskError`` with a sentence for the user.
         """
+        from core.transfers.queue import enqueue
+
         return enqueue(self.sessions, self.transfers, targets, destination, priority)

@@ -88,6 +88,9 @@ class Settings:
     tls_key_file: str = ""
     tls_ca_file: str = ""
     tls_require_client_cert: bool = False
+    # The kiosk lock (README, "Locking the kiosk"): with a PIN set (Settings), the screen locks
+    # after this many seconds without a touch or key (0: never).
+    lock_idle_seconds: int = 300
 
     @property
     def store_dir(self) -> Path:
@@ -134,8 +137,8 @@ def _validate(s: Settings) -> None:
     for name in ("max_dataset_bytes", "receive_memory_bytes", "receive_spool_bytes"):
         if getattr(s, name) < 1 << 20:
             raise ConfigError(f"{name} must be at least 1 MiB (1048576)")
-    if s.max_store_bytes < 0:
-        raise ConfigError("max_store_bytes cannot be negative")
+    if s.max_store_bytes < 0 or s.lock_idle_seconds < 0:  # 0: no limit, never lock
+        raise ConfigError("max_store_bytes and lock_idle_seconds cannot be negative")
     _validate_tls(s)
     if not 0 < s.audit_syslog_port < 65536:
         raise ConfigError(f"audit_syslog_port {s.audit_syslog_port} is outside 1-65535")

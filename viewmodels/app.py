@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Property, QObject, QTimer, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
@@ -19,10 +20,14 @@ from viewmodels.base import guarded
 from viewmodels.database import DatabaseModel
 from viewmodels.images import FrameProvider
 from viewmodels.importing import ImportModel
+from viewmodels.lock import LockModel
 from viewmodels.queryretrieve import QueryRetrieveModel
 from viewmodels.settings import SettingsModel, SettingsStore
 from viewmodels.transfers import TransferLogModel
 from viewmodels.viewer import ViewerModel
+
+if TYPE_CHECKING:
+    from core.node.server import DicomNode
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +63,6 @@ class AppModel(QObject):  # type: ignore[operator]
     ) -> None:
         super().__init__(parent)
         self._core = core
-        # The DICOM node the Settings tab controls (the kiosk starts it after its first frame).
-        self.node = core.node
         self._theme = theme or core.settings.theme
         self._fullscreen = fullscreen
         self._keyboard = core.settings.virtual_keyboard
@@ -81,12 +84,16 @@ class AppModel(QObject):  # type: ignore[operator]
         self._database.viewerRequested.connect(lambda: self._set_view("viewer"))
         self._importer.finished.connect(lambda: self.message.emit(self._importer.summary))
         store = SettingsStore(core)
-        self._settings = SettingsModel(core, self.node, store, self)
-        self._qr = QueryRetrieveModel(core, self.node, store, self._database.open_in_viewer, self)
+        # None: the core's node, which they read when first needed (not before the first frame)
+        self._settings = SettingsModel(core, None, store, self)
+        self._qr = QueryRetrieveModel(core, None, store, self._database.open_in_viewer, self)
         for child in (self._settings, self._qr):
             child.errorOccurred.connect(self.errorOccurred)
             child.message.connect(self.message)
         self._settings.nodesChanged.connect(self._qr.refreshNodes)
+        self._lock = LockModel(core, store, self)
+        self._lock.errorOccurred.connect(self.errorOccurred)
+        self._lock.message.connect(self.message)
         self._live = QTimer(self)
         self._live.setSingleShot(True)
         self._live.setInterval(LIVE_REFRESH_MS)
@@ -105,6 +112,12 @@ class AppModel(QObject):  # type: ignore[operator]
         self.errorOccurred.connect(self._note_shown)
 
     # -- properties ---------------------------------------------------------------------------
+    @property
+    def node(self) -> DicomNode:
+        """The DICOM node the Settings tab controls; built when first read (the kiosk starts it
+        after its first frame, and nothing before that frame reads it)."""
+        return self._core.node
+
     @Property(DatabaseModel, constant=True, final=True)
     def database(self) -> DatabaseModel:
         return self._database
@@ -128,6 +141,10 @@ class AppModel(QObject):  # type: ignore[operator]
     @Property(QueryRetrieveModel, constant=True, final=True)
     def queryRetrieve(self) -> QueryRetrieveModel:
         return self._qr
+
+    @Property(LockModel, constant=True, final=True)
+    def lock(self) -> LockModel:
+        return self._lock
 
     @Property(str, notify=themeChanged, final=True)
     def theme(self) -> str:
@@ -161,8 +178,7 @@ class AppModel(QObject):  # type: ignore[operator]
     @Property(str, notify=nodeChanged, final=True)
     def nodeText(self) -> str:
         """How peers reach this kiosk: the running node's AE title and port, else the settings."""
-        state = self.node.state
-        if state.running:
+        if self._core.built("node") and (state := self.node.state).running:
             return f"AE title {state.ae_title} · port {state.port}"
         s = self._core.settings
         return f"AE title {s.ae_title} · port {s.port}"
@@ -195,7 +211,8 @@ class AppModel(QObject):  # type: ignore[operator]
         self._unsubscribe_node = events.subscribe(
             NodeStateChanged, self._node_changed, loop=self._loop
         )
-        self._settings.node_state_changed(self.node.state)
+        if self._core.built("node"):  # else it has no state to catch up on
+            self._settings.node_state_changed(self.node.state)
         await self._load_first_page()
 
     async def finish_start(self) -> None:
@@ -208,6 +225,7 @@ class AppModel(QObject):  # type: ignore[operator]
         self._unsubscribe_node()
         self._live.stop()
         self._transfers.stop()
+        self._lock.stop()
 
     async def reload(self) -> None:
         await self._load_first_page()
@@ -309,6 +327,7 @@ class AppModel(QObject):  # type: ignore[operator]
         if self._fullscreen:
             self._fullscreen = False
             self.fullscreenChanged.emit()
+            self._lock.kiosk_left()
 
     @Slot()
     def requestQuit(self) -> None:

@@ -7,7 +7,7 @@ import dataclasses
 import logging
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Property, QObject, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
@@ -15,7 +15,6 @@ from qasync import asyncSlot
 
 from core.app import Core
 from core.db.queries import BrowseLevel, StudyFilter
-from core.imaging.viewer import SeriesStack, StackEntry
 from core.index.writer import Level
 from viewmodels.base import guarded
 from viewmodels.exporting import ExportModel
@@ -23,6 +22,9 @@ from viewmodels.filters import FilterModel
 from viewmodels.images import instance_path
 from viewmodels.levels import LevelModel, row_key
 from viewmodels.viewer import ViewerModel
+
+if TYPE_CHECKING:  # pydicom and numpy: loaded when Load first opens the viewer
+    from core.imaging.viewer import SeriesStack
 
 log = logging.getLogger(__name__)
 
@@ -504,6 +506,8 @@ class DatabaseModel(QObject):  # type: ignore[operator]
         self, level: BrowseLevel, rows: list[dict[str, Any]], study_uid: str
     ) -> tuple[SeriesStack | None, str]:
         """What Load opens: the chosen images, or the first series of the chosen level."""
+        from core.imaging.viewer import SeriesStack, StackEntry
+
         core = self._core
         if level == "image":
             ordered = sorted(rows, key=lambda r: r.get("InstanceNumber") or 0)

@@ -23,19 +23,27 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import Property, QObject, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
 from core.app import Core
-from core.export.deidentify import DATES_OPTIONS, DatesOption
-from core.export.exporter import FORMATS, ExportProgress, ExportSummary
+from core.cli.choices import EXPORT_DATES, EXPORT_FORMATS
 from viewmodels.base import guarded
 from viewmodels.importing import FolderModel
 
+if TYPE_CHECKING:  # pydicom: loaded when an export runs (Core.export)
+    from core.export.deidentify import DatesOption
+    from core.export.exporter import ExportProgress, ExportSummary
+
 log = logging.getLogger(__name__)
+
+# The exporter's choices as plain values (importing core.export loads pydicom): the same
+# tuples in the same order (tests/viewmodels/test_first_frame.py).
+FORMATS = EXPORT_FORMATS
+DATES_OPTIONS = EXPORT_DATES
 
 QML_IMPORT_NAME = "Kiosk.Backend"
 QML_IMPORT_MAJOR_VERSION = 1
@@ -236,7 +244,7 @@ class ExportModel(QObject):  # type: ignore[operator]
 
     def _set_dates(self, dates: str) -> None:
         if dates in DATES_OPTIONS and dates != self._dates:
-            self._dates = cast(DatesOption, dates)
+            self._dates = cast("DatesOption", dates)
             self.optionsChanged.emit()
 
     # What de-identification does with dates: keep, remove or shift (as ``export --dates``).

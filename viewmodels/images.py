@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import shiboken6
 from PySide6.QtCore import QRunnable, QSize, QThreadPool
 from PySide6.QtGui import QColor, QImage, QPainter
@@ -24,6 +24,9 @@ from core.app import Core
 from core.db.queries import StudyFilter
 from core.store.files import FileStore
 
+if TYPE_CHECKING:  # numpy: loaded with the first frame the viewer shows
+    import numpy as np
+
 log = logging.getLogger(__name__)
 
 THUMB_SIZE = 192
@@ -31,6 +34,8 @@ THUMB_SIZE = 192
 
 def to_qimage(array: np.ndarray, rgb: bool = False) -> QImage:
     """A deep-copied QImage of a uint8 grey (H, W) or RGB (H, W, 3) array."""
+    import numpy as np
+
     array = np.ascontiguousarray(array)
     height, width = array.shape[:2]
     fmt = QImage.Format.Format_RGB888 if rgb else QImage.Format.Format_Grayscale8

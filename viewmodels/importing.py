@@ -15,7 +15,7 @@ import threading
 import time
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     Property,
@@ -31,8 +31,10 @@ from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
 from core.app import Core
-from core.index.importer import Importer, ImportProgress, ImportSummary, MemorySource
 from viewmodels.base import guarded
+
+if TYPE_CHECKING:  # pydicom: loaded when the first import runs (Core.importer)
+    from core.index.importer import Importer, ImportProgress, ImportSummary
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +298,8 @@ class ImportModel(QObject):  # type: ignore[operator]
         self._set_running(True)
         self.progressChanged.emit()
         try:
-            importer = self._core.importer
+            # Built (and pydicom loaded) off the GUI thread the first time.
+            importer = await asyncio.to_thread(lambda: self._core.importer)
             progress = self._progress_callback()
             if demo:
                 summary = await asyncio.to_thread(self._demo, importer, progress)
@@ -317,6 +320,7 @@ class ImportModel(QObject):  # type: ignore[operator]
 
     def _demo(self, importer: Importer, progress: Any) -> ImportSummary:
         from core.dicom import synth
+        from core.index.importer import MemorySource
 
         sources = [
             MemorySource(f"demo #{i + 1}", data)

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     Property,
@@ -25,13 +25,15 @@ from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
 from core.app import Core
-from core.net.qr import QueryRetrieveClient, SeriesMatch, StudyMatch, StudyQuery
-from core.node.server import DicomNode
 from core.registry import NodeInfo
-from core.transfers.retrieve import RetrieveStatus, RetrieveTarget, remote_of, retrieve
 from viewmodels.base import guarded
 from viewmodels.levels import format_cell
 from viewmodels.settings import SettingsStore
+
+if TYPE_CHECKING:  # pynetdicom: loaded at the first query or retrieve (or when the node is built)
+    from core.net.qr import QueryRetrieveClient, SeriesMatch, StudyMatch, StudyQuery
+    from core.node.server import DicomNode
+    from core.transfers.retrieve import RetrieveStatus, RetrieveTarget
 
 log = logging.getLogger(__name__)
 
@@ -297,14 +299,15 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
     def __init__(
         self,
         core: Core,
-        node: DicomNode,
+        node: DicomNode | None,
         store: SettingsStore,
         opener: Opener | None = None,
         parent: QObject | None = None,
     ) -> None:
+        """``node``: where C-MOVE retrieves go; None for the core's own, read when needed."""
         super().__init__(parent)
         self._core = core
-        self._node = node
+        self._given_node = node
         self._store = store
         self._opener = opener
         self._registry = core.registry
@@ -332,6 +335,10 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         self._retrieve_targets: list[RetrieveTarget] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def _node(self) -> DicomNode:
+        return self._given_node if self._given_node is not None else self._core.node
 
     def client(self) -> QueryRetrieveClient:
         return self._core.qr_client(timeout=20.0)  # its C-FINDs go into the audit trail
@@ -583,6 +590,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         return next((n for n in self._nodes if n.name == self._node_name), None)
 
     def query_of(self) -> StudyQuery:
+        from core.net.qr import StudyQuery
+
         s = self._core.settings
         f = self._fields
         return StudyQuery(
@@ -636,6 +645,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
     @guarded("Query failed", report=_query_failed)
     async def query(self) -> None:
         """C-FIND the studies matching the fields on the chosen server (off the GUI thread)."""
+        from core.transfers.retrieve import remote_of
+
         if self._querying:
             return
         node = self._current_node()
@@ -723,6 +734,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
     @guarded("Could not list the series")
     async def _show_series(self, study_uid: str) -> None:
         """The series of a study: from the peer the first time (spinner), then from the cache."""
+        from core.transfers.retrieve import remote_of
+
         try:
             node = self._queried_node
             if node is None:
@@ -750,6 +763,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
     # -- retrieve ---------------------------------------------------------------------------------
     def targets(self) -> list[RetrieveTarget]:
         """Selected series (of the study on show), else the selected studies."""
+        from core.transfers.retrieve import RetrieveTarget
+
         series = self._series.selected_rows()
         if series:
             return [RetrieveTarget(r["StudyInstanceUID"], r["SeriesInstanceUID"]) for r in series]
@@ -790,6 +805,8 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
     @guarded("Retrieve failed", report=_retrieve_failed)
     async def retrieve(self) -> None:
         """Retrieve the selection by the server's method; progress; Cancel stops it."""
+        from core.transfers.retrieve import retrieve as run_retrieve
+
         if self._retrieving:
             return
         node = self._queried_node  # the server of the results: never another one
@@ -824,7 +841,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         try:
             self._set_progress(0.0, f"Retrieving from {node.name}…")
             summary = await asyncio.to_thread(
-                retrieve,
+                run_retrieve,
                 self._core,
                 self.client(),
                 node,

@@ -1,15 +1,21 @@
 """The Settings tab: the DICOM node (state, Start/Stop/Reset, AE title, port, bind address,
 accept policy), the remote nodes (add, edit, delete, C-ECHO test), the storage and the audit
-trail (the latest records, a chain check). Every saved setting is recorded in the trail."""
+trail (the latest records, a chain check). Every saved setting is recorded in the trail.
+
+A remote node's TLS (the CA file, our client certificate and key, the certificate its AE title
+is bound to) is saved through the same registry calls as ``dicom-kiosk nodes add/edit --tls``:
+the same checks, the same messages, shown in the editor, and nothing saved when one fails."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import shutil
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     Property,
@@ -25,12 +31,15 @@ from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
 from core.app import Core
-from core.audit import AuditEntry
 from core.config import Settings, save_settings
 from core.errors import ConfigError
-from core.node.server import DicomNode, NodeState
+from core.net.tls import TlsClientConfig, show_fingerprint
 from core.registry import SERVICES, EchoResult, NodeInfo, echo_timed
 from viewmodels.base import guarded
+
+if TYPE_CHECKING:  # types only: the node (pynetdicom) and the audit trail load on first use
+    from core.audit import AuditEntry
+    from core.node.server import DicomNode, NodeState
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +76,12 @@ class SettingsStore:
             return new
 
 
+def _tls_path(text: str) -> str:
+    """A PEM file's path as the registry keeps it (absolute, as ``nodes add`` does); "": none."""
+    text = text.strip()
+    return str(Path(text).expanduser().resolve()) if text else ""
+
+
 def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":
@@ -84,6 +99,8 @@ class NodeRole(IntEnum):
     TEST_STATE = 0x0306  # "", "testing", "ok", "failed"
     TEST_TEXT = 0x0307
     DETAIL = 0x0308
+    TLS = 0x0309  # our associations with it run over TLS
+    CERT_BOUND = 0x030A  # its AE title is bound to its client certificate
 
 
 @QmlElement
@@ -111,6 +128,8 @@ class NodeListModel(QAbstractListModel):  # type: ignore[operator]
             NodeRole.TEST_STATE: QByteArray(b"testState"),
             NodeRole.TEST_TEXT: QByteArray(b"testText"),
             NodeRole.DETAIL: QByteArray(b"detail"),
+            NodeRole.TLS: QByteArray(b"tls"),
+            NodeRole.CERT_BOUND: QByteArray(b"certBound"),
         }
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
@@ -130,10 +149,16 @@ class NodeListModel(QAbstractListModel):  # type: ignore[operator]
             return ", ".join(allowed) if allowed else "nothing"
         if role == NodeRole.DETAIL:
             services = ", ".join(SERVICE_TITLES[s] for s in SERVICES if s in node.allowed)
+            tls = " · TLS" if node.tls else ""
+            bound = " · certificate-bound" if node.tls_peer_fingerprint else ""
             return (
-                f"{node.ae_title} @ {node.host}:{node.port} · C-{node.retrieve_method.upper()}"
-                f" · may use: {services or 'nothing'}"
+                f"{node.ae_title} @ {node.host}:{node.port}{tls}"
+                f" · C-{node.retrieve_method.upper()} · may use: {services or 'nothing'}{bound}"
             )
+        if role == NodeRole.TLS:
+            return node.tls
+        if role == NodeRole.CERT_BOUND:
+            return bool(node.tls_peer_fingerprint)
         if role == NodeRole.TEST_STATE:
             return self._tests.get(node.name, ("", ""))[0]
         if role == NodeRole.TEST_TEXT:
@@ -245,6 +270,22 @@ class AuditListModel(QAbstractListModel):  # type: ignore[operator]
         self.countChanged.emit()
 
 
+@dataclass(frozen=True)
+class NodeNotBuilt:
+    """What the Settings tab shows of the node before the core has built it (the kiosk does
+    after its first frame, and the lock screen shows the node's state from the start): the
+    ``NodeState`` of a node that has not started, without loading the node (pynetdicom)."""
+
+    ae_title: str
+    bind: str
+    port: int
+    running: bool = False
+    tls_port: int = 0
+    active_associations: int = 0
+    images_today: int = 0
+    last_error: str = ""
+
+
 @QmlElement
 @QmlUncreatable("The kiosk makes the settings view model.")
 class SettingsModel(QObject):  # type: ignore[operator]
@@ -261,15 +302,21 @@ class SettingsModel(QObject):  # type: ignore[operator]
     message = Signal(str)
 
     def __init__(
-        self, core: Core, node: DicomNode, store: SettingsStore, parent: QObject | None = None
+        self,
+        core: Core,
+        node: DicomNode | None,
+        store: SettingsStore,
+        parent: QObject | None = None,
     ) -> None:
+        """``node``: None for the core's own, read when first needed (the kiosk's first frame
+        shows nothing of it)."""
         super().__init__(parent)
         self._core = core
-        self._node = node
+        self._given_node = node
         self._store = store
         self._registry = core.registry
         self._nodes = NodeListModel(self)
-        self._state = node.state
+        self._known: NodeState | None = node.state if node is not None else None
         self._node_busy = False
         self._config_error = ""
         self._editor_error = ""
@@ -280,9 +327,26 @@ class SettingsModel(QObject):  # type: ignore[operator]
         self._audit_busy = False
 
     # -- node state (from the change bus, delivered on the GUI thread by the app model) ------
+    @property
+    def _node(self) -> DicomNode:
+        return self._given_node if self._given_node is not None else self._core.node
+
+    @property
+    def _state(self) -> NodeState | NodeNotBuilt:
+        """The node's state as last heard; until a state is heard, the node's own, and before
+        the core has built its node, what a node not started yet reports."""
+        if self._known is not None:
+            return self._known
+        if self._given_node is None and not self._core.built("node"):
+            s = self._core.settings
+            return NodeNotBuilt(ae_title=s.ae_title, bind=s.bind, port=s.port)
+        return self._node.state
+
     def node_state_changed(self, state: NodeState) -> None:
-        if state != self._state:
-            self._state = state
+        """A state heard (the bus, or a read after Start/Stop); the first one is always news:
+        what was shown before it may have been the stand-in."""
+        if state != self._known:
+            self._known = state
             self.nodeStateChanged.emit()
 
     def _sync_state(self) -> None:
@@ -444,18 +508,13 @@ class SettingsModel(QObject):  # type: ignore[operator]
 
     @Slot(str, result="QVariantMap")
     def nodeFields(self, name: str) -> dict[str, Any]:
-        """The editor's fields for ``name`` (empty name: a new node's defaults)."""
+        """The editor's fields for ``name`` (empty name: a new node's defaults). The TLS files
+        are kept while TLS is off (turned on again, they are there); a certificate binding is
+        shown as its fingerprint (the registry keeps no file), which saves unchanged."""
         self._set_editor_error("")
         node = self._nodes.get(name)
         if node is None:
-            return {
-                "name": "",
-                "aeTitle": "",
-                "host": "",
-                "port": "104",
-                "method": "move",
-                "services": list(SERVICES),
-            }
+            node = NodeInfo("", "", "", 104, "move", frozenset(SERVICES))
         return {
             "name": node.name,
             "aeTitle": node.ae_title,
@@ -463,6 +522,11 @@ class SettingsModel(QObject):  # type: ignore[operator]
             "port": str(node.port),
             "method": node.retrieve_method,
             "services": [s for s in SERVICES if s in node.allowed],
+            "tls": node.tls,
+            "tlsCa": node.tls_ca_file,
+            "tlsCert": node.tls_cert_file,
+            "tlsKey": node.tls_key_file,
+            "tlsPeerCert": show_fingerprint(node.tls_peer_fingerprint),
         }
 
     @Slot(str, result=str)
@@ -615,7 +679,7 @@ class SettingsModel(QObject):  # type: ignore[operator]
         await self.load()
 
     # -- slots: remote nodes -------------------------------------------------------------------
-    @asyncSlot(str, str, str, str, str, str, list)
+    @asyncSlot(str, str, str, str, str, str, list, "QVariantMap")
     @guarded("Could not save", report=_set_editor_error)
     async def saveNode(
         self,
@@ -626,15 +690,26 @@ class SettingsModel(QObject):  # type: ignore[operator]
         port: str,
         method: str,
         services: list[str],
+        tls: dict[str, Any] | None = None,
     ) -> None:
-        """Add (``original`` empty) or change a remote node; the editor shows what is wrong."""
+        """Add (``original`` empty) or change a remote node; the editor shows what is wrong.
+
+        ``tls``, the TLS fields as ``nodeFields`` gives them: ``tls`` (reach it over TLS),
+        ``tlsCa`` (the CA file), ``tlsCert`` and ``tlsKey`` (our client certificate and key,
+        when it wants one; with TLS off the files are left as they were), ``tlsPeerCert`` (the
+        certificate, a PEM file or a SHA-256 fingerprint, its AE title is bound to; "": none).
+        """
         name, ae_title, host, port = name.strip(), ae_title.strip(), host.strip(), port.strip()
-        try:
-            if not port.isdigit():
-                raise ConfigError(f"port {port!r} must be a number from 1 to 65535")
+        fields = tls or {}
+        use_tls = bool(fields.get("tls"))
+        peer_cert = str(fields.get("tlsPeerCert") or "").strip()
+
+        def save() -> None:  # on a worker thread: the paths are resolved as the CLI does
+            ca, cert, key = (
+                _tls_path(str(fields.get(k) or "")) for k in ("tlsCa", "tlsCert", "tlsKey")
+            )
             if original:
-                await asyncio.to_thread(
-                    self._registry.edit,
+                self._registry.edit(
                     original,
                     new_name=name,
                     ae_title=ae_title,
@@ -642,11 +717,28 @@ class SettingsModel(QObject):  # type: ignore[operator]
                     port=int(port),
                     retrieve_method=method,
                     allowed=list(services),
+                    tls=use_tls,
+                    tls_ca_file=ca if use_tls else None,
+                    tls_cert_file=cert if use_tls else None,
+                    tls_key_file=key if use_tls else None,
+                    tls_peer_cert=peer_cert,
                 )
             else:
-                await asyncio.to_thread(
-                    self._registry.add, name, ae_title, host, int(port), method, list(services)
+                self._registry.add(
+                    name,
+                    ae_title,
+                    host,
+                    int(port),
+                    method,
+                    list(services),
+                    tls=TlsClientConfig(ca, cert, key) if use_tls else None,
+                    tls_peer_cert=peer_cert,
                 )
+
+        try:
+            if not port.isdigit():
+                raise ConfigError(f"port {port!r} must be a number from 1 to 65535")
+            await asyncio.to_thread(save)
         except ConfigError as exc:  # what is wrong with the fields
             self._set_editor_error(str(exc)[:1].upper() + str(exc)[1:] + ".")
             return

@@ -17,6 +17,7 @@ opening a series applies the newest presentation state stored for it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -24,15 +25,15 @@ from PySide6.QtCore import Property, QObject, QTimer, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.imaging import derived
-from core.imaging.render import Window
-from core.imaging.viewer import ImageOverlay, SeriesStack, Viewer, ViewFrame, value_at
 from viewmodels.base import guarded
 from viewmodels.images import FrameProvider, to_qimage
 from viewmodels.levels import format_cell
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydicom, numpy and PIL: loaded when the viewer first opens a stack
     from core.app import Core
+    from core.imaging import derived
+    from core.imaging.render import Window
+    from core.imaging.viewer import ImageOverlay, SeriesStack, Viewer, ViewFrame
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,14 @@ WINDOW_DRAG_PIXELS = 1000.0  # a drag this long sweeps the image's whole value r
 CINE_RATE = 10.0  # frames per second without a rate in the header
 CINE_RATES = (1.0, 60.0)  # the frame rates a person can choose from
 CACHE_FRAMES = 48
-COLOUR_WINDOW = Window(127.5, 255.0)  # shown for colour images, which have no VOI window
+
+
+@functools.cache
+def colour_window() -> Window:
+    """The window shown for colour images, which have no VOI window."""
+    from core.imaging.render import Window
+
+    return Window(127.5, 255.0)
 
 
 @QmlElement
@@ -72,7 +80,7 @@ class ViewerModel(QObject):  # type: ignore[operator]
         super().__init__(parent)
         self._provider = provider
         self._core = core
-        self._overlay = ImageOverlay()
+        self._shown_overlay: ImageOverlay | None = None  # none yet: an empty one (_overlay)
         self._overlay_shown = True
         self._zoom = 1.0
         self._extent = 0.0  # the stage height (pixels) a drag through the stack relates to
@@ -86,7 +94,7 @@ class ViewerModel(QObject):  # type: ignore[operator]
         self._title = ""
         self._index = 0
         self._window: Window | None = None  # None: the image's own window
-        self._default = COLOUR_WINDOW
+        self._default_window: Window | None = None  # none yet: colour_window() (_default)
         self._presets: list[str] = []
         self._generation = 0
         self._probe = ""
@@ -97,6 +105,22 @@ class ViewerModel(QObject):  # type: ignore[operator]
         self._pending = False
 
     # -- properties ---------------------------------------------------------------------------
+    @property
+    def _overlay(self) -> ImageOverlay:
+        """What the corners show: the frame on screen's, an empty overlay before the first."""
+        if self._shown_overlay is None:
+            from core.imaging.viewer import ImageOverlay
+
+            self._shown_overlay = ImageOverlay()
+        return self._shown_overlay
+
+    @property
+    def _default(self) -> Window:
+        """The window of the image on screen ("Default"), ``colour_window()`` before one."""
+        if self._default_window is None:
+            self._default_window = colour_window()
+        return self._default_window
+
     @Property(str, notify=stackChanged, final=True)
     def title(self) -> str:
         return self._title
@@ -329,6 +353,8 @@ class ViewerModel(QObject):  # type: ignore[operator]
 
     # -- Python API ------------------------------------------------------------------------------
     async def open_stack(self, stack: SeriesStack, title: str) -> None:
+        from core.imaging.viewer import Viewer
+
         self._stop_cine()
         self._viewer = Viewer(stack, cache_size=CACHE_FRAMES)
         self._title = title
@@ -361,6 +387,8 @@ class ViewerModel(QObject):  # type: ignore[operator]
 
     async def _saved_presentation(self, stack: SeriesStack) -> derived.PresentationView | None:
         """The newest presentation state stored for the stack's series, if any."""
+        from core.imaging import derived
+
         core = self._core
         if core is None:
             return None
@@ -408,15 +436,15 @@ class ViewerModel(QObject):  # type: ignore[operator]
                     return  # another stack was opened meanwhile
                 self._frame = frame  # first: the signals below read its presets
                 names = [p.name for p in frame.presets]
-                default = frame.default_window or COLOUR_WINDOW
+                default = frame.default_window or colour_window()
                 if names != self._presets or default != self._default:
-                    self._presets, self._default = names, default
+                    self._presets, self._default_window = names, default
                     self.stackChanged.emit()
                     self.windowChanged.emit()
                 pixels = frame.rendered.pixels
                 self._provider.image = to_qimage(pixels, rgb=pixels.ndim == 3)
                 self._generation += 1
-                self._overlay = frame.overlay
+                self._shown_overlay = frame.overlay
                 self.frameChanged.emit()
                 self.overlayChanged.emit()
                 self.keyChanged.emit()
@@ -491,6 +519,8 @@ class ViewerModel(QObject):  # type: ignore[operator]
     async def adjustWindow(self, dx: float, dy: float) -> None:
         """Drag right widens the window, drag down raises the level (like most viewers);
         a WINDOW_DRAG_PIXELS drag moves by the image's whole value range."""
+        from core.imaging.render import Window
+
         base = self._effective()
         scale = self.window_drag_scale()
         window = Window(base.center + dy * scale, max(1.0, base.width + dx * scale))
@@ -536,6 +566,8 @@ class ViewerModel(QObject):  # type: ignore[operator]
     @Slot(float, float)
     def probe(self, fx: float, fy: float) -> None:
         """The value under the finger; ``fx``/``fy`` are 0..1 across the image."""
+        from core.imaging.viewer import value_at
+
         frame = self._frame
         if frame is None:
             return
@@ -570,6 +602,8 @@ class ViewerModel(QObject):  # type: ignore[operator]
         """Store the view: a presentation state of the stack as shown (window, and the image
         region on screen given as fractions of the image), a key object selection of the
         flagged images, and a screen capture of the current frame when ``capture``."""
+        from core.imaging import derived
+
         core, viewer, frame = self._core, self._viewer, self._frame
         if core is None or viewer is None or frame is None or self._saving:
             return
@@ -604,6 +638,8 @@ class ViewerModel(QObject):  # type: ignore[operator]
         capture: bool,
     ) -> str:
         """Make and store the objects (a worker thread); what was saved, in a sentence."""
+        from core.imaging import derived
+
         orientation = frame.overlay.orientation
         saved = derived.save_view(
             core.intake,

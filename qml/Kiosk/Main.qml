@@ -52,6 +52,15 @@ ApplicationWindow {
         value: Theme.scaleFor(Screen.pixelDensity * 25.4)
     }
 
+    // What cannot be undone asks for a confirmation; with a kiosk PIN set, for the PIN instead.
+    function protect(title, text, confirmText, destructive, callback) {
+        if (window.app.lock.pinSet)
+            pinPrompt.ask(title, text, "action", callback)
+        else
+            confirm.ask(title, text, confirmText, destructive, callback)
+    }
+    Component.onCompleted: window.app.lock.watch(window)
+
     Connections {
         target: window.app
         function onErrorOccurred(text) { toast.show(text, true) }
@@ -71,7 +80,7 @@ ApplicationWindow {
     ColumnLayout {
         anchors.fill: parent
         spacing: 0
-        visible: window.app.view === "database"
+        visible: window.app.view === "database" && !window.app.lock.locked
 
         Rectangle {
             Layout.fillWidth: true
@@ -95,27 +104,52 @@ ApplicationWindow {
                         onClicked: tabs.current = index
                     }
                 }
+                // The status lines: what the database holds, the filter applied, the selection.
+                // Each one line, cut at its end when too long: its start stays readable. The
+                // filter's line shows the cut text itself (what a reader, or a test, sees).
                 Column {
+                    id: statusLines
+                    objectName: "statusLines"
                     Layout.fillWidth: true
                     Layout.rightMargin: Theme.spacing
                     Text {
+                        objectName: "statusStats"
                         width: parent.width
                         horizontalAlignment: Text.AlignRight
                         text: window.app.statsText
                         color: Theme.textDim
                         font.family: Theme.fontFamily
                         font.pixelSize: Theme.fontSmall
-                        elide: Text.ElideLeft
+                        elide: Text.ElideRight
                     }
                     Text {
+                        id: filterSummary
+                        objectName: "filterSummary"
                         width: parent.width
+                        visible: window.app.database.filters.summary !== ""
                         horizontalAlignment: Text.AlignRight
-                        text: [window.app.database.filters.summary, window.app.database.selectionText]
-                              .filter(function (s) { return s !== "" }).join("  ·  ")
+                        text: summaryMetrics.elidedText
                         color: Theme.textDim
                         font.family: Theme.fontFamily
                         font.pixelSize: Theme.fontSmall
-                        elide: Text.ElideLeft
+                        TextMetrics {
+                            id: summaryMetrics
+                            font: filterSummary.font
+                            text: window.app.database.filters.summary
+                            elide: Qt.ElideRight
+                            elideWidth: filterSummary.width
+                        }
+                    }
+                    Text {
+                        objectName: "statusSelection"
+                        width: parent.width
+                        visible: text !== ""
+                        horizontalAlignment: Text.AlignRight
+                        text: window.app.database.selectionText
+                        color: Theme.textDim
+                        font.family: Theme.fontFamily
+                        font.pixelSize: Theme.fontSmall
+                        elide: Text.ElideRight
                     }
                 }
             }
@@ -139,8 +173,8 @@ ApplicationWindow {
                 onDeleteRequested: (name) => {
                     var prompt = window.app.database.deletePrompt(name)
                     if (prompt !== "")
-                        confirm.ask("Delete", prompt, "Delete", true,
-                                    function () { window.app.database.deleteSelected(name) })
+                        window.protect("Delete", prompt, "Delete", true,
+                                       function () { window.app.database.deleteSelected(name) })
                 }
                 onDatePickRequested: (from) => {
                     datePicker.from = from
@@ -167,10 +201,10 @@ ApplicationWindow {
                         window.app.transfers.openDetails()
                         transferDetails.open()
                     }
-                    onDeleteRequested: confirm.ask("Delete transfer",
+                    onDeleteRequested: window.protect("Delete transfer",
                                                    window.app.transfers.deletePrompt, "Delete",
                                                    true, function () { window.app.transfers.delete() })
-                    onClearRequested: confirm.ask("Clear", window.app.transfers.clearPrompt,
+                    onClearRequested: window.protect("Clear", window.app.transfers.clearPrompt,
                                                   "Clear", true,
                                                   function () { window.app.transfers.clear() })
                 }
@@ -183,7 +217,7 @@ ApplicationWindow {
                 shown: tabs.current === 3
                 SettingsView {
                     app: window.app
-                    onLeaveKioskRequested: confirm.ask(
+                    onLeaveKioskRequested: window.protect(
                         "Leave kiosk mode", "Show the window controls again? Anyone at this "
                         + "screen can then close or switch away from the kiosk.",
                         "Leave kiosk mode", false, function () { window.app.leaveKioskMode() })
@@ -194,7 +228,7 @@ ApplicationWindow {
 
     LazyView {
         anchors.fill: parent
-        visible: window.app.view === "viewer"
+        visible: window.app.view === "viewer" && !window.app.lock.locked
         shown: window.app.view === "viewer"
         ViewerView {
             objectName: "viewerView"
@@ -213,6 +247,7 @@ ApplicationWindow {
     ImportDialog { id: importDialog; objectName: "importDialog"; importer: window.app.importer }
     ConfirmDialog { id: confirm; objectName: "confirmDialog" }
     ConfirmDialog { id: sendQueued; objectName: "sendQueuedDialog" }
+    PinDialog { id: pinPrompt; objectName: "pinDialog"; lock: window.app.lock }
     TransferDetailsDialog {
         id: transferDetails
         objectName: "transferDetailsDialog"
@@ -249,4 +284,7 @@ ApplicationWindow {
         z: 1000
         source: Qt.resolvedUrl("components/KeyboardPanel.qml")
     }
+
+    // Above everything, the on-screen keyboard included, while the kiosk is locked.
+    LockScreen { app: window.app }
 }

@@ -27,18 +27,16 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sqlite3
 import statistics
-import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from core.app import Core
 from core.config import load_settings
-from core.dicom.synth import ct_series
-from tests.support.dcmtk import dcmtk, dcmtk_env
+from tests.bench.common import count_rows, make_series, storescu
 from tests.support.ports import free_port, wait_for
 
 COUNT = int(os.environ.get("BENCH_AUDIT_IMAGES", "1000"))
@@ -49,31 +47,6 @@ AE = "KIOSK"
 ON, OFF = "audit recorder on", "audit recorder bypassed"
 
 
-def _make_series(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True)
-    files = []
-    for i, data in enumerate(ct_series(COUNT)):
-        path = folder / f"{i:05d}.dcm"
-        path.write_bytes(data)
-        files.append(path)
-    return files
-
-
-def _storescu(port: int, files: list[Path]) -> None:
-    result = subprocess.run(
-        [dcmtk("storescu"), "-aec", AE, "127.0.0.1", str(port), *map(str, files)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dcmtk_env(), timeout=600,
-        check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise RuntimeError(f"storescu failed: {result.stderr.decode(errors='replace')[-500:]}")
-
-
-def _count(db: Path, table: str) -> int:
-    with sqlite3.connect(db, timeout=30) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-
 def run(base: Path, groups: list[list[Path]], audit: bool) -> tuple[float, float, float]:
     """Seconds until every image is indexed, this process's CPU seconds by then, and the
     seconds until the audit trail has every association's record (0: recorder bypassed)."""
@@ -81,7 +54,7 @@ def run(base: Path, groups: list[list[Path]], audit: bool) -> tuple[float, float
     settings = load_settings(base, {"fsync": False, "port": port, "bind": "127.0.0.1",
                                     "ae_title": AE})  # fmt: skip
     expected = sum(len(group) for group in groups)
-    db = base / "index.sqlite"
+    rows = partial(count_rows, base / "index.sqlite")
     with Core(settings) as core:
         if audit:
             asyncio.run(core.start(sender=False))  # as serve and the kiosk start it
@@ -89,17 +62,17 @@ def run(base: Path, groups: list[list[Path]], audit: bool) -> tuple[float, float
             asyncio.run(core.node.start())  # the node alone: nothing subscribes the recorder
         try:
             core.audit.flush()
-            records_before = _count(db, "audit_record")
+            records_before = rows("audit_record")
             start, cpu_start = time.perf_counter(), time.process_time()
             with ThreadPoolExecutor(SENDERS) as pool:
-                list(pool.map(lambda group: _storescu(port, group), groups))
-            wait_for(lambda: _count(db, "instance") >= expected, 300, "every image indexed", 0.002)
+                list(pool.map(lambda group: storescu(port, AE, [group]), groups))
+            wait_for(lambda: rows("instance") >= expected, 300, "every image indexed", 0.002)
             received = time.perf_counter() - start
             cpu = time.process_time() - cpu_start
             audited = 0.0
             if audit:
                 wanted = records_before + len(groups)
-                wait_for(lambda: _count(db, "audit_record") >= wanted, 120, "audit records", 0.002)
+                wait_for(lambda: rows("audit_record") >= wanted, 120, "audit records", 0.002)
                 audited = time.perf_counter() - start
         finally:
             if audit:
@@ -116,7 +89,7 @@ def _spread(values: list[float]) -> float:
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-audit-"))
     try:
-        files = _make_series(base / "series")
+        files = make_series(base / "series", COUNT)
         size = sum(p.stat().st_size for p in files) / len(files)
         print(
             f"{len(files)} CT images, {size / 1024:.1f} KB each, storescu on loopback to the"

@@ -12,18 +12,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
-import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core.dicom.synth import ct_series
-from tests.support.dcmtk import StoreSCP, dcmtk, dcmtk_env
-from tests.support.node import KioskServer
+from tests.bench.common import (
+    best,
+    groups,
+    in_folders,
+    interleaved,
+    make_series,
+    receive_kiosk,
+    receive_storescp,
+    storescu,
+    timed,
+)
+from tests.support.dcmtk import StoreSCP
 from tests.support.orthanc import Orthanc, orthanc_binary
-from tests.support.ports import wait_for
 
 COUNT = int(os.environ.get("BENCH_NODE_IMAGES", "1000"))
 PARALLEL = 4
@@ -35,86 +40,22 @@ OURS = "dicom-kiosk serve"
 OURS_NO_FSYNC = "dicom-kiosk serve, fsync off"
 
 
-def _make_series(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True)
-    files = []
-    for i, data in enumerate(ct_series(COUNT)):
-        path = folder / f"{i:05d}.dcm"
-        path.write_bytes(data)
-        files.append(path)
-    return files
-
-
-def _send(port: int, ae: str, groups: list[list[Path]]) -> None:
-    senders = [
-        subprocess.Popen(
-            [dcmtk("storescu"), "-aec", ae, "127.0.0.1", str(port), *map(str, group)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=dcmtk_env(),
-        )
-        for group in groups
-    ]
-    for sender in senders:
-        _out, err = sender.communicate(timeout=600)
-        if sender.returncode != 0:
-            raise RuntimeError(f"storescu failed: {err.decode(errors='replace')[-500:]}")
-
-
-def _timed(send: Callable[[], None], counted: Callable[[], int], expected: int) -> float:
-    start = time.perf_counter()
-    send()
-    wait_for(lambda: counted() >= expected, 300, f"{expected} images counted", 0.002)
-    return time.perf_counter() - start
-
-
-def _kiosk_count(data_dir: Path) -> Callable[[], int]:
-    db = data_dir / "index.sqlite"
-
-    def count() -> int:
-        with sqlite3.connect(db, timeout=30) as conn:
-            return int(conn.execute("SELECT count(*) FROM instance").fetchone()[0])
-
-    return count
-
-
-def _groups(files: list[Path], parallel: int) -> list[list[Path]]:
-    return [files[i::parallel] for i in range(parallel)]
-
-
 def run_kiosk(base: Path, files: list[Path], parallel: int, fsync: bool = True) -> float:
     env = {"DICOM_KIOSK_FSYNC": "true" if fsync else "false"}
-    server = KioskServer(base / f"kiosk-{parallel}-{env['DICOM_KIOSK_FSYNC']}", env=env).start()
-    try:
-        return _timed(
-            lambda: _send(server.port, server.ae, _groups(files, parallel)),
-            _kiosk_count(server.data_dir),
-            len(files),
-        )
-    finally:
-        server.stop()
+    data_dir = base / f"kiosk-{parallel}-{env['DICOM_KIOSK_FSYNC']}"
+    return receive_kiosk(data_dir, files, parallel, env)
 
 
 def run_storescp(base: Path, files: list[Path], parallel: int) -> float:
-    folder = base / f"storescp-{parallel}"
-    # storescp handles one association at a time unless it forks
-    scp_args = ["--fork"] if parallel > 1 else []
-    scp = StoreSCP(folder, *scp_args, ae_title="STORESCP", debug=False).start()
-    try:
-        return _timed(
-            lambda: _send(scp.port, "STORESCP", _groups(files, parallel)),
-            scp.count,
-            len(files),
-        )
-    finally:
-        scp.stop()
+    scp = StoreSCP(base / f"storescp-{parallel}", ae_title="STORESCP", debug=False)
+    return receive_storescp(scp, files, parallel)
 
 
 def run_orthanc(base: Path, files: list[Path], parallel: int) -> float:
     orthanc = Orthanc(base / f"orthanc-{parallel}").start()
     try:
-        return _timed(
-            lambda: _send(orthanc.dicom_port, orthanc.ae_title, _groups(files, parallel)),
+        return timed(
+            lambda: storescu(orthanc.dicom_port, orthanc.ae_title, groups(files, parallel)),
             orthanc.count_instances,
             len(files),
         )
@@ -125,7 +66,7 @@ def run_orthanc(base: Path, files: list[Path], parallel: int) -> float:
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-node-"))
     try:
-        files = _make_series(base / "series")
+        files = make_series(base / "series", COUNT)
         size = sum(p.stat().st_size for p in files) / len(files)
         print(f"{len(files)} CT images, {size / 1024:.1f} KB each, storescu on loopback")
         print(f"best of {ROUNDS} interleaved rounds (other jobs on the machine slow single runs)")
@@ -137,15 +78,10 @@ def main() -> None:
             }
             if orthanc_binary():
                 runs["Orthanc"] = lambda b, p=parallel: run_orthanc(b, files, p)
-            times: dict[str, float] = {}
-            for round_ in range(ROUNDS):
-                for name, run in runs.items():
-                    folder = base / f"round-{parallel}-{round_}"
-                    folder.mkdir(exist_ok=True)
-                    seconds = run(folder)
-                    times[name] = min(times.get(name, seconds), seconds)
-                    # Nothing is deleted before the end: freeing blocks (discard) in the middle
-                    # of the next contender's run would slow it.
+            # Nothing is deleted before the end: freeing blocks (discard) in the middle of the
+            # next contender's run would slow it.
+            rounds = in_folders(runs, base, f"round-{parallel}")
+            times = best(interleaved(rounds, ROUNDS))
             label = "1 association" if parallel == 1 else f"{parallel} parallel associations"
             print(f"-- {label}")
             for name, seconds in times.items():

@@ -3,7 +3,8 @@
 - ``kiosk`` (module scope, one per screen size): a ``KioskScreen`` on a fresh copy of the
   populated data directory, under its own Xvfb of 1024x600 or 1920x1080. Tests of one module
   share it (one start per size per module): a test leaves the kiosk as it would like to find
-  it, or puts it back first (``home``).
+  it, or puts it back first (``home``). A module that needs settings in the kiosk's config
+  file before it starts has its own ``kiosk`` fixture on ``running_kiosk(..., config)``.
 - ``e2e_data`` (session scope): the populated data directory all kiosks copy.
 A failing test, or one whose fixture failed at setup, leaves ``FAILED-<test>.png`` and the
 kiosk's log in the artifacts folder.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,10 +42,15 @@ def e2e_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return populate(work / "data", work)
 
 
-@pytest.fixture(scope="module", params=SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
-def kiosk(
-    request: pytest.FixtureRequest, e2e_data: Path, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def running_kiosk(
+    request: pytest.FixtureRequest,
+    e2e_data: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    config: str = "",
 ) -> Iterator[KioskScreen]:
+    """The ``kiosk`` fixture's kiosk for the size ``request.param``, with ``config`` appended to
+    its data directory's ``config.toml`` before it starts (for a module's own ``kiosk``)."""
     width, height = request.param
     module = request.module.__name__.rsplit(".", 1)[-1]
     artifacts = ARTIFACTS / module / f"{width}x{height}"
@@ -52,6 +59,9 @@ def kiosk(
     work = tmp_path_factory.mktemp(f"kiosk-{width}x{height}")
     data_dir = work / "data"
     shutil.copytree(e2e_data, data_dir)
+    if config:
+        with open(data_dir / "config.toml", "a", encoding="utf-8") as file:
+            file.write(config)
     xserver = XServer(width, height, artifacts / "xvfb.log").start()
     try:
         process = KioskProcess(data_dir, xserver, artifacts).start()
@@ -65,6 +75,14 @@ def kiosk(
             process.stop()
     finally:
         xserver.stop()
+
+
+@pytest.fixture(scope="module", params=SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+def kiosk(
+    request: pytest.FixtureRequest, e2e_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KioskScreen]:
+    with running_kiosk(request, e2e_data, tmp_path_factory) as screen:
+        yield screen
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -223,7 +223,7 @@ def test_cli_nodes_tls_echo_and_send_queue(pki: Pki, tmp_path: Path) -> None:
             assert node.tls and node.tls_ca_file == str(pki.ca)
             library = load_library(core)
             tid = core.send([("patient", "P1")], "pacs", "high")
-            row = asyncio.run(_send_queue(core, tid))
+            row = asyncio.run(send_queue(core, tid))
         assert (row["status"], row["failed"]) == ("sent", 0), row
         p1 = [
             sop for study in library.tree["P1"].values() for sops in study.values() for sop in sops
@@ -231,7 +231,7 @@ def test_cli_nodes_tls_echo_and_send_queue(pki: Pki, tmp_path: Path) -> None:
         assert sorted(scp.files()) == sorted(p1) and row["images"] == len(p1) > 0
 
 
-async def _send_queue(core: Core, transfer_id: int) -> TransferRow:
+async def send_queue(core: Core, transfer_id: int) -> TransferRow:
     """Run a SendWorker until the transfer ends (bounded); the transfer's row."""
     worker = SendWorker(core)
     await worker.start()
@@ -374,14 +374,7 @@ def test_the_node_refuses_bad_tls_clients(
     pki: Pki, data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     tls_port = free_port()
-    overrides = {
-        "fsync": False,
-        "tls_port": tls_port,
-        "tls_cert_file": str(pki.server_cert),
-        "tls_key_file": str(pki.server_key),
-        "tls_ca_file": str(pki.ca),
-        "tls_require_client_cert": True,
-    }
+    overrides = {"fsync": False, **pki.node_settings(tls_port)}
     caplog.set_level(logging.WARNING, logger="core.node.doorman")
     with Core(load_settings(data_dir, overrides)) as core:
         node = DicomNode(core, ae_title="KIOSK", port=0, bind=HOST)
@@ -458,14 +451,7 @@ def test_an_ae_title_bound_to_its_certificate(
     acceptor (storescu, echoscu) and on pynetdicom (findscu) alike, and on the plain port;
     an AE title without a binding is accepted with either certificate."""
     tls_port = free_port()
-    overrides = {
-        "fsync": False,
-        "tls_port": tls_port,
-        "tls_cert_file": str(pki.server_cert),
-        "tls_key_file": str(pki.server_key),
-        "tls_ca_file": str(pki.ca),
-        "tls_require_client_cert": True,
-    }
+    overrides = {"fsync": False, **pki.node_settings(tls_port)}
     caplog.set_level(logging.WARNING, logger="core.node.reception")
     bound_to = "is not the one bound to AE title DCMTK"
     with Core(load_settings(data_dir, overrides)) as core:

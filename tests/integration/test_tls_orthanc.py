@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -29,8 +28,7 @@ from core.net.qr import QueryRetrieveClient, StudyQuery
 from core.net.tls import TlsClientConfig
 from core.node.server import DicomNode
 from core.registry import echo_timed
-from core.transfers.log import FINAL_OUT, TransferRow
-from core.transfers.sender import SendWorker
+from tests.integration.test_tls import send_queue
 from tests.support.data import TEST_FILES, load_library
 from tests.support.orthanc import Orthanc, OrthancTls
 from tests.support.pki import Pki, have_openssl, make_pki
@@ -68,15 +66,7 @@ class Peers:
 def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers]:
     pki = make_pki(tmp_path_factory.mktemp("pki"))
     tls_port = free_port()
-    overrides = {
-        "fsync": False,
-        "send_retries": 0,
-        "tls_port": tls_port,
-        "tls_cert_file": str(pki.server_cert),
-        "tls_key_file": str(pki.server_key),
-        "tls_ca_file": str(pki.ca),
-        "tls_require_client_cert": True,
-    }
+    overrides = {"fsync": False, "send_retries": 0, **pki.node_settings(tls_port)}
     kiosk = {"AET": "KIOSK", "Host": HOST, "Port": tls_port, "UseDicomTls": True}
     orthanc = Orthanc(
         tmp_path_factory.mktemp("orthanc"),
@@ -142,7 +132,7 @@ def test_our_send_queue_and_echo_reach_orthanc_over_tls(peers: Peers) -> None:
     before = orthanc.count_instances()
     library = load_library(core)
     tid = core.send([("patient", "P1")], "orthanc", "high")
-    row = asyncio.run(_send_queue(core, tid))
+    row = asyncio.run(send_queue(core, tid))
     assert (row["status"], row["failed"]) == ("sent", 0), row
     p1 = [sop for study in library.tree["P1"].values() for sops in study.values() for sop in sops]
     assert row["images"] == len(p1) > 0
@@ -151,19 +141,6 @@ def test_our_send_queue_and_echo_reach_orthanc_over_tls(peers: Peers) -> None:
     plain = RemoteAE("ORTHANC", HOST, orthanc.dicom_port, "orthanc")
     with pytest.raises(Exception, match="speaks TLS on this port"):
         QueryRetrieveClient("KIOSK", TIMEOUT).find_studies(plain, StudyQuery())
-
-
-async def _send_queue(core: Core, transfer_id: int) -> TransferRow:
-    worker = SendWorker(core)
-    await worker.start()
-    try:
-        deadline = time.monotonic() + 60
-        while core.transfers.get(transfer_id)["status"] not in FINAL_OUT:
-            assert time.monotonic() < deadline, "the transfer did not end within 60 s"
-            await asyncio.sleep(0.05)
-        return core.transfers.get(transfer_id)
-    finally:
-        await worker.stop()
 
 
 def test_query_and_retrieve_from_orthanc_over_tls(peers: Peers) -> None:

@@ -167,6 +167,14 @@ def node_editor(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
     assert find(kiosk, "nodeEditor").property("visible")
 
 
+def node_editor_tls(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
+    """The node editor with TLS on: the CA, client certificate and key fields shown."""
+    node_editor(kiosk, loop)
+    find(kiosk, "nodeTls").setProperty("checked", True)
+    settle(loop)
+    assert find(kiosk, "nodeTlsCa").property("visible")
+
+
 def settings_with_nodes(kiosk: Kiosk, loop: asyncio.AbstractEventLoop) -> None:
     serve_self_as_pacs(kiosk, loop)
     find(kiosk, "tab_3").click()
@@ -195,6 +203,7 @@ STATES: dict[str, Callable[[Kiosk, asyncio.AbstractEventLoop], None]] = {
     "query-options": query_options,
     "settings-nodes": settings_with_nodes,
     "node-editor": node_editor,
+    "node-editor-tls": node_editor_tls,
 }
 
 

@@ -39,6 +39,17 @@ class Pki:
     peer_cert: Path  # another server certificate for 127.0.0.1 from our CA (a second peer)
     peer_key: Path
 
+    def node_settings(self, tls_port: int) -> dict[str, object]:
+        """Settings for our node's TLS port ``tls_port``: ``server_cert``, requiring a client
+        certificate signed by ``ca``."""
+        return {
+            "tls_port": tls_port,
+            "tls_cert_file": str(self.server_cert),
+            "tls_key_file": str(self.server_key),
+            "tls_ca_file": str(self.ca),
+            "tls_require_client_cert": True,
+        }
+
 
 CA_CONFIG = """[ca]
 default_ca = test

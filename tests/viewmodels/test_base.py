@@ -163,7 +163,7 @@ class TestQt:
         for cls, signature in [
             (AppModel, "setTheme(QString)"),
             (LevelModel, "sortBy(QString)"),
-            (SettingsModel, f"saveNode({','.join(['QString'] * 6)},QVariantList)"),
+            (SettingsModel, f"saveNode({','.join(['QString'] * 6)},QVariantList,QVariantMap)"),
             (SettingsModel, "testNode(QString)"),
             (TransferLogModel, "showTransfer(int)"),
             (ViewerModel, "adjustWindow(double,double)"),

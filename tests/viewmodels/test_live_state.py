@@ -13,18 +13,17 @@ from typing import Any
 import pytest
 
 from core.app import Core
-from core.config import load_settings
 from core.events import IndexChanged
 from core.transfers.log import ITEM_FAILED, ITEM_STORED, ItemRecord
 from tests.support.data import make_dataset, seed, write
 from tests.support.dcmtk import StoreSCP, dcmtk_env, have_dcmtk
 from tests.support.ports import free_port
 from tests.support.qt import run_until, settle
+from tests.viewmodels.conftest import running_app
 from tests.viewmodels.test_transfers import Recorder as TransferRecorder
 from tests.viewmodels.test_transfers import running_worker, select, send_study, until, until_sent
 from viewmodels import app as app_module
 from viewmodels.app import AppModel
-from viewmodels.images import FrameProvider
 from viewmodels.transfers import TransferLogModel
 
 pytestmark = [
@@ -35,36 +34,9 @@ pytestmark = [
 
 @pytest.fixture
 def app(tmp_path: Path, loop: asyncio.AbstractEventLoop) -> Iterator[tuple[Core, AppModel]]:
-    settings = load_settings(
-        tmp_path / "kiosk",
-        {
-            "fsync": False,
-            "port": free_port(),
-            "bind": "127.0.0.1",
-            "send_retries": 1,
-            "send_retry_delay": 0.5,
-        },
-    )
-    core = Core(settings)
-    core.open()
-    model = AppModel(core, FrameProvider())
-    loop.run_until_complete(model.start())
-    try:
-        yield core, model
-    finally:
-        settle(loop)
-        loop.run_until_complete(model.node.stop(grace=2.0))
-        model.stop()
-        core.close()
-
-
-@pytest.fixture
-def storescp(tmp_path: Path) -> Iterator[StoreSCP]:
-    server = StoreSCP(tmp_path / "received", "+xa", ae_title="DEST").start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    retrying = {"send_retries": 1, "send_retry_delay": 0.5}
+    with running_app(tmp_path / "kiosk", loop, stop_node=True, **retrying) as started:
+        yield started
 
 
 def details(log: TransferLogModel) -> dict[str, str]:

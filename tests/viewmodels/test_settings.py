@@ -20,8 +20,8 @@ from tests.support.data import make_dataset, write
 from tests.support.dcmtk import StoreSCP, dcmtk_env
 from tests.support.ports import free_port
 from tests.support.qt import run_until, settle
+from tests.viewmodels.conftest import running_app
 from viewmodels.app import AppModel
-from viewmodels.images import FrameProvider
 from viewmodels.settings import NodeRole, SettingsModel
 
 pytestmark = pytest.mark.integration
@@ -29,20 +29,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def app(tmp_path: Path, loop: asyncio.AbstractEventLoop) -> Iterator[tuple[Core, AppModel]]:
-    settings = load_settings(
-        tmp_path / "kiosk", {"fsync": False, "port": free_port(), "bind": "127.0.0.1"}
-    )
-    core = Core(settings)
-    core.open()
-    model = AppModel(core, FrameProvider())
-    loop.run_until_complete(model.start())
-    try:
-        yield core, model
-    finally:
-        settle(loop)
-        loop.run_until_complete(model.node.stop(grace=2.0))
-        model.stop()
-        core.close()
+    with running_app(tmp_path / "kiosk", loop, stop_node=True) as started:
+        yield started
 
 
 def listening(port: int) -> bool:
@@ -229,7 +217,8 @@ def test_nodes_add_edit_delete(app: tuple[Core, AppModel], loop: asyncio.Abstrac
     assert model.queryRetrieve.nodeNames == ["PACS"]  # the Query tab's picker follows
     fields = settings.nodeFields("PACS")
     assert fields == {"name": "PACS", "aeTitle": "ORTHANC", "host": "10.0.0.5", "port": "4242",
-                      "method": "get", "services": ["find", "retrieve"]}  # fmt: skip
+                      "method": "get", "services": ["find", "retrieve"], "tls": False,
+                      "tlsCa": "", "tlsCert": "", "tlsKey": "", "tlsPeerCert": ""}  # fmt: skip
 
     # The editor refuses bad values and says why; nothing changes.
     assert "AE title" in save_node(settings, loop, "PACS", "PACS", "BAD\\AE", "10.0.0.5", "4242",

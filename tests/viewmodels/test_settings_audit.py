@@ -4,37 +4,14 @@ Verify button, which names a record edited behind the trail's back."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import update
 
 from core.app import Core
-from core.config import load_settings
 from core.db.models import AuditRecord
-from tests.support.ports import free_port
 from tests.support.qt import run_until, settle
 from viewmodels.app import AppModel
-from viewmodels.images import FrameProvider
 from viewmodels.settings import AuditRole
-
-
-@pytest.fixture
-def app(tmp_path: Path, loop: asyncio.AbstractEventLoop) -> Iterator[tuple[Core, AppModel]]:
-    settings = load_settings(
-        tmp_path / "kiosk", {"fsync": False, "port": free_port(), "bind": "127.0.0.1"}
-    )
-    core = Core(settings)
-    core.open()
-    model = AppModel(core, FrameProvider())
-    loop.run_until_complete(model.start())
-    try:
-        yield core, model
-    finally:
-        settle(loop)
-        model.stop()
-        core.close()
 
 
 def test_saved_settings_are_listed_and_verify_finds_an_edit(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,15 +74,6 @@ class Recorder(QObject):
 
 
 @pytest.fixture
-def storescp(tmp_path: Path) -> Iterator[StoreSCP]:
-    server = StoreSCP(tmp_path / "received", "+xa", ae_title="DEST").start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def dest(core: Core, storescp: StoreSCP) -> str:
     core.registry.add("Archive", "DEST", "127.0.0.1", storescp.port)
     return "Archive"
@@ -94,16 +85,6 @@ def db(core: Core, loop: asyncio.AbstractEventLoop) -> DatabaseModel:
     model = DatabaseModel(core)
     loop.run_until_complete(model.apply_filter())
     return model
-
-
-@pytest.fixture
-def log(core: Core, loop: asyncio.AbstractEventLoop) -> Iterator[TransferLogModel]:
-    model = TransferLogModel(core)
-    loop.run_until_complete(model.start())
-    try:
-        yield model
-    finally:
-        model.stop()
 
 
 @asynccontextmanager

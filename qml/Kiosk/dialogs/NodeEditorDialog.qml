@@ -4,8 +4,11 @@ import QtQuick.Layouts
 import Kiosk
 import Kiosk.Backend
 
-// Add or edit a remote DICOM node: name, AE title, host, port, retrieve method and the
-// services it may use on this node. Save checks the values; what is wrong shows here.
+// Add or edit a remote DICOM node: name, AE title, host, port, TLS (the CA file, our client
+// certificate and key), retrieve method, the services it may use on this node and the
+// certificate its AE title is bound to. Save checks the values as `nodes add/edit` does; what
+// is wrong shows beside the buttons (in view however far the fields are scrolled), and nothing
+// is saved.
 KioskDialog {
     id: dialog
     required property SettingsModel settings
@@ -23,11 +26,24 @@ KioskDialog {
         portField.text = f.port
         dialog.method = f.method
         dialog.services = f.services
+        tlsSwitch.checked = f.tls
+        caField.text = f.tlsCa
+        certField.text = f.tlsCert
+        keyField.text = f.tlsKey
+        peerField.text = f.tlsPeerCert
+        // Opened with no field focused (the keyboard stays down), not in the field that had
+        // the focus when it last closed (Enter in the last field saves and closes).
+        for (var field of [nameField, aeField, hostField, portField, caField, certField,
+                           keyField, peerField])
+            field.focus = false
         dialog.open()
     }
     function save() {
         dialog.settings.saveNode(dialog.original, nameField.text, aeField.text, hostField.text,
-                                 portField.text, dialog.method, dialog.services)
+                                 portField.text, dialog.method, dialog.services,
+                                 { tls: tlsSwitch.checked, tlsCa: caField.text,
+                                   tlsCert: certField.text, tlsKey: keyField.text,
+                                   tlsPeerCert: peerField.text })
     }
     function toggle(key) {
         var list = dialog.services.slice()
@@ -74,9 +90,89 @@ KioskDialog {
         TouchTextField {
             id: portField
             objectName: "nodePort"
-            onAccepted: dialog.save()
+            onAccepted: tlsSwitch.checked ? caField.forceActiveFocus() : dialog.save()
             Layout.fillWidth: true
             inputMethodHints: Qt.ImhDigitsOnly
+        }
+        Text { text: "Use TLS"; color: Theme.text; font.family: Theme.fontFamily; font.pixelSize: Theme.fontNormal }
+        RowLayout {
+            Layout.fillWidth: true
+            spacing: Theme.spacing
+            Switch {
+                id: tlsSwitch
+                objectName: "nodeTls"
+                implicitHeight: Theme.touch
+                implicitWidth: Theme.touch * 1.6
+                // On is the accent colour with the knob at the right, off a plain track with
+                // the knob at the left (as the Export dialog's switch).
+                indicator: Rectangle {
+                    implicitWidth: Theme.touch * 1.2
+                    implicitHeight: Math.round(Theme.touch * 0.6)
+                    x: tlsSwitch.width - width - tlsSwitch.rightPadding
+                    y: Math.round((tlsSwitch.height - height) / 2)
+                    radius: height / 2
+                    color: tlsSwitch.checked ? Theme.accent : Theme.buttonFill
+                    border.width: Theme.border
+                    border.color: tlsSwitch.checked ? Theme.accent : Theme.borderColor
+                    Rectangle {
+                        readonly property real inset: 2 * Theme.border
+                        width: parent.height - 2 * inset
+                        height: width
+                        radius: width / 2
+                        y: inset
+                        x: tlsSwitch.checked ? parent.width - width - inset : inset
+                        color: tlsSwitch.checked ? Theme.accentText : Theme.textDim
+                    }
+                }
+            }
+            Text {
+                Layout.fillWidth: true
+                text: tlsSwitch.checked ? "Sending, queries, retrieves and Test use DICOM TLS"
+                                        : "Plain TCP"
+                wrapMode: Text.WordWrap
+                color: Theme.textDim
+                font.family: Theme.fontFamily
+                font.pixelSize: Theme.fontSmall
+            }
+        }
+        Text {
+            visible: tlsSwitch.checked
+            text: "CA file"; color: Theme.text; font.family: Theme.fontFamily; font.pixelSize: Theme.fontNormal
+        }
+        TouchTextField {
+            id: caField
+            objectName: "nodeTlsCa"
+            visible: tlsSwitch.checked
+            onAccepted: certField.forceActiveFocus()
+            Layout.fillWidth: true
+            placeholderText: "PEM file of the CA that signs its certificate"
+            inputMethodHints: Qt.ImhNoAutoUppercase | Qt.ImhNoPredictiveText
+        }
+        Text {
+            visible: tlsSwitch.checked
+            text: "Client certificate"; color: Theme.text; font.family: Theme.fontFamily; font.pixelSize: Theme.fontNormal
+        }
+        TouchTextField {
+            id: certField
+            objectName: "nodeTlsCert"
+            visible: tlsSwitch.checked
+            onAccepted: keyField.forceActiveFocus()
+            Layout.fillWidth: true
+            placeholderText: "Optional: ours, if it asks for one"
+            inputMethodHints: Qt.ImhNoAutoUppercase | Qt.ImhNoPredictiveText
+        }
+        Text {
+            visible: tlsSwitch.checked
+            text: "Client key"; color: Theme.text; font.family: Theme.fontFamily; font.pixelSize: Theme.fontNormal
+        }
+        TouchTextField {
+            id: keyField
+            objectName: "nodeTlsKey"
+            visible: tlsSwitch.checked
+            onAccepted: peerField.forceActiveFocus()
+            Layout.fillWidth: true
+            placeholderText: "Optional: if not in the certificate file"
+            inputMethodHints: Qt.ImhNoAutoUppercase | Qt.ImhNoPredictiveText
         }
         Text { text: "Retrieve by"; color: Theme.text; font.family: Theme.fontFamily; font.pixelSize: Theme.fontNormal }
         RowLayout {
@@ -113,31 +209,42 @@ KioskDialog {
                 }
             }
         }
+        Text { text: "Bound to"; color: Theme.text; font.family: Theme.fontFamily; font.pixelSize: Theme.fontNormal }
+        TouchTextField {
+            id: peerField
+            objectName: "nodeTlsPeerCert"
+            onAccepted: dialog.save()
+            Layout.fillWidth: true
+            placeholderText: "Optional: its certificate (PEM file or SHA-256)"
+            inputMethodHints: Qt.ImhNoAutoUppercase | Qt.ImhNoPredictiveText
+        }
     }
     Text {
         Layout.fillWidth: true
         text: "AE title: 1-16 characters. Host: a name or IP address. C-MOVE: the server sends "
               + "the images to this node (it must know our AE title, host and port); C-GET: they "
               + "come back on the same connection. May use: what this server may do here when "
-              + "only known nodes are accepted."
+              + "only known nodes are accepted. TLS: the CA file signs its certificate; a client "
+              + "certificate and key only if it asks for one. Bound to: calls with its AE title "
+              + "are accepted only over TLS from a client showing that certificate."
         wrapMode: Text.WordWrap
         color: Theme.textDim
         font.family: Theme.fontFamily
         font.pixelSize: Theme.fontSmall
     }
-    Text {
-        objectName: "nodeEditorError"
-        Layout.fillWidth: true
-        visible: text !== ""
-        text: dialog.settings.editorError
-        wrapMode: Text.WordWrap
-        color: Theme.danger
-        font.family: Theme.fontFamily
-        font.pixelSize: Theme.fontNormal
-    }
 
     buttons: [
-        Item { Layout.fillWidth: true },
+        Text {
+            objectName: "nodeEditorError"
+            Layout.fillWidth: true
+            text: dialog.settings.editorError
+            wrapMode: Text.WordWrap
+            maximumLineCount: 4
+            elide: Text.ElideRight
+            color: Theme.danger
+            font.family: Theme.fontFamily
+            font.pixelSize: Theme.fontSmall
+        },
         TouchButton {
             objectName: "nodeCancel"
             text: "Cancel"

@@ -3,7 +3,7 @@ import QtQuick.Layouts
 import Kiosk
 import Kiosk.Backend
 
-// An empty database: say so, and offer Import and demo data.
+// An empty database: say so, and offer Import and demo data, and a PIN for the kiosk lock.
 Item {
     id: view
     required property AppModel app
@@ -51,5 +51,20 @@ Item {
                 onClicked: view.app.importer.loadDemo()
             }
         }
+        // The kiosk lock, before the first patient arrives (also on the Settings tab).
+        TouchButton {
+            objectName: "firstRunSetPin"
+            Layout.alignment: Qt.AlignHCenter
+            visible: !view.app.lock.pinSet
+            text: "Set a PIN to lock the kiosk…"
+            onClicked: pinSetup.setUp()
+        }
+    }
+
+    PinSetupDialog {
+        id: pinSetup
+        objectName: "firstRunPinDialog"
+        padName: "firstRunPin"
+        lock: view.app.lock
     }
 }

@@ -6,12 +6,17 @@ import Kiosk.Backend
 
 // Settings (the manual's nDC interface): the DICOM node's state with Start, Stop and Reset;
 // this node's AE title, port, bind address and accept policy; the remote nodes; storage; the
-// audit trail (latest records, Verify); appearance, on-screen keyboard and kiosk mode.
+// audit trail (latest records, Verify); the kiosk lock (PIN, idle time); appearance,
+// on-screen keyboard and kiosk mode. With a PIN set, the tab is covered until it is entered,
+// and covered again once the tab is left.
 Item {
     id: view
     required property AppModel app
     readonly property SettingsModel settings: app.settings
+    readonly property LockModel lock: app.lock
     signal leaveKioskRequested()
+
+    onVisibleChanged: if (!visible) view.lock.closeSettings()
 
     // With the on-screen keyboard, a focused field scrolls to the top, above the keyboard.
     function reveal(field) {
@@ -316,6 +321,7 @@ Item {
                                     elide: Text.ElideRight
                                 }
                                 Text {
+                                    objectName: "nodeDetail_" + nodeRow.name
                                     Layout.fillWidth: true
                                     text: nodeRow.detail
                                     color: Theme.textDim
@@ -483,6 +489,60 @@ Item {
                     }
                 }
 
+                SectionLabel { text: "Kiosk lock"; Layout.topMargin: Theme.spacing }
+                Text {
+                    objectName: "lockStatus"
+                    Layout.fillWidth: true
+                    text: view.lock.statusText
+                    wrapMode: Text.WordWrap
+                    color: Theme.text
+                    font.family: Theme.fontFamily
+                    font.pixelSize: Theme.fontNormal
+                }
+                Flow {
+                    Layout.fillWidth: true
+                    spacing: Theme.spacing
+                    TouchButton {
+                        objectName: "lockSetPin"
+                        text: view.lock.pinSet ? "Change PIN…" : "Set PIN…"
+                        onClicked: pinSetup.setUp()
+                    }
+                    TouchButton {
+                        objectName: "lockRemovePin"
+                        visible: view.lock.pinSet
+                        text: "Remove PIN…"
+                        onClicked: pinSetup.remove()
+                    }
+                    TouchButton {
+                        objectName: "lockNow"
+                        visible: view.lock.pinSet
+                        text: "Lock now"
+                        onClicked: view.lock.lockNow()
+                    }
+                }
+                Text {
+                    Layout.fillWidth: true
+                    text: "Lock the screen after this long without a touch:"
+                    wrapMode: Text.WordWrap
+                    color: Theme.textDim
+                    font.family: Theme.fontFamily
+                    font.pixelSize: Theme.fontSmall
+                }
+                Flow {
+                    Layout.fillWidth: true
+                    spacing: Theme.spacing
+                    Repeater {
+                        model: view.lock.idleChoices
+                        Chip {
+                            required property var modelData
+                            objectName: "lockIdle_" + modelData.seconds
+                            text: modelData.text
+                            checked: view.lock.idleSeconds === modelData.seconds
+                            onClicked: view.lock.setIdleSeconds(modelData.seconds)
+                        }
+                    }
+                }
+
                 SectionLabel { text: "Appearance"; Layout.topMargin: Theme.spacing }
                 RowLayout {
                     spacing: Theme.spacing
@@ -541,6 +601,48 @@ Item {
         }
     }
 
+    // With a PIN set: the tab stays covered until the PIN is entered.
+    Rectangle {
+        objectName: "settingsLocked"
+        anchors.fill: parent
+        visible: !view.lock.settingsOpen
+        color: Theme.background
+        MouseArea {
+            anchors.fill: parent
+            acceptedButtons: Qt.AllButtons
+            onWheel: (wheel) => wheel.accepted = true
+        }
+        ColumnLayout {
+            anchors.centerIn: parent
+            width: Math.min(parent.width - 4 * Theme.spacing, Theme.dialogWidth)
+            spacing: Theme.spacing * 2
+            Text {
+                Layout.fillWidth: true
+                horizontalAlignment: Text.AlignHCenter
+                text: "Settings are protected by the kiosk's PIN."
+                wrapMode: Text.WordWrap
+                color: Theme.text
+                font.family: Theme.fontFamily
+                font.pixelSize: Theme.fontLarge
+            }
+            TouchButton {
+                objectName: "settingsUnlock"
+                Layout.alignment: Qt.AlignHCenter
+                Layout.preferredWidth: Theme.touch * 4
+                primary: true
+                text: "Enter PIN"
+                onClicked: settingsPin.ask("Settings", "", "settings", null)
+            }
+        }
+    }
+
     NodeEditorDialog { id: editor; objectName: "nodeEditor"; settings: view.settings }
     ConfirmDialog { id: confirm; objectName: "settingsConfirm" }
+    PinDialog {
+        id: settingsPin
+        objectName: "settingsPinDialog"
+        padName: "settingsPin"
+        lock: view.lock
+    }
+    PinSetupDialog { id: pinSetup; objectName: "pinSetupDialog"; lock: view.lock }
 }

@@ -1,0 +1,105 @@
+"""``Core``: what it builds at once and what only on first use.
+
+``dicom-kiosk list`` (and the kiosk's first frame, through the same ``Core``, ``open()`` and
+``list_rows``) loads neither pydicom nor pynetdicom, numpy or PIL: the node, the sender, the
+importer, the thumbnails and the audit recorder are built when first read, and the writer's
+recovery reads headers only when a crash left files in ``incoming/``. Each service is still
+built once, and thumbnails on arrival still follow the first image stored.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core.app import Core
+from core.config import load_settings
+from core.db.queries import StudyFilter
+from core.dicom import synth
+from core.index.importer import MemorySource
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = {"pydicom", "pynetdicom", "numpy", "PIL", "PySide6", "qasync", "alembic", "highdicom"}
+# Our modules that ``list`` has no use for (the audit trail: it records nothing).
+UNNEEDED = ("core.node", "core.imaging", "core.export", "core.audit", "core.net.qr", "core.dicom")
+PROBE = """
+import json, sys
+from core.cli.main import main
+code = main(["--data-dir", sys.argv[1], "list", "--limit", "5"])
+with open(sys.argv[2], "w") as out:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, out)
+"""
+
+
+def _demo(core: Core, patients: int = 2) -> int:
+    sources = [
+        MemorySource(f"demo #{i}", data)
+        for i, data in enumerate(synth.demo_instances(patients, seed=3))
+    ]
+    return core.importer.run_sources(sources, source_name="demo").imported
+
+
+def test_list_imports_none_of_the_heavy_packages(data_dir: Path, tmp_path: Path) -> None:
+    with Core(load_settings(data_dir, {"fsync": False})) as core:
+        assert _demo(core) > 0
+    report = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(data_dir), str(report)], cwd=REPO,
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    probe = json.loads(report.read_text())
+    assert probe["code"] == 0
+    assert "StudyInstanceUID" in done.stdout  # the command did list the studies
+    modules = set(probe["modules"])
+    assert {"core.app", "sqlalchemy"} <= modules
+    assert {name.split(".")[0] for name in modules} & HEAVY == set()
+    ours = {name for name in modules if name.startswith(UNNEEDED)}
+    assert ours == set()
+
+
+def test_services_are_built_on_first_use_and_once(data_dir: Path) -> None:
+    core = Core(load_settings(data_dir, {"fsync": False}))
+    try:
+        core.open()
+        lazy = ("importer", "thumbnails", "node", "sender", "audit", "_arrivals")
+        assert not any(name in vars(core) for name in lazy)
+        assert not core.built("node")
+        with pytest.raises(ValueError, match="settings"):
+            core.built("settings")  # built at once: not a question to ask
+        seen: list[object] = []
+        start = threading.Barrier(4)
+
+        def read() -> None:
+            start.wait()
+            seen.append(core.node)
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(seen) == 4 and all(node is core.node for node in seen)
+        assert core.sender is core.sender and core.importer is core.importer
+        assert core.built("node") and core.built("sender")
+        assert "thumbnails" not in vars(core) and "audit" not in vars(core)
+    finally:
+        core.close()  # closes only what was built: no thumbnail pool was started
+
+
+def test_thumbnails_follow_the_first_images_stored(data_dir: Path) -> None:
+    settings = load_settings(data_dir, {"fsync": False, "thumbnails_on_arrival": True})
+    with Core(settings) as core:
+        assert "thumbnails" not in vars(core)
+        assert _demo(core, patients=1) > 0
+        sop_uid = core.list_rows("image", StudyFilter(), limit=1)[0]["SOPInstanceUID"]
+        path = core.thumbnails.path_for(sop_uid)
+        deadline = time.monotonic() + 90  # a pause of 1 s, then a spawned pool on busy cores
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert path.exists()

@@ -1,0 +1,126 @@
+"""What the kiosk loads before its first frame: the Database list needs neither pydicom nor
+pynetdicom, numpy or PIL (the viewer, imports, exports, Query/Retrieve and the node load them
+when first used; the node is built after that frame), and the Settings tab and the lock screen
+show the state of a node not started yet without building it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import cast
+
+from core.app import Core
+from core.cli import choices
+from core.config import load_settings
+from core.dicom import synth
+from core.export.deidentify import DATES_OPTIONS
+from core.export.exporter import FORMATS
+from core.index.importer import MemorySource
+from core.node.server import DicomNode, NodeState
+from tests.support.ports import free_port
+from tests.support.qt import run_until
+from viewmodels import exporting
+from viewmodels.app import AppModel
+from viewmodels.images import FrameProvider
+from viewmodels.settings import NodeNotBuilt, SettingsModel
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = {"pydicom", "pynetdicom", "numpy", "PIL", "highdicom", "alembic"}
+# The kiosk's own start (viewmodels.kiosk.run), stopped at its first frame: the modules then.
+PROBE = """
+import argparse, json, sys
+from viewmodels import kiosk
+
+class Shown(Exception):
+    pass
+
+first_frame = kiosk._first_frame
+
+async def record(window):
+    await first_frame(window)
+    with open(sys.argv[2], "w") as out:
+        json.dump({"window": window is not None, "modules": sorted(sys.modules)}, out)
+    raise Shown
+
+kiosk._first_frame = record
+args = argparse.Namespace(data_dir=sys.argv[1], db_url=None, theme=None, fullscreen=False)
+try:
+    kiosk.run(args)
+except Shown:
+    pass
+"""
+
+
+def test_the_first_frame_needs_none_of_the_heavy_packages(data_dir: Path, tmp_path: Path) -> None:
+    with Core(load_settings(data_dir, {"fsync": False})) as core:
+        sources = [MemorySource(f"demo #{i}", d) for i, d in enumerate(synth.demo_instances(2, 5))]
+        assert core.importer.run_sources(sources, source_name="demo").imported > 0
+    report = tmp_path / "modules.json"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    subprocess.run(
+        [sys.executable, "-c", PROBE, str(data_dir), str(report)], cwd=REPO, env=env,
+        capture_output=True, timeout=120, check=True,
+    )  # fmt: skip
+    probe = json.loads(report.read_text())
+    assert probe["window"]
+    modules = set(probe["modules"])
+    assert {"PySide6.QtQuick", "viewmodels.database", "sqlalchemy"} <= modules  # it did start
+    assert {name.split(".")[0] for name in modules} & HEAVY == set()
+    assert "core.node.server" not in modules
+
+
+def test_settings_show_the_node_not_started_until_the_core_builds_it(
+    core: Core, loop: asyncio.AbstractEventLoop
+) -> None:
+    model = AppModel(core, FrameProvider())
+    settings = cast(SettingsModel, model.settings)  # a Qt Property, to mypy
+    assert not core.built("node")
+    s = core.settings
+    assert (settings.nodeAeTitle, settings.nodeState, settings.imagesToday) == (
+        s.ae_title,
+        "stopped",
+        0,
+    )
+    assert settings.nodeAddress == f"{s.bind}:{s.port} (not listening)"
+    assert model.nodeText == f"AE title {s.ae_title} · port {s.port}"
+    assert not core.built("node")  # none of that built it
+    assert model.node is core.node and core.built("node")
+    assert settings.nodeState == "stopped"
+
+
+def test_the_stand_in_is_the_state_of_a_node_not_started(core: Core) -> None:
+    fields = [f.name for f in dataclasses.fields(NodeNotBuilt)]
+    assert sorted(fields) == sorted(f.name for f in dataclasses.fields(NodeState))
+    s = core.settings
+    stand_in = NodeNotBuilt(ae_title=s.ae_title, bind=s.bind, port=s.port)
+    assert dataclasses.asdict(stand_in) == dataclasses.asdict(DicomNode(core).state)
+
+
+def test_the_export_choices_are_the_exporters_in_its_order() -> None:
+    assert exporting.FORMATS == choices.EXPORT_FORMATS == FORMATS
+    assert exporting.DATES_OPTIONS == choices.EXPORT_DATES == DATES_OPTIONS
+
+
+def test_the_settings_hear_the_node_start_after_showing_the_stand_in(
+    data_dir: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    overrides = {"fsync": False, "port": free_port(), "bind": "127.0.0.1"}
+    with Core(load_settings(data_dir, overrides)) as core:
+        model = AppModel(core, FrameProvider())
+        loop.run_until_complete(model.start_first_page())  # as the kiosk, up to its first frame
+        settings = cast(SettingsModel, model.settings)
+        assert settings.nodeState == "stopped" and not core.built("node")
+        heard: list[str] = []
+        settings.nodeStateChanged.connect(lambda: heard.append(str(settings.nodeState)))
+        loop.run_until_complete(core.start(sender=False))  # builds the node off the loop
+        try:
+            run_until(loop, lambda: "listening" in heard)
+            assert settings.nodeRunning and str(model.nodeText).startswith("AE title")
+        finally:
+            loop.run_until_complete(core.stop())
+            model.stop()
