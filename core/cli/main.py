@@ -115,10 +115,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from core.app import Core
-    from core.db import queries
+    from core.db import browse, light
 
-    flt = queries.StudyFilter(
+    flt = browse.StudyFilter(
         patient_name=args.patient_name or "",
         patient_id=args.patient_id or "",
         date_from=args.date_from or "",
@@ -129,10 +128,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     )
     # --desc reverses; without --sort and --desc each level keeps its natural order.
     descending = True if args.desc else (False if args.sort else None)
-    with Core(_settings(args)) as core:
-        # One row more than asked tells whether more exist (a negative limit is refused).
-        fetch = args.limit + 1 if args.limit >= 0 else args.limit
-        rows = core.list_rows(args.level, flt, args.sort, descending, fetch, args.offset)
+    # One row more than asked tells whether more exist (a negative limit is refused).
+    fetch = args.limit + 1 if args.limit >= 0 else args.limit
+    settings = _settings(args)
+    # The SQLite index at the newest schema, with nothing to recover, is read with the
+    # standard library alone (core.db.light); anything else goes through Core.
+    reader = light.open_reader(settings.db_url, settings.store_dir)
+    if reader is not None:
+        with reader:
+            rows = reader.list_rows(args.level, flt, args.sort, descending, fetch, args.offset)
+    else:
+        from core.app import Core
+
+        with Core(settings) as core:
+            rows = core.list_rows(args.level, flt, args.sort, descending, fetch, args.offset)
     truncated = len(rows) > args.limit
     del rows[args.limit :]
     for row in rows:
@@ -140,7 +149,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print_rows(rows, truncated)
         return 0
-    columns = list(queries.COLUMNS[args.level])
+    columns = list(browse.COLUMN_NAMES[args.level])
     print(_table(rows, columns) if rows else "no matching rows")
     if truncated:
         print(f"(more rows: --offset {args.offset + len(rows)} lists the next)")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
-import migrations
+from core.db.light import MIGRATIONS_DIR, VERSION_TABLE, head_revision
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 log = logging.getLogger(__name__)
-
-MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
-VERSION_TABLE = "alembic_version"  # alembic's default, where a database names its revision
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -55,30 +50,6 @@ def alembic_config(url: str) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
-
-
-_REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
-_DOWN_REVISION = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.*)$", re.MULTILINE)
-_QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
-
-
-@functools.cache
-def head_revision() -> str | None:
-    """The newest revision of ``migrations/versions``, read from its files (``revision`` and
-    ``down_revision``) without loading alembic; None when there is not exactly one head."""
-    revisions: set[str] = set()
-    named_down: set[str] = set()
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        found = _REVISION.search(source)
-        if found is None:
-            continue
-        revisions.add(found.group(1))
-        down = _DOWN_REVISION.search(source)
-        if down is not None:
-            named_down.update(_QUOTED.findall(down.group(1)))
-    heads = revisions - named_down
-    return next(iter(heads)) if len(heads) == 1 else None
 
 
 def stored_revisions(engine: Engine) -> set[str] | None:

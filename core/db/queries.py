@@ -3,6 +3,7 @@
 Patient name and ID: ``*`` and ``?`` are wildcards, no wildcard means an exact match, both
 case-insensitive (Unicode case folding) and accent-preserving; ``%`` and ``_`` are literal.
 Study date range and modality narrow every level. Results are paged (limit/offset).
+The levels, the filter and each level's columns are defined in ``core.db.browse``.
 """
 
 from __future__ import annotations
@@ -13,90 +14,35 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from core.db.browse import (
+    COLUMN_NAMES,
+    DEFAULT_SORT,
+    LEVELS,
+    BrowseLevel,
+    StudyFilter,
+    resolve_order,
+)
 from core.db.models import Instance, Patient, Series, Study
 from core.db.patterns import LIKE_ESCAPE, fold, has_wildcard, wildcard_to_like
-from core.errors import QueryError
 
-BrowseLevel = Literal["patient", "study", "series", "image"]
-LEVELS: tuple[BrowseLevel, ...] = ("patient", "study", "series", "image")
-
-
-@dataclass(frozen=True)
-class StudyFilter:
-    """What the filter panel (and the list command) can ask for. Empty means no constraint."""
-
-    patient_name: str = ""
-    patient_id: str = ""
-    date_from: str = ""  # YYYYMMDD, inclusive
-    date_to: str = ""  # YYYYMMDD, inclusive
-    modality: str = ""
-    patient_pk: int | None = None
-    study_uid: str = ""
-    series_uid: str = ""
-
-    def __post_init__(self) -> None:
-        for name in ("date_from", "date_to"):
-            value = getattr(self, name)
-            if value and not (len(value) == 8 and value.isdigit()):
-                raise QueryError(f"{name.replace('_', '-')} must be YYYYMMDD, not {value!r}")
-
+__all__ = [  # with core.db.browse's names, the browse API the layers above import from here
+    "COLUMNS",
+    "DEFAULT_SORT",
+    "LEVELS",
+    "BrowseLevel",
+    "StudyFilter",
+    "count",
+    "list_rows",
+    "modalities",
+    "stats",
+    "suggestions",
+]
 
 # Columns per level: DICOM keyword (or a plain name for non-DICOM data) -> model column.
+_MODELS = {"patient": Patient, "study": Study, "series": Series, "instance": Instance}
 COLUMNS: dict[BrowseLevel, dict[str, InstrumentedAttribute[Any]]] = {
-    "patient": {
-        "PatientName": Patient.patient_name,
-        "PatientID": Patient.patient_id,
-        "PatientBirthDate": Patient.birth_date,
-        "PatientSex": Patient.sex,
-        "NumberOfPatientRelatedStudies": Patient.num_studies,
-        "NumberOfPatientRelatedSeries": Patient.num_series,
-        "NumberOfPatientRelatedInstances": Patient.num_instances,
-    },
-    "study": {
-        "PatientName": Patient.patient_name,
-        "PatientID": Patient.patient_id,
-        "StudyDate": Study.study_date,
-        "StudyTime": Study.study_time,
-        "StudyDescription": Study.study_description,
-        "ModalitiesInStudy": Study.modalities,
-        "AccessionNumber": Study.accession_number,
-        "StudyID": Study.study_id,
-        "ReferringPhysicianName": Study.referring_physician,
-        "NumberOfStudyRelatedSeries": Study.num_series,
-        "NumberOfStudyRelatedInstances": Study.num_instances,
-        "StudyInstanceUID": Study.study_uid,
-    },
-    "series": {
-        "SeriesNumber": Series.series_number,
-        "Modality": Series.modality,
-        "SeriesDescription": Series.series_description,
-        "BodyPartExamined": Series.body_part,
-        "SeriesDate": Series.series_date,
-        "SeriesTime": Series.series_time,
-        "NumberOfSeriesRelatedInstances": Series.num_instances,
-        "SeriesInstanceUID": Series.series_uid,
-        "StudyInstanceUID": Study.study_uid,
-    },
-    "image": {
-        "InstanceNumber": Instance.instance_number,
-        "SOPClassUID": Instance.sop_class_uid,
-        "NumberOfFrames": Instance.num_frames,
-        "Rows": Instance.rows,
-        "Columns": Instance.columns,
-        "TransferSyntaxUID": Instance.transfer_syntax,
-        "FileSize": Instance.file_size,
-        "ReceivedAt": Instance.received_at,
-        "Source": Instance.source,
-        "SOPInstanceUID": Instance.sop_uid,
-        "SeriesInstanceUID": Series.series_uid,
-    },
-}
-
-DEFAULT_SORT: dict[BrowseLevel, tuple[str, bool]] = {
-    "patient": ("PatientName", False),
-    "study": ("StudyDate", True),
-    "series": ("SeriesNumber", False),
-    "image": ("InstanceNumber", False),
+    level: {name: getattr(_MODELS[table], column) for name, (table, column) in names.items()}
+    for level, names in COLUMN_NAMES.items()
 }
 
 _PK = {"patient": Patient.id, "study": Study.id, "series": Series.id, "image": Instance.id}
@@ -139,8 +85,14 @@ def _patient_conditions(f: StudyFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _base(level: BrowseLevel, f: StudyFilter) -> Select[Any]:
-    """The filtered FROM/WHERE of a level, selecting its primary key."""
+def _base(level: BrowseLevel, f: StudyFilter, *, join_patient: bool = True) -> Select[Any]:
+    """The filtered FROM/WHERE of a level, selecting its primary key.
+
+    Below the patient level the patient table is joined for the columns it gives a row; no
+    condition needs it (patient conditions are an IN list on ``study.patient_pk``), so a page
+    of keys that does not sort by a patient column leaves it out (``join_patient=False``):
+    every study has its patient (a foreign key), so the keys are the same.
+    """
     patient_conds = _patient_conditions(f)
     study_conds = _study_conditions(f)
     if level == "patient":
@@ -148,7 +100,9 @@ def _base(level: BrowseLevel, f: StudyFilter) -> Select[Any]:
         if study_conds:
             query = query.where(Patient.id.in_(select(Study.patient_pk).where(*study_conds)))
         return query
-    query = select(Study.id).join(Patient, Study.patient_pk == Patient.id)
+    query = select(Study.id).select_from(Study)
+    if join_patient:
+        query = query.join(Patient, Study.patient_pk == Patient.id)
     if patient_conds:  # an IN list the name/ID indexes yield once, not a probe per study
         query = query.where(Study.patient_pk.in_(select(Patient.id).where(*patient_conds)))
     query = query.where(*study_conds)
@@ -168,6 +122,56 @@ def count(session: Session, level: BrowseLevel, f: StudyFilter) -> int:
     return int(session.scalar(select(func.count()).select_from(_base(level, f).subquery())) or 0)
 
 
+# A page this deep (in rows) may be read from the far end: the total is counted first.
+FROM_END_AFTER = 2_000
+
+
+@dataclass(frozen=True)
+class _Order:
+    """A level's order: the sort keys and their directions, the primary key last (so the
+    order is total and a page is the same whichever way it is read)."""
+
+    keys: tuple[tuple[ColumnElement[Any], bool], ...]  # (expression, descending)
+
+    def clauses(self, reverse: bool = False) -> list[ColumnElement[Any]]:
+        return [expr.desc() if desc != reverse else expr.asc() for expr, desc in self.keys]
+
+
+def _order(level: BrowseLevel, sort: str, desc: bool) -> _Order:
+    column = COLUMNS[level][sort]
+    pk = _PK[level]
+    keys: list[tuple[ColumnElement[Any], bool]] = [
+        (column.expression, desc),
+        (pk.expression, desc),
+    ]
+    # NULLs last in both directions, the same on SQLite and PostgreSQL; only nullable
+    # columns need the extra key (it would keep the database from ordering by an index).
+    if any(c.nullable for c in column.property.columns):
+        keys.insert(0, (column.is_(None), False))
+    return _Order(tuple(keys))
+
+
+def _page_keys(session: Session, level: BrowseLevel, f: StudyFilter, sort: str) -> Select[Any]:
+    """The filtered keys of a level, from no more tables than its filter and ``sort`` need:
+    what a page walks (on an index of the sort column) before it reads whole rows."""
+    column = COLUMNS[level][sort]
+    if level == "patient" or column.class_ is not Patient:
+        return _base(level, f, join_patient=False)
+    # Studies by a patient column: walk the patients in that column's order and each one's
+    # studies (study.patient_pk's index) rather than sort every study. SQLite's planner picks
+    # the other way round (every study, a patient looked up for each, then a sort) unless the
+    # patient key is no index lookup (``+ 0``). Only without study conditions: with them, the
+    # studies they select are few, and filtering first is the better plan.
+    if level != "study" or _study_conditions(f) or session.get_bind().dialect.name != "sqlite":
+        return _base(level, f)
+    return (
+        select(Study.id)
+        .select_from(Study)
+        .join(Patient, Study.patient_pk == Patient.id + 0)
+        .where(*_patient_conditions(f))
+    )
+
+
 def list_rows(
     session: Session,
     level: BrowseLevel,
@@ -177,35 +181,70 @@ def list_rows(
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """One page of ``level`` rows as dicts keyed by DICOM keyword (plus ``_pk``)."""
-    if level not in COLUMNS:
-        raise QueryError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
-    columns = COLUMNS[level]
-    default_sort, default_desc = DEFAULT_SORT[level]
-    if descending is None:  # the level's default order, else ascending (first tap)
-        descending = default_desc if sort is None else False
-    sort = sort or default_sort
-    if sort not in columns:
-        raise QueryError(f"cannot sort {level} rows by {sort!r}; columns: {', '.join(columns)}")
-    desc = descending
-    if limit < 0 or offset < 0:
-        raise QueryError("limit and offset cannot be negative")
+    """One page of ``level`` rows as dicts keyed by DICOM keyword (plus ``_pk``).
+
+    The rows are those of ``ORDER BY <sort>, <pk> LIMIT <limit> OFFSET <offset>`` over the
+    filtered level. The offset is walked over the keys alone (an index of the sort column,
+    without reading a row), and only the page's rows are read whole; a page past the middle
+    is walked from the far end, in the reverse order (see ``FROM_END_AFTER``).
+    """
+    level, sort, desc = resolve_order(level, sort, descending, limit, offset)
+    if limit == 0:
+        return []
+    order = _order(level, sort, desc)
+    keys = _page_keys(session, level, f, sort)
+    counted = select(func.count()).select_from(_base(level, f, join_patient=False).subquery())
+    total = None
+    if offset >= FROM_END_AFTER:
+        total = int(session.scalar(counted) or 0)
+        if offset >= total:
+            return []
+    if total is not None and 2 * offset + limit > total:
+        end = min(offset + limit, total)
+        rows = _read_page(session, level, order, keys, total - end, end - offset, counted)
+        # The total was counted in a statement of its own: the page is right only if the
+        # page's statement (which counts again) saw as many rows. Else read it forwards.
+        if rows and rows[0].pop("_total") == total:
+            for row in rows[1:]:
+                del row["_total"]
+            return rows
+    return _read_page(session, level, order, keys, offset, limit)
+
+
+def _read_page(
+    session: Session,
+    level: BrowseLevel,
+    order: _Order,
+    keys: Select[Any],
+    offset: int,
+    limit: int,
+    counted: Select[Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of the ``limit`` keys after ``offset`` in ``order`` (reversed: walked from
+    the end, with the total counted in the same statement as ``_total``), in ``order``."""
     pk = _PK[level]
-    # _base already joins every table a level's columns come from: select them from it.
-    query = _base(level, f).with_only_columns(
-        pk.label("_pk"), *(col.label(name) for name, col in columns.items())
+    reverse = counted is not None
+    page = (
+        keys.with_only_columns(pk.label("pk"))
+        .order_by(*order.clauses(reverse))
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
     )
-    order = columns[sort]
-    direction: list[ColumnElement[Any]] = [
-        order.desc() if desc else order.asc(),
-        pk.desc() if desc else pk.asc(),
+    columns = COLUMNS[level]
+    selected: list[ColumnElement[Any]] = [
+        pk.label("_pk"),
+        *(col.label(name) for name, col in columns.items()),
     ]
-    # NULLs last in both directions, the same on SQLite and PostgreSQL; only nullable
-    # columns need the extra key (it would keep the database from ordering by an index).
-    if any(c.nullable for c in order.property.columns):
-        direction.insert(0, order.is_(None))
-    query = query.order_by(*direction)
-    query = query.limit(limit).offset(offset)
+    if counted is not None:
+        selected.append(counted.scalar_subquery().label("_total"))
+    # _base already joins every table a level's columns come from: select them from it.
+    query = (
+        _base(level, StudyFilter())
+        .with_only_columns(*selected)
+        .join(page, page.c.pk == pk)
+        .order_by(*order.clauses())
+    )
     rows = []
     for row in session.execute(query):
         mapping = dict(row._mapping)

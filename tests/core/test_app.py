@@ -1,6 +1,8 @@
 """``Core``: what it builds at once and what only on first use.
 
-``dicom-kiosk list`` (and the kiosk's first frame, through the same ``Core``, ``open()`` and
+``dicom-kiosk list`` reads a SQLite index at the newest schema with the standard library alone
+(core.db.light): no SQLAlchemy, no ``Core``; with files a crash left it goes through ``Core``,
+which indexes them first. The kiosk's first frame (through ``Core``, ``open()`` and
 ``list_rows``) loads neither pydicom nor pynetdicom, numpy or PIL: the node, the sender, the
 importer, the thumbnails and the audit recorder are built when first read, and the writer's
 recovery reads headers only when a crash left files in ``incoming/``. Each service is still
@@ -57,10 +59,32 @@ def test_list_imports_none_of_the_heavy_packages(data_dir: Path, tmp_path: Path)
     assert probe["code"] == 0
     assert "StudyInstanceUID" in done.stdout  # the command did list the studies
     modules = set(probe["modules"])
-    assert {"core.app", "sqlalchemy"} <= modules
-    assert {name.split(".")[0] for name in modules} & HEAVY == set()
-    ours = {name for name in modules if name.startswith(UNNEEDED)}
+    assert "core.db.light" in modules
+    assert {name.split(".")[0] for name in modules} & (HEAVY | {"sqlalchemy"}) == set()
+    ours = {name for name in modules if name.startswith((*UNNEEDED, "core.app", "core.index"))}
     assert ours == set()
+
+
+def test_list_goes_through_core_when_a_crash_left_files(data_dir: Path, tmp_path: Path) -> None:
+    """An image left in ``incoming/`` (acknowledged, not yet indexed when the power went) is
+    indexed by ``Core.open`` before ``list`` answers, so the list shows it."""
+    settings = load_settings(data_dir, {"fsync": False})
+    with Core(settings) as core:
+        assert _demo(core) > 0
+        before = core.count("study", StudyFilter())
+    data = next(iter(synth.demo_instances(1, seed=11)))
+    (settings.store_dir / "incoming" / "p1-left.dcm").write_bytes(data)
+    report = tmp_path / "modules.json"
+    subprocess.run(
+        [sys.executable, "-c", PROBE, str(data_dir), str(report)], cwd=REPO,
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    probe = json.loads(report.read_text())
+    assert probe["code"] == 0
+    assert {"core.app", "sqlalchemy"} <= set(probe["modules"])
+    with Core(settings) as core:
+        assert core.count("study", StudyFilter()) == before + 1
+    assert not list((settings.store_dir / "incoming").glob("*.dcm"))
 
 
 def test_services_are_built_on_first_use_and_once(data_dir: Path) -> None:
