@@ -27,6 +27,7 @@ from urllib.parse import quote
 import migrations
 from core.db.browse import COLUMN_NAMES, TABLES, BrowseLevel, StudyFilter, resolve_order
 from core.db.patterns import LIKE_ESCAPE, fold, has_wildcard, wildcard_to_like
+from core.errors import StoreError
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 VERSION_TABLE = "alembic_version"  # alembic's default, where a database names its revision
@@ -114,7 +115,7 @@ class LightReader:
         if (sort_table, sort_column) in NULLABLE:  # NULLs last in both directions
             order.insert(0, f"{sort_table}.{sort_column} IS NULL")
         sql = f"SELECT {select} {where} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?"
-        cursor = self.connection.execute(sql, [*params, limit, offset])
+        cursor = self._execute(sql, [*params, limit, offset])
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, values, strict=True)) for values in cursor]
         for row in rows:
@@ -126,8 +127,14 @@ class LightReader:
     def count(self, level: str, flt: StudyFilter) -> int:
         browse_level, _sort, _desc = resolve_order(level, None, None, 0, 0)
         where, params = _base(browse_level, flt)
-        found = self.connection.execute(f"SELECT count(*) {where}", params).fetchone()
+        found = self._execute(f"SELECT count(*) {where}", params).fetchone()
         return int(found[0])
+
+    def _execute(self, sql: str, params: list[Any]) -> sqlite3.Cursor:
+        try:
+            return self.connection.execute(sql, params)
+        except sqlite3.Error as exc:  # locked past the timeout, damaged, unreadable
+            raise StoreError(f"cannot read the index: {exc}") from exc
 
 
 def _text_match(column: str, pattern: str, params: list[Any]) -> str:

@@ -18,6 +18,7 @@ from core.app import Core
 from core.config import load_settings
 from core.db import browse, light, models, queries
 from core.db.queries import StudyFilter
+from core.errors import StoreError
 from core.index.importer import MemorySource
 from tests.support.data import encode, make_dataset, seed
 
@@ -159,3 +160,13 @@ def test_head_revision_is_alembics_head() -> None:
 
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert light.head_revision() == script.get_current_head()
+
+
+def test_an_unreadable_index_is_a_clear_error(index: Path, tmp_path: Path) -> None:
+    """A file that is not our index (here: a SQLite file without its tables) gives the
+    command's clear error (dicom-kiosk: cannot read the index: ...), not a traceback."""
+    with _reader(index) as reader:
+        reader.connection.close()
+        reader.connection = sqlite3.connect(tmp_path / "other.sqlite")
+        with pytest.raises(StoreError, match="cannot read the index"):
+            reader.list_rows("study", StudyFilter())
