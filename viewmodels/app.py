@@ -23,11 +23,11 @@ from viewmodels.importing import ImportModel
 from viewmodels.lock import LockModel
 from viewmodels.queryretrieve import QueryRetrieveModel
 from viewmodels.settings import SettingsModel, SettingsStore
-from viewmodels.transfers import TransferLogModel
 from viewmodels.viewer import ViewerModel
 
 if TYPE_CHECKING:
     from core.node.server import DicomNode
+    from viewmodels.transfers import TransferLogModel
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class AppModel(QObject):  # type: ignore[operator]
     message = Signal(str)
     refreshed = Signal()
     quitRequested = Signal()
+    readyChanged = Signal()
 
     def __init__(
         self,
@@ -68,13 +69,11 @@ class AppModel(QObject):  # type: ignore[operator]
         self._keyboard = core.settings.virtual_keyboard
         self._stats: dict[str, int] = {}
         self._view = "database"
+        self._ready = False
         self._viewer = ViewerModel(frames, self, core=core)
         self._database = DatabaseModel(core, self._viewer, self)
         self._importer = ImportModel(core, self)
-        self._transfers = TransferLogModel(core, self)
-        self._transfers.errorOccurred.connect(self.errorOccurred)
-        self._transfers.message.connect(self.message)
-        self._transfers.messageUpdated.connect(self._update_message)
+        self._transfers: TransferLogModel | None = None  # made when first needed
         self._viewer.errorOccurred.connect(self.errorOccurred)
         self._viewer.message.connect(self.message)
         self._database.errorOccurred.connect(self.errorOccurred)
@@ -130,8 +129,22 @@ class AppModel(QObject):  # type: ignore[operator]
     def importer(self) -> ImportModel:
         return self._importer
 
-    @Property(TransferLogModel, constant=True, final=True)
-    def transfers(self) -> TransferLogModel:
+    @Property(QObject, constant=True, final=True)
+    def transfers(self) -> QObject:
+        """The Transfer Log tab's model (a ``TransferLogModel``): see ``transfer_log``."""
+        return self.transfer_log()
+
+    def transfer_log(self) -> TransferLogModel:
+        """The Transfer Log tab's model, made when first asked for: the first frame needs
+        neither it nor its modules (``show_rest`` makes it before the window makes that tab)."""
+        if self._transfers is None:
+            from viewmodels.transfers import TransferLogModel
+
+            log = TransferLogModel(self._core, self)
+            log.errorOccurred.connect(self.errorOccurred)
+            log.message.connect(self.message)
+            log.messageUpdated.connect(self._update_message)
+            self._transfers = log
         return self._transfers
 
     @Property(SettingsModel, constant=True, final=True)
@@ -187,6 +200,26 @@ class AppModel(QObject):  # type: ignore[operator]
     def dataDir(self) -> str:
         return str(self._core.settings.data_dir)
 
+    @Property(bool, notify=readyChanged, final=True)
+    def ready(self) -> bool:
+        """The first frame is shown: the window makes what it did not need for it (the other
+        tabs, the viewer, the dialogs, the on-screen keyboard)."""
+        return self._ready
+
+    @Slot()
+    def showRest(self) -> None:
+        """The window wants the rest now (a tab or a dialog tapped before it was made)."""
+        self.show_rest()
+
+    def show_rest(self) -> None:
+        """Let the window make the rest of itself (the kiosk calls it after its first frame;
+        ``finish_start`` does it too, for a window started by ``start``). The Transfer Log's
+        types are registered first: its tab and its dialog name them."""
+        if not self._ready:
+            self.transfer_log()
+            self._ready = True
+            self.readyChanged.emit()
+
     @Property(str, notify=viewChanged, final=True)
     def view(self) -> str:
         return self._view
@@ -217,14 +250,16 @@ class AppModel(QObject):  # type: ignore[operator]
 
     async def finish_start(self) -> None:
         """The rest of the first load: filter choices, settings, remote nodes, transfers."""
+        self.show_rest()
         await self._load_rest()
-        await self._transfers.start()
+        await self.transfer_log().start()
 
     def stop(self) -> None:
         self._unsubscribe_index()
         self._unsubscribe_node()
         self._live.stop()
-        self._transfers.stop()
+        if self._transfers is not None:
+            self._transfers.stop()
         self._lock.stop()
 
     async def reload(self) -> None:

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,16 +83,25 @@ def build_kiosk(
     theme: str | None = None,
     fullscreen: bool = False,
     component: str = "Main",
+    before_load: Callable[[Any], None] | None = None,
 ) -> Kiosk:
-    """Register the view models, make the engine and load ``component`` of module Kiosk."""
+    """Register the view models, make the engine and load ``component`` of module Kiosk.
+
+    ``before_load(app_model)`` runs before the QML is loaded: the kiosk reads the Database
+    list's first page there, so that the window is made with its rows and its first frame shows
+    them (not an empty list, then the rows a frame later)."""
     from PySide6.QtQml import QQmlApplicationEngine
 
-    from viewmodels import app, database, filters, importing, levels, transfers, viewer  # noqa: F401
+    # Importing a view model registers its QML types; the Transfer Log tab's come after the
+    # first frame (AppModel.show_rest).
+    from viewmodels import app, database, filters, importing, levels, viewer  # noqa: F401
     from viewmodels.images import FrameProvider, ThumbnailProvider
 
     frames = FrameProvider()
     thumbnails = ThumbnailProvider(core)
     model = app.AppModel(core, frames, theme=theme, fullscreen=fullscreen)
+    if before_load is not None:
+        before_load(model)
     engine = QQmlApplicationEngine()
     engine.addImportPath(str(QML_DIR))
     engine.addImageProvider("thumbs", thumbnails)
@@ -161,7 +171,19 @@ def run(args: argparse.Namespace) -> int:
     asyncio.set_event_loop(loop)
     core = Core(settings)
     core.open()
-    kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen)
+
+    def first_page(model: Any) -> None:
+        loop.run_until_complete(model.start_first_page())
+
+    # The first frame shows the Database list: its first page is read before the window is made;
+    # the node, the send worker, the rest of the window (other tabs, dialogs, the on-screen
+    # keyboard) and the rest of the first load (filter choices, settings, remote nodes,
+    # transfers) come right after that frame.
+    try:
+        kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen, before_load=first_page)
+    except BaseException:
+        core.close()
+        raise
     from viewmodels.probe import start_probe
 
     probe = start_probe(kiosk.window(), kiosk.app_model)  # None unless a test asks for it
@@ -178,10 +200,8 @@ def run(args: argparse.Namespace) -> int:
     wake.timeout.connect(lambda: None)
 
     async def main() -> None:
-        # The first frame shows the Database list; the node, the send worker and the rest of
-        # the first load (filter choices, settings, remote nodes, transfers) come right after.
-        await kiosk.app_model.start_first_page()  # type: ignore[attr-defined]
         await _first_frame(kiosk.window())
+        kiosk.app_model.show_rest()  # type: ignore[attr-defined]
         try:
             await core.start()
             node = core.node

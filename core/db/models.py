@@ -47,19 +47,22 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Identity of a patient in this index: PatientID, or name and birth date when it is empty.
     patient_key: Mapped[str] = mapped_column(String(), unique=True)
-    patient_id: Mapped[str] = mapped_column(String(), default="")  # (0010,0020) PatientID, LO
+    # (0010,0020) PatientID, LO. Every column the Database tab sorts by has an index: a deep
+    # page is a walk of that index (core.db.queries.list_rows).
+    patient_id: Mapped[str] = mapped_column(String(), default="", index=True)
     patient_id_fold: Mapped[str] = mapped_column(String(), default="", index=True)
-    patient_name: Mapped[str] = mapped_column(String(), default="")  # (0010,0010) PatientName, PN
+    # (0010,0010) PatientName, PN
+    patient_name: Mapped[str] = mapped_column(String(), default="", index=True)
     patient_name_fold: Mapped[str] = mapped_column(String(), default="", index=True)
     # (0010,0030) PatientBirthDate, DA
-    birth_date: Mapped[str] = mapped_column(String(), default="")
-    sex: Mapped[str] = mapped_column(String(), default="")  # (0010,0040) PatientSex, CS
+    birth_date: Mapped[str] = mapped_column(String(), default="", index=True)
+    sex: Mapped[str] = mapped_column(String(), default="", index=True)  # (0010,0040) PatientSex, CS
     # (0020,1200) NumberOfPatientRelatedStudies, IS
-    num_studies: Mapped[int] = mapped_column(Integer, default=0)
+    num_studies: Mapped[int] = mapped_column(Integer, default=0, index=True)
     # (0020,1202) NumberOfPatientRelatedSeries, IS
     num_series: Mapped[int] = mapped_column(Integer, default=0)
     # (0020,1204) NumberOfPatientRelatedInstances, IS
-    num_instances: Mapped[int] = mapped_column(Integer, default=0)
+    num_instances: Mapped[int] = mapped_column(Integer, default=0, index=True)
 
     studies: Mapped[list[Study]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
@@ -75,8 +78,10 @@ class Study(Base):
         ForeignKey("patient.id", ondelete="CASCADE"), index=True
     )
     study_uid: Mapped[str] = mapped_column(String(UID_LEN), unique=True)  # (0020,000D), UI
-    study_date: Mapped[str] = mapped_column(String(), default="")  # (0008,0020) StudyDate, DA
-    study_time: Mapped[str] = mapped_column(String(), default="")  # (0008,0030) StudyTime, TM
+    # (0008,0020) StudyDate, DA; (0008,0030) StudyTime, TM. Each has an index of its own for
+    # the Database tab's order (the date, then the key), besides date and time together.
+    study_date: Mapped[str] = mapped_column(String(), default="", index=True)
+    study_time: Mapped[str] = mapped_column(String(), default="", index=True)
     # (0008,0050) AccessionNumber, SH
     accession_number: Mapped[str] = mapped_column(String(), default="", index=True)
     # (0008,1030) StudyDescription, LO

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.db.browse import (
@@ -122,7 +122,8 @@ def count(session: Session, level: BrowseLevel, f: StudyFilter) -> int:
     return int(session.scalar(select(func.count()).select_from(_base(level, f).subquery())) or 0)
 
 
-# A page this deep (in rows) may be read from the far end: the total is counted first.
+# An unfiltered page this deep (in rows) may be read from the far end: the total is counted
+# first.
 FROM_END_AFTER = 2_000
 
 
@@ -151,24 +152,81 @@ def _order(level: BrowseLevel, sort: str, desc: bool) -> _Order:
     return _Order(tuple(keys))
 
 
-def _page_keys(session: Session, level: BrowseLevel, f: StudyFilter, sort: str) -> Select[Any]:
-    """The filtered keys of a level, from no more tables than its filter and ``sort`` need:
-    what a page walks (on an index of the sort column) before it reads whole rows."""
+@dataclass(frozen=True)
+class _Keys:
+    """The filtered keys of a level, from no more tables than its filter and sort need: what
+    a page walks (on an index of the sort column) before it reads whole rows. ``by_patient``:
+    studies walked patient by patient in a patient column's order (see ``_page_of``)."""
+
+    query: Select[Any]
+    by_patient: InstrumentedAttribute[Any] | None = None
+
+
+def _page_keys(session: Session, level: BrowseLevel, f: StudyFilter, sort: str) -> _Keys:
     column = COLUMNS[level][sort]
     if level == "patient" or column.class_ is not Patient:
-        return _base(level, f, join_patient=False)
+        return _Keys(_base(level, f, join_patient=False))
     # Studies by a patient column: walk the patients in that column's order and each one's
     # studies (study.patient_pk's index) rather than sort every study. SQLite's planner picks
     # the other way round (every study, a patient looked up for each, then a sort) unless the
     # patient key is no index lookup (``+ 0``). Only without study conditions: with them, the
     # studies they select are few, and filtering first is the better plan.
     if level != "study" or _study_conditions(f) or session.get_bind().dialect.name != "sqlite":
-        return _base(level, f)
-    return (
+        return _Keys(_base(level, f))
+    query = (
         select(Study.id)
         .select_from(Study)
         .join(Patient, Study.patient_pk == Patient.id + 0)
         .where(*_patient_conditions(f))
+    )
+    nullable = any(c.nullable for c in column.property.columns)
+    return _Keys(query, None if nullable else column)
+
+
+def _page_of(keys: _Keys, order: _Order, offset: int, limit: int, reverse: bool) -> Any:
+    """The page's keys, as a subquery with a ``pk`` column.
+
+    Studies by a patient column are walked patient by patient (the column, then the patient's
+    key, then the study's: no sort), which puts the studies of patients with equal values in
+    another order than the page's (the column, then the study's key), but each such group at
+    the same place. So the walk only finds the group of the page's first row (``anchor``) and
+    that row's place in it; the page is then read from the group's start, in the page's order.
+    """
+    if keys.by_patient is None:
+        return (
+            keys.query.with_only_columns(order.keys[-1][0].label("pk"))
+            .order_by(*order.clauses(reverse))
+            .limit(limit)
+            .offset(offset)
+            .subquery("page")
+        )
+    column = keys.by_patient
+    desc = order.keys[0][1] != reverse
+    walk = [c.desc() if desc else c.asc() for c in (column, Patient.id, Study.id)]
+    anchor = (
+        keys.query.with_only_columns(
+            column.label("v"), Patient.id.label("pid"), Study.id.label("sid")
+        )
+        .order_by(*walk)
+        .limit(1)
+        .offset(offset)
+        .cte("anchor")
+    )
+    value = select(anchor.c.v).scalar_subquery()
+    patient = select(anchor.c.pid).scalar_subquery()
+    study = select(anchor.c.sid).scalar_subquery()
+    if desc:
+        earlier = or_(Patient.id > patient, and_(Patient.id == patient, Study.id > study))
+    else:
+        earlier = or_(Patient.id < patient, and_(Patient.id == patient, Study.id < study))
+    skip = keys.query.with_only_columns(func.count()).where(column == value, earlier)
+    return (
+        keys.query.with_only_columns(Study.id.label("pk"))
+        .where(column <= value if desc else column >= value)
+        .order_by(*order.clauses(reverse))
+        .limit(limit)
+        .offset(skip.scalar_subquery())
+        .subquery("page")
     )
 
 
@@ -185,8 +243,8 @@ def list_rows(
 
     The rows are those of ``ORDER BY <sort>, <pk> LIMIT <limit> OFFSET <offset>`` over the
     filtered level. The offset is walked over the keys alone (an index of the sort column,
-    without reading a row), and only the page's rows are read whole; a page past the middle
-    is walked from the far end, in the reverse order (see ``FROM_END_AFTER``).
+    without reading a row), and only the page's rows are read whole; without a filter, a page
+    past the middle is walked from the far end, in the reverse order (see ``FROM_END_AFTER``).
     """
     level, sort, desc = resolve_order(level, sort, descending, limit, offset)
     if limit == 0:
@@ -195,7 +253,9 @@ def list_rows(
     keys = _page_keys(session, level, f, sort)
     counted = select(func.count()).select_from(_base(level, f, join_patient=False).subquery())
     total = None
-    if offset >= FROM_END_AFTER:
+    # Counting costs little only without conditions; with them it costs what the filter does,
+    # and a filtered level is mostly filtered first and sorted, however deep the page.
+    if offset >= FROM_END_AFTER and not (_patient_conditions(f) or _study_conditions(f)):
         total = int(session.scalar(counted) or 0)
         if offset >= total:
             return []
@@ -215,7 +275,7 @@ def _read_page(
     session: Session,
     level: BrowseLevel,
     order: _Order,
-    keys: Select[Any],
+    keys: _Keys,
     offset: int,
     limit: int,
     counted: Select[Any] | None = None,
@@ -223,14 +283,7 @@ def _read_page(
     """The rows of the ``limit`` keys after ``offset`` in ``order`` (reversed: walked from
     the end, with the total counted in the same statement as ``_total``), in ``order``."""
     pk = _PK[level]
-    reverse = counted is not None
-    page = (
-        keys.with_only_columns(pk.label("pk"))
-        .order_by(*order.clauses(reverse))
-        .limit(limit)
-        .offset(offset)
-        .subquery("page")
-    )
+    page = _page_of(keys, order, offset, limit, reverse=counted is not None)
     columns = COLUMNS[level]
     selected: list[ColumnElement[Any]] = [
         pk.label("_pk"),

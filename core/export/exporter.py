@@ -14,6 +14,11 @@ empty (or not exist) and a zip archive gets a name not yet taken. Output is asse
 hidden staging folder inside the destination and moved into place at the end, so a cancelled
 or failed export leaves nothing behind.
 
+Every file is checked before it is written, and a malformed one (truncated, not DICOM, not
+readable by other toolkits) is left out with its reason. A file exported unchanged is not
+decoded for that: its element headers are walked to the last byte (``_intact``) and its bytes
+copied; only a file that walk cannot vouch for is read whole and encoded again to find out.
+
 Use ``export_selection(core, selection, options, progress, cancel)`` from any thread but the
 GUI's (it blocks); progress is reported per instance and ``cancel`` (a threading.Event) is
 checked between instances.
@@ -21,12 +26,14 @@ checked between instances.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
 import os
 import re
 import shutil
+import struct
 import threading
 import unicodedata
 import uuid
@@ -36,20 +43,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from pydicom import dcmread
 from pydicom import fileset as pydicom_fileset
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.errors import InvalidDicomError
 from pydicom.fileset import FileInstance, FileSet, RecordNode
 from pydicom.uid import (
+    UID,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     RTIonPlanStorage,
     RTPlanStorage,
     generate_uid,
 )
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_16, EXPLICIT_VR_LENGTH_32
 from sqlalchemy import or_, select
 
 from core.db.models import Instance, Patient, Series, Study
@@ -226,7 +237,22 @@ class Exporter:
         if not conditions:
             raise ExportError("nothing selected to export")
         query = (
-            select(Instance, Series, Study, Patient)
+            select(
+                Instance.sop_uid,
+                Instance.file_path,
+                Patient.patient_key,
+                Patient.patient_id,
+                Patient.patient_name,
+                Study.study_uid,
+                Study.study_date,
+                Study.study_description,
+                Series.series_uid,
+                Series.series_number,
+                Series.modality,
+                Series.series_description,
+                Instance.instance_number,
+            )  # the columns of ``_Item``, by name: no ORM objects to build
+            .select_from(Instance)
             .join(Series, Instance.series_pk == Series.id)
             .join(Study, Series.study_pk == Study.id)
             .join(Patient, Study.patient_pk == Patient.id)
@@ -244,24 +270,7 @@ class Exporter:
         )
         with self.core.sessions() as session:
             rows = session.execute(query).all()
-        items = [
-            _Item(
-                sop_uid=inst.sop_uid,
-                file_path=inst.file_path,
-                patient_key=pat.patient_key,
-                patient_id=pat.patient_id,
-                patient_name=pat.patient_name,
-                study_uid=study.study_uid,
-                study_date=study.study_date,
-                study_description=study.study_description,
-                series_uid=ser.series_uid,
-                series_number=ser.series_number,
-                modality=ser.modality,
-                series_description=ser.series_description,
-                instance_number=inst.instance_number,
-            )
-            for inst, ser, study, pat in rows
-        ]
+        items = [_Item(**row._mapping) for row in rows]
         self._check_found(selection, items)
         return items
 
@@ -397,27 +406,18 @@ class Exporter:
     ) -> Iterator[_Output]:
         """Yield each item that can be exported, read, checked and (maybe) de-identified.
 
-        A malformed file (truncated, or one pydicom cannot encode again: other readers would
-        fail on it) is left out with its reason in ``summary.skipped`` and a warning; the
-        export goes on. An OSError (the store or the disk) stops it. ``media``: the DICOMDIR
-        writer encodes the datasets itself, so no bytes are prepared for it.
+        A malformed file (truncated, not DICOM, or one pydicom cannot encode again: other
+        readers would fail on it) is left out with its reason in ``summary.skipped`` and a
+        warning; the export goes on. An OSError reading the store stops it.
         """
         warned: set[str] = set()
         for index, item in enumerate(items):
             if cancel is not None and cancel.is_set():
                 raise ExportCancelled
             self._current = item.sop_uid
-            stored = self.core.store.absolute(item.file_path)
-            raw = stored.read_bytes()
+            raw = self.core.store.absolute(item.file_path).read_bytes()
             try:
-                ds = _checked_dataset(raw)
-                report = None if deid is None else deid.apply(ds, patient_key=item.patient_key)
-                data = None
-                if not media:
-                    encoded = _encoded(ds)
-                    data = raw if deid is None else encoded
-            except OSError:
-                raise
+                out, report = _prepared(item, raw, deid, media)
             except Exception as exc:  # one malformed file: leave it out, say why
                 _skip(summary, item, str(exc) or type(exc).__name__)
             else:
@@ -428,7 +428,7 @@ class Exporter:
                         if key not in warned:
                             warned.add(key)
                             summary.warnings.append(_series_message(item, message))
-                yield _Output(item, ds, data, deid is not None)
+                yield out
             if progress is not None:
                 progress(ExportProgress(index + 1, len(items), item.sop_uid))
 
@@ -475,11 +475,14 @@ class Exporter:
     ) -> None:
         taken: set[str] = set()
         series_dirs: dict[str, str] = {}
+        made: set[Path] = set()  # folders created so far
         for out in produced:
             relative = self._tree_path(out.item, out.ds if out.changed else None, taken)
             relative = self._same_series_folder(relative, out.item.series_uid, series_dirs, taken)
             path = root / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
             with open(path, "xb") as file:
                 file.write(out.data or b"")
             summary.files.append(relative)
@@ -530,23 +533,34 @@ class Exporter:
         root: Path,
         summary: ExportSummary,
     ) -> None:
+        """The media: pydicom's ``FileSet`` makes the records, File IDs and the DICOMDIR.
+
+        Each instance reaches the File-set as a stand-in (``_StagedInstance``) that stages the
+        instance's own bytes: those of the stored file when it is copied unchanged, else the
+        encoding ``_prepared`` made (and proved writable). So no file is encoded twice, and
+        an unchanged one not at all.
+        """
         fileset = _ExportFileSet()
         fileset.ID = FILESET_ID
         fileset.adding_unique = True
         numbers: dict[str, int] = {}  # images seen per series: a stand-in Instance Number
+        listed: set[tuple[str, str, str]] = set()  # (patient, study, series) in the File-set
         added = 0
         for out in produced:
             item = out.item
             numbers[item.series_uid] = numbers.get(item.series_uid, 0) + 1
             try:
-                ds = self._media_dataset(out.ds)
-                leaf = _record_tree(ds, item, numbers[item.series_uid])
-            except OSError:
-                raise  # the store or the disk, not this file: stop the export
+                if out.ds is None:
+                    raise ValueError("no dataset to make the records from")
+                leaf, branch = _record_tree(out.ds, item, numbers[item.series_uid], listed)
+                staged = _StagedInstance(out.ds, out.data)
             except Exception as exc:  # one malformed file: leave it out, say why
                 _skip(summary, item, str(exc) or type(exc).__name__)
                 continue
-            fileset.add_custom(ds, leaf)
+            instance = fileset.add_custom(staged, leaf)
+            if os.path.getsize(instance.path) != len(out.data):  # staged some other way
+                Path(instance.path).write_bytes(out.data)
+            listed.add(branch)
             added += 1
         fileset.adding_unique = False
         if added == 0:
@@ -556,17 +570,6 @@ class Exporter:
             summary.files.append(str(Path(*Path(instance.FileID).parts)))
         summary.files.sort()
         summary.exported = len(summary.files)
-
-    @staticmethod
-    def _media_dataset(ds: Dataset) -> Dataset:
-        """The dataset to put on the media, proven writable (raises for a malformed file).
-
-        ``FileSet.add_custom`` registers an instance before it writes it, so a file that fails
-        to encode is encoded once here first, and never reaches the File-set.
-        """
-        _explicit_little_endian(ds)
-        _encoded(ds)
-        return ds
 
     @staticmethod
     def _publish(staging: Path, target: Path) -> None:
@@ -580,16 +583,53 @@ class Exporter:
 
 @dataclass(frozen=True)
 class _Output:
-    """One instance ready to be written: its dataset and, for files and zip, its bytes."""
+    """One instance ready to be written: the bytes of its file and the dataset they hold."""
 
     item: _Item
-    ds: Dataset  # as read, or de-identified
-    data: bytes | None  # the stored bytes (plain) or the encoded dataset; None for media
+    # As read, or de-identified; only the header (no pixel data) for a file copied unchanged
+    # to media, and None for one copied unchanged to a folder or zip (the index names it).
+    ds: Dataset | None
+    data: bytes  # the stored file (copied unchanged) or the encoded dataset
     changed: bool  # de-identified: only the dataset's own values may name folders
 
 
 class MalformedFileError(ValueError):
     """A stored file that cannot be exported as a valid DICOM file."""
+
+
+def _prepared(
+    item: _Item, raw: bytes, deid: Deidentifier | None, media: bool
+) -> tuple[_Output, Any]:
+    """``item``'s output from its stored bytes ``raw``, and the de-identification report.
+
+    Every file's structure is walked first (``_intact``), which leaves out a truncated one.
+    A file exported unchanged whose structure ``_intact`` vouches for is copied as it is,
+    with no dataset decoded; on media only when pydicom would write the same bytes (explicit
+    VR, a complete file meta header naming the instance), and with its header read for the
+    records. Any other file (to be de-identified, to be made explicit VR for media, or one
+    the walk cannot vouch for) is read whole, checked (``_checked_dataset``) and encoded
+    again, which proves it writable and, for a malformed one, raises with the reason.
+    """
+    intact = _intact(raw)  # raises for a truncated file, whatever the format
+    if deid is None:
+        if intact is not None and not media:
+            return _Output(item, None, raw, False), None
+        if intact is not None and intact.as_written and intact.syntax != ImplicitVRLittleEndian:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                header = dcmread(io.BytesIO(raw), stop_before_pixels=True)
+            if (_text(header, "SOPClassUID"), _text(header, "SOPInstanceUID")) == (
+                intact.sop_class,
+                intact.sop_instance,
+            ):
+                return _Output(item, header, raw, False), None
+    ds = _checked_dataset(raw)
+    report = None if deid is None else deid.apply(ds, patient_key=item.patient_key)
+    if media:
+        _explicit_little_endian(ds)
+    encoded = _encoded(ds)  # raises for a dataset pydicom cannot write
+    data = raw if deid is None and not media else encoded
+    return _Output(item, ds, data, deid is not None), report
 
 
 def _checked_dataset(raw: bytes) -> Dataset:
@@ -601,9 +641,14 @@ def _checked_dataset(raw: bytes) -> Dataset:
     undecoded is checked to hold as many bytes as its header announces, and to have a VR
     where the transfer syntax is explicit.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds = dcmread(io.BytesIO(raw))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(io.BytesIO(raw))
+    except InvalidDicomError as exc:
+        raise MalformedFileError(f"not a DICOM file ({exc})") from exc
+    except (OSError, EOFError, struct.error) as exc:  # bytes in memory: the data set, not a disk
+        raise MalformedFileError(f"truncated or damaged data set ({exc})") from exc
     syntax = ds.file_meta.get("TransferSyntaxUID")
     explicit = syntax is not None and syntax.is_transfer_syntax and not syntax.is_implicit_VR
     for tag in list(ds.keys()):
@@ -633,6 +678,302 @@ def _encoded(ds: Dataset) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+class _StagedInstance(Dataset):
+    """An instance as ``FileSet.add_custom`` sees it: its UIDs and transfer syntax only.
+
+    The File-set stages the instance by saving it; saving this one writes the instance's
+    own bytes (``data``: the stored file, or the dataset ``_prepared`` encoded), so nothing
+    is encoded again. The records are made from the full dataset (``_record_tree``).
+    """
+
+    def __init__(self, ds: Dataset, data: bytes) -> None:
+        super().__init__()
+        self.SOPClassUID = ds.SOPClassUID
+        self.SOPInstanceUID = ds.SOPInstanceUID
+        self.file_meta = FileMetaDataset()
+        self.file_meta.TransferSyntaxUID = ds.file_meta.TransferSyntaxUID
+        self._staged_bytes = data
+
+    def save_as(self, filename: Any, /, *args: Any, **kwargs: Any) -> None:
+        with open(filename, "wb") as file:
+            file.write(self._staged_bytes)
+
+
+# -- the structure check of a file copied unchanged ----------------------------------------------
+_UNDEFINED = 0xFFFFFFFF
+_ITEM = 0xFFFEE000
+_ITEM_END = 0xFFFEE00D
+_SEQUENCE_END = 0xFFFEE0DD
+_PIXEL_DATA = 0x7FE00010
+_MAX_DEPTH = 32
+_SHORT_VRS = frozenset(vr.encode() for vr in EXPLICIT_VR_LENGTH_16)
+_LONG_VRS = frozenset(vr.encode() for vr in EXPLICIT_VR_LENGTH_32)
+_UNPACK_TAG = struct.Struct("<HH").unpack_from
+_UNPACK_U16 = struct.Struct("<H").unpack_from
+_UNPACK_U32 = struct.Struct("<I").unpack_from
+# The meta elements a Part 10 file must have (PS3.10 7.1; pydicom will not write one without).
+_REQUIRED_META = (0x0002, 0x0003, 0x0010)  # Media Storage SOP Class/Instance, Transfer Syntax
+# What pydicom adds to a file meta header that lacks them when it writes the file: Group
+# Length, Version and Implementation Class UID (non-empty), Implementation Version Name.
+_COMPLETE_META = frozenset({0x0000, 0x0001, 0x0002, 0x0003, 0x0010, 0x0012, 0x0013})
+_NON_EMPTY_META = frozenset({0x0001, 0x0002, 0x0003, 0x0010, 0x0012})
+
+
+class _Unvouched(Exception):
+    """The structure walk cannot vouch for the file: the full reader and encoder decide."""
+
+
+class _Truncated(Exception):
+    """The file ends before what its elements announce (a value, an item, a delimiter)."""
+
+
+@dataclass(frozen=True)
+class _Intact:
+    """What the structure walk found in a whole file."""
+
+    syntax: str  # the Transfer Syntax UID of its file meta
+    sop_class: str  # its Media Storage SOP Class and Instance UIDs
+    sop_instance: str
+    # pydicom writes the file back byte for byte: a complete file meta header, no group
+    # length element in the data sets it re-encodes, pixel data of even length.
+    as_written: bool
+
+
+@functools.cache
+def _syntax_encoding(uid: str) -> tuple[bool, bool] | None:
+    """(implicit VR, encapsulated pixel data) of a transfer syntax the walk knows, else None.
+
+    Only little endian, non-deflated, public transfer syntaxes are walked.
+    """
+    syntax = UID(uid)
+    if (
+        syntax.is_private
+        or not syntax.is_transfer_syntax
+        or not syntax.is_little_endian
+        or syntax.is_deflated
+    ):
+        return None
+    return bool(syntax.is_implicit_VR), bool(syntax.is_compressed)
+
+
+def _intact(data: bytes) -> _Intact | None:
+    """What ``data`` is when its structure is whole, else None; raises for a truncated file.
+
+    Whole: a Part 10 preamble and ``DICM``; a file meta group with a known little endian
+    transfer syntax and the SOP Class and Instance UIDs; then every element of the data set,
+    to the last byte of the file, with a valid VR (explicit VR syntaxes), a value that ends
+    inside the file, sequences and items of undefined length closed by their delimiters
+    (walked item by item) and, for an encapsulated syntax, pixel data made of fragments up
+    to its sequence delimiter. Element headers are read, no value is decoded: about a
+    microsecond per element.
+
+    MalformedFileError: the file ends before an element, item or delimiter it announces
+    (pydicom reads such a file on, and drops encapsulated pixel data cut short). None: the
+    walk cannot vouch for the file (not DICOM, or merely unusual: big endian, deflated, a
+    private syntax, VR UN of undefined length); ``_checked_dataset`` then reads it whole and
+    says what is wrong, if anything. Every file this accepts, that reader accepts too and
+    pydicom writes again (its data set unchanged).
+    """
+    walk = _Walk(data)
+    try:
+        return walk.file()
+    except _Truncated as exc:
+        raise MalformedFileError(f"truncated file: {exc}") from None
+    except (_Unvouched, struct.error, UnicodeDecodeError):
+        return None
+
+
+class _Walk:
+    """Element headers of one Part 10 file, from the preamble to the last byte."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.end = len(data)
+        self.implicit = False
+        self.encapsulated = False
+        self.as_written = True
+
+    def file(self) -> _Intact:
+        data, end = self.data, self.end
+        if end < 132 or data[128:132] != b"DICM":
+            raise _Unvouched
+        pos, meta = self._meta(132)
+        sop_class, sop_instance, syntax = (
+            meta.get(e, b"").rstrip(b"\x00 ").decode("ascii") for e in _REQUIRED_META
+        )
+        encoding = _syntax_encoding(syntax)
+        if not (sop_class and sop_instance and encoding):
+            raise _Unvouched
+        self.implicit, self.encapsulated = encoding
+        self.as_written = meta.keys() >= _COMPLETE_META and all(
+            meta[e].rstrip(b"\x00 ") for e in _NON_EMPTY_META
+        )
+        # pydicom takes a first element that looks explicit in an implicit VR data set (or
+        # the reverse) as the sign of a mislabelled file, and switches: not ours to vouch for.
+        if pos + 6 <= end:
+            vr = data[pos + 4 : pos + 6]
+            looks_explicit = 0x40 < vr[0] < 0x5B and 0x40 < vr[1] < 0x5B
+            if looks_explicit == self.implicit:
+                raise _Unvouched
+        if self._elements(pos, end, 0, top=True) != (end, False):
+            raise _Unvouched
+        return _Intact(syntax, sop_class, sop_instance, self.as_written)
+
+    def _meta(self, pos: int) -> tuple[int, dict[int, bytes]]:
+        """Past the file meta group (explicit VR little endian), and its values by element."""
+        data, end = self.data, self.end
+        values: dict[int, bytes] = {}
+        group_end = -1
+        while pos + 8 <= end:
+            group, element = _UNPACK_TAG(data, pos)
+            if group != 0x0002:
+                break
+            vr = data[pos + 4 : pos + 6]
+            if vr in _SHORT_VRS:
+                (length,) = _UNPACK_U16(data, pos + 6)
+                value = pos + 8
+            elif vr in _LONG_VRS:
+                (length,) = _UNPACK_U32(data, pos + 8)
+                value = pos + 12
+            else:
+                raise _Unvouched
+            if length == _UNDEFINED:
+                raise _Unvouched
+            self._within(value, length, end, (group, element))
+            pos = value + length
+            if element == 0x0000:
+                if vr != b"UL" or length != 4:
+                    raise _Unvouched
+                group_end = pos + _UNPACK_U32(data, value)[0]
+            values[element] = data[value:pos]
+        if group_end not in (-1, pos):
+            raise _Unvouched  # the group length and the elements disagree
+        return pos, values
+
+    def _within(self, value: int, length: int, stop: int, tag: tuple[int, int] | int) -> None:
+        """A value of ``length`` bytes at ``value`` must end by ``stop``."""
+        if value + length <= stop:
+            return
+        if stop != self.end:
+            raise _Unvouched  # past the end of its item: lengths that do not add up
+        if isinstance(tag, int):
+            tag = (tag >> 16, tag & 0xFFFF)
+        raise _Truncated(
+            f"element ({tag[0]:04X},{tag[1]:04X}) announces {length} bytes,"
+            f" the file holds {max(self.end - value, 0)}"
+        )
+
+    def _cut(self, stop: int, what: str) -> NoReturn:
+        """``stop`` reached before ``what``: the file is truncated when it is its end."""
+        if stop == self.end:
+            raise _Truncated(f"the file ends {what}")
+        raise _Unvouched
+
+    def _header(self, pos: int, stop: int) -> tuple[int, bytes, int, int]:
+        """(tag, VR (b"" in implicit VR), value length, value offset) of an element."""
+        data = self.data
+        if pos + 8 > stop:
+            self._cut(stop, "inside an element header")
+        group, element = _UNPACK_TAG(data, pos)
+        if self.implicit or group == 0xFFFE:
+            return group << 16 | element, b"", _UNPACK_U32(data, pos + 4)[0], pos + 8
+        vr = data[pos + 4 : pos + 6]
+        if vr in _SHORT_VRS:
+            return group << 16 | element, vr, _UNPACK_U16(data, pos + 6)[0], pos + 8
+        if vr not in _LONG_VRS:
+            raise _Unvouched
+        if pos + 12 > stop:
+            self._cut(stop, "inside an element header")
+        return group << 16 | element, vr, _UNPACK_U32(data, pos + 8)[0], pos + 12
+
+    def _elements(self, pos: int, stop: int, depth: int, top: bool = False) -> tuple[int, bool]:
+        """Past the elements from ``pos`` to ``stop``, or past an Item Delimitation Item (an
+        item of undefined length; ``stop`` is then the end of the file): (position, whether
+        it was the delimiter that ended them)."""
+        header = self._header
+        while pos < stop:
+            tag, vr, length, value = header(pos, stop)
+            if tag >> 16 == 0xFFFE:
+                if tag == _ITEM_END and not top and length == 0:
+                    return value, True
+                raise _Unvouched
+            if tag >> 16 in (0x0000, 0x0002):
+                raise _Unvouched  # command or file meta elements inside the data set
+            if not tag & 0xFFFF and tag >> 16 > 6:
+                self.as_written = False  # pydicom leaves group lengths out when it writes
+            pixels = top and tag == _PIXEL_DATA
+            if length == _UNDEFINED:
+                if pixels and self.encapsulated:
+                    pos = self._fragments(value, stop)
+                elif not pixels and (vr == b"SQ" or (self.implicit and _is_sequence(tag))):
+                    pos = self._sequence(value, stop, depth + 1)
+                else:
+                    raise _Unvouched  # UN or pixel data of undefined length: rare, unwalked
+            elif pixels and self.encapsulated:
+                raise _Unvouched  # encapsulated syntax, native pixel data: pydicom refuses
+            else:
+                self._within(value, length, stop, tag)
+                pos = value + length
+                if pixels and length & 1:
+                    self.as_written = False  # pydicom pads pixel data to an even length
+        return pos, False
+
+    def _sequence(self, pos: int, stop: int, depth: int) -> int:
+        """Past a sequence of undefined length whose first item starts at ``pos``."""
+        if depth > _MAX_DEPTH:
+            raise _Unvouched
+        data = self.data
+        while pos + 8 <= stop:
+            group, element = _UNPACK_TAG(data, pos)
+            tag = group << 16 | element
+            (length,) = _UNPACK_U32(data, pos + 4)
+            if tag == _SEQUENCE_END:
+                if length:
+                    raise _Unvouched
+                return pos + 8
+            if tag != _ITEM:
+                raise _Unvouched
+            if length == _UNDEFINED:
+                pos, delimited = self._elements(pos + 8, stop, depth)
+                if not delimited:
+                    self._cut(stop, "inside a sequence item")
+            else:
+                self._within(pos + 8, length, stop, tag)
+                item_end = pos + 8 + length
+                if self._elements(pos + 8, item_end, depth) != (item_end, False):
+                    raise _Unvouched
+                pos = item_end
+        self._cut(stop, "inside a sequence (no Sequence Delimitation Item)")
+
+    def _fragments(self, pos: int, stop: int) -> int:
+        """Past encapsulated pixel data: items of defined length, then the delimiter."""
+        data = self.data
+        first = True
+        while pos + 8 <= stop:
+            group, element = _UNPACK_TAG(data, pos)
+            tag = group << 16 | element
+            (length,) = _UNPACK_U32(data, pos + 4)
+            if tag == _SEQUENCE_END and not first:
+                if length:
+                    raise _Unvouched
+                return pos + 8
+            if tag != _ITEM or length == _UNDEFINED:
+                raise _Unvouched
+            self._within(pos + 8, length, stop, tag)
+            first = False
+            pos += 8 + length
+        self._cut(stop, "inside the encapsulated pixel data (no Sequence Delimitation Item)")
+
+
+@functools.cache
+def _is_sequence(tag: int) -> bool:
+    """Whether the data dictionary makes ``tag`` a sequence (implicit VR: no VR in the file)."""
+    try:
+        return bool(dictionary_VR(tag) == "SQ")
+    except KeyError:
+        return False
 
 
 def _skip(summary: ExportSummary, item: _Item, reason: str) -> None:
@@ -694,35 +1035,47 @@ def _record(kind: str, **values: Any) -> Dataset:
     return record
 
 
-def _record_tree(ds: Dataset, item: _Item, number: int = 1) -> RecordNode:
-    """PATIENT/STUDY/SERIES/leaf records for ``ds`` (PS3.3 F.5).
+def _record_tree(
+    ds: Dataset, item: _Item, number: int = 1, listed: set[tuple[str, str, str]] | None = None
+) -> tuple[RecordNode, tuple[str, str, str]]:
+    """PATIENT/STUDY/SERIES/leaf records for ``ds`` (PS3.3 F.5), and their three keys.
 
     Values come from the instance. A Type 1 key that is empty there (a de-identified date, a
     missing Study ID) gets a value in the record only, so that every file is listed; dates
     and times are taken from the instance's other dates first (``_alternative``). The
     instance itself is written as it is. ``number`` (the image's place in its series) stands
     in for a missing Instance Number.
+
+    The File-set keeps the first PATIENT, STUDY and SERIES record of each key and merges
+    the later ones into it: for keys already ``listed`` the records hold only their keys.
     """
     patient_id = _text(ds, "PatientID") or (
         "NOID" + hashlib.sha1(item.patient_key.encode()).hexdigest()[:8].upper()
     )
-    patient = _record("PATIENT", PatientID=patient_id, PatientName=ds.get("PatientName", ""))
     study_uid = _text(ds, "StudyInstanceUID")
-    study = _record(
-        "STUDY",
-        StudyDate=_alternative(ds, "Date", "Study"),
-        StudyTime=_alternative(ds, "Time", "Study"),
-        StudyDescription=_text(ds, "StudyDescription"),
-        StudyInstanceUID=study_uid,
-        StudyID=_text(ds, "StudyID")[:16] or "1",
-        AccessionNumber=_text(ds, "AccessionNumber")[:16],
-    )
-    series = _record(
-        "SERIES",
-        Modality=_text(ds, "Modality")[:16] or "OT",
-        SeriesInstanceUID=_text(ds, "SeriesInstanceUID"),
-        SeriesNumber=_text(ds, "SeriesNumber").split("\\")[0] or "1",
-    )
+    series_uid = _text(ds, "SeriesInstanceUID")
+    branch = (patient_id, study_uid, series_uid)
+    if listed is not None and branch in listed:
+        patient = _record("PATIENT", PatientID=patient_id)
+        study = _record("STUDY", StudyInstanceUID=study_uid)
+        series = _record("SERIES", SeriesInstanceUID=series_uid)
+    else:
+        patient = _record("PATIENT", PatientID=patient_id, PatientName=ds.get("PatientName", ""))
+        study = _record(
+            "STUDY",
+            StudyDate=_alternative(ds, "Date", "Study"),
+            StudyTime=_alternative(ds, "Time", "Study"),
+            StudyDescription=_text(ds, "StudyDescription"),
+            StudyInstanceUID=study_uid,
+            StudyID=_text(ds, "StudyID")[:16] or "1",
+            AccessionNumber=_text(ds, "AccessionNumber")[:16],
+        )
+        series = _record(
+            "SERIES",
+            Modality=_text(ds, "Modality")[:16] or "OT",
+            SeriesInstanceUID=series_uid,
+            SeriesNumber=_text(ds, "SeriesNumber").split("\\")[0] or "1",
+        )
     leaf = _leaf_record(ds, number)
     leaf.ReferencedFileID = None  # set by FileSet when it writes
     leaf.ReferencedSOPClassUIDInFile = ds.SOPClassUID
@@ -738,7 +1091,7 @@ def _record_tree(ds: Dataset, item: _Item, number: int = 1) -> RecordNode:
     study_node.parent = patient_node
     series_node.parent = study_node
     leaf_node.parent = series_node
-    return leaf_node
+    return leaf_node, branch
 
 
 # Where a Type 1 date or time of a record looks when the instance has none of its own: the
@@ -820,8 +1173,11 @@ def _leaf_record(ds: Dataset, number: int = 1) -> Dataset:
     kind = _leaf_record_type(ds)
     maker = pydicom_fileset.DIRECTORY_RECORDERS.get(kind)
     if maker is not None:
+        # An IMAGE record holds only the Instance Number: when the instance has one, no
+        # stand-in can change the record, and the copy of ``_record_keys`` is not needed.
+        keys = ds if kind == "IMAGE" and _text(ds, "InstanceNumber") else None
         try:
-            record: Dataset = maker(_record_keys(ds, number))
+            record: Dataset = maker(keys if keys is not None else _record_keys(ds, number))
         except (ValueError, KeyError, AttributeError) as exc:
             log.warning("export: a PRIVATE record stands in for a %s record: %s", kind, exc)
         else:

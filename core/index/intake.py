@@ -331,12 +331,19 @@ class Intake(threading.Thread):
                 for position, (_assoc, item, record) in enumerate(stored)
                 if record is not None and not (item.data is not None and position in unindexed)
             ]
+            if any(record is not None and item.data is None for _a, item, record in stored):
+                # journaled images written to incoming/ without a sync (the writer syncs
+                # those it wrote from their bytes): on disk before their rows and the mark
+                self.files.sync()
             low = self.mark.preview(seqs)
             if low > self.mark.low:
                 write_mark(session, low)  # commits with the rows of these images
             marked[:] = [(seqs, low)]
 
         marked: list[tuple[list[int], int]] = []
+
+        def sync(_session: Session, _outcomes: Sequence[Outcome]) -> None:
+            self.files.sync()  # a journaled image's file before its row (see add_items)
 
         outcomes: list[Outcome] = []
         if items:
@@ -348,7 +355,9 @@ class Intake(threading.Thread):
                 outcomes = []
                 for position, item in enumerate(items):
                     try:
-                        outcomes += self.writer.write_batch([item])
+                        outcomes += self.writer.write_batch(
+                            [item], record=sync if stored[position][2] is not None else None
+                        )
                     except Exception as exc:
                         # Its file stays in incoming/, or its journal record stays valid.
                         log.error("cannot index image %s: %s", item.header.sop_uid, exc)

@@ -1,15 +1,21 @@
 """The single index writer: places incoming files and commits their rows in batches.
 
 Only one IndexWriter runs per store. Callers hand it files already durable in
-``incoming/`` (see core.store.files); it links each to its final path, commits the batch, then
+``incoming/`` (see core.store.files), or the bytes of received images the intake journal keeps
+(core.store.journal); it links or writes each at its final path, commits the batch, then
 removes the incoming names. Re-running a batch after a crash is harmless.
+
+A batch costs a few statements whatever the number of new studies in it: its series, studies
+and patients are looked up, and the new ones inserted, with one statement a level. Bytes written
+at their final paths are synced once for the batch (one ``syncfs``, with the fsync setting on)
+before its rows commit, so no row reaches the disk before its file and new directories.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -18,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
-    Insert,
+    Row,
+    Select,
     Table,
     bindparam,
     delete,
@@ -150,8 +157,9 @@ class IndexWriter:
         """Index ``items`` in one transaction; return one outcome per item, in order.
 
         ``record(session, outcomes)``, when given, runs inside that transaction once the rows
-        are written: what it writes commits, or rolls back, with them (the receiving node
-        records its transfer log items so, saving a transaction per batch).
+        are written and the files synced: what it writes commits, or rolls back, with them (the
+        receiving node records its transfer log items and the journal's mark so, saving a
+        transaction per batch).
         """
         with self._lock:
             return self._write_batch(items, record)
@@ -170,18 +178,14 @@ class IndexWriter:
             if existing and self.duplicate_policy == "replace":
                 # a replaced version must not come back through its incoming name either
                 self.store.settle_discards()
-            patients: dict[str, int] = {}
-            studies: dict[str, tuple[int, int]] = {}
-            series_by_uid: dict[str, _Parents] = {}
             seen: set[str] = set()
             touched = _Touched()
             vacated: set[int] = set()  # series a replaced instance was in
-            rows: list[dict[str, object]] = []
+            kept: list[tuple[IngestItem, str]] = []  # what this batch stores, at which path
             for item in items:
                 h = item.header
                 old = existing.get(h.sop_uid)
                 relative = FileStore.relative_path(h.study_uid, h.series_uid, h.sop_uid)
-                incoming = item.incoming
                 if h.sop_uid in seen or old is not None:
                     outcome = self._settle_duplicate(item, old, relative, to_discard)
                     outcomes.append(outcome)
@@ -197,17 +201,30 @@ class IndexWriter:
                 else:
                     outcomes.append(Outcome.STORED)
                 seen.add(h.sop_uid)
-                parents = series_by_uid.get(h.series_uid)
-                if parents is None:
-                    parents = _series(conn, h, patients, studies, touched)
-                    series_by_uid[h.series_uid] = parents
-                if incoming is not None:
-                    self.store.place(incoming, relative)
-                    to_discard.append(incoming)
+                kept.append((item, relative))
+            for item, relative in kept:
+                if item.incoming is not None:
+                    self.store.place(item.incoming, relative)
+                    to_discard.append(item.incoming)
                 elif item.data is not None:
                     self.store.place_bytes(item.data, relative)
                 else:
-                    raise KioskError(f"image {h.sop_uid} has neither a file nor its bytes")
+                    raise KioskError(
+                        f"image {item.header.sop_uid} has neither a file nor its bytes"
+                    )
+            if self.store.fsync and any(item.data is not None for item, _ in kept):
+                # Their bytes went to their final paths without a sync, and the journal
+                # that holds them skips, after a crash, what the index says is indexed: the
+                # files (and new directories) are on disk before the rows can be. One syncfs
+                # for the whole batch, whatever the number of new studies in it, before the
+                # batch's first insert (on SQLite, no other writer waits for it).
+                self.store.sync()
+            # The batch's series, studies and patients: looked up, and the new ones inserted,
+            # a few statements a batch whatever the number of new studies in it.
+            series_by_uid = _parents(conn, [item.header for item, _ in kept], touched)
+            rows: list[dict[str, object]] = []
+            for item, relative in kept:
+                parents = series_by_uid[item.header.series_uid]
                 rows.append(_instance_row(item, parents.series, relative))
                 touched.add(parents.series, parents.study, parents.patient)
             if rows:
@@ -359,23 +376,31 @@ _SELECT_EXISTING = (
     )
     .where(_INSTANCE.c.sop_uid.in_(_ids("b_uids")))
 )
-_SELECT_SERIES = (
-    select(_SERIES.c.id, _SERIES.c.study_pk, _STUDY.c.patient_pk)
+_SELECT_SERIES_IN = (
+    select(_SERIES.c.series_uid, _SERIES.c.id, _SERIES.c.study_pk, _STUDY.c.patient_pk)
     .select_from(_SERIES.join(_STUDY, _STUDY.c.id == _SERIES.c.study_pk))
-    .where(_SERIES.c.series_uid == bindparam("b_uid"))
+    .where(_SERIES.c.series_uid.in_(_ids("b_keys")))
 )
-_SELECT_STUDY = select(_STUDY.c.id, _STUDY.c.patient_pk).where(
-    _STUDY.c.study_uid == bindparam("b_uid")
+_SELECT_STUDY_IN = select(_STUDY.c.study_uid, _STUDY.c.id, _STUDY.c.patient_pk).where(
+    _STUDY.c.study_uid.in_(_ids("b_keys"))
 )
-_SELECT_PATIENT = select(_PATIENT.c.id).where(_PATIENT.c.patient_key == bindparam("b_key"))
+_SELECT_PATIENT_IN = select(_PATIENT.c.patient_key, _PATIENT.c.id).where(
+    _PATIENT.c.patient_key.in_(_ids("b_keys"))
+)
 _SELECT_PARENTS = (
     select(_SERIES.c.id, _SERIES.c.study_pk, _STUDY.c.patient_pk)
     .select_from(_SERIES.join(_STUDY, _STUDY.c.id == _SERIES.c.study_pk))
     .where(_SERIES.c.id.in_(_ids()))
 )
-_INSERT_PATIENT = insert(_PATIENT)
-_INSERT_STUDY = insert(_STUDY)
-_INSERT_SERIES = insert(_SERIES)
+# Each new row's key back with its unique column, for many rows in one statement.
+_INSERT_RETURNING = {
+    table.name: insert(table).returning(table.c.id, table.c[key])
+    for table, key in (
+        (_PATIENT, "patient_key"),
+        (_STUDY, "study_uid"),
+        (_SERIES, "series_uid"),
+    )
+}
 _INSERT_INSTANCE = insert(_INSTANCE)
 _DELETE_INSTANCE = delete(_INSTANCE).where(_INSTANCE.c.id == bindparam("b_id"))
 
@@ -492,103 +517,148 @@ def _existing(conn: Connection, uids: Sequence[str]) -> dict[str, _Existing]:
     return found
 
 
-def _insert_row(conn: Connection, statement: Insert, values: dict[str, object]) -> int:
-    """Insert one row; return its primary key."""
-    key = conn.execute(statement, values).inserted_primary_key
-    if key is None or key[0] is None:
-        raise KioskError(f"the database returned no key for the new {statement.table} row")
-    return int(key[0])
-
-
-def _series(
-    conn: Connection,
-    h: InstanceHeader,
-    patients: dict[str, int],
-    studies: dict[str, tuple[int, int]],
-    touched: _Touched,
-) -> _Parents:
-    """The series of ``h`` with its parents' keys; created (with study and patient) if new."""
-    row = conn.execute(_SELECT_SERIES, {"b_uid": h.series_uid}).first()
-    if row is not None:
-        return _Parents(*row)
-    study_pk, patient_pk = _study(conn, h, patients, studies)
-    series_pk = _insert_row(
-        conn,
-        _INSERT_SERIES,
-        {
-            "study_pk": study_pk,
-            "series_uid": h.series_uid,
-            "modality": h.modality,
-            "series_number": h.series_number,
-            "series_description": h.series_description,
-            "body_part": h.body_part,
-            "series_date": h.series_date,
-            "series_time": h.series_time,
-            "num_instances": 0,
-        },
-    )
-    touched.new_series_studies.add(study_pk)
-    return _Parents(series_pk, study_pk, patient_pk)
-
-
-def _study(
-    conn: Connection,
-    h: InstanceHeader,
-    patients: dict[str, int],
-    studies: dict[str, tuple[int, int]],
-) -> tuple[int, int]:
-    """(study key, patient key) of the study of ``h``; created (with its patient) if new."""
-    known = studies.get(h.study_uid)
-    if known is not None:
-        return known
-    row = conn.execute(_SELECT_STUDY, {"b_uid": h.study_uid}).first()
-    if row is not None:
-        known = (int(row[0]), int(row[1]))
+def _insert_rows(
+    conn: Connection, table: Table, key: str, values: Sequence[dict[str, object]]
+) -> dict[str, int]:
+    """Insert ``values`` into ``table``; return each new row's primary key by its unique
+    ``key`` column: one statement for them all (INSERT ... RETURNING) where the database
+    returns keys from a multi-row insert, else one each."""
+    if not values:
+        return {}
+    if conn.dialect.insert_executemany_returning:
+        statement = _INSERT_RETURNING[table.name]
+        new = {str(row[1]): int(row[0]) for row in conn.execute(statement, list(values))}
     else:
-        key = patient_key(h)
-        patient_pk = patients.get(key)
-        if patient_pk is None:
-            patient_pk = conn.scalar(_SELECT_PATIENT, {"b_key": key})
-        if patient_pk is None:
-            patient_pk = _insert_row(
+        new = {}
+        for value in values:
+            primary = conn.execute(insert(table), value).inserted_primary_key
+            if primary is not None and primary[0] is not None:
+                new[str(value[key])] = int(primary[0])
+    missing = [str(value[key]) for value in values if str(value[key]) not in new]
+    if missing:
+        raise KioskError(f"the database returned no key for {len(missing)} new {table} rows")
+    return new
+
+
+def _select_in(conn: Connection, statement: Select[Any], keys: Iterable[str]) -> Iterator[Row[Any]]:
+    """The rows ``statement`` selects for ``keys`` (its expanding parameter ``b_keys``)."""
+    for chunk in _chunks(sorted(set(keys))):
+        yield from conn.execute(statement, {"b_keys": list(chunk)})
+
+
+def _parents(
+    conn: Connection, headers: Sequence[InstanceHeader], touched: _Touched
+) -> dict[str, _Parents]:
+    """The series of ``headers`` (by Series Instance UID) with their parents' keys; the new
+    ones created, with their studies and patients when those are new too.
+
+    A new study takes its attributes from the first image of its first new series in the
+    batch, a new patient from that of its first new study: as if the images came one by one.
+    Three lookups and at most three inserts a batch, however many studies are new in it.
+    """
+    first_of_series: dict[str, InstanceHeader] = {}
+    for h in headers:
+        first_of_series.setdefault(h.series_uid, h)
+    found = {
+        row.series_uid: _Parents(row.id, row.study_pk, row.patient_pk)
+        for row in _select_in(conn, _SELECT_SERIES_IN, first_of_series)
+    }
+    new_series = [h for uid, h in first_of_series.items() if uid not in found]
+    if not new_series:
+        return found
+    first_of_study: dict[str, InstanceHeader] = {}
+    for h in new_series:
+        first_of_study.setdefault(h.study_uid, h)
+    studies = {
+        row.study_uid: (int(row.id), int(row.patient_pk))
+        for row in _select_in(conn, _SELECT_STUDY_IN, first_of_study)
+    }
+    new_studies = [h for uid, h in first_of_study.items() if uid not in studies]
+    if new_studies:
+        first_of_patient: dict[str, InstanceHeader] = {}
+        for h in new_studies:
+            first_of_patient.setdefault(patient_key(h), h)
+        patients = {
+            row.patient_key: int(row.id)
+            for row in _select_in(conn, _SELECT_PATIENT_IN, first_of_patient)
+        }
+        patients.update(
+            _insert_rows(
                 conn,
-                _INSERT_PATIENT,
-                {
-                    "patient_key": key,
-                    "patient_id": h.patient_id,
-                    "patient_id_fold": fold(h.patient_id),
-                    "patient_name": h.patient_name,
-                    "patient_name_fold": fold(h.patient_name),
-                    "birth_date": h.birth_date,
-                    "sex": h.sex,
-                    "num_studies": 0,
-                    "num_series": 0,
-                    "num_instances": 0,
-                },
+                _PATIENT,
+                "patient_key",
+                [
+                    _patient_row(key, h)
+                    for key, h in first_of_patient.items()
+                    if key not in patients
+                ],
             )
-        patients[key] = patient_pk
-        study_pk = _insert_row(
-            conn,
-            _INSERT_STUDY,
-            {
-                "patient_pk": patient_pk,
-                "study_uid": h.study_uid,
-                "study_date": h.study_date,
-                "study_time": h.study_time,
-                "accession_number": h.accession_number,
-                "study_description": h.study_description,
-                "study_id": h.study_id,
-                "referring_physician": h.referring_physician,
-                "referring_physician_fold": fold(h.referring_physician),
-                "modalities": "",
-                "num_series": 0,
-                "num_instances": 0,
-                "updated_at": _now(),
-            },
         )
-        known = (study_pk, patient_pk)
-    studies[h.study_uid] = known
-    return known
+        now = _now()
+        study_pk = _insert_rows(
+            conn,
+            _STUDY,
+            "study_uid",
+            [_study_row(h, patients[patient_key(h)], now) for h in new_studies],
+        )
+        studies.update(
+            (h.study_uid, (study_pk[h.study_uid], patients[patient_key(h)])) for h in new_studies
+        )
+    series_pk = _insert_rows(
+        conn, _SERIES, "series_uid", [_series_row(h, studies[h.study_uid][0]) for h in new_series]
+    )
+    for h in new_series:
+        study, patient = studies[h.study_uid]
+        found[h.series_uid] = _Parents(series_pk[h.series_uid], study, patient)
+        touched.new_series_studies.add(study)
+    return found
+
+
+def _patient_row(key: str, h: InstanceHeader) -> dict[str, object]:
+    return {
+        "patient_key": key,
+        "patient_id": h.patient_id,
+        "patient_id_fold": fold(h.patient_id),
+        "patient_name": h.patient_name,
+        "patient_name_fold": fold(h.patient_name),
+        "birth_date": h.birth_date,
+        "sex": h.sex,
+        "num_studies": 0,
+        "num_series": 0,
+        "num_instances": 0,
+    }
+
+
+def _study_row(h: InstanceHeader, patient_pk: int, now: datetime) -> dict[str, object]:
+    return {
+        "patient_pk": patient_pk,
+        "study_uid": h.study_uid,
+        "study_date": h.study_date,
+        "study_time": h.study_time,
+        "accession_number": h.accession_number,
+        "study_description": h.study_description,
+        "study_id": h.study_id,
+        "referring_physician": h.referring_physician,
+        "referring_physician_fold": fold(h.referring_physician),
+        "modalities": "",
+        "num_series": 0,
+        "num_instances": 0,
+        "updated_at": now,
+    }
+
+
+def _series_row(h: InstanceHeader, study_pk: int) -> dict[str, object]:
+    return {
+        "study_pk": study_pk,
+        "series_uid": h.series_uid,
+        "modality": h.modality,
+        "series_number": h.series_number,
+        "series_description": h.series_description,
+        "body_part": h.body_part,
+        "series_date": h.series_date,
+        "series_time": h.series_time,
+        "num_instances": 0,
+    }
 
 
 def refresh_counts(session: Session, series_ids: set[int], *, prune: bool = False) -> None:

@@ -1,7 +1,9 @@
-"""The DICOM upper layer (PS3.8) and the DIMSE command sets of storage and verification (PS3.7).
+"""The DICOM upper layer (PS3.8) and the DIMSE command sets of storage, verification and
+C-FIND (PS3.7).
 
-A small, allocation-light codec for blocking sockets, shared by the node's storage receiver and
-the storage sender. Nothing here decodes a data set: data set bytes are carried as they are.
+A small, allocation-light codec for blocking sockets, shared by the node's lean acceptor
+(storage and C-FIND) and the storage sender. Nothing here decodes a data set: data set bytes
+are carried as they are.
 
 PDUs (PS3.8 9.3): every PDU is a 6-byte header (type, reserved, 4-byte big-endian length)
 followed by ``length`` bytes.
@@ -23,8 +25,8 @@ followed by ``length`` bytes.
 
 Command sets (PS3.7 E, always Implicit VR Little Endian, group length first):
 
-- ``CStoreRQ``, ``CStoreRSP``, ``CEchoRQ``, ``CEchoRSP``: frozen dataclasses with
-  ``encode() -> bytes``;
+- ``CStoreRQ``, ``CStoreRSP``, ``CEchoRQ``, ``CEchoRSP``, ``CFindRQ``, ``CFindRSP``,
+  ``CCancelRQ``: frozen dataclasses with ``encode() -> bytes``;
 - ``decode_command(data)`` returns one of them (``ProtocolError`` for anything else or for a
   malformed command set); ``has_dataset(data)`` tells whether a data set follows;
   ``decode_message(data)`` gives both.
@@ -74,6 +76,9 @@ C_STORE_RQ = 0x0001
 C_STORE_RSP = 0x8001
 C_ECHO_RQ = 0x0030
 C_ECHO_RSP = 0x8030
+C_FIND_RQ = 0x0020
+C_FIND_RSP = 0x8020
+C_CANCEL_RQ = 0x0FFF
 NO_DATASET = 0x0101  # CommandDataSetType: no data set follows
 DATASET_PRESENT = 0x0001
 
@@ -417,7 +422,62 @@ class CEchoRSP:
         )
 
 
-Command = CStoreRQ | CStoreRSP | CEchoRQ | CEchoRSP
+@dataclass(frozen=True, slots=True)
+class CFindRQ:
+    message_id: int
+    sop_class_uid: str
+    priority: int = PRIORITY_MEDIUM
+
+    def encode(self) -> bytes:
+        return encode_elements(
+            {
+                TAG_AFFECTED_SOP_CLASS: self.sop_class_uid,
+                TAG_COMMAND_FIELD: C_FIND_RQ,
+                TAG_MESSAGE_ID: self.message_id,
+                TAG_PRIORITY: self.priority,
+                TAG_DATASET_TYPE: DATASET_PRESENT,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CFindRSP:
+    """A C-FIND response; ``with_identifier`` for a pending one (an identifier follows)."""
+
+    message_id_responded: int
+    sop_class_uid: str
+    status: int
+    with_identifier: bool = False
+
+    def encode(self) -> bytes:
+        return encode_elements(
+            {
+                TAG_AFFECTED_SOP_CLASS: self.sop_class_uid,
+                TAG_COMMAND_FIELD: C_FIND_RSP,
+                TAG_MESSAGE_ID_RESPONDED: self.message_id_responded,
+                TAG_DATASET_TYPE: DATASET_PRESENT if self.with_identifier else NO_DATASET,
+                TAG_STATUS: self.status,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CCancelRQ:
+    """C-CANCEL-RQ (PS3.7 9.3.2.3): stop answering the request ``message_id_responded``."""
+
+    message_id_responded: int
+
+    def encode(self) -> bytes:
+        return encode_elements(
+            {
+                TAG_COMMAND_FIELD: C_CANCEL_RQ,
+                TAG_MESSAGE_ID_RESPONDED: self.message_id_responded,
+                TAG_DATASET_TYPE: NO_DATASET,
+            }
+        )
+
+
+Command = CStoreRQ | CStoreRSP | CEchoRQ | CEchoRSP | CFindRQ | CFindRSP | CCancelRQ
 
 
 def has_dataset(data: bytes | bytearray | memoryview) -> bool:
@@ -436,7 +496,7 @@ def decode_message(data: bytes | bytearray | memoryview) -> tuple[Command, bool]
 
 
 def decode_command(data: bytes | bytearray | memoryview) -> Command:
-    """The storage or verification message in an encoded command set."""
+    """The storage, verification or C-FIND message in an encoded command set."""
     return _command(decode_elements(data))
 
 
@@ -469,6 +529,21 @@ def _command(elements: dict[int, Value]) -> Command:
             _int(elements, TAG_STATUS, "Status"),
             sop_class,
         )
+    if field == C_FIND_RQ:
+        return CFindRQ(
+            _int(elements, TAG_MESSAGE_ID, "MessageID"),
+            sop_class,
+            int(elements.get(TAG_PRIORITY, PRIORITY_MEDIUM) or 0),
+        )
+    if field == C_FIND_RSP:
+        return CFindRSP(
+            _int(elements, TAG_MESSAGE_ID_RESPONDED, "MessageIDBeingRespondedTo"),
+            sop_class,
+            _int(elements, TAG_STATUS, "Status"),
+            _has_dataset(elements),
+        )
+    if field == C_CANCEL_RQ:
+        return CCancelRQ(_int(elements, TAG_MESSAGE_ID_RESPONDED, "MessageIDBeingRespondedTo"))
     raise ProtocolError(f"unsupported DIMSE command field 0x{field:04X}")
 
 

@@ -1,6 +1,9 @@
 """Query/Retrieve as an SCU: study queries, lazy series queries, C-MOVE and C-GET.
 
-All calls here block (pynetdicom); the async layers call them with ``asyncio.to_thread``.
+All calls here block; the async layers call them with ``asyncio.to_thread``. C-FIND runs on
+one association of our own (``core.net.findscu``: the socket read straight, no pynetdicom
+threads), each answer read from its bytes as it arrives (``core.net.identifier``) and handed
+to ``on_match`` at once; a limit or ``cancel`` sends C-CANCEL. C-MOVE and C-GET use pynetdicom.
 
 Character sets (PS3.5 6.1, PS3.4 C.4.1.1.3): a query whose keys are all ASCII carries no
 Specific Character Set; one that Latin-1 can hold says ISO_IR 100; anything else says
@@ -18,20 +21,31 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from pydicom.charset import convert_encodings
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
-from pynetdicom import _config, build_role, evt
-from pynetdicom.events import Event
-from pynetdicom.presentation import StoragePresentationContexts
 
 from core.errors import NetworkError, RetrieveError
 from core.net.association import STORAGE_SYNTAXES, RemoteAE, associate, make_ae
+from core.net.findscu import FindAssociation
+from core.net.identifier import (
+    NUMBER,
+    SPECIFIC_CHARACTER_SET,
+    TEXT,
+    Answer,
+    AnswerReader,
+    Kind,
+    as_answer,
+    encode_identifier,
+    number_of,
+    text_of,
+)
 from core.net.status import Status
+
+if TYPE_CHECKING:
+    from pynetdicom.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -174,20 +188,11 @@ def _wildcard(value: str, append: bool) -> str:
 
 
 def _int(ds: Dataset, keyword: str) -> int | None:
-    value = ds.get(keyword)
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return number_of(ds.get(keyword))
 
 
 def _str(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword)
-    if value is None:
-        return ""
-    if isinstance(value, MultiValue):
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
+    return text_of(ds.get(keyword))
 
 
 def query_charset(values: Iterable[str]) -> str:
@@ -206,6 +211,8 @@ def query_charset(values: Iterable[str]) -> str:
 def _fold(text: str) -> str:
     """Case and accents folded away: peers may match either way (PS3.4 C.2.2.2.1 lets PN
     matching ignore case, and some archives ignore accents), so neither is a contradiction."""
+    if text.isascii():  # what the general case gives for ASCII, without its cost
+        return text.lower().strip()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
@@ -227,30 +234,41 @@ def _candidates(value: str, person_name: bool) -> list[str]:
     return [_fold(form) for form in forms]
 
 
-def contradictions(keys: dict[str, str], answers: Iterable[Dataset]) -> dict[str, int]:
+def contradictions(
+    keys: dict[str, str], answers: Iterable[Dataset | Mapping[str, Any]]
+) -> dict[str, int]:
     """How many answers contradict each non-empty text key (keyword -> count): the answer
     holds a value for it that no lenient reading of the key matches. An empty key is
-    universal; an answer without the attribute says nothing."""
+    universal; an answer without the attribute says nothing. ``answers`` are Datasets or
+    what ``AnswerReader`` reads."""
     patterns = {k: _pattern(v) for k, v in keys.items() if v.strip("* ")}
     counts: dict[str, int] = {}
+    if not patterns:
+        return counts
+    wanted = [(keyword, TEXT) for keyword in patterns]
     for answer in answers:
+        values = as_answer(answer, wanted) if isinstance(answer, Dataset) else answer
         for keyword, pattern in patterns.items():
-            if keyword not in answer:
+            value = values.get(keyword)
+            if value is None:
                 continue
-            forms = _candidates(_str(answer, keyword), keyword == "PatientName")
+            forms = _candidates(value, keyword == "PatientName")
             if not any(pattern.fullmatch(form) for form in forms):
                 counts[keyword] = counts.get(keyword, 0) + 1
     return counts
 
 
 def _charset_warnings(
-    remote: RemoteAE, keys: dict[str, str], answers: list[Dataset], charset: str
+    remote: RemoteAE, keys: dict[str, str], answers: list[Answer], charset: str
 ) -> list[str]:
     """What to tell the user when the answers contradict the keys (no names: the message
     may be logged)."""
-    warnings = []
-    answered = sorted({_str(a, "SpecificCharacterSet") or "none" for a in answers})
-    for keyword, count in contradictions(keys, answers).items():
+    warnings: list[str] = []
+    found = contradictions(keys, answers)
+    if not found:
+        return warnings
+    answered = sorted({a.get(SPECIFIC_CHARACTER_SET) or "none" for a in answers})
+    for keyword, count in found.items():
         text = (
             f"{count} of {len(answers)} answers from {remote} do not match the"
             f" {TEXT_KEYS.get(keyword, keyword)} asked for"
@@ -267,23 +285,15 @@ def _charset_warnings(
     return warnings
 
 
-def _read_in(answer: Dataset, charset: str) -> None:
-    """Make ``answer`` (values not yet read) decode its text in ``charset``."""
-    answer.SpecificCharacterSet = charset
-    implicit, little = answer.original_encoding
-    answer.set_original_encoding(implicit, little, convert_encodings(charset))
-
-
 def _failure(
-    status: Dataset,
+    code: int,
+    comment: str,
     what: str,
     remote: RemoteAE,
     destination: str = "",
     hint: bool = False,
     charset: str = "",
 ) -> NetworkError:
-    code = int(status.Status)
-    comment = str(status.get("ErrorComment", "") or "")
     text = f"{remote} answered {what} with status 0x{code:04X}"
     if code == Status.MOVE_DESTINATION_UNKNOWN:
         text += (
@@ -311,6 +321,84 @@ def _failure(
     return RetrieveError(text) if what.startswith(("C-MOVE", "C-GET")) else NetworkError(text)
 
 
+def _status_failure(
+    status: Dataset, what: str, remote: RemoteAE, destination: str = "", hint: bool = False
+) -> NetworkError:
+    """``_failure`` for a pynetdicom status Dataset (C-MOVE, C-GET)."""
+    comment = str(status.get("ErrorComment", "") or "")
+    return _failure(int(status.Status), comment, what, remote, destination, hint)
+
+
+def _quiet_pynetdicom() -> None:
+    """pynetdicom would log each response identifier at INFO (for C-MOVE and C-GET)."""
+    from pynetdicom import _config
+
+    _config.LOG_RESPONSE_IDENTIFIERS = False
+
+
+# What each level's matches are made of (keyword -> how it is read).
+STUDY_KEYS: dict[str, Kind] = {
+    "StudyInstanceUID": TEXT,
+    "PatientName": TEXT,
+    "PatientID": TEXT,
+    "PatientBirthDate": TEXT,
+    "StudyDate": TEXT,
+    "StudyTime": TEXT,
+    "StudyDescription": TEXT,
+    "ModalitiesInStudy": TEXT,
+    "AccessionNumber": TEXT,
+    "NumberOfStudyRelatedSeries": NUMBER,
+    "NumberOfStudyRelatedInstances": NUMBER,
+}
+SERIES_KEYS: dict[str, Kind] = {
+    "SeriesInstanceUID": TEXT,
+    "Modality": TEXT,
+    "SeriesNumber": NUMBER,
+    "SeriesDescription": TEXT,
+    "BodyPartExamined": TEXT,
+    "SeriesDate": TEXT,
+    "NumberOfSeriesRelatedInstances": NUMBER,
+}
+
+
+def study_match(answer: Answer) -> StudyMatch | None:
+    """The study an answer describes; None without a Study Instance UID."""
+    uid = answer.get("StudyInstanceUID", "")
+    if not uid:
+        return None
+    get = answer.get
+    return StudyMatch(
+        study_uid=uid,
+        patient_name=get("PatientName", ""),
+        patient_id=get("PatientID", ""),
+        birth_date=get("PatientBirthDate", ""),
+        study_date=get("StudyDate", ""),
+        study_time=get("StudyTime", ""),
+        study_description=get("StudyDescription", ""),
+        modalities=get("ModalitiesInStudy", ""),
+        accession_number=get("AccessionNumber", ""),
+        num_series=get("NumberOfStudyRelatedSeries"),
+        num_instances=get("NumberOfStudyRelatedInstances"),
+    )
+
+
+def series_match(answer: Answer) -> SeriesMatch | None:
+    """The series an answer describes; None without a Series Instance UID."""
+    uid = answer.get("SeriesInstanceUID", "")
+    if not uid:
+        return None
+    get = answer.get
+    return SeriesMatch(
+        series_uid=uid,
+        modality=get("Modality", ""),
+        series_number=get("SeriesNumber"),
+        series_description=get("SeriesDescription", ""),
+        body_part=get("BodyPartExamined", ""),
+        series_date=get("SeriesDate", ""),
+        num_instances=get("NumberOfSeriesRelatedInstances"),
+    )
+
+
 class QueryRetrieveClient:
     """Blocking Q/R operations against one remote node, as local AE ``ae_title``."""
 
@@ -322,23 +410,24 @@ class QueryRetrieveClient:
         self.ae_title = ae_title
         self.timeout = timeout
         self.on_query = on_query
-        # pynetdicom would print each answer (patient names) at INFO, and in doing so decode
-        # its values before ``_find`` has given an answer without a character set the query's.
-        _config.LOG_RESPONSE_IDENTIFIERS = False
 
     # -- C-FIND ------------------------------------------------------------------------------
     def _find(
         self,
         remote: RemoteAE,
         identifier: Dataset,
+        wanted: Mapping[str, Kind],
         limit: int = 0,
         cancel: threading.Event | None = None,
-    ) -> tuple[list[Dataset], bool, bool]:
-        """C-FIND ``identifier``: (answers, truncated, cancelled). Answers that declare no
-        Specific Character Set are read in the identifier's."""
-        found: list[Dataset] = []
+        on_answer: Callable[[Answer], None] | None = None,
+    ) -> tuple[list[Answer], bool, bool]:
+        """C-FIND ``identifier``: (answers, truncated, cancelled), each answer the ``wanted``
+        elements. Answers that declare no Specific Character Set are read in the
+        identifier's. ``on_answer`` hears each answer as it arrives."""
+        found: list[Answer] = []
         try:
-            result = self._find_answers(remote, identifier, found, limit, cancel)
+            result = self._find_answers(remote, identifier, wanted, found, limit, cancel,
+                                        on_answer)  # fmt: skip
         except Exception as exc:
             self._heard(remote, identifier, len(found), str(exc) or type(exc).__name__)
             raise
@@ -357,49 +446,54 @@ class QueryRetrieveClient:
         self,
         remote: RemoteAE,
         identifier: Dataset,
-        found: list[Dataset],
+        wanted: Mapping[str, Kind],
+        found: list[Answer],
         limit: int,
         cancel: threading.Event | None,
-    ) -> tuple[list[Dataset], bool, bool]:
+        on_answer: Callable[[Answer], None] | None,
+    ) -> tuple[list[Answer], bool, bool]:
         charset = _str(identifier, "SpecificCharacterSet")
-        ae = make_ae(self.ae_title, self.timeout)
-        ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-        assoc = associate(ae, remote, timeout=self.timeout)
+        model = StudyRootQueryRetrieveInformationModelFind
         truncated = cancelled = False
-        try:
-            model = StudyRootQueryRetrieveInformationModelFind
-            for status, response in assoc.send_c_find(identifier, model, msg_id=1):
-                if not status:  # empty status: the peer vanished or timed out
-                    raise NetworkError(f"{remote} stopped answering the query")
-                code = int(status.Status)
-                if code in PENDING:
+        failure: NetworkError | None = None
+        with FindAssociation.open(remote, self.ae_title, model, timeout=self.timeout) as assoc:
+            reader = AnswerReader(wanted, assoc.syntax, charset)
+            for response in assoc.find(encode_identifier(identifier, assoc.syntax)):
+                if response.pending:
                     if cancel is not None and cancel.is_set():
                         if not (truncated or cancelled):
                             cancelled = True
-                            assoc.send_c_cancel(1, query_model=model)
+                            assoc.cancel()
                         continue
                     if limit and len(found) >= limit:
                         if not (truncated or cancelled):
                             truncated = True
-                            assoc.send_c_cancel(1, query_model=model)
+                            assoc.cancel()
                         continue
-                    if response is not None:
-                        if charset and "SpecificCharacterSet" not in response:
-                            _read_in(response, charset)
-                        found.append(response)
-                elif code in (Status.SUCCESS, Status.CANCEL):
-                    break
-                else:
-                    raise _failure(status, "C-FIND", remote, charset=charset)
-        finally:
-            if assoc.is_established:
-                assoc.release()
+                    if response.identifier is not None:
+                        answer = reader.read(response.identifier)
+                        if answer is not None:
+                            found.append(answer)
+                            if on_answer is not None:
+                                on_answer(answer)
+                elif response.status not in (Status.SUCCESS, Status.CANCEL):
+                    failure = _failure(
+                        response.status, response.error_comment, "C-FIND", remote,
+                        charset=charset,
+                    )  # fmt: skip
+        if failure is not None:  # raised once the association is released
+            raise failure
         return found, truncated, cancelled
 
     def find_studies(
-        self, remote: RemoteAE, query: StudyQuery, cancel: threading.Event | None = None
+        self,
+        remote: RemoteAE,
+        query: StudyQuery,
+        cancel: threading.Event | None = None,
+        on_match: Callable[[StudyMatch], None] | None = None,
     ) -> QueryResult[StudyMatch]:
-        """STUDY level C-FIND; ``cancel`` set from another thread stops it with C-Status.CANCEL."""
+        """STUDY level C-FIND; ``cancel`` set from another thread stops it with C-CANCEL.
+        ``on_match`` hears each match as it arrives (on this thread), before the result."""
         keys = {
             "PatientName": _wildcard(query.patient_name, query.append_wildcard),
             "PatientID": _wildcard(query.patient_id, query.append_wildcard),
@@ -422,24 +516,18 @@ class QueryRetrieveClient:
         ds.StudyInstanceUID = ""
         ds.NumberOfStudyRelatedSeries = ""
         ds.NumberOfStudyRelatedInstances = ""
-        found, truncated, cancelled = self._find(remote, ds, query.max_results, cancel)
-        matches = [
-            StudyMatch(
-                study_uid=_str(r, "StudyInstanceUID"),
-                patient_name=_str(r, "PatientName"),
-                patient_id=_str(r, "PatientID"),
-                birth_date=_str(r, "PatientBirthDate"),
-                study_date=_str(r, "StudyDate"),
-                study_time=_str(r, "StudyTime"),
-                study_description=_str(r, "StudyDescription"),
-                modalities=_str(r, "ModalitiesInStudy"),
-                accession_number=_str(r, "AccessionNumber"),
-                num_series=_int(r, "NumberOfStudyRelatedSeries"),
-                num_instances=_int(r, "NumberOfStudyRelatedInstances"),
-            )
-            for r in found
-            if _str(r, "StudyInstanceUID")
-        ]
+        matches: list[StudyMatch] = []
+
+        def on_answer(answer: Answer) -> None:
+            match = study_match(answer)
+            if match is not None:
+                matches.append(match)
+                if on_match is not None:
+                    on_match(match)
+
+        found, truncated, cancelled = self._find(
+            remote, ds, STUDY_KEYS, query.max_results, cancel, on_answer
+        )
         warnings = _charset_warnings(remote, keys, found, charset)
         for warning in warnings:
             log.info("%s", warning)
@@ -462,20 +550,8 @@ class QueryRetrieveClient:
         ds.BodyPartExamined = ""
         ds.SeriesDate = ""
         ds.NumberOfSeriesRelatedInstances = ""
-        found, _truncated, _cancelled = self._find(remote, ds, cancel=cancel)
-        matches = [
-            SeriesMatch(
-                series_uid=_str(r, "SeriesInstanceUID"),
-                modality=_str(r, "Modality"),
-                series_number=_int(r, "SeriesNumber"),
-                series_description=_str(r, "SeriesDescription"),
-                body_part=_str(r, "BodyPartExamined"),
-                series_date=_str(r, "SeriesDate"),
-                num_instances=_int(r, "NumberOfSeriesRelatedInstances"),
-            )
-            for r in found
-            if _str(r, "SeriesInstanceUID")
-        ]
+        found, _truncated, _cancelled = self._find(remote, ds, SERIES_KEYS, cancel=cancel)
+        matches = [m for m in map(series_match, found) if m is not None]
         # Some peers ignore the modality key at SERIES level; the manual's filter still holds.
         if modality:
             matches = [m for m in matches if m.modality.upper() == modality.upper()]
@@ -532,7 +608,7 @@ class QueryRetrieveClient:
                     failed = identifier.FailedSOPInstanceUIDList
                     result.failed_uids = [failed] if isinstance(failed, str) else list(failed)
             else:
-                raise _failure(status, what, remote, destination, hint=not result.completed)
+                raise _status_failure(status, what, remote, destination, hint=not result.completed)
         return result
 
     def retrieve_move(
@@ -545,6 +621,7 @@ class QueryRetrieveClient:
         cancel: threading.Event | None = None,
     ) -> RetrieveResult:
         """Ask ``remote`` to C-STORE the study/series to ``destination_ae`` (usually us)."""
+        _quiet_pynetdicom()
         ae = make_ae(self.ae_title, self.timeout)
         model = StudyRootQueryRetrieveInformationModelMove
         ae.add_requested_context(model)
@@ -570,6 +647,10 @@ class QueryRetrieveClient:
         cancel: threading.Event | None = None,
     ) -> RetrieveResult:
         """C-GET the study/series; each received instance goes to ``sink`` on this association."""
+        from pynetdicom import build_role, evt
+        from pynetdicom.presentation import StoragePresentationContexts
+
+        _quiet_pynetdicom()
         ae = make_ae(self.ae_title, self.timeout)
         model = StudyRootQueryRetrieveInformationModelGet
         ae.add_requested_context(model)

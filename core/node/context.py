@@ -70,7 +70,9 @@ class AcceptorContext(HandlerContext, Protocol):
     """The node as the lean storage acceptor (core.node.storage) sees it."""
 
     network_timeout: float
-    lean_syntaxes: frozenset[str]
+    lean_syntaxes: frozenset[str]  # storage and verification: the lean storage associations
+    find_syntaxes: frozenset[str]  # the FIND models (with verification): lean query ones
+    ae_title: str  # the node's own, the Retrieve AE Title of C-FIND answers
 
     def screen(
         self, ae_title: str, peer: str, certificate: bytes | None = None

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -20,6 +20,7 @@ from pydicom.filewriter import write_dataset
 from pydicom.tag import BaseTag, Tag
 from pynetdicom import evt
 from pynetdicom.events import Event
+from sqlalchemy.orm import Session
 
 from core.dicom.transcode import LITTLE_ENDIAN_SYNTAXES, dataset_to_little_endian
 from core.errors import KioskError
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 
 _MAX_SUBOP_CONTEXTS = 120
+T = TypeVar("T")
 
 
 def peer_of(event: Event) -> tuple[str, str]:
@@ -67,7 +69,7 @@ def handle_store(event: Event, node: HandlerContext) -> int | Dataset:
 _SPECIFIC_CHARACTER_SET = Tag(0x0008, 0x0005)
 
 
-def _file_reader(node: HandlerContext) -> matching.FileReader:
+def file_reader(node: HandlerContext) -> matching.FileReader:
     """Reads the given tags of a stored file (its header only), for IMAGE-level return keys
     the index does not hold; None when the file cannot be read."""
 
@@ -96,21 +98,45 @@ def _encoded(identifier: Dataset) -> bytes:
 
 
 def handle_find(event: Event, node: HandlerContext) -> Iterator[tuple[int, Dataset | None]]:
-    """C-FIND SCP; each query, answered or failed, is announced once (``query_answered``)."""
+    """C-FIND SCP on pynetdicom's associations; each query, answered or failed, is announced
+    once (``query_answered``). The lean acceptor answers through ``find_responses`` too."""
     ae, peer = peer_of(event)
+    answers = partial(
+        matching.find,
+        retrieve_ae=str(event.assoc.ae.ae_title).strip(),
+        read_file=file_reader(node),
+    )
+    model = str(getattr(event.context, "abstract_syntax", "") or "")
+    yield from find_responses(
+        node, ae, peer, model, lambda: event.identifier, answers, lambda: event.is_cancelled
+    )
+
+
+def find_responses(
+    node: HandlerContext,
+    ae: str,
+    peer: str,
+    model: str,
+    identifier: Callable[[], Dataset],
+    answers: Callable[[Session, Dataset], Iterable[T]],
+    is_cancelled: Callable[[], bool],
+) -> Generator[tuple[int, T | None], None, None]:
+    """(status, answer) of one C-FIND: Pending with each of ``answers`` (checking
+    ``is_cancelled`` before each), then Cancel, or Unable to Process if the query fails; the
+    final Success is the caller's. ``identifier`` decodes the request's identifier (it may
+    raise). The query is announced once it ended, also when the generator is closed early."""
     tally = _Tally()
     try:
-        yield from _find_answers(event, node, ae, tally)
+        yield from _find_answers(node, ae, identifier, answers, is_cancelled, tally)
     except _FindFailed as failed:
         tally.error = failed.reason
         yield Status.UNABLE_TO_PROCESS, None
     finally:  # also when the requestor went away mid-answer (the generator is closed)
         try:
-            identifier = _encoded(event.identifier)
+            encoded = _encoded(identifier())
         except Exception:  # an identifier that does not decode: recorded without it
-            identifier = b""
-        model = str(getattr(event.context, "abstract_syntax", "") or "")
-        answered = QueryAnswered(ae, peer, identifier, tally.matches, tally.error)
+            encoded = b""
+        answered = QueryAnswered(ae, peer, encoded, tally.matches, tally.error)
         node.query_answered(dataclasses.replace(answered, sop_class=model) if model else answered)
 
 
@@ -129,20 +155,20 @@ class _FindFailed(Exception):
 
 
 def _find_answers(
-    event: Event, node: HandlerContext, ae: str, tally: _Tally
-) -> Iterator[tuple[int, Dataset | None]]:
+    node: HandlerContext,
+    ae: str,
+    identifier: Callable[[], Dataset],
+    answers: Callable[[Session, Dataset], Iterable[T]],
+    is_cancelled: Callable[[], bool],
+    tally: _Tally,
+) -> Iterator[tuple[int, T | None]]:
     try:
-        identifier = event.identifier
-        level = matching.level_of(identifier)
+        query = identifier()
+        level = matching.level_of(query)
         log.info("C-FIND at %s level from %s", level, ae)
-        answers = partial(
-            matching.find,
-            retrieve_ae=str(event.assoc.ae.ae_title).strip(),
-            read_file=_file_reader(node),
-        )
         with node.sessions() as session:
-            for count, response in enumerate(answers(session, identifier), start=1):
-                if event.is_cancelled:
+            for count, response in enumerate(answers(session, query), start=1):
+                if is_cancelled():
                     log.info("C-FIND cancelled by %s after %d matches", ae, count - 1)
                     yield Status.CANCEL, None
                     return

@@ -132,6 +132,8 @@ class Reception:
         self.limits = Limits.of(core.settings)
         self.maximum_associations = self.limits.max_associations
         self.lean_syntaxes: frozenset[str] = frozenset()
+        self.find_syntaxes: frozenset[str] = frozenset()
+        self.ae_title = ""
         self.accepting = False
         self._others: _Acceptor | None = None  # pynetdicom's AE, for the association limit
         self._lock = threading.Lock()
@@ -140,9 +142,19 @@ class Reception:
         self._policy_cache: tuple[float, list[NodeInfo]] = (0.0, [])
 
     # -- the node's lifecycle (DicomNode) ------------------------------------------------------
-    def open(self, others: _Acceptor, lean_syntaxes: Iterable[str]) -> None:
+    def open(
+        self,
+        others: _Acceptor,
+        lean_syntaxes: Iterable[str],
+        find_syntaxes: Iterable[str] = (),
+        ae_title: str = "",
+    ) -> None:
+        """Start admitting: ``lean_syntaxes`` (storage, verification) and ``find_syntaxes``
+        (the FIND models) are what the lean acceptor serves; ``ae_title`` is the node's."""
         self._others = others
         self.lean_syntaxes = frozenset(lean_syntaxes)
+        self.find_syntaxes = frozenset(find_syntaxes)
+        self.ae_title = ae_title
         self.accepting = True
 
     def lean_associations(self) -> list[LeanAssociation]:

@@ -1,8 +1,9 @@
 """``DicomNode``: the DICOM node, hosted by ``dicom-kiosk serve`` (asyncio) or the kiosk (qasync).
 
-Every association runs on its own thread. Associations that only store images (or echo) are
-served by the lean acceptor of core.node.storage; every other association (C-FIND, C-MOVE,
-C-GET, or mixed) by pynetdicom. Both talk only to the node's ``Reception``
+Every association runs on its own thread. Associations that only store images (or echo), and
+those that only query (C-FIND, or echo), are served by the lean acceptor of core.node.storage
+(its C-FIND in core.node.find); every other association (C-MOVE, C-GET, or mixed) by
+pynetdicom. Both talk only to the node's ``Reception``
 (core.node.reception), never back to ``DicomNode``: it admits them, keeps each received image
 (durable first, then acknowledged, then handed to the core's one intake) and publishes the
 node's state on the change bus. ``DicomNode`` only starts, stops and resets the node; it
@@ -81,6 +82,9 @@ QUERY_RETRIEVE_SCP: tuple[str, ...] = tuple(
         StudyRootQueryRetrieveInformationModelGet,
     )
 )
+# The FIND models: associations that propose only these (and Verification) are the lean
+# acceptor's (core.node.find).
+FIND_SCP: tuple[str, ...] = QUERY_RETRIEVE_SCP[:2]
 # Verification and Query/Retrieve: pynetdicom's default transfer syntaxes.
 SERVICE_TRANSFER_SYNTAXES: tuple[str, ...] = tuple(str(ts) for ts in DEFAULT_TRANSFER_SYNTAXES)
 
@@ -421,7 +425,7 @@ class DicomNode:
             tls_server.open_doors(
                 reception, reception.limits, connections=server.connections, tls=tls_context
             )
-        reception.open(ae, {*storage, VERIFICATION})
+        reception.open(ae, {*storage, VERIFICATION}, FIND_SCP, self.ae_title)
         for listening, name in ((server, "dicom-listener"), (tls_server, "dicom-tls-listener")):
             if listening is not None:
                 thread = threading.Thread(target=listening.serve_forever, name=name, daemon=True)

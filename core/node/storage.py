@@ -1,4 +1,5 @@
-"""The lean storage acceptor: associations that only store images (and echo) skip pynetdicom.
+"""The lean acceptor: associations that only store images, or only query (and echo), skip
+pynetdicom.
 
 pynetdicom spends most of a small C-STORE's time in its per-message machinery (DUL and DIMSE
 threads, queues, polling, command sets decoded by pydicom). The listening server
@@ -7,8 +8,10 @@ with no thread per connection and the ARTIM timer). When every
 proposed abstract syntax is a storage SOP class or Verification, and the request carries no
 negotiation we would have to honour (role selection, user identity, extended or asynchronous
 operations negotiation), ``StorageAssociation`` serves the connection on its own thread with a
-blocking socket and the codec of ``core.net.dimse``. Anything else goes to pynetdicom, which
-reads the same request bytes from the socket wrapper (core.node.server).
+blocking socket and the codec of ``core.net.dimse``. So it does when every proposed abstract
+syntax is a C-FIND model or Verification: its C-FIND-RQs are answered by core.node.find.
+Anything else (C-MOVE, C-GET, storage and queries mixed) goes to pynetdicom, which reads the
+same request bytes from the socket wrapper (core.node.server).
 
 The same rules apply on both paths: the accept policy, the calling AE check and the binding of
 a calling AE title to a TLS client certificate (all decided by ``screen`` before the paths part,
@@ -49,25 +52,56 @@ from core.net.dimse import set_nodelay
 from core.net.status import Status
 from core.node.context import AcceptorContext
 from core.node.doorman import Connections, Doorman
+from core.node.find import FindAnswerer
 from core.node.incoming import DatasetBuffer
-from core.node.limits import MAX_RECEIVE_PDU, Limits
+from core.node.limits import (
+    MAX_IDENTIFIER_BYTES,
+    MAX_RECEIVE_PDU,
+    MAX_RECEIVE_PDU_PYNETDICOM,
+    Limits,
+)
 
 log = logging.getLogger(__name__)
 
 VERIFICATION = "1.2.840.10008.1.1"
 
 
+STORAGE = "storage"
+FIND = "find"
+
+
+def _route(
+    rq: A_ASSOCIATE,
+    lean_syntaxes: frozenset[str],
+    supported: frozenset[str] = frozenset(),
+    find_syntaxes: frozenset[str] = frozenset(),
+) -> str:
+    """``STORAGE`` for storage/verification contexts, ``FIND`` for C-FIND/verification
+    ones, besides contexts the node supports on no path (rejected in the negotiation either
+    way: a modality that also proposes Storage Commitment still sends its images here), and
+    only the user information we answer alike; else ``""`` (pynetdicom's)."""
+    proposed = {str(cx.abstract_syntax) for cx in rq.presentation_context_definition_list}
+    known = proposed & supported  # the others are rejected in the negotiation
+    if proposed & lean_syntaxes and all(uid in lean_syntaxes for uid in known):
+        kind = STORAGE
+    elif proposed & find_syntaxes and all(
+        uid in find_syntaxes or uid == VERIFICATION for uid in known
+    ):
+        kind = FIND
+    else:
+        return ""  # a retrieve, or storage and queries mixed: pynetdicom's
+    return kind if _plain_user_information(rq) else ""
+
+
 def _is_lean(
     rq: A_ASSOCIATE, lean_syntaxes: frozenset[str], supported: frozenset[str] = frozenset()
 ) -> bool:
-    """Storage/verification contexts, besides ones the node supports on no path (rejected in
-    the negotiation either way: a modality that also proposes Storage Commitment still sends
-    its images here), and only the user information we answer alike."""
-    proposed = {str(cx.abstract_syntax) for cx in rq.presentation_context_definition_list}
-    if not proposed & lean_syntaxes:
-        return False
-    if any(uid not in lean_syntaxes and uid in supported for uid in proposed):
-        return False  # a query or retrieve: pynetdicom's
+    """Whether a storage association is the lean acceptor's (``_route``)."""
+    return _route(rq, lean_syntaxes, supported) == STORAGE
+
+
+def _plain_user_information(rq: A_ASSOCIATE) -> bool:
+    """Only the user information items the lean acceptor answers as pynetdicom does."""
     for item in rq.user_information:
         if isinstance(item, AsynchronousOperationsWindowNegotiation):
             if (
@@ -93,6 +127,7 @@ class _Message:
     command: bytearray
     request: dimse.Command | None = None
     dataset: DatasetBuffer | None = None
+    identifier: bytearray | None = None  # a C-FIND-RQ's
 
 
 def _send_reject(sock: socket.socket, result: int, source: int, diagnostic: int) -> None:
@@ -108,7 +143,8 @@ def _send_reject(sock: socket.socket, result: int, source: int, diagnostic: int)
 
 
 class StorageAssociation:
-    """One storage/verification association, served on the calling thread."""
+    """One storage/verification association, or (``kind`` FIND) one that queries, served on
+    the calling thread."""
 
     def __init__(
         self,
@@ -117,6 +153,7 @@ class StorageAssociation:
         address: tuple[str, int],
         rq: A_ASSOCIATE,
         contexts: Iterable[PresentationContext],
+        kind: str = STORAGE,
     ) -> None:
         self.node = node
         self.sock = sock
@@ -127,6 +164,13 @@ class StorageAssociation:
         self.supported = list(contexts)
         self.stored = 0
         self.max_send = 0
+        # the Maximum Length we announce: queries' messages are small (as on pynetdicom's)
+        self.max_receive = MAX_RECEIVE_PDU if kind == STORAGE else MAX_RECEIVE_PDU_PYNETDICOM
+        self.finder: FindAnswerer | None = None
+        if kind == FIND:
+            self.finder = FindAnswerer(
+                node, sock, self._send, self.ae_title, self.peer, node.ae_title
+            )
         self._send_lock = threading.Lock()
         self._aborted_by_us = False
 
@@ -163,7 +207,7 @@ class StorageAssociation:
         primitive.result_source = 0x01
         primitive.presentation_context_definition_results_list = results
         max_length = MaximumLengthNotification()
-        max_length.maximum_length_received = MAX_RECEIVE_PDU
+        max_length.maximum_length_received = self.max_receive
         class_uid = ImplementationClassUIDNotification()
         class_uid.implementation_class_uid = PYNETDICOM_IMPLEMENTATION_UID
         version = ImplementationVersionNameNotification()
@@ -173,6 +217,8 @@ class StorageAssociation:
         pdu.from_primitive(primitive)
         self._send(pdu.encode())
         self.max_send = int(self.rq.maximum_length_received or 0)
+        if self.finder is not None:
+            self.finder.max_send = self.max_send
         return {int(cx.context_id): cx for cx in results if cx.result == 0x00}  # type: ignore[arg-type]
 
     # -- the association ----------------------------------------------------------------------
@@ -227,14 +273,21 @@ class StorageAssociation:
         message: _Message | None = None
         try:
             while True:
-                pdu_type, length = dimse.read_pdu_header(self.sock)
+                kept = self.finder.input.pdus if self.finder is not None else None
+                if kept:  # read while a query was answered
+                    pdu_type, payload = kept.pop(0)
+                    length = len(payload)
+                else:
+                    pdu_type, length = dimse.read_pdu_header(self.sock)
+                    payload = None
                 if pdu_type == dimse.P_DATA_TF:
-                    if length > MAX_RECEIVE_PDU:
+                    if length > self.max_receive:
                         raise ProtocolError(
                             f"a P-DATA-TF PDU of {length} bytes exceeds our maximum of"
-                            f" {MAX_RECEIVE_PDU}"
+                            f" {self.max_receive}"
                         )
-                    payload = dimse.recv_exact(self.sock, length)
+                    if payload is None:
+                        payload = dimse.recv_exact(self.sock, length)
                     for pdv in dimse.iter_pdvs(payload):
                         message = self._on_pdv(pdv, message, accepted)
                     continue
@@ -243,7 +296,8 @@ class StorageAssociation:
                         f"unexpected PDU type 0x{pdu_type:02X} of {length} bytes during the"
                         " association"
                     )
-                dimse.recv_exact(self.sock, 4)
+                if payload is None:
+                    dimse.recv_exact(self.sock, 4)
                 if pdu_type == dimse.A_ABORT:
                     return "association aborted"
                 self._send(dimse.RELEASE_RP)
@@ -279,6 +333,9 @@ class StorageAssociation:
             if not with_dataset:
                 self._dispatch(message)
                 return None
+            if isinstance(request, dimse.CFindRQ) and self.finder is not None:
+                message.identifier = bytearray()
+                return message
             if not isinstance(request, dimse.CStoreRQ):
                 raise ProtocolError(f"a {type(request).__name__} does not carry a data set")
             message.dataset = self.node.new_buffer(
@@ -287,6 +344,14 @@ class StorageAssociation:
                 str(context.transfer_syntax[0]),
                 self.ae_title,
             )
+            return message
+        if message.identifier is not None:
+            message.identifier += pdv.data
+            if len(message.identifier) > MAX_IDENTIFIER_BYTES:
+                raise ProtocolError(f"an identifier of more than {MAX_IDENTIFIER_BYTES} bytes")
+            if pdv.is_last:
+                self._dispatch(message)
+                return None
             return message
         if message.dataset is None:
             raise ProtocolError("a data set fragment arrived for a message without a data set")
@@ -305,6 +370,21 @@ class StorageAssociation:
             echo = dimse.CEchoRSP(request.message_id, Status.SUCCESS, request.sop_class_uid)
             self._reply(context_id, echo.encode())
             return
+        if isinstance(request, dimse.CFindRQ) and self.finder is not None:
+            if message.identifier is None or str(context.abstract_syntax) not in (
+                self.node.find_syntaxes
+            ):
+                raise ProtocolError("a C-FIND-RQ outside a C-FIND presentation context")
+            self.finder.answer(
+                context_id,
+                str(context.abstract_syntax),
+                str(context.transfer_syntax[0]),
+                request,
+                bytes(message.identifier),
+            )
+            return
+        if isinstance(request, dimse.CCancelRQ) and self.finder is not None:
+            return  # the query it cancels is answered already (PS3.7 9.3.2.3)
         after_response: list[Callable[[], None]] = []
         if not isinstance(request, dimse.CStoreRQ):
             raise ProtocolError(
@@ -348,7 +428,8 @@ class StorageAssociation:
 class NodeServer(ThreadedAssociationServer):
     """pynetdicom's threaded server, fronted by the doorman (core.node.doorman): a connection
     gets a thread only once its A-ASSOCIATE-RQ is whole and well formed; storage-only
-    associations are then served by the lean acceptor, every other one by pynetdicom."""
+    and query-only associations are then served by the lean acceptor, every other one by
+    pynetdicom."""
 
     node: AcceptorContext
     limits: Limits
@@ -438,10 +519,10 @@ class NodeServer(ThreadedAssociationServer):
             sock.close()
             self.connections.close(host)
             return
-        lean = _is_lean(rq, self.node.lean_syntaxes, self._supported())
+        kind = _route(rq, self.node.lean_syntaxes, self._supported(), self.node.find_syntaxes)
         self._count_routing(+1)
-        if lean:
-            target: Callable[[], None] = partial(self._serve_lean, sock, address, rq)
+        if kind:
+            target: Callable[[], None] = partial(self._serve_lean, sock, address, rq, kind)
         else:
             self._prefixes[id(sock)] = raw
             target = partial(self._serve_pynetdicom, sock, address)
@@ -456,9 +537,11 @@ class NodeServer(ThreadedAssociationServer):
             raise
 
     # -- an association's own thread --------------------------------------------------------
-    def _serve_lean(self, sock: socket.socket, address: tuple[str, int], rq: A_ASSOCIATE) -> None:
+    def _serve_lean(
+        self, sock: socket.socket, address: tuple[str, int], rq: A_ASSOCIATE, kind: str
+    ) -> None:
         try:
-            StorageAssociation(self.node, sock, address, rq, self.contexts).run()
+            StorageAssociation(self.node, sock, address, rq, self.contexts, kind).run()
         finally:
             self.connections.close(str(address[0]))
             self._count_routing(-1)

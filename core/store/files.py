@@ -356,10 +356,7 @@ class FileStore:
         ``relative`` comes from ``relative_path`` (validated UIDs only).
         """
         target = self.absolute(relative)
-        parent = target.parent
-        if parent not in self._dirs:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(parent)
+        self._directory(target.parent)
         try:
             os.link(incoming, target)
             return
@@ -388,9 +385,7 @@ class FileStore:
         path = os.fspath(target)
         replace = False
         try:
-            if parent not in self._dirs:
-                parent.mkdir(parents=True, exist_ok=True)
-                self._dirs.add(parent)
+            self._directory(parent)
             try:
                 fd = os.open(path, _CREATE_NEW, 0o666)
             except FileExistsError:
@@ -412,6 +407,32 @@ class FileStore:
         except OSError as exc:
             Path(path).unlink(missing_ok=True)
             raise self._write_error(exc, relative) from exc
+
+    def _directory(self, series_dir: Path) -> None:
+        """Make sure the directory of a series (``<study>/<series>``) exists: one ``mkdir``
+        for a new series of a known study, two for a new study.
+
+        Not synced here: the index writer syncs once a batch (``sync``, one ``syncfs``) before
+        the rows of the images written from their bytes commit, which makes every new
+        directory durable with them, whatever the number of new studies in the batch.
+        """
+        if series_dir in self._dirs:
+            return
+        study_dir = series_dir.parent
+        if study_dir not in self._dirs:
+            try:
+                os.mkdir(study_dir)
+            except FileExistsError:
+                pass
+            self._dirs.add(study_dir)
+        try:
+            os.mkdir(series_dir)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:  # the study's directory went meanwhile (a delete)
+            self._dirs.discard(study_dir)
+            series_dir.mkdir(parents=True, exist_ok=True)
+        self._dirs.add(series_dir)
 
     def _write_error(self, exc: OSError, relative: str) -> StoreError:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):

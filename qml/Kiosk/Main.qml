@@ -23,15 +23,24 @@ ApplicationWindow {
     // How high the on-screen keyboard is while it is up (views keep their actions above it).
     readonly property real keyboardHeight: keyboard.item ? keyboard.item.keyboardHeight : 0
 
-    // A view made the first time it is shown, then kept (the first frame needs only the
-    // Database list): its content is declared inside it, as a Component.
+    // A view the first frame does not need (it shows only the Database list): made the first
+    // time it is shown, or ahead of that, in the background once the first frame is up
+    // (`early`); then kept. Shown while still being made, it is finished at once. Its content
+    // is a file of its own, loaded by its URL: the first frame compiles none of it.
     component LazyView: Loader {
-        default property Component view
         property bool shown: false
+        property bool early: false
         property bool made: false
-        sourceComponent: view
-        active: shown || made
+        active: window.app.ready && (shown || made || early)
+        asynchronous: !shown
         onLoaded: made = true
+    }
+
+    // The dialogs (and the import's progress) are made right after the first frame, by
+    // `dialogs`; `later()` gives them, making them now if a tap comes first.
+    function later() {
+        window.app.showRest()
+        return dialogs.item
     }
 
     Material.theme: Theme.dark ? Material.Dark : Material.Light
@@ -55,7 +64,7 @@ ApplicationWindow {
     // What cannot be undone asks for a confirmation; with a kiosk PIN set, for the PIN instead.
     function protect(title, text, confirmText, destructive, callback) {
         if (window.app.lock.pinSet)
-            pinPrompt.ask(title, text, "action", callback)
+            window.later().pinPrompt.ask(title, text, "action", callback)
         else
             confirm.ask(title, text, confirmText, destructive, callback)
     }
@@ -70,10 +79,11 @@ ApplicationWindow {
     Connections {
         target: window.app.database
         function onSendQueued(transferId, text) {
-            sendQueued.ask("Queued for sending", text, "Open Transfer Log", false, function () {
-                window.app.transfers.showTransfer(transferId)
-                tabs.current = 1
-            }, "Stay here")
+            window.later().sendQueued.ask("Queued for sending", text, "Open Transfer Log", false,
+                                          function () {
+                                              window.app.transfers.showTransfer(transferId)
+                                              tabs.current = 1
+                                          }, "Stay here")
         }
     }
 
@@ -101,7 +111,10 @@ ApplicationWindow {
                         Layout.fillHeight: true
                         text: modelData
                         checked: tabs.current === index
-                        onClicked: tabs.current = index
+                        onClicked: {
+                            window.app.showRest()  // a tab tapped before the rest is made
+                            tabs.current = index
+                        }
                     }
                 }
                 // The status lines: what the database holds, the filter applied, the selection.
@@ -164,11 +177,11 @@ ApplicationWindow {
                 objectName: "databaseView"
                 app: window.app
                 keyboardHeight: window.keyboardHeight
-                onSendRequested: sendDialog.open()
-                onExportRequested: exportDialog.open()
+                onSendRequested: window.later().sendDialog.open()
+                onExportRequested: window.later().exportDialog.open()
                 onImportRequested: {
                     window.app.importer.folders.open(window.app.importer.folders.path)
-                    importDialog.open()
+                    window.later().importDialog.open()
                 }
                 onDeleteRequested: (name) => {
                     var prompt = window.app.database.deletePrompt(name)
@@ -177,10 +190,11 @@ ApplicationWindow {
                                        function () { window.app.database.deleteSelected(name) })
                 }
                 onDatePickRequested: (from) => {
-                    datePicker.from = from
-                    datePicker.pick(from ? "Study date from" : "Study date to",
-                                    from ? window.app.database.filters.dateFrom
-                                         : window.app.database.filters.dateTo)
+                    var picker = window.later().datePicker
+                    picker.from = from
+                    picker.pick(from ? "Study date from" : "Study date to",
+                                from ? window.app.database.filters.dateFrom
+                                     : window.app.database.filters.dateTo)
                 }
                 onCloseRequested: {
                     if (window.app.fullscreen)
@@ -190,38 +204,21 @@ ApplicationWindow {
                                     function () { window.app.requestQuit() })
                 }
             }
-            // Views not shown at start are made the first time they are shown, then kept.
+            // The other tabs: made once the first frame is up, or when first shown if sooner.
             LazyView {
                 shown: tabs.current === 1
-                TransferLogView {
-                    objectName: "transferLogView"
-                    log: window.app.transfers
-                    onCloseRequested: tabs.current = 0
-                    onDetailsRequested: {
-                        window.app.transfers.openDetails()
-                        transferDetails.open()
-                    }
-                    onDeleteRequested: window.protect("Delete transfer",
-                                                   window.app.transfers.deletePrompt, "Delete",
-                                                   true, function () { window.app.transfers.delete() })
-                    onClearRequested: window.protect("Clear", window.app.transfers.clearPrompt,
-                                                  "Clear", true,
-                                                  function () { window.app.transfers.clear() })
-                }
+                early: true
+                source: Qt.resolvedUrl("TransferLogTab.qml")
             }
             LazyView {
                 shown: tabs.current === 2
-                QueryRetrieveView { objectName: "queryRetrieveView"; app: window.app }
+                early: true
+                source: Qt.resolvedUrl("QueryRetrieveTab.qml")
             }
             LazyView {
                 shown: tabs.current === 3
-                SettingsView {
-                    app: window.app
-                    onLeaveKioskRequested: window.protect(
-                        "Leave kiosk mode", "Show the window controls again? Anyone at this "
-                        + "screen can then close or switch away from the kiosk.",
-                        "Leave kiosk mode", false, function () { window.app.leaveKioskMode() })
-                }
+                early: true
+                source: Qt.resolvedUrl("SettingsTab.qml")
             }
         }
     }
@@ -230,42 +227,15 @@ ApplicationWindow {
         anchors.fill: parent
         visible: window.app.view === "viewer" && !window.app.lock.locked
         shown: window.app.view === "viewer"
-        ViewerView {
-            objectName: "viewerView"
-            viewer: window.app.viewer
-            onBackRequested: window.app.showView("database")
-        }
+        source: Qt.resolvedUrl("ViewerTab.qml")
     }
 
-    SendDialog { id: sendDialog; objectName: "sendDialog"; database: window.app.database }
-    ExportDialog {
-        id: exportDialog
-        objectName: "exportDialog"
-        database: window.app.database
-        folders: window.app.importer.folders
-    }
-    ImportDialog { id: importDialog; objectName: "importDialog"; importer: window.app.importer }
     ConfirmDialog { id: confirm; objectName: "confirmDialog" }
-    ConfirmDialog { id: sendQueued; objectName: "sendQueuedDialog" }
-    PinDialog { id: pinPrompt; objectName: "pinDialog"; lock: window.app.lock }
-    TransferDetailsDialog {
-        id: transferDetails
-        objectName: "transferDetailsDialog"
-        log: window.app.transfers
-    }
-    DatePickerDialog {
-        id: datePicker
-        property bool from: true
-        onPicked: (value) => from ? window.app.database.filters.setDateFrom(value)
-                                  : window.app.database.filters.setDateTo(value)
-    }
-
-    ProgressToast {
-        anchors.horizontalCenter: parent.horizontalCenter
-        anchors.bottom: parent.bottom
-        anchors.bottomMargin: Theme.primary + 3 * Theme.spacing
-        importer: window.app.importer
-        visible: window.app.importer.running && !importDialog.opened
+    Loader {
+        id: dialogs
+        anchors.fill: parent
+        active: window.app.ready
+        source: Qt.resolvedUrl("MainDialogs.qml")
     }
     Toast {
         id: toast
@@ -280,7 +250,7 @@ ApplicationWindow {
         id: keyboard
         parent: Overlay.overlay
         anchors.fill: parent
-        active: window.app.virtualKeyboard
+        active: window.app.virtualKeyboard && window.app.ready  // after the first frame
         z: 1000
         source: Qt.resolvedUrl("components/KeyboardPanel.qml")
     }

@@ -1,7 +1,10 @@
-"""What the kiosk loads before its first frame: the Database list needs neither pydicom nor
-pynetdicom, numpy or PIL (the viewer, imports, exports, Query/Retrieve and the node load them
-when first used; the node is built after that frame), and the Settings tab and the lock screen
-show the state of a node not started yet without building it."""
+"""What the kiosk makes before its first frame: the Database list with its first page, and
+nothing else. It needs neither pydicom nor pynetdicom, numpy or PIL (the viewer, imports,
+exports, Query/Retrieve and the node load them when first used; the node is built after that
+frame), nor the Transfer Log's view models; the window has no dialog, no other tab and no
+on-screen keyboard yet (they are made right after that frame, the other tabs without being
+shown). The Settings tab and the lock screen show the state of a node not started yet without
+building it."""
 
 from __future__ import annotations
 
@@ -31,23 +34,61 @@ from viewmodels.settings import NodeNotBuilt, SettingsModel
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = {"pydicom", "pynetdicom", "numpy", "PIL", "highdicom", "alembic"}
-# The kiosk's own start (viewmodels.kiosk.run), stopped at its first frame: the modules then.
+# What the window makes after its first frame (by objectName): dialogs and the other tabs.
+LATER = (
+    "sendDialog",
+    "exportDialog",
+    "importDialog",
+    "sendQueuedDialog",
+    "pinDialog",
+    "transferDetailsDialog",
+    "datePicker",
+    "transferLogView",
+    "queryRetrieveView",
+)
+# The kiosk's own start (viewmodels.kiosk.run), stopped at its first frame: the modules, what
+# the window has made (of the objectNames in argv[3]) and the Database list's rows then; then
+# what the window has made once told to make the rest (AppModel.show_rest, as the kiosk does).
 PROBE = """
-import argparse, json, sys
+import argparse, asyncio, json, sys
+from PySide6.QtCore import QObject
 from viewmodels import kiosk
+
+NAMES = json.loads(sys.argv[3])
 
 class Shown(Exception):
     pass
 
-first_frame = kiosk._first_frame
+first_frame, build_kiosk, built = kiosk._first_frame, kiosk.build_kiosk, []
+
+def build(*args, **kwargs):
+    built.append(build_kiosk(*args, **kwargs))
+    return built[-1]
 
 async def record(window):
     await first_frame(window)
+    app = built[0].app_model
+    made = lambda: sorted(n for n in NAMES if window.findChild(QObject, n) is not None)
+    report = {
+        "window": window is not None,
+        "modules": sorted(sys.modules),
+        "made": made(),
+        "ready": app.ready,
+        "patients": app.database.patients.rowCount(),
+        "studies": app.database.studies.rowCount(),
+    }
+    app.show_rest()  # as the kiosk does next; the other tabs then come without being shown
+    for _ in range(200):
+        if set(made()) == set(NAMES):
+            break
+        await asyncio.sleep(0.05)
+    report["made_after"] = made()
+    report["modules_after"] = sorted(sys.modules)
     with open(sys.argv[2], "w") as out:
-        json.dump({"window": window is not None, "modules": sorted(sys.modules)}, out)
+        json.dump(report, out)
     raise Shown
 
-kiosk._first_frame = record
+kiosk._first_frame, kiosk.build_kiosk = record, build
 args = argparse.Namespace(data_dir=sys.argv[1], db_url=None, theme=None, fullscreen=False)
 try:
     kiosk.run(args)
@@ -60,10 +101,12 @@ def test_the_first_frame_needs_none_of_the_heavy_packages(data_dir: Path, tmp_pa
     with Core(load_settings(data_dir, {"fsync": False})) as core:
         sources = [MemorySource(f"demo #{i}", d) for i, d in enumerate(synth.demo_instances(2, 5))]
         assert core.importer.run_sources(sources, source_name="demo").imported > 0
+        stats = core.stats()
     report = tmp_path / "modules.json"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    names = json.dumps([*LATER, "databaseView"])
     subprocess.run(
-        [sys.executable, "-c", PROBE, str(data_dir), str(report)], cwd=REPO, env=env,
+        [sys.executable, "-c", PROBE, str(data_dir), str(report), names], cwd=REPO, env=env,
         capture_output=True, timeout=120, check=True,
     )  # fmt: skip
     probe = json.loads(report.read_text())
@@ -72,6 +115,13 @@ def test_the_first_frame_needs_none_of_the_heavy_packages(data_dir: Path, tmp_pa
     assert {"PySide6.QtQuick", "viewmodels.database", "sqlalchemy"} <= modules  # it did start
     assert {name.split(".")[0] for name in modules} & HEAVY == set()
     assert "core.node.server" not in modules
+    assert "viewmodels.transfers" not in modules
+    # The first frame shows the Database list with its first page, and nothing else yet.
+    assert (probe["patients"], probe["studies"]) == (stats["patients"], stats["studies"]) > (0, 0)
+    assert probe["made"] == ["databaseView"] and not probe["ready"]
+    # Right after it: the dialogs, and the other tabs, without being shown.
+    assert probe["made_after"] == sorted([*LATER, "databaseView"])
+    assert "viewmodels.transfers" in probe["modules_after"]
 
 
 def test_settings_show_the_node_not_started_until_the_core_builds_it(

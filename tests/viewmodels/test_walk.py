@@ -32,7 +32,7 @@ from viewmodels.images import FrameProvider
 ROOT = Path(__file__).resolve().parents[2]
 OURS = (str(ROOT / "core") + "/", str(ROOT / "viewmodels") + "/")
 # The modules of the walk as ARCHITECTURE.md lists them (socket to Database tab).
-WALK_MODULES = 23
+WALK_MODULES = 24
 
 
 class Recorder:

@@ -4,25 +4,33 @@ The store holds two good images, pydicom's ``SC_rgb_jpeg.dcm`` (an implicit VR d
 behind a meta header announcing JPEG Baseline, explicit VR: DCMTK cannot read it) and a file
 truncated inside its Pixel Data after it was stored. Files, zip and DICOMDIR exports, plain and
 de-identified, write the two good images and list the two others in ``ExportSummary.skipped``;
-``dicom-kiosk export`` says so.
+``dicom-kiosk export`` says so. Other damage done to a stored file (cut before or inside its
+pixel data, inside a sequence, replaced by something else) leaves that file out the same way.
+
+A file exported unchanged is not decoded: its structure is walked (``exporter._intact``) and
+its bytes copied. Every file that walk vouches for, the full reader accepts too.
 """
 
 from __future__ import annotations
 
+import io
+import random
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from sqlalchemy import select
 
 from core.app import Core
 from core.cli.main import main
 from core.config import load_settings
 from core.db.models import Instance
+from core.export import exporter
 from core.export.deidentify import DeidentifyOptions
 from core.export.exporter import ExportOptions, Selection, export_selection
 from core.index.importer import MemorySource
@@ -111,3 +119,172 @@ def test_the_command_line_says_what_was_skipped(
     assert "exported 2 " in captured.out
     assert "skipped 2 images" in captured.err
     assert all(uid in captured.err for uid in store.bad)
+
+
+# -- damage done to a stored file after it was imported -------------------------------------------
+def _cut_in_header(data: bytes) -> bytes:
+    """Ends inside an element before Pixel Data: the header parses, the data set is cut."""
+    return data[: data.index(b"\xe0\x7f\x10\x00") // 2]
+
+
+DAMAGE: dict[str, tuple[str, Callable[[bytes], bytes], str]] = {
+    # name: (pydicom test file, what is done to it in the store, what the reason says)
+    "pixel data cut": ("MR_small.dcm", lambda d: d[:-1000], "truncated"),
+    "data set cut before its pixel data": ("CT_small.dcm", _cut_in_header, "truncated"),
+    # pydicom reads this one on and drops the pixel data it cannot finish
+    "encapsulated pixel data without its delimiter": (
+        "SC_rgb_rle.dcm",
+        lambda d: d[:-8],
+        "truncated",
+    ),
+    # pydicom raises OSError ("No tag to read") inside the sequence: still this file's fault
+    "cut inside a sequence of undefined length": (
+        "reportsi.dcm",
+        lambda d: d[: int(len(d) * 0.6)],
+        "truncated",
+    ),
+    "not a DICOM file": ("CT_small.dcm", lambda d: b"not a DICOM file\n" * 100, "not a DICOM"),
+    "an empty file": ("CT_small.dcm", lambda d: b"", "not a DICOM"),
+}
+
+
+@dataclass
+class Damaged:
+    data_dir: Path
+    instances: tuple[str, ...]
+    bad: str
+    reason: str
+
+
+@pytest.fixture(params=sorted(DAMAGE))
+def damaged(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Damaged]:
+    name, damage, reason = DAMAGE[request.param]
+    good = tuple(n for n in ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm") if n != name)
+    data_dir = tmp_path / "data"
+    with Core(load_settings(data_dir, {"fsync": False})) as core:
+        names = (*good, name)
+        sources = [MemorySource(n, (TEST_FILES / n).read_bytes()) for n in names]
+        assert core.importer.run_sources(sources).imported == len(names)
+        with core.sessions() as session:
+            stored = session.scalar(
+                select(Instance.file_path).where(Instance.sop_uid == _uid(name))
+            )
+        assert stored is not None
+        path = core.store.absolute(stored)
+        path.write_bytes(damage(path.read_bytes()))
+    yield Damaged(data_dir, tuple(_uid(n) for n in names), _uid(name), reason)
+
+
+@pytest.mark.parametrize("anonymize", [False, True], ids=["plain", "anonymized"])
+@pytest.mark.parametrize("fmt", ["files", "zip", "dicomdir"])
+def test_a_file_damaged_in_the_store_is_left_out(
+    damaged: Damaged, tmp_path: Path, fmt: str, anonymize: bool
+) -> None:
+    out = tmp_path / "out"
+    with Core(load_settings(damaged.data_dir, {"fsync": False})) as core:
+        summary = export_selection(
+            core,
+            Selection(instances=damaged.instances),
+            ExportOptions(
+                out,
+                format=fmt,  # type: ignore[arg-type]
+                deidentify=DeidentifyOptions() if anonymize else None,
+            ),
+        )
+    good = len(damaged.instances) - 1
+    assert summary.exported == good
+    assert len(_written(out, fmt)) == good
+    assert [uid for uid, _ in summary.skipped] == [damaged.bad]
+    assert damaged.reason in summary.skipped[0][1]
+
+
+# -- the structure walk against the full reader ----------------------------------------------------
+def _full_check(data: bytes) -> bool:
+    try:
+        exporter._encoded(exporter._checked_dataset(data))
+    except Exception:
+        return False
+    return True
+
+
+def _walked(data: bytes) -> bool | None:
+    """True: vouched for; None: not vouched for; False: found truncated."""
+    try:
+        return exporter._intact(data) is not None or None
+    except exporter.MalformedFileError:
+        return False
+
+
+BUNDLED = sorted(p for p in TEST_FILES.rglob("*") if p.is_file())
+
+
+def test_every_file_the_walk_vouches_for_the_full_reader_accepts() -> None:
+    """A file copied without being decoded is one the full check would have let through."""
+    vouched = 0
+    for path in BUNDLED:
+        data = path.read_bytes()
+        if _walked(data):
+            vouched += 1
+            assert _full_check(data), path.name
+        elif _walked(data) is False:
+            assert not _full_check(data), path.name
+    assert vouched > 100
+
+
+def test_a_file_cut_inside_an_element_is_never_vouched_for() -> None:
+    """Cut anywhere past its file meta, a whole file is found truncated, or (cut between two
+    elements) is still a file the full reader accepts."""
+    rng = random.Random(7)
+    cuts = 0
+    for path in BUNDLED:
+        data = path.read_bytes()
+        if not _walked(data):
+            continue
+        for _ in range(5):
+            cut = data[: rng.randrange(200, len(data))] if len(data) > 200 else data[:-1]
+            verdict = _walked(cut)
+            if verdict:
+                assert _full_check(cut), path.name
+            cuts += 1
+    assert cuts > 500
+
+
+def test_a_plain_export_copies_the_stored_bytes(tmp_path: Path) -> None:
+    """Files, zip and (an explicit VR file with a complete meta header) DICOMDIR media hold
+    the stored file byte for byte; an implicit VR file is written explicit VR on media."""
+    names = ("CT_small.dcm", "rtplan.dcm")  # explicit VR; implicit VR
+    with Core(load_settings(tmp_path / "data", {"fsync": False})) as core:
+        sources = [MemorySource(n, (TEST_FILES / n).read_bytes()) for n in names]
+        assert core.importer.run_sources(sources).imported == 2
+        with core.sessions() as session:
+            stored = {
+                uid: core.store.absolute(path).read_bytes()
+                for uid, path in session.execute(select(Instance.sop_uid, Instance.file_path))
+            }
+        selection = Selection(instances=tuple(stored))
+        for fmt in ("files", "zip", "dicomdir"):
+            out = tmp_path / fmt
+            export_selection(core, selection, ExportOptions(out, format=fmt))
+            if fmt == "zip":
+                with zipfile.ZipFile(next(out.glob("*.zip"))) as archive:
+                    written = [archive.read(n) for n in archive.namelist()]
+            else:
+                written = [
+                    p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "DICOMDIR"
+                ]
+            by_uid = {_uid_of(data): data for data in written}
+            assert set(by_uid) == set(stored)
+            for uid, data in by_uid.items():
+                implicit = pydicom.dcmread(io.BytesIO(stored[uid])).file_meta.TransferSyntaxUID
+                if fmt == "dicomdir" and implicit == ImplicitVRLittleEndian:
+                    assert pydicom.dcmread(io.BytesIO(data)).file_meta.TransferSyntaxUID == (
+                        ExplicitVRLittleEndian
+                    )
+                else:
+                    assert data == stored[uid], (fmt, uid)
+
+
+def _uid_of(data: bytes) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return str(pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).SOPInstanceUID)

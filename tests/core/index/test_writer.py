@@ -335,3 +335,108 @@ def test_what_is_deleted_or_replaced_cannot_come_back_through_incoming(
         settled.clear()
         assert core.writer.write_batch([again]) == [Outcome.REPLACED]
     assert True in settled, "the dropped incoming name was not made durable before the commit"
+
+
+def _statements(core: Core) -> list[str]:
+    """Every SQL statement the core's engine runs from now on (appended as it runs)."""
+    from sqlalchemy import event
+
+    ran: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        ran.append(statement)
+
+    event.listen(core.engine, "before_cursor_execute", count)
+    return ran
+
+
+def _new_studies(core: Core, first: int, count: int, per_study: int = 1) -> list[IngestItem]:
+    """``count`` new studies of ``per_study`` images each, a new patient each."""
+    return [
+        ingest_item(
+            core,
+            f"{ROOT}.7.{first + study}.{n}",
+            f"{ROOT}.6.{first + study}",
+            f"{ROOT}.5.{first + study}",
+            "CR",
+            f"X{first + study}",
+        )
+        for study in range(count)
+        for n in range(per_study)
+    ]
+
+
+def test_a_batch_of_new_studies_costs_the_same_statements_as_a_batch_of_one(
+    any_core: Core,
+) -> None:
+    """X-ray rooms send 1-4 images a study: a new study (with its series and patient) must
+    not cost statements of its own. Lookups and inserts of parents are per batch."""
+    core = any_core
+    ran = _statements(core)
+    assert core.writer.write_batch(_new_studies(core, 0, 1)) == [Outcome.STORED]
+    one = len(ran)
+    ran.clear()
+    many = _new_studies(core, 1, 40, per_study=2)
+    assert core.writer.write_batch(many) == [Outcome.STORED] * 80
+    assert len(ran) <= one, ran
+    counts = check_counts(core)
+    assert len(counts["patients"]) == 41 and len(counts["studies"]) == 41
+    assert set(counts["patients"].values()) == {(1, 1, 1), (1, 1, 2)}
+    assert {m for _n, _i, m in counts["studies"].values()} == {"CR"}
+
+
+def test_new_and_known_parents_mixed_in_one_batch(any_core: Core) -> None:
+    """In one batch: a new series of a known study, a new study of a known patient, two new
+    studies of one new patient, a known series; each new row takes the attributes of the
+    first image that needs it."""
+    core = any_core
+    assert core.writer.write_batch([in_a(core, 1)]) == [Outcome.STORED]
+    items = [
+        in_a(core, 2, series=SR_A),  # a new series of study A
+        ingest_item(core, sop(3), f"{ROOT}.6.1", f"{ROOT}.5.1", "MR", "PA"),  # known patient
+        ingest_item(core, sop(4), f"{ROOT}.6.2", f"{ROOT}.5.2", "US", "PN"),  # new patient...
+        ingest_item(core, sop(5), f"{ROOT}.6.3", f"{ROOT}.5.3", "CT", "PN"),  # ...two studies
+        ingest_item(core, sop(6), f"{ROOT}.6.2", f"{ROOT}.5.2", "US", "PN"),
+        in_a(core, 7),  # the known series
+    ]
+    assert core.writer.write_batch(items) == [Outcome.STORED] * len(items)
+    counts = check_counts(core)
+    assert counts["patients"] == {"PA": (2, 3, 4), "PN": (2, 2, 3)}
+    assert counts["studies"][STUDY_A] == (2, 3, "CT\\SR")
+    assert counts["studies"][f"{ROOT}.5.2"] == (1, 2, "US")
+    with core.sessions() as s:
+        names = dict(s.execute(select(Patient.patient_id, Patient.patient_name)).all())
+    assert names == {"PA": "PA^Test", "PN": "PN^Test"}
+    assert core.writer.write_batch([ingest_item(core, sop(4), f"{ROOT}.6.2", f"{ROOT}.5.2",
+                                                "US", "PN")]) == [Outcome.DUPLICATE]  # fmt: skip
+
+
+def test_each_new_study_makes_its_two_directories_once(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new study costs two mkdir calls (its folder and its series'), a new series of a known
+    study one, a known series none; a folder a delete removed is made again."""
+    import os as os_module
+
+    made: list[str] = []
+    real_mkdir = os_module.mkdir
+
+    def mkdir(path: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(os_module.fspath(path))
+        real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os_module, "mkdir", mkdir)
+    root = os_module.fspath(core.store.root)
+    batch = [in_a(core, 1), in_a(core, 2)]
+    made.clear()  # (incoming/'s owner lock)
+    assert core.writer.write_batch(batch) == [Outcome.STORED] * 2
+    assert made == [f"{root}/{STUDY_A}", f"{root}/{STUDY_A}/{CT_A}"]
+    batch = [in_a(core, 3), in_a(core, 4, SR_A)]
+    made.clear()
+    assert core.writer.write_batch(batch) == [Outcome.STORED] * 2
+    assert made == [f"{root}/{STUDY_A}/{SR_A}"]
+    core.writer.delete("study", STUDY_A)
+    assert not (core.store.root / STUDY_A).exists()
+    assert core.writer.write_batch([in_a(core, 5)]) == [Outcome.STORED]
+    assert core.store.absolute(f"{STUDY_A}/{CT_A}/{sop(5)}.dcm").is_file()
+    check_counts(core)

@@ -193,9 +193,9 @@ class TestMalformedInput:
             dimse.decode_command(good[:-3])  # truncated element
         with pytest.raises(ProtocolError):
             dimse.decode_command(dimse.encode_elements({dimse.TAG_MESSAGE_ID: 1}))  # no field
-        with pytest.raises(ProtocolError):  # C-FIND-RQ: not a storage/verification message
+        with pytest.raises(ProtocolError):  # C-MOVE-RQ: a message the lean codec does not serve
             dimse.decode_command(
-                dimse.encode_elements({dimse.TAG_COMMAND_FIELD: 0x0020, dimse.TAG_MESSAGE_ID: 1})
+                dimse.encode_elements({dimse.TAG_COMMAND_FIELD: 0x0021, dimse.TAG_MESSAGE_ID: 1})
             )
         with pytest.raises(ProtocolError):  # an element of another group
             dimse.decode_command(good + struct.pack("<HHI", 8, 0x18, 0))

@@ -1,10 +1,13 @@
 """The Q/R SCU's character sets: which Specific Character Set a query carries and how its keys
-are encoded, how answers are read, when answers contradict the keys, and what a failure says.
-The peer is a pynetdicom C-FIND SCP on loopback that records the identifiers it receives and
-answers with what each test gives it."""
+are encoded, how answers are read, when answers contradict the keys, and what a failure says;
+C-CANCEL at the limit and on the caller's cancel, and series queries. The peers are pynetdicom
+C-FIND SCPs on loopback that record the identifiers they receive and answer with what each
+test gives them (a slow one notes when it saw the C-CANCEL)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -19,6 +22,7 @@ from core.net.qr import (
     LATIN_1,
     UTF_8,
     QueryRetrieveClient,
+    StudyMatch,
     StudyQuery,
     StudyRootQueryRetrieveInformationModelFind,
     contradictions,
@@ -189,3 +193,88 @@ class TestContradictions:
         ds = person("Smith^John")
         keys = {"PatientName": "*", "PatientID": "", "AccessionNumber": "A1"}
         assert contradictions(keys, [ds]) == {}
+
+
+@dataclass
+class SlowSCP:
+    """A pynetdicom C-FIND SCP with ``count`` answers, one every ``pause`` s, that notes
+    when it saw the C-CANCEL and how many answers it had sent then."""
+
+    remote: RemoteAE
+    count: int = 200
+    pause: float = 0.005
+    sent: int = 0
+    cancelled_after: int | None = None
+
+
+@pytest.fixture
+def slow_scp() -> Iterator[SlowSCP]:
+    port = free_port()
+    peer = SlowSCP(RemoteAE("SLOWSCP", "127.0.0.1", port, name="slow"))
+
+    def on_find(event: Event) -> Iterator[tuple[int, Dataset | None]]:
+        level = event.identifier.QueryRetrieveLevel
+        for index in range(peer.count):
+            if event.is_cancelled:
+                peer.cancelled_after = peer.sent
+                yield 0xFE00, None
+                return
+            ds = Dataset()
+            ds.QueryRetrieveLevel = level
+            ds.StudyInstanceUID = f"1.2.{index}"
+            if level == "SERIES":
+                ds.SeriesInstanceUID = f"1.2.{index}.1"
+                ds.Modality = "CT" if index % 2 else "MR"
+                ds.SeriesNumber = str(peer.count - index)
+            peer.sent += 1
+            yield 0xFF00, ds
+            time.sleep(peer.pause)
+
+    ae = AE("SLOWSCP")
+    ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
+    server = ae.start_server(
+        ("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_FIND, on_find)]
+    )
+    assert server is not None
+    try:
+        yield peer
+    finally:
+        server.shutdown()
+
+
+class TestCancel:
+    def test_the_limit_cancels_at_the_peer(self, slow_scp: SlowSCP) -> None:
+        result = CLIENT.find_studies(slow_scp.remote, StudyQuery(max_results=10))
+        assert [m.study_uid for m in result.matches] == [f"1.2.{i}" for i in range(10)]
+        assert result.truncated and not result.cancelled
+        assert slow_scp.cancelled_after is not None  # the peer saw the C-CANCEL
+        assert slow_scp.cancelled_after < slow_scp.count
+
+    def test_the_caller_cancels(self, slow_scp: SlowSCP) -> None:
+        cancel = threading.Event()
+        seen: list[StudyMatch] = []
+
+        def on_match(match: StudyMatch) -> None:
+            seen.append(match)
+            if len(seen) == 5:
+                cancel.set()
+
+        result = CLIENT.find_studies(slow_scp.remote, StudyQuery(), cancel, on_match=on_match)
+        assert result.cancelled and not result.truncated
+        assert [m.study_uid for m in result.matches] == [f"1.2.{i}" for i in range(5)]
+        assert slow_scp.cancelled_after is not None
+
+    def test_no_limit_reads_everything(self, slow_scp: SlowSCP) -> None:
+        slow_scp.count, slow_scp.pause = 300, 0
+        result = CLIENT.find_studies(slow_scp.remote, StudyQuery())
+        assert len(result.matches) == 300 and not result.truncated
+        assert slow_scp.cancelled_after is None
+
+
+class TestSeries:
+    def test_sorted_and_filtered(self, slow_scp: SlowSCP) -> None:
+        slow_scp.count, slow_scp.pause = 6, 0
+        series = CLIENT.find_series(slow_scp.remote, "1.2")
+        assert [s.series_number for s in series] == [1, 2, 3, 4, 5, 6]
+        ct = CLIENT.find_series(slow_scp.remote, "1.2", modality="ct")
+        assert {s.modality for s in ct} == {"CT"} and len(ct) == 3
