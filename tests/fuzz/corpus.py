@@ -299,6 +299,8 @@ def seeds(target: str) -> list[bytes]:
         "import_zip": lambda: zip_archives() + list(zip_bombs()),
         "import_zip_alloc": lambda: zip_archives() + list(zip_bombs()),
         "import_dicomdir": dicomdirs,
+        "find_answer": lambda: [bytes([k]) + d for _n, d in datasets() for k in range(3)],
+        "export_walk": lambda: list(part10_files()),
     }
     return list(table[target]())
 

@@ -502,6 +502,49 @@ def target_import_dicomdir(data: bytes) -> None:
             raise PropertyViolation(f"the DICOMDIR named {source.path}, outside its media")
 
 
+# -- C-FIND answers our client reads (core.net.identifier) ------------------------------------
+ANSWER_KEYS = {
+    "PatientName": "text",
+    "PatientID": "text",
+    "StudyDate": "text",
+    "StudyDescription": "text",
+    "ModalitiesInStudy": "text",
+    "NumberOfStudyRelatedInstances": "number",
+}
+
+
+def target_find_answer(data: bytes) -> None:
+    """``AnswerReader.read`` of a peer's identifier bytes, in each transfer syntax: an answer
+    (a dict) or None for one it cannot read, never an exception."""
+    from core.net.findscu import Syntax
+    from core.net.identifier import AnswerReader
+
+    syntax = Syntax.of(SCAN_SYNTAXES[data[0] % len(SCAN_SYNTAXES)] if data else SCAN_SYNTAXES[0])
+    reader = AnswerReader(ANSWER_KEYS, syntax, "ISO_IR 100" if len(data) % 2 else "")  # type: ignore[arg-type]
+    answer = reader.read(data[1:])
+    if answer is not None and not isinstance(answer, dict):
+        raise PropertyViolation(f"read gave {type(answer).__name__}")
+
+
+# -- a stored file's check before an export copies it (core.export.exporter) ------------------
+def target_export_walk(data: bytes) -> None:
+    """The element-header walk that vouches for a file exported unchanged: None, an intact
+    file, or MalformedFileError; a file it vouches for, the full check accepts too."""
+    from core.export.exporter import MalformedFileError, _checked_dataset, _intact
+
+    try:
+        intact = _intact(data)
+    except MalformedFileError:
+        return
+    if intact is None:
+        return
+    try:
+        _checked_dataset(data)
+    except MalformedFileError as exc:
+        message = f"the walk vouched for a file the full check refuses: {exc}"
+        raise PropertyViolation(message) from exc
+
+
 TARGETS: dict[str, Target] = {
     "pdu_read": target_pdu_read,
     "pdu_alloc": target_pdu_alloc,
@@ -518,4 +561,6 @@ TARGETS: dict[str, Target] = {
     "import_zip": target_import_zip,
     "import_zip_alloc": target_import_zip_alloc,
     "import_dicomdir": target_import_dicomdir,
+    "find_answer": target_find_answer,
+    "export_walk": target_export_walk,
 }

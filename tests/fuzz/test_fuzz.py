@@ -38,6 +38,8 @@ EXAMPLES = {
     "import_zip": 400,
     "import_zip_alloc": 200,
     "import_dicomdir": 150,
+    "find_answer": 1500,
+    "export_walk": 800,
 }
 REGRESSION_SECONDS = 5.0  # a kept input that takes longer is a finding (a hang) in itself
 
