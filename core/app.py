@@ -52,16 +52,14 @@ from core.store.files import FileStore
 from core.transfers.log import TransferLog
 
 if TYPE_CHECKING:
-    from pydicom.dataset import Dataset
-
     from core.audit.recorder import AuditRecorder
     from core.export.deidentify import DatesOption
     from core.export.exporter import ExportOptions, ExportSummary, ProgressCallback, Selection
     from core.imaging.thumbnails import ArrivalScheduler, ThumbnailCache
     from core.index.importer import Importer, ImportSummary
     from core.index.writer import DeleteResult, Level
-    from core.net.association import RemoteAE
     from core.net.qr import QueryRetrieveClient
+    from core.net.remote import RemoteAE
     from core.node.server import DicomNode
     from core.transfers.sender import SendWorker
 
@@ -406,23 +404,16 @@ class Core:
 
         return QueryRetrieveClient(self.settings.ae_title, timeout, on_query=self._record_query)
 
-    def _record_query(
-        self, remote: RemoteAE, identifier: Dataset, matches: int, error: str
-    ) -> None:
-        from pydicom.filebase import DicomBytesIO
-        from pydicom.filewriter import write_dataset
+    def _record_query(self, remote: RemoteAE, identifier: bytes, matches: int, error: str) -> None:
+        """The audit trail's Query event; ``identifier`` in Explicit VR Little Endian."""
+        from core.net.query import StudyRootQueryRetrieveInformationModelFind
 
-        from core.net.qr import StudyRootQueryRetrieveInformationModelFind
-
-        buffer = DicomBytesIO()
-        buffer.is_little_endian, buffer.is_implicit_VR = True, False
-        write_dataset(buffer, identifier)
         self.audit.queried(
             remote.name,
             remote.ae_title,
             remote.host,
             StudyRootQueryRetrieveInformationModelFind,
-            buffer.getvalue(),
+            identifier,
             matches,
             error,
         )

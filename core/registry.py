@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-
-from core.db.models import RemoteNode
 from core.errors import ConfigError, NotFoundError
+from core.net.remote import RemoteAE
 from core.net.tls import TlsClientConfig, parse_fingerprint, show_fingerprint
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from core.db.models import RemoteNode
 
 RetrieveMethod = Literal["move", "get"]
 SERVICES: tuple[str, ...] = ("store", "find", "retrieve")
@@ -57,6 +59,10 @@ class NodeInfo:
     def allows(self, service: str) -> bool:
         return service in self.allowed
 
+    def remote(self) -> RemoteAE:
+        """Where to reach it (over TLS when it is marked so)."""
+        return RemoteAE(self.ae_title, self.host, self.port, self.name, self.tls_config())
+
     def tls_config(self) -> TlsClientConfig | None:
         """How to reach it over TLS; None when it is reached by plain TCP."""
         if not self.tls:
@@ -84,21 +90,36 @@ class NodeInfo:
         return data
 
 
-def _info(row: RemoteNode) -> NodeInfo:
-    allowed = frozenset(s for s in row.allowed_services.split(",") if s)
+# The ``remote_node`` columns a NodeInfo is read from, in its fields' order.
+NODE_COLUMNS: tuple[str, ...] = (
+    "name", "ae_title", "host", "port", "retrieve_method", "allowed_services", "tls",
+    "tls_ca_file", "tls_cert_file", "tls_key_file", "tls_peer_fingerprint",
+)  # fmt: skip
+
+
+def node_info(values: Sequence[Any]) -> NodeInfo:
+    """A NodeInfo from a ``remote_node`` row's ``NODE_COLUMNS`` values (the ORM's or the
+    standard library's: ``core.db.light``)."""
+    name, ae_title, host, port, retrieve, services, tls, ca, cert, key, fingerprint = values
+    allowed = frozenset(s for s in (services or "").split(",") if s)
     return NodeInfo(
-        row.name,
-        row.ae_title,
-        row.host,
-        row.port,
-        row.retrieve_method,
-        allowed,
-        bool(row.tls),
-        row.tls_ca_file or "",
-        row.tls_cert_file or "",
-        row.tls_key_file or "",
-        row.tls_peer_fingerprint or "",
-    )
+        name, ae_title, host, int(port), retrieve, allowed, bool(tls), ca or "", cert or "",
+        key or "", fingerprint or "",
+    )  # fmt: skip
+
+
+def _info(row: RemoteNode) -> NodeInfo:
+    return node_info([getattr(row, column) for column in NODE_COLUMNS])
+
+
+def _orm() -> tuple[Any, type[RemoteNode]]:
+    """SQLAlchemy's ``select`` and the table, imported when the registry is first read: the
+    kiosk makes its first frame and ``dicom-kiosk query`` asks its PACS without them."""
+    from sqlalchemy import select
+
+    from core.db.models import RemoteNode
+
+    return select, RemoteNode
 
 
 def _check_tls(tls: bool, ca_file: str, cert_file: str, key_file: str) -> None:
@@ -145,11 +166,13 @@ class NodeRegistry:
         self._sessions = sessions
 
     def list(self) -> list[NodeInfo]:
+        select, RemoteNode = _orm()
         with self._sessions() as session:
             rows = session.scalars(select(RemoteNode).order_by(RemoteNode.name))
             return [_info(r) for r in rows]
 
     def get(self, name: str) -> NodeInfo:
+        select, RemoteNode = _orm()
         with self._sessions() as session:
             row = session.scalar(select(RemoteNode).where(RemoteNode.name == name))
             if row is None:
@@ -157,6 +180,7 @@ class NodeRegistry:
             return _info(row)
 
     def by_ae_title(self, ae_title: str) -> builtins.list[NodeInfo]:
+        select, RemoteNode = _orm()
         with self._sessions() as session:
             rows = session.scalars(
                 select(RemoteNode).where(RemoteNode.ae_title == ae_title.strip())
@@ -164,6 +188,7 @@ class NodeRegistry:
             return [_info(r) for r in rows]
 
     def known_ae_titles(self) -> builtins.list[str]:
+        select, RemoteNode = _orm()
         with self._sessions() as session:
             return sorted(set(session.scalars(select(RemoteNode.ae_title))))
 
@@ -188,6 +213,7 @@ class NodeRegistry:
             _check_tls(True, tls.ca_file, tls.cert_file, tls.key_file)
         services = parse_services(allowed)
         fingerprint = parse_fingerprint(tls_peer_cert)
+        select, RemoteNode = _orm()
         with self._sessions.begin() as session:
             if session.scalar(select(RemoteNode.id).where(RemoteNode.name == name)):
                 raise ConfigError(f"a remote node named {name!r} exists already")
@@ -216,6 +242,7 @@ class NodeRegistry:
         to a certificate (a PEM file or a fingerprint; ``""`` removes the binding)."""
         peer_cert = changes.get("tls_peer_cert")
         fingerprint = parse_fingerprint(peer_cert) if peer_cert is not None else None
+        select, RemoteNode = _orm()
         with self._sessions.begin() as session:
             row = session.scalar(select(RemoteNode).where(RemoteNode.name == name))
             if row is None:
@@ -251,6 +278,7 @@ class NodeRegistry:
             return _info(row)
 
     def remove(self, name: str) -> None:
+        select, RemoteNode = _orm()
         with self._sessions.begin() as session:
             row = session.scalar(select(RemoteNode).where(RemoteNode.name == name))
             if row is None:
@@ -282,9 +310,9 @@ def echo_timed(node: NodeInfo, calling_ae: str, timeout: float = 10.0) -> EchoRe
     from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
     from core.errors import NetworkError
-    from core.net.association import RemoteAE, associate, make_ae
+    from core.net.association import associate, make_ae
 
-    remote = RemoteAE(node.ae_title, node.host, node.port, node.name, node.tls_config())
+    remote = node.remote()
     ae = make_ae(calling_ae, timeout)
     ae.add_requested_context(Verification)
     try:

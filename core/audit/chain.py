@@ -18,80 +18,31 @@ is the only column of ``audit_state`` that moves independently of the chain.
 from __future__ import annotations
 
 import builtins
-import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import DateTime, bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.audit.records import EVENT_NAMES, AuditEvent
+from core.audit.entry import (
+    GENESIS,
+    STATE_ID,
+    AuditEntry,
+    append_event,
+    patients_fold,
+    record_hash,
+)
+from core.audit.records import AuditEvent
 from core.db.models import AuditRecord, AuditState
 
 log = logging.getLogger(__name__)
 
-GENESIS = "0" * 64  # the prev_hash of record 1 (migrations/versions/0006_audit.py)
-_STATE_ID = 1
 _VERIFY_CHUNK = 500
-
-
-def record_hash(prev_hash: str, record_id: int, content: str) -> str:
-    """SHA-256 over the previous hash, the record's id and its canonical content."""
-    data = f"{prev_hash}\n{record_id}\n{content}".encode()
-    return hashlib.sha256(data).hexdigest()
-
-
-def patients_fold(event: AuditEvent) -> str:
-    """The ``patients_fold`` column: one case-folded ``id<TAB>name`` line per patient."""
-    return "\n".join(f"{pid}\t{name}".casefold() for pid, name in event.patients)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One stored record, as listed."""
-
-    id: int
-    event: AuditEvent
-    prev_hash: str
-    hash: str
-
-    @property
-    def event_name(self) -> str:
-        return EVENT_NAMES.get(self.event.event.code, self.event.event.text)
-
-    def as_json(self) -> dict[str, Any]:
-        """For ``audit list --json``: the record's fields, the patients and studies it names."""
-        requestor = self.event.requestor
-        return {
-            "id": self.id,
-            "time": self.event.time,
-            "event_id": self.event.event.code,
-            "event": self.event_name,
-            "event_types": [t.text for t in self.event.types],
-            "action": self.event.action,
-            "outcome": self.event.outcome,
-            "outcome_description": self.event.outcome_description,
-            "summary": self.event.summary,
-            "user": requestor.user_id if requestor else "",
-            "participants": [
-                {
-                    "user_id": p.user_id,
-                    "name": p.user_name,
-                    "address": p.access_point,
-                    "requestor": p.requestor,
-                    "roles": [r.text for r in p.roles],
-                }
-                for p in self.event.participants
-            ],
-            "patients": [{"id": pid, "name": name} for pid, name in self.event.patients],
-            "studies": self.event.studies,
-            "hash": self.hash,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,48 +89,14 @@ class AuditTrail:
     def _append(
         self, session: Session, event: AuditEvent, content: str, key: str | None
     ) -> AuditEntry | None:
-        # Write first: the update takes the write lock (SQLite) or the row lock (PostgreSQL),
-        # so the head read next is the newest and stays so until commit.
-        taken = session.execute(
-            update(AuditState).where(AuditState.id == _STATE_ID).values(last_id=AuditState.last_id)
-        )
-        if not getattr(taken, "rowcount", 0):
-            session.execute(
-                insert(AuditState).values(
-                    id=_STATE_ID, last_id=0, last_hash=GENESIS, forwarded_id=0
-                )
-            )
-        last_id, last_hash = session.execute(
-            select(AuditState.last_id, AuditState.last_hash).where(AuditState.id == _STATE_ID)
-        ).one()
-        if key is not None and session.scalar(
-            select(AuditRecord.id).where(AuditRecord.source_key == key)
-        ):
-            return None
-        record_id = last_id + 1
-        digest = record_hash(last_hash, record_id, content)
-        requestor = event.requestor
-        session.execute(
-            insert(AuditRecord).values(
-                id=record_id,
-                recorded_at=event.timestamp,
-                event_code=event.event.code,
-                action=event.action,
-                outcome=event.outcome,
-                user_id=requestor.user_id if requestor else "",
-                patients_fold=patients_fold(event),
-                content=content,
-                source_key=key,
-                prev_hash=last_hash,
-                hash=digest,
-            )
-        )
-        session.execute(
-            update(AuditState)
-            .where(AuditState.id == _STATE_ID)
-            .values(last_id=record_id, last_hash=digest)
-        )
-        return AuditEntry(record_id, event, last_hash, digest)
+        def execute(sql: str, params: Mapping[str, Any]) -> Any:
+            # Typed datetimes: SQLite stores them as the ORM's DateTime does.
+            typed = [
+                bindparam(k, type_=DateTime()) for k, v in params.items() if isinstance(v, datetime)
+            ]
+            return session.execute(text(sql).bindparams(*typed), dict(params))
+
+        return append_event(execute, event, content, key)
 
     # -- reading ----------------------------------------------------------------------------
     def list(
@@ -207,7 +124,7 @@ class AuditTrail:
 
     def count(self) -> int:
         with self._sessions() as session:
-            state = session.get(AuditState, _STATE_ID)
+            state = session.get(AuditState, STATE_ID)
             return state.last_id if state else 0
 
     def after(self, record_id: int, limit: int = 100) -> builtins.list[AuditEntry]:
@@ -224,16 +141,14 @@ class AuditTrail:
     # -- the forwarding mark ------------------------------------------------------------------
     def forwarded_id(self) -> int:
         with self._sessions() as session:
-            value = session.scalar(
-                select(AuditState.forwarded_id).where(AuditState.id == _STATE_ID)
-            )
+            value = session.scalar(select(AuditState.forwarded_id).where(AuditState.id == STATE_ID))
             return int(value or 0)
 
     def mark_forwarded(self, record_id: int) -> None:
         with self._sessions.begin() as session:
             session.execute(
                 update(AuditState)
-                .where(AuditState.id == _STATE_ID, AuditState.forwarded_id < record_id)
+                .where(AuditState.id == STATE_ID, AuditState.forwarded_id < record_id)
                 .values(forwarded_id=record_id)
             )
 
@@ -261,7 +176,7 @@ class AuditTrail:
                 if problem:
                     problems.append((row.id, f"record {row.id} {problem}"))
                 expected_id, prev_hash = row.id + 1, row.hash
-            state = session.get(AuditState, _STATE_ID)
+            state = session.get(AuditState, STATE_ID)
         last_id, last_hash = (state.last_id, state.last_hash) if state else (0, GENESIS)
         if (last_id, last_hash) != (expected_id - 1, prev_hash):
             if last_id >= expected_id:

@@ -12,7 +12,6 @@ name the event, never a patient.
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import queue
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit import records, subjects
 from core.audit.chain import AuditEntry, AuditTrail
-from core.audit.records import AuditEvent, Local, StudySubject
+from core.audit.records import AuditEvent, Local, StudySubject, local_user
 from core.audit.syslog import SyslogForwarder
 from core.config import Settings
 from core.db.models import Transfer
@@ -37,13 +36,6 @@ from core.transfers.log import transfer_json
 log = logging.getLogger(__name__)
 
 FINAL_STATUSES = {"in": ("received", "failed"), "out": ("sent", "aborted", "failed")}
-
-
-def local_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (a container)
-        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "kiosk"
 
 
 class AuditRecorder:

@@ -15,7 +15,9 @@ Participants and objects come from ``core.audit.subjects`` (index look-ups).
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -309,6 +311,13 @@ def _plural(n: int, word: str) -> str:
     if n == 1:
         return f"{n} {word}"
     return f"{n} {word}es" if word.endswith(("ch", "sh", "s", "x")) else f"{n} {word}s"
+
+
+def local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container)
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "kiosk"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.cli import choices
 from core.cli.output import print_rows, print_warnings
@@ -12,8 +12,10 @@ from core.config import load_settings
 
 if TYPE_CHECKING:
     from core.app import Core
-    from core.net.association import RemoteAE
+    from core.config import Settings
     from core.net.qr import QueryRetrieveClient
+    from core.net.query import FindClient
+    from core.net.remote import RemoteAE
     from core.registry import NodeInfo
     from core.transfers.retrieve import (
         RetrieveStatus,
@@ -29,40 +31,18 @@ def _core(args: argparse.Namespace) -> Core:
     return Core(load_settings(args.data_dir, {"db_url": args.db_url}))
 
 
-def _remote(core: Core, name: str) -> tuple[RemoteAE, str]:
-    from core.transfers.retrieve import remote_of
-
-    node = core.registry.get(name)
-    return remote_of(node), node.retrieve_method
-
-
 def cmd_query(args: argparse.Namespace) -> int:
-    from core.net.qr import StudyQuery
-
-    warnings: list[str] = []
-    truncated = False
-    with _core(args) as core:
-        remote, _ = _remote(core, args.node)
-        client = core.qr_client()
-        if args.level == "series":
-            if not args.study:
-                print("dicom-kiosk: --level series needs --study UID", file=sys.stderr)
-                return 2
-            series = client.find_series(remote, args.study, args.modality or "")
-            rows = [s.keywords(args.study) for s in series]
-        else:
-            query = StudyQuery(
-                patient_name=args.patient_name or "",
-                patient_id=args.patient_id or "",
-                date_from=args.date_from or "",
-                date_to=args.date_to or "",
-                accession_number=args.accession or "",
-                max_results=core.settings.qr_max_results if args.max is None else args.max,
-                append_wildcard=core.settings.qr_append_wildcard and not args.exact,
-            )
-            result = client.find_studies(remote, query)
-            rows = [m.keywords() for m in result.matches]
-            truncated, warnings = result.truncated, result.warnings
+    if args.level == "series" and not args.study:
+        print("dicom-kiosk: --level series needs --study UID", file=sys.stderr)
+        return 2
+    settings = load_settings(args.data_dir, {"db_url": args.db_url})
+    light = _light_client(settings, args.node)
+    if light is not None:
+        rows, truncated, warnings = _ask(*light, args, settings)
+    else:
+        with _core(args) as core:
+            remote = core.registry.get(args.node).remote()
+            rows, truncated, warnings = _ask(core.qr_client(), remote, args, settings)
     if args.json:
         print_rows(rows, truncated, warnings)
         return 0
@@ -71,6 +51,56 @@ def cmd_query(args: argparse.Namespace) -> int:
     print(f"{len(rows)} matches" + (" (cut at --max; more exist)" if truncated else ""))
     print_warnings(warnings)
     return 0
+
+
+def _light_client(settings: Settings, name: str) -> tuple[FindClient, RemoteAE] | None:
+    """The query without ``Core``: the node read and the Query event recorded with the
+    standard library (``core.db.light``, ``core.audit.light``), so that a query loads neither
+    SQLAlchemy nor pydicom nor pynetdicom. None when ``Core`` must run first: the index is
+    not a SQLite file at the newest schema, a crash left images to index, or the audit
+    trail is forwarded to a syslog collector (the recorder's thread does that)."""
+    from core.db import light
+
+    path = light.sqlite_file(settings.db_url)
+    if settings.audit_syslog_host or path is None:
+        return None
+    reader = light.open_reader(settings.db_url, settings.store_dir)
+    if reader is None:
+        return None
+    with reader:
+        remote = reader.remote_node(name).remote()
+    from core.audit.light import record_queried
+    from core.net.query import FindClient, StudyRootQueryRetrieveInformationModelFind
+
+    def record(remote: RemoteAE, identifier: bytes, matches: int, error: str) -> None:
+        record_queried(
+            path, settings.ae_title, remote, sop_class=StudyRootQueryRetrieveInformationModelFind,
+            identifier=identifier, matches=matches, error=error,
+        )  # fmt: skip
+
+    return FindClient(settings.ae_title, on_query=record), remote
+
+
+def _ask(
+    client: FindClient, remote: RemoteAE, args: argparse.Namespace, settings: Settings
+) -> tuple[list[dict[str, Any]], bool, list[str]]:
+    """The query's rows (keyed by DICOM keyword), whether --max cut them, and warnings."""
+    from core.net.query import StudyQuery
+
+    if args.level == "series":
+        series = client.find_series(remote, args.study, args.modality or "")
+        return [s.keywords(args.study) for s in series], False, []
+    query = StudyQuery(
+        patient_name=args.patient_name or "",
+        patient_id=args.patient_id or "",
+        date_from=args.date_from or "",
+        date_to=args.date_to or "",
+        accession_number=args.accession or "",
+        max_results=settings.qr_max_results if args.max is None else args.max,
+        append_wildcard=settings.qr_append_wildcard and not args.exact,
+    )
+    result = client.find_studies(remote, query)
+    return [m.keywords() for m in result.matches], result.truncated, result.warnings
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:

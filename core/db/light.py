@@ -21,13 +21,16 @@ import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import migrations
 from core.db.browse import COLUMN_NAMES, TABLES, BrowseLevel, StudyFilter, resolve_order
 from core.db.patterns import LIKE_ESCAPE, fold, has_wildcard, wildcard_to_like
-from core.errors import StoreError
+from core.errors import NotFoundError, StoreError
+
+if TYPE_CHECKING:
+    from core.registry import NodeInfo
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 VERSION_TABLE = "alembic_version"  # alembic's default, where a database names its revision
@@ -78,7 +81,8 @@ def sqlite_file(db_url: str) -> Path | None:
 
 
 class LightReader:
-    """One page of a browse level from a SQLite index, with ``core.db.queries``' semantics."""
+    """One page of a browse level from a SQLite index, with ``core.db.queries``' semantics;
+    a remote node of the registry, as ``core.registry`` reads it."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
@@ -129,6 +133,17 @@ class LightReader:
         where, params = _base(browse_level, flt)
         found = self._execute(f"SELECT count(*) {where}", params).fetchone()
         return int(found[0])
+
+    def remote_node(self, name: str) -> NodeInfo:
+        """The registered remote node ``name``, as ``NodeRegistry.get`` gives it."""
+        from core.registry import NODE_COLUMNS, node_info  # the registry is above the index
+
+        columns = ", ".join(NODE_COLUMNS)
+        found = self._execute(f"SELECT {columns} FROM remote_node WHERE name = ?", [name])
+        row = found.fetchone()
+        if row is None:
+            raise NotFoundError(f"no remote node named {name!r}")
+        return node_info(row)
 
     def _execute(self, sql: str, params: list[Any]) -> sqlite3.Cursor:
         try:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import struct
 
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+from core.dicom.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
 
-IMPLEMENTATION_VERSION = "DICOM_KIOSK_01"
+__all__ = ["IMPLEMENTATION_VERSION", "PREAMBLE", "file_meta", "part10", "part10_prefix"]
+
 PREAMBLE = b"\x00" * 128 + b"DICM"
 
 
@@ -33,7 +34,7 @@ def _text(value: str) -> bytes:
 
 # (0002,0001) OB has a 4-byte length after two reserved bytes
 _VERSION = struct.pack("<HH2sHI", 2, 1, b"OB", 0, 2) + b"\x00\x01"
-_IMPLEMENTATION = _short((2, 0x12), b"UI", _uid(str(PYDICOM_IMPLEMENTATION_UID))) + _short(
+_IMPLEMENTATION = _short((2, 0x12), b"UI", _uid(IMPLEMENTATION_CLASS_UID)) + _short(
     (2, 0x13), b"SH", _text(IMPLEMENTATION_VERSION)
 )
 

@@ -12,7 +12,7 @@ the running C-FIND; the peer then ends it with a final status (Cancel, or Succes
 done) after the responses already on their way, which ``find`` still yields.
 
 The exchange runs on the calling thread, without pynetdicom's threads and queues: the
-A-ASSOCIATE PDUs are built and read with pynetdicom's PDU classes (``core.net.storescu``),
+association is negotiated by ``core.net.acse`` (the A-ASSOCIATE PDUs written and read there),
 and P-DATA-TF PDUs are read from a buffer filled 64 KiB at a time, so that each answer costs
 a few microseconds of framing. Nothing here decodes an identifier (``core.net.identifier``
 does).
@@ -29,24 +29,15 @@ import logging
 import socket
 import ssl
 import struct
-import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
-from pynetdicom.pdu import A_ASSOCIATE_RJ
-
-from core.errors import AssociationRejected, NetworkError, PeerClosedError, ProtocolError
-from core.net.association import (
-    RemoteAE,
-    explain_failed_request,
-    explain_rejection,
-    open_connection,
-)
+from core.errors import NetworkError, PeerClosedError, ProtocolError
+from core.net.acse import close_with_abort, explain_abort, request_association
 from core.net.dimse import (
     A_ABORT,
-    A_ASSOCIATE_AC,
     A_RELEASE_RP,
     A_RELEASE_RQ,
     ABORT_SOURCE_PROVIDER,
@@ -66,17 +57,12 @@ from core.net.dimse import (
     TAG_MESSAGE_ID_RESPONDED,
     TAG_PRIORITY,
     TAG_STATUS,
-    encode_abort,
     encode_elements,
-    encode_pdu,
     iter_pdvs,
     pdata_pdus,
 )
-from core.net.dimse import A_ASSOCIATE_RJ as A_ASSOCIATE_RJ_TYPE
 from core.net.dimse import decode_elements as decode_command_elements
-from core.net.storescu import decode_associate_ac, encode_associate_rq, explain_abort
-from core.net.tls import explain as explain_tls
-from core.net.tls import plain_on_tls_port, speaks_tls
+from core.net.remote import RemoteAE
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +76,10 @@ C_FIND_RQ = 0x0020
 C_FIND_RSP = 0x8020
 C_CANCEL_RQ = 0x0FFF
 PENDING = frozenset({0xFF00, 0xFF01})
-_REJECTED_PERMANENT = 0x01  # A-ASSOCIATE-RJ Result (PS3.8 9.3.4); 0x02 is transient
 
 MAX_PDU = 1 << 22  # refuse a PDU larger than this (we announce 64 KiB)
 MAX_MESSAGE = 1 << 24  # and a command set or identifier larger than this
 READ_CHUNK = 1 << 16
-ABORT_SEND_TIMEOUT = 0.5
-RETRY_PAUSE = 0.2  # before asking again a peer that reset the association request
 _PDU_HEADER = struct.Struct(">BxI")
 
 
@@ -202,103 +185,21 @@ class FindAssociation:
     def open(
         cls, remote: RemoteAE, calling_ae: str, sop_class: str, *, timeout: float
     ) -> FindAssociation:
-        """Negotiate an association for ``sop_class``; NetworkError says why when it fails.
-
-        A peer that closes the connection at once (some reject and close before the
-        A-ASSOCIATE-RJ is read) is asked once more, which gets the rejection and its reason."""
-        contexts = [(sop_class, list(FIND_SYNTAXES))]
-        for attempt in range(2):
-            try:
-                return cls._request(remote, calling_ae, contexts, timeout)
-            except _Reset as exc:
-                if attempt:
-                    message = (
-                        f"{remote} aborted the association request"
-                        if exc.aborted
-                        else f"no association with {remote}: the peer closed the connection"
-                        " without answering the association request"
-                    )
-                    raise NetworkError(explain_failed_request(remote) or message) from exc
-                log.info("the association request to %s was reset; asking once more", remote)
-                time.sleep(RETRY_PAUSE)
-        raise AssertionError("unreachable")
-
-    @classmethod
-    def _request(
-        cls,
-        remote: RemoteAE,
-        calling_ae: str,
-        contexts: list[tuple[str, list[str]]],
-        timeout: float,
-    ) -> FindAssociation:
-        request = encode_associate_rq(calling_ae, remote.ae_title, contexts)
-        sock = open_connection(remote, timeout)
-        sock.settimeout(timeout)
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        """Negotiate an association for ``sop_class``; NetworkError says why when it fails."""
+        contexts = [(sop_class, FIND_SYNTAXES)]
+        sock, negotiated = request_association(remote, calling_ae, contexts, timeout=timeout)
         reader = _Reader(sock)
-        try:
-            sock.sendall(request)
-            pdu_type, payload = reader.read_pdu()
-        except TimeoutError as exc:
-            sock.close()
+        if not negotiated.contexts:
+            _release_quietly(sock, reader, remote)
             raise NetworkError(
-                f"{remote} did not answer the association request within {timeout:g} s"
-            ) from exc
-        except (PeerClosedError, ConnectionResetError) as exc:
-            sock.close()
-            raise _Reset(aborted=False) from exc
-        except ProtocolError as exc:
-            _close_with_abort(sock, ABORT_SOURCE_PROVIDER)
-            if remote.tls is None and speaks_tls(remote.host, remote.port):
-                raise NetworkError(plain_on_tls_port(str(remote))) from exc
-            raise ProtocolError(
-                f"no association with {remote}: its answer is not DICOM ({exc});"
-                " is this the node's DICOM port?"
-            ) from exc
-        except ssl.SSLError as exc:  # TLS 1.3: a refused client certificate shows only now
-            sock.close()
-            message = "" if isinstance(exc, ssl.SSLEOFError) else explain_tls(exc, str(remote))
-            raise NetworkError(message or explain_failed_request(remote)) from exc
-        except OSError as exc:
-            sock.close()
-            raise NetworkError(
-                explain_failed_request(remote) or f"no association with {remote}: {exc}"
-            ) from exc
-        pdu_bytes = encode_pdu(pdu_type, payload)
-        if pdu_type == A_ASSOCIATE_AC:
-            try:
-                negotiated = decode_associate_ac(pdu_bytes, contexts)
-            except Exception as exc:  # pynetdicom's decoder raises assorted errors
-                _close_with_abort(sock)
-                raise ProtocolError(f"{remote} sent an unreadable A-ASSOCIATE-AC: {exc}") from exc
-            accepted = [(key, cid) for key, cid in negotiated.contexts.items()]
-            if not accepted:
-                _release_quietly(sock, reader, remote)
-                raise NetworkError(
-                    f"{remote} does not support C-FIND with this query model ({contexts[0][0]})"
-                )
-            (_abstract, uid), context_id = accepted[0]
-            association = cls(
-                remote, sock, context_id, contexts[0][0], Syntax.of(uid), negotiated.max_pdu,
-                timeout,
-            )  # fmt: skip
-            association._reader = reader
-            return association
-        sock.close()
-        if pdu_type == A_ASSOCIATE_RJ_TYPE:
-            rejection = A_ASSOCIATE_RJ()
-            rejection.decode(pdu_bytes)
-            primitive = rejection.to_primitive()
-            raise AssociationRejected(
-                explain_rejection(remote, primitive, calling_ae),
-                permanent=primitive.result == _REJECTED_PERMANENT,
+                f"{remote} does not support C-FIND with this query model ({sop_class})"
             )
-        if pdu_type == A_ABORT:
-            raise _Reset(aborted=True)
-        raise ProtocolError(
-            f"{remote} answered the association request with PDU type 0x{pdu_type:02X}"
+        (_abstract, uid), context_id = next(iter(negotiated.contexts.items()))
+        association = cls(
+            remote, sock, context_id, sop_class, Syntax.of(uid), negotiated.max_pdu, timeout
         )
+        association._reader = reader
+        return association
 
     # -- querying --------------------------------------------------------------------------------
     def find(self, identifier: bytes, priority: int = PRIORITY_MEDIUM) -> Iterator[FindResponse]:
@@ -478,7 +379,7 @@ class FindAssociation:
     def abort(self, source: int = ABORT_SOURCE_USER) -> None:
         if self._closed:
             return
-        _close_with_abort(self._sock, source)
+        close_with_abort(self._sock, source)
         self._closed = True
 
     def _close(self) -> None:
@@ -503,14 +404,6 @@ class FindAssociation:
             self.release()
         else:
             self.abort()
-
-
-class _Reset(Exception):
-    """The peer closed or aborted the connection in answer to the association request."""
-
-    def __init__(self, *, aborted: bool) -> None:
-        super().__init__("aborted" if aborted else "closed")
-        self.aborted = aborted
 
 
 def _response(elements: dict[int, int | str | bytes], identifier: bytes | None) -> FindResponse:
@@ -546,11 +439,3 @@ def _release_quietly(sock: socket.socket, reader: _Reader, remote: RemoteAE) -> 
     finally:
         with contextlib.suppress(OSError):
             sock.close()
-
-
-def _close_with_abort(sock: socket.socket, source: int = ABORT_SOURCE_USER) -> None:
-    with contextlib.suppress(OSError):
-        sock.settimeout(ABORT_SEND_TIMEOUT)
-        sock.sendall(encode_abort(source))
-    with contextlib.suppress(OSError):
-        sock.close()

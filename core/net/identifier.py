@@ -23,20 +23,14 @@ import logging
 import re
 import struct
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from io import BytesIO
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydicom.charset import convert_encodings
-from pydicom.datadict import dictionary_VR, tag_for_keyword
-from pydicom.dataelem import RawDataElement, convert_raw_data_element
-from pydicom.dataset import Dataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filereader import read_dataset
-from pydicom.filewriter import write_dataset
-from pydicom.multival import MultiValue
-from pydicom.tag import BaseTag
+from core.net.findscu import EXPLICIT_LITTLE, Syntax
 
-from core.net.findscu import Syntax
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +42,42 @@ Answer = dict[str, Any]  # keyword -> str (TEXT) or int | None (NUMBER)
 SPECIFIC_CHARACTER_SET = "SpecificCharacterSet"
 _CHARSET_TAG = 0x00080005
 DEFAULT_ENCODINGS = ["iso8859"]  # pydicom's reading of a data set without a character set
+
+# The keys our queries send and read: keyword -> (tag, VR), as pydicom's dictionary has them
+# (tests/core/net/test_identifier.py checks), so that a query needs no pydicom. Any other
+# keyword is looked up in pydicom's dictionary.
+KEYS: dict[str, tuple[int, str]] = {
+    "SpecificCharacterSet": (0x00080005, "CS"),
+    "StudyDate": (0x00080020, "DA"),
+    "SeriesDate": (0x00080021, "DA"),
+    "StudyTime": (0x00080030, "TM"),
+    "AccessionNumber": (0x00080050, "SH"),
+    "QueryRetrieveLevel": (0x00080052, "CS"),
+    "Modality": (0x00080060, "CS"),
+    "ModalitiesInStudy": (0x00080061, "CS"),
+    "StudyDescription": (0x00081030, "LO"),
+    "SeriesDescription": (0x0008103E, "LO"),
+    "PatientName": (0x00100010, "PN"),
+    "PatientID": (0x00100020, "LO"),
+    "PatientBirthDate": (0x00100030, "DA"),
+    "BodyPartExamined": (0x00180015, "CS"),
+    "StudyInstanceUID": (0x0020000D, "UI"),
+    "SeriesInstanceUID": (0x0020000E, "UI"),
+    "SeriesNumber": (0x00200011, "IS"),
+    "NumberOfStudyRelatedSeries": (0x00201206, "IS"),
+    "NumberOfStudyRelatedInstances": (0x00201208, "IS"),
+    "NumberOfSeriesRelatedInstances": (0x00201209, "IS"),
+}
+# Specific Character Set terms that name one Python codec, as pydicom's convert_encodings
+# gives it (tests/core/net/test_identifier.py checks); any other term, a multi-valued one
+# with ISO 2022 code extensions among them, is converted by pydicom.
+CODECS: dict[str, str] = {
+    "": "iso8859", "ISO_IR 6": "iso8859", "ISO_IR 100": "latin_1", "ISO_IR 101": "iso8859_2",
+    "ISO_IR 109": "iso8859_3", "ISO_IR 110": "iso8859_4", "ISO_IR 144": "iso_ir_144",
+    "ISO_IR 127": "iso_ir_127", "ISO_IR 126": "iso_ir_126", "ISO_IR 138": "iso_ir_138",
+    "ISO_IR 148": "iso_ir_148", "ISO_IR 166": "iso_ir_166", "ISO_IR 192": "UTF8",
+    "GB18030": "GB18030",
+}  # fmt: skip
 
 # Explicit VR: the VRs with a 4-byte length after two reserved bytes (PS3.5 7.1.2).
 _LONG_VRS = frozenset(
@@ -82,6 +112,10 @@ def text_of(value: Any) -> str:
     a single one stripped, none as ""."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value.strip()
+    from pydicom.multival import MultiValue  # only pydicom makes anything else
+
     if isinstance(value, MultiValue):
         return "\\".join(str(v) for v in value)
     return str(value).strip()
@@ -97,11 +131,62 @@ def number_of(value: Any) -> int | None:
 
 def encode_identifier(identifier: Dataset, syntax: Syntax) -> bytes:
     """``identifier`` encoded as the association's transfer syntax says (not yet deflated)."""
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+
     buffer = DicomBytesIO()
     buffer.is_little_endian = syntax.little
     buffer.is_implicit_VR = syntax.implicit
     write_dataset(buffer, identifier)
     return buffer.getvalue()
+
+
+_TEXT_VRS = frozenset({"PN", "LO", "SH", "LT", "ST", "UT", "UC"})  # in the character set
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """A C-FIND request identifier: its keys (keyword, value) and the Specific Character Set
+    its text values are encoded in (``""``: the default repertoire; the ones a query needs,
+    ``query_charset``'s, name one codec). Encoded here as pydicom's ``write_dataset`` encodes
+    the same Dataset (tests/core/net/test_identifier.py checks), without loading pydicom."""
+
+    keys: tuple[tuple[str, str], ...]
+    charset: str = ""
+
+    @classmethod
+    def of(cls, keys: Mapping[str, str], charset: str = "") -> Identifier:
+        return cls(tuple(keys.items()), charset)
+
+    def get(self, keyword: str) -> str:
+        if keyword == SPECIFIC_CHARACTER_SET:
+            return self.charset
+        return next((value for key, value in self.keys if key == keyword), "")
+
+    def encode(self, syntax: Syntax) -> bytes:
+        """The identifier's data set in ``syntax`` (not yet deflated)."""
+        codec = CODECS[self.charset]
+        elements = [(*key_of(keyword), value) for keyword, value in self.keys]
+        if self.charset:
+            elements.append((_CHARSET_TAG, "CS", self.charset))
+        header = (
+            _HEADER if syntax.implicit else struct.Struct("<HH2sH" if syntax.little else ">HH2sH")
+        )
+        out = bytearray()
+        for tag, vr, value in sorted(elements, key=lambda element: element[0]):
+            raw = value.encode(codec if vr in _TEXT_VRS else "ascii")
+            if len(raw) % 2:
+                raw += b"\x00" if vr == "UI" else b" "
+            if syntax.implicit:
+                out += header.pack(tag >> 16, tag & 0xFFFF, len(raw))
+            else:
+                out += header.pack(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), len(raw))
+            out += raw
+        return bytes(out)
+
+    def explicit_little(self) -> bytes:
+        """In Explicit VR Little Endian: what the audit trail's Query record holds."""
+        return self.encode(Syntax.of(EXPLICIT_LITTLE))
 
 
 class AnswerReader:
@@ -112,10 +197,8 @@ class AnswerReader:
         self._query_charset = query_charset
         self._wanted: dict[int, tuple[str, Kind, str]] = {}
         for keyword, kind in wanted.items():
-            tag = tag_for_keyword(keyword)
-            if tag is None:
-                raise ValueError(f"unknown keyword {keyword!r}")
-            self._wanted[tag] = (keyword, kind, dictionary_VR(tag))
+            tag, vr = key_of(keyword)
+            self._wanted[tag] = (keyword, kind, vr)
         self._tags = frozenset(self._wanted) | {_CHARSET_TAG}
         self._charsets: dict[tuple[str | None, bytes], tuple[str, list[str]]] = {}
 
@@ -141,10 +224,7 @@ class AnswerReader:
             vr = dictionary_vr if stream_vr is None else stream_vr
             fast = _fast(vr, value, kind, encodings)
             if fast is _SLOW:
-                raw = RawDataElement(
-                    BaseTag(tag), vr, len(value), value, 0, implicit, True, True, False
-                )
-                decoded = convert_raw_data_element(raw, encoding=encodings).value
+                decoded = _convert(tag, vr, value, implicit, encodings)
                 fast = text_of(decoded) if kind == TEXT else number_of(decoded)
             answer[keyword] = fast
         return answer
@@ -190,22 +270,12 @@ class AnswerReader:
         key = (vr, value)
         known = self._charsets.get(key)
         if known is None:
-            if value:
-                raw = RawDataElement(
-                    BaseTag(_CHARSET_TAG),
-                    vr or "CS",
-                    len(value),
-                    value,
-                    0,
-                    vr is None,
-                    True,
-                    True,
-                    False,
-                )
-                decoded = convert_raw_data_element(raw).value
+            text = value.decode("latin-1").rstrip(" \x00").strip()
+            if "\\" not in text and text in CODECS:  # one term that names one codec
+                known = (text, [CODECS[text]])
             else:
-                decoded = ""
-            known = (text_of(decoded), convert_encodings(decoded))
+                decoded = _convert(_CHARSET_TAG, vr or "CS", value, vr is None) if value else ""
+                known = (text_of(decoded), _encodings(decoded))
             self._charsets[key] = known
         return known
 
@@ -216,12 +286,15 @@ class AnswerReader:
         key = (None, b"")
         known = self._charsets.get(key)
         if known is None:
-            known = (self._query_charset, convert_encodings(self._query_charset))
+            known = (self._query_charset, _encodings(self._query_charset))
             self._charsets[key] = known
         return known
 
     def _read_with_pydicom(self, data: bytes) -> Answer | None:
         """Read the answer through a pydicom Dataset, as pynetdicom handed it to the client."""
+        from pydicom.charset import convert_encodings
+        from pydicom.filereader import read_dataset
+
         try:
             ds = read_dataset(BytesIO(data), self._syntax.implicit, self._syntax.little)
             if self._query_charset and SPECIFIC_CHARACTER_SET not in ds:
@@ -239,6 +312,37 @@ class AnswerReader:
             log.warning("an answer's identifier could not be read; it is left out", exc_info=True)
             return None
         return answer
+
+
+def key_of(keyword: str) -> tuple[int, str]:
+    """A keyword's (tag, VR): ours, or pydicom's dictionary's."""
+    known = KEYS.get(keyword)
+    if known is not None:
+        return known
+    from pydicom.datadict import dictionary_VR, tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    if tag is None:
+        raise ValueError(f"unknown keyword {keyword!r}")
+    return tag, dictionary_VR(tag)
+
+
+def _encodings(charset: Any) -> list[str]:
+    """The Python encodings of a Specific Character Set value (pydicom's conversion)."""
+    if isinstance(charset, str) and charset in CODECS:
+        return [CODECS[charset]]
+    from pydicom.charset import convert_encodings
+
+    return list(convert_encodings(charset))
+
+
+def _convert(tag: int, vr: str, value: bytes, implicit: bool, encodings: Any = None) -> Any:
+    """One element's value as pydicom converts it."""
+    from pydicom.dataelem import RawDataElement, convert_raw_data_element
+    from pydicom.tag import BaseTag
+
+    raw = RawDataElement(BaseTag(tag), vr, len(value), value, 0, implicit, True, True, False)
+    return convert_raw_data_element(raw, encoding=encodings).value
 
 
 class _Slow:

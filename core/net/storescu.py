@@ -13,8 +13,8 @@ Proposed presentation contexts, per SOP class:
   deflated, big endian, ...), proposing exactly that syntax.
 
 The association runs on one blocking socket, without pynetdicom's per-association threads
-and queues (which cost several times the peer's own time per image): the A-ASSOCIATE
-PDUs are built and read with pynetdicom's PDU classes, and each C-STORE is written with
+and queues (which cost several times the peer's own time per image): the association is
+negotiated by ``core.net.acse``, and each C-STORE is written with
 the ``core.net.dimse`` codec as P-DATA-TF PDUs straight from the stored file's data set
 bytes (never decoded unless it must be converted), then its C-STORE-RSP is read back.
 The socket has TCP_NODELAY (no delayed-ACK wait per message) and a send buffer that
@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import ssl
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,21 +33,11 @@ from pathlib import Path
 from types import TracebackType
 
 from pydicom.uid import (
-    PYDICOM_IMPLEMENTATION_UID,
     UID,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
-from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RJ, A_ASSOCIATE_RQ
-from pynetdicom.pdu_primitives import (
-    A_ASSOCIATE,
-    ImplementationClassUIDNotification,
-    ImplementationVersionNameNotification,
-    MaximumLengthNotification,
-)
-from pynetdicom.presentation import PresentationContext
 
-from core.dicom.part10 import IMPLEMENTATION_VERSION
 from core.dicom.transcode import (
     LITTLE_ENDIAN_SYNTAXES,
     Part10Error,
@@ -56,12 +45,13 @@ from core.dicom.transcode import (
     read_dataset,
     to_little_endian,
 )
-from core.errors import AssociationRejected, NetworkError, PeerClosedError, ProtocolError
-from core.net.association import (
-    RemoteAE,
-    explain_failed_request,
-    explain_rejection,
-    open_connection,
+from core.errors import NetworkError, PeerClosedError, ProtocolError
+from core.net.acse import (
+    ABORT_SEND_TIMEOUT,
+    Negotiated,
+    close_with_abort,
+    explain_abort,
+    request_association,
 )
 from core.net.dimse import (
     A_ABORT,
@@ -79,28 +69,20 @@ from core.net.dimse import (
     CStoreRSP,
     decode_command,
     encode_abort,
-    encode_pdu,
     iter_pdvs,
     pdata_pdus,
     read_pdu,
 )
-from core.net.dimse import A_ASSOCIATE_AC as A_ASSOCIATE_AC_TYPE
-from core.net.dimse import A_ASSOCIATE_RJ as A_ASSOCIATE_RJ_TYPE
+from core.net.remote import RemoteAE
 from core.net.status import Status
-from core.net.tls import explain as explain_tls
-from core.net.tls import plain_on_tls_port, speaks_tls
 
 log = logging.getLogger(__name__)
 
-APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"  # DICOM application context (PS3.7 A.2.1)
-OUR_MAX_PDU = 1 << 16  # what we receive: only small C-STORE responses come back
 MAX_RESPONSE_PDU = 1 << 22  # refuse anything larger (a peer that ignores our maximum)
 SEND_BATCH = 1 << 18  # PDUs are joined into writes of about this size
 SEND_BUFFER = 1 << 22  # socket send buffer: holds a whole typical image
-ABORT_SEND_TIMEOUT = 0.5  # an A-ABORT is sent on a best-effort basis
 MAX_CONTEXTS = 128  # PS3.8 9.3.2.2: presentation context IDs are odd numbers 1..255
 UNCOMPRESSED = "uncompressed"  # the context key of a SOP class's Little Endian context
-_REJECTED_PERMANENT = 0x01  # A-ASSOCIATE-RJ Result (PS3.8 9.3.4); 0x02 is transient
 
 # Statuses (PS3.7 Annex C, PS3.4 B.2.3). The failures below are also what we report for
 # an item we could not offer to the peer at all.
@@ -205,80 +187,10 @@ def requested_contexts(items: Sequence[StoreItem]) -> list[tuple[str, list[str]]
     return contexts
 
 
-@dataclass(frozen=True, slots=True)
-class Negotiated:
-    """What the peer accepted: context IDs by (SOP class, transfer syntax), its max PDU."""
-
-    contexts: dict[tuple[str, str], int]
-    max_pdu: int  # 0: no limit
-
-
-def encode_associate_rq(
-    calling_ae: str, called_ae: str, contexts: Sequence[tuple[str, list[str]]]
-) -> bytes:
-    """An A-ASSOCIATE-RQ PDU (PS3.8 9.3.2); context IDs are 1, 3, 5, ... in order."""
-    primitive = A_ASSOCIATE()
-    primitive.application_context_name = APPLICATION_CONTEXT
-    primitive.calling_ae_title = calling_ae
-    primitive.called_ae_title = called_ae
-    for index, (abstract, syntaxes) in enumerate(contexts):
-        context = PresentationContext()
-        context.context_id = 2 * index + 1
-        context.abstract_syntax = abstract
-        context.transfer_syntax = list[str | bytes | UID](syntaxes)
-        primitive.presentation_context_definition_list.append(context)
-    max_length = MaximumLengthNotification()
-    max_length.maximum_length_received = OUR_MAX_PDU
-    class_uid = ImplementationClassUIDNotification()
-    class_uid.implementation_class_uid = PYDICOM_IMPLEMENTATION_UID
-    version = ImplementationVersionNameNotification()
-    version.implementation_version_name = IMPLEMENTATION_VERSION
-    primitive.user_information = [max_length, class_uid, version]
-    pdu = A_ASSOCIATE_RQ()
-    pdu.from_primitive(primitive)
-    return bytes(pdu.encode())
-
-
-def decode_associate_ac(pdu_bytes: bytes, contexts: Sequence[tuple[str, list[str]]]) -> Negotiated:
-    """The accepted contexts (matched to what we proposed by ID) and the peer's max PDU."""
-    pdu = A_ASSOCIATE_AC()
-    pdu.decode(pdu_bytes)
-    primitive = pdu.to_primitive()
-    proposed = {2 * index + 1: abstract for index, (abstract, _) in enumerate(contexts)}
-    accepted: dict[tuple[str, str], int] = {}
-    for result in primitive.presentation_context_definition_results_list:
-        context_id = int(result.context_id or 0)
-        if result.result == 0 and context_id in proposed and result.transfer_syntax:
-            key = (proposed[context_id], str(result.transfer_syntax[0]))
-            accepted.setdefault(key, context_id)
-    return Negotiated(accepted, int(primitive.maximum_length_received or 0))
-
-
-# A-ABORT reasons from the service provider (PS3.8 9.3.8)
-PROVIDER_ABORT_REASONS = {
-    0: "reason not specified",
-    1: "unrecognized PDU",
-    2: "unexpected PDU",
-    4: "unrecognized PDU parameter",
-    5: "unexpected PDU parameter",
-    6: "invalid PDU parameter value",
-}
-
-
-def explain_abort(remote: RemoteAE, payload: bytes | bytearray) -> str:
-    """The message for an A-ABORT received from the peer (its source and reason)."""
-    source = payload[2] if len(payload) > 2 else 0
-    reason = payload[3] if len(payload) > 3 else 0
-    if source == ABORT_SOURCE_PROVIDER:
-        text = PROVIDER_ABORT_REASONS.get(reason, f"reason {reason}")
-        return f"{remote} aborted the association: its DICOM protocol layer reported {text}"
-    return f"{remote} aborted the association"
-
-
 class StoreAssociation:
     """One established association for sending C-STORE requests, on a blocking socket.
 
-    Negotiation uses pynetdicom's PDU classes; every C-STORE is written directly as
+    Negotiation is ``core.net.acse``'s; every C-STORE is written directly as
     P-DATA-TF PDUs (command set, then the data set bytes as stored, fragmented to the
     peer's maximum PDU length) and its response read back, without pynetdicom's threads.
     ``store`` and ``release`` run on one thread; ``abort`` may come from any thread.
@@ -312,62 +224,12 @@ class StoreAssociation:
         if not items:
             raise ValueError("an association for sending needs at least one item")
         contexts = requested_contexts(items)
-        request = encode_associate_rq(calling_ae, remote.ae_title, contexts)
-        sock = _connect(remote, timeout)
-        try:
-            sock.sendall(request)
-            pdu_type, payload = read_pdu(sock, MAX_RESPONSE_PDU)
-        except TimeoutError as exc:
-            sock.close()
-            raise NetworkError(
-                f"{remote} did not answer the association request within {timeout:g} s"
-            ) from exc
-        except PeerClosedError as exc:
-            sock.close()
-            raise NetworkError(
-                explain_failed_request(remote)
-                or f"no association with {remote}: the peer closed the connection without"
-                " answering the association request"
-            ) from exc
-        except ProtocolError as exc:
-            _close_with_abort(sock, ABORT_SOURCE_PROVIDER)
-            if remote.tls is None and speaks_tls(remote.host, remote.port):
-                raise NetworkError(plain_on_tls_port(str(remote))) from exc
-            raise ProtocolError(
-                f"no association with {remote}: its answer is not DICOM ({exc});"
-                " is this the node's DICOM port?"
-            ) from exc
-        except ssl.SSLError as exc:  # TLS 1.3: a refused client certificate shows only now
-            sock.close()
-            message = "" if isinstance(exc, ssl.SSLEOFError) else explain_tls(exc, str(remote))
-            raise NetworkError(message or explain_failed_request(remote)) from exc
-        except OSError as exc:
-            sock.close()
-            raise NetworkError(
-                explain_failed_request(remote) or f"no association with {remote}: {exc}"
-            ) from exc
-        pdu_bytes = encode_pdu(pdu_type, bytes(payload))
-        if pdu_type == A_ASSOCIATE_AC_TYPE:
-            try:
-                negotiated = decode_associate_ac(pdu_bytes, contexts)
-            except Exception as exc:  # pynetdicom's decoder raises assorted errors
-                _close_with_abort(sock)
-                raise ProtocolError(f"{remote} sent an unreadable A-ASSOCIATE-AC: {exc}") from exc
-            return cls(remote, sock, negotiated, timeout)
-        sock.close()
-        if pdu_type == A_ASSOCIATE_RJ_TYPE:
-            rejection = A_ASSOCIATE_RJ()
-            rejection.decode(pdu_bytes)
-            primitive = rejection.to_primitive()
-            raise AssociationRejected(
-                explain_rejection(remote, primitive, calling_ae),
-                permanent=primitive.result == _REJECTED_PERMANENT,
-            )
-        if pdu_type == A_ABORT:
-            raise NetworkError(f"{remote} aborted the association request")
-        raise ProtocolError(
-            f"{remote} answered the association request with PDU type 0x{pdu_type:02X}"
-        )
+        sock, negotiated = request_association(remote, calling_ae, contexts, timeout=timeout)
+        # A send buffer that holds a whole typical image: sendall() hands it to the kernel in
+        # one go instead of trickling it out as the peer reads (fewer wake-ups on both sides).
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        return cls(remote, sock, negotiated, timeout)
 
     # -- storing ---------------------------------------------------------------------------------
     def store(self, item: StoreItem, priority: int = PRIORITY_MEDIUM) -> StoreResult:
@@ -408,7 +270,7 @@ class StoreAssociation:
             except (OSError, NetworkError) as exc:
                 raise self._failed(exc, "C-STORE") from exc
             except BaseException:  # the stream is in an unknown state: never reuse it
-                _close_with_abort(self._sock)
+                close_with_abort(self._sock)
                 self._closed = True
                 raise
             return StoreResult(response.status, response.error_comment, transcoded)
@@ -490,14 +352,14 @@ class StoreAssociation:
             self._close()
             return NetworkError(f"the association with {self.remote} was aborted on request")
         if isinstance(exc, TimeoutError):
-            _close_with_abort(self._sock)
+            close_with_abort(self._sock)
             self._closed = True
             return NetworkError(
                 f"{self.remote} did not take or answer the {what} within {self._timeout:g} s;"
                 " the association was aborted"
             )
         if isinstance(exc, ProtocolError) and not isinstance(exc, PeerClosedError):
-            _close_with_abort(self._sock, ABORT_SOURCE_PROVIDER)
+            close_with_abort(self._sock, ABORT_SOURCE_PROVIDER)
             self._closed = True
             return exc
         self._close()
@@ -576,22 +438,3 @@ class StoreAssociation:
             self.release()
         else:
             self.abort()
-
-
-def _connect(remote: RemoteAE, timeout: float) -> socket.socket:
-    """A TCP connection (TLS for a TLS node) with TCP_NODELAY and ``timeout`` on every
-    socket operation."""
-    sock = open_connection(remote, timeout)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    # A send buffer that holds a whole typical image: sendall() hands it to the kernel in one
-    # go instead of trickling it out as the peer reads (fewer wake-ups on both sides).
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
-    return sock
-
-
-def _close_with_abort(sock: socket.socket, source: int = ABORT_SOURCE_USER) -> None:
-    with contextlib.suppress(OSError):
-        sock.settimeout(ABORT_SEND_TIMEOUT)
-        sock.sendall(encode_abort(source))
-    with contextlib.suppress(OSError):
-        sock.close()

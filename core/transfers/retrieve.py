@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from core.app import Core
 from core.errors import RetrieveError
 from core.index.received import ReceivedFiles
-from core.net.association import RemoteAE
 from core.net.qr import QueryRetrieveClient, RetrieveProgress, RetrieveResult
+from core.net.remote import RemoteAE
 from core.registry import NodeInfo
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ StatusCallback = Callable[[RetrieveStatus], None]
 
 
 def remote_of(node: NodeInfo) -> RemoteAE:
-    return RemoteAE(node.ae_title, node.host, node.port, node.name, node.tls_config())
+    return node.remote()
 
 
 def retrieve(

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.config import Settings
 from core.errors import AssociationRejected, ConfigError, NetworkError
 from core.events import ChangeBus, TransferEvent
-from core.net.association import RemoteAE
+from core.net.remote import RemoteAE
 from core.net.status import Status
 from core.net.storescu import (
     StoreAssociation,

@@ -34,7 +34,8 @@ from pathlib import Path
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-from core.net.association import RemoteAE
+from core.net.remote import RemoteAE
+from tests.bench.bytecode import compile_ours
 from tests.support.dcmtk import dcmtk, dcmtk_env, run
 from tests.support.orthanc import Orthanc
 
@@ -208,6 +209,7 @@ def register(data_dir: Path, orthanc: Orthanc) -> None:
 
 
 def main() -> None:
+    compile_ours()  # an installation has our bytecode (tests/bench/bytecode.py)
     base = Path(tempfile.mkdtemp(prefix="bench-query-"))
     orthanc = Orthanc(base / "orthanc")
     try:

@@ -144,6 +144,21 @@ def scan_inputs() -> list[bytes]:
 
 
 # -- the upper layer ------------------------------------------------------------------------------
+def association_answers() -> list[bytes]:
+    """A-ASSOCIATE-AC PDUs as pynetdicom encodes them (accepted, refused and unproposed
+    contexts, a maximum PDU length, an implementation UID), and A-ASSOCIATE-RJ PDUs."""
+    from tests.support.pdus import associate_ac
+
+    implicit, explicit = str(ImplicitVRLittleEndian), str(ExplicitVRLittleEndian)
+    found = [
+        associate_ac(16384, [(1, 0, implicit), (3, 4, explicit)]),
+        associate_ac(0, [(1, 0, explicit), (5, 0, implicit), (7, 3, implicit)]),
+    ]
+    for result, source in ((1, 1), (2, 3)):  # and two rejections
+        found.append(bytes((3, 0, 0, 0, 0, 4, 0, result, source, 1)))
+    return found
+
+
 def association_request() -> bytes:
     """A realistic A-ASSOCIATE-RQ PDU, encoded by pynetdicom from a primitive."""
     primitive = A_ASSOCIATE()
@@ -301,6 +316,7 @@ def seeds(target: str) -> list[bytes]:
         "import_dicomdir": dicomdirs,
         "find_answer": lambda: [bytes([k]) + d for _n, d in datasets() for k in range(3)],
         "export_walk": lambda: list(part10_files()),
+        "associate_answer": association_answers,
     }
     return list(table[target]())
 

@@ -28,6 +28,7 @@ import functools
 import io
 import os
 import shutil
+import struct
 import tempfile
 import tracemalloc
 import warnings
@@ -526,6 +527,60 @@ def target_find_answer(data: bytes) -> None:
         raise PropertyViolation(f"read gave {type(answer).__name__}")
 
 
+# -- the answer to our association request (core.net.acse) ------------------------------------
+FUZZ_CONTEXTS = [
+    ("1.2.840.10008.5.1.4.1.2.2.1", ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1"]),
+    ("1.2.840.10008.5.1.4.1.1.2", ["1.2.840.10008.1.2.1"]),
+    ("1.2.840.10008.1.1", ["1.2.840.10008.1.2"]),
+]
+
+
+def target_associate_answer(data: bytes) -> None:
+    """A peer's A-ASSOCIATE-AC or -RJ (a whole PDU; its payload decoded by what its type
+    byte says): what was accepted, or ProtocolError, never another exception; contexts we
+    did not propose are never accepted; where pynetdicom reads the same AC, the same
+    contexts and maximum length."""
+    from pynetdicom.pdu import A_ASSOCIATE_AC
+
+    from core.net.acse import Negotiated, Rejection, decode_associate_ac, decode_associate_rj
+
+    payload = data[6:]
+    try:
+        if data[:1] == b"\x03":
+            if not isinstance(decode_associate_rj(payload), Rejection):
+                raise PropertyViolation("decode_associate_rj gave no Rejection")
+            return
+        negotiated = decode_associate_ac(payload, FUZZ_CONTEXTS)
+    except ProtocolError:
+        return
+    if not isinstance(negotiated, Negotiated):
+        raise PropertyViolation(f"decode_associate_ac gave {type(negotiated).__name__}")
+    proposed = {abstract for abstract, _ in FUZZ_CONTEXTS}
+    if {abstract for abstract, _ in negotiated.contexts} - proposed:
+        raise PropertyViolation("a context we did not propose was accepted")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pdu = A_ASSOCIATE_AC()
+            pdu.decode(struct.pack(">BxI", 2, len(payload)) + payload)
+            primitive = pdu.to_primitive()
+            theirs: dict[tuple[str, str], int] = {}
+            wanted = {2 * i + 1: abstract for i, (abstract, _) in enumerate(FUZZ_CONTEXTS)}
+            for result in primitive.presentation_context_definition_results_list:
+                context_id = int(result.context_id or 0)
+                if result.result == 0 and context_id in wanted and result.transfer_syntax:
+                    key = (wanted[context_id], str(result.transfer_syntax[0]))
+                    theirs.setdefault(key, context_id)
+            their_max = int(primitive.maximum_length_received or 0)
+    except Exception:  # noqa: BLE001 - pynetdicom refuses what we read: no comparison
+        return
+    if (theirs, their_max) != (negotiated.contexts, negotiated.max_pdu):
+        raise PropertyViolation(
+            f"pynetdicom reads {theirs}, {their_max}; we read"
+            f" {negotiated.contexts}, {negotiated.max_pdu}"
+        )
+
+
 # -- a stored file's check before an export copies it (core.export.exporter) ------------------
 def target_export_walk(data: bytes) -> None:
     """The element-header walk that vouches for a file exported unchanged: None, an intact
@@ -563,4 +618,5 @@ TARGETS: dict[str, Target] = {
     "import_dicomdir": target_import_dicomdir,
     "find_answer": target_find_answer,
     "export_walk": target_export_walk,
+    "associate_answer": target_associate_answer,
 }

@@ -40,6 +40,7 @@ EXAMPLES = {
     "import_dicomdir": 150,
     "find_answer": 1500,
     "export_walk": 800,
+    "associate_answer": 1500,
 }
 REGRESSION_SECONDS = 5.0  # a kept input that takes longer is a finding (a hang) in itself
 

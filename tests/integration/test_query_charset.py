@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from core.net.association import RemoteAE
 from core.net.qr import LATIN_1, UTF_8, QueryRetrieveClient, StudyQuery
+from core.net.remote import RemoteAE
 from tests.support.data import make_dataset, write
 from tests.support.dcmtk import Dcmqrscp
 from tests.support.node import cli

@@ -18,8 +18,8 @@ from core.db.queries import StudyFilter
 from core.dicom.synth import demo_instances
 from core.errors import NetworkError, RetrieveError
 from core.index.received import ReceivedFiles
-from core.net.association import RemoteAE
 from core.net.qr import QueryRetrieveClient, StudyQuery
+from core.net.remote import RemoteAE
 from tests.support.dcmtk import Dcmqrscp
 from tests.support.orthanc import Orthanc
 from tests.support.ports import free_port

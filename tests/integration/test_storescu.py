@@ -21,7 +21,7 @@ from pynetdicom import AE, AllStoragePresentationContexts, evt
 from core.dicom.synth import CT_IMAGE_STORAGE, ct_series
 from core.dicom.transcode import parse_meta
 from core.errors import NetworkError, ProtocolError
-from core.net.association import RemoteAE
+from core.net.remote import RemoteAE
 from core.net.status import Status
 from core.net.storescu import (
     PRIORITY_HIGH,

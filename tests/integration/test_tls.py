@@ -38,8 +38,8 @@ from core.config import load_settings
 from core.db.models import Instance
 from core.errors import ConfigError, NetworkError
 from core.net import tls
-from core.net.association import RemoteAE
 from core.net.qr import QueryRetrieveClient, StudyQuery
+from core.net.remote import RemoteAE
 from core.net.storescu import StoreAssociation, StoreItem
 from core.net.tls import TlsClientConfig
 from core.node.server import DicomNode

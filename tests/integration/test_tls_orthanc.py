@@ -23,8 +23,8 @@ from core.app import Core
 from core.config import load_settings
 from core.db.models import Instance
 from core.dicom.synth import ct_series
-from core.net.association import RemoteAE
 from core.net.qr import QueryRetrieveClient, StudyQuery
+from core.net.remote import RemoteAE
 from core.net.tls import TlsClientConfig
 from core.node.server import DicomNode
 from core.registry import echo_timed

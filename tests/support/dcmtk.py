@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.net.association import RemoteAE
+from core.net.remote import RemoteAE
 from tests.support.ports import HOST, free_port
 from tests.support.process import ServerProcess
 

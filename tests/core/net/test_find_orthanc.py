@@ -14,8 +14,8 @@ from pydicom import dcmread
 from pydicom.charset import convert_encodings
 from pydicom.dataset import Dataset
 
-from core.net.association import RemoteAE
 from core.net.qr import STUDY_KEYS, QueryRetrieveClient, StudyMatch, StudyQuery
+from core.net.remote import RemoteAE
 from tests.core.net.test_identifier import _old_int, _old_str
 from tests.support.data import make_dataset, write
 from tests.support.dcmtk import dcmtk, have_dcmtk, run

@@ -21,7 +21,6 @@ from pynetdicom.presentation import PresentationContext
 
 from core.errors import AssociationRejected, NetworkError, ProtocolError
 from core.net import dimse
-from core.net.association import RemoteAE
 from core.net.findscu import (
     C_CANCEL_RQ,
     DEFLATED_LITTLE,
@@ -41,6 +40,7 @@ from core.net.qr import (
     StudyQuery,
     StudyRootQueryRetrieveInformationModelFind,
 )
+from core.net.remote import RemoteAE
 
 MODEL = StudyRootQueryRetrieveInformationModelFind
 PDU = struct.Struct(">BxI")

@@ -20,9 +20,12 @@ from pydicom.multival import MultiValue
 
 from core.net.findscu import DEFLATED_LITTLE, EXPLICIT_BIG, EXPLICIT_LITTLE, IMPLICIT_LITTLE, Syntax
 from core.net.identifier import (
+    CODECS,
+    KEYS,
     NUMBER,
     TEXT,
     AnswerReader,
+    Identifier,
     Kind,
     encode_identifier,
 )
@@ -377,15 +380,11 @@ class TestFastPath:
         def refuse(*args: object, **kwargs: object) -> object:
             raise AssertionError("pydicom's conversion was used")
 
-        monkeypatch.setattr(module, "convert_raw_data_element", refuse)
-        monkeypatch.setattr(module, "read_dataset", refuse)
+        monkeypatch.setattr(module, "_convert", refuse)
+        monkeypatch.setattr(module.AnswerReader, "_read_with_pydicom", refuse)
         for uid in LITTLE:
             syntax = Syntax.of(uid)
             reader = AnswerReader(WANTED, syntax, "")
-            reader._charsets[(None if syntax.implicit else "CS", b"ISO_IR 100")] = (
-                "ISO_IR 100",
-                ["latin_1"],
-            )
             data = identifier(
                 syntax,
                 [
@@ -466,3 +465,46 @@ def test_random_identifiers_read_as_before(seed: int) -> None:
         assert new_reading(data, syntax, query_charset) == old_reading(
             data, syntax, query_charset
         ), items
+
+
+# -- the request's identifier, without pydicom ----------------------------------------------------
+def test_our_keys_are_pydicoms() -> None:
+    for keyword, (tag, vr) in KEYS.items():
+        assert (tag_for_keyword(keyword), dictionary_VR(tag)) == (tag, vr), keyword
+    assert set(STUDY_KEYS) | set(SERIES_KEYS) <= set(KEYS)
+
+
+def test_our_codecs_are_pydicoms() -> None:
+    for term, codec in CODECS.items():
+        assert convert_encodings(term) == [codec], term
+
+
+REQUESTS: list[tuple[str, dict[str, str]]] = [
+    ("", {"QueryRetrieveLevel": "STUDY", "PatientName": "SMITH*", "PatientID": "",
+          "StudyDate": "20240101-20241231", "StudyInstanceUID": "", "ModalitiesInStudy": "",
+          "NumberOfStudyRelatedSeries": "", "AccessionNumber": "A1"}),
+    ("ISO_IR 100", {"QueryRetrieveLevel": "STUDY", "PatientName": "Müller^Jürgen*",
+                    "StudyDescription": "Schädel", "PatientBirthDate": ""}),
+    ("ISO_IR 192", {"QueryRetrieveLevel": "STUDY", "PatientName": "山田^太郎", "PatientID": "ÉÉ1"}),
+    ("", {"QueryRetrieveLevel": "SERIES", "StudyInstanceUID": "1.2.840.113619.2.55.3",
+          "SeriesInstanceUID": "", "Modality": "MR", "SeriesNumber": "", "BodyPartExamined": "",
+          "NumberOfSeriesRelatedInstances": ""}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("uid", ALL)
+@pytest.mark.parametrize(("charset", "keys"), REQUESTS)
+def test_a_request_is_the_bytes_pydicom_writes(
+    uid: str, charset: str, keys: dict[str, str]
+) -> None:
+    syntax = Syntax.of(uid)
+    ds = Dataset()
+    if charset:
+        ds.SpecificCharacterSet = charset
+    for keyword, value in keys.items():
+        setattr(ds, keyword, value)
+    identifier = Identifier.of(keys, charset)
+    assert identifier.encode(syntax) == encode_identifier(ds, syntax)
+    assert identifier.explicit_little() == encode_identifier(ds, Syntax.of(EXPLICIT_LITTLE))
+    assert identifier.get("SpecificCharacterSet") == charset
+    assert identifier.get("PatientName") == keys.get("PatientName", "")

@@ -17,7 +17,6 @@ from pynetdicom import AE, evt
 from pynetdicom.events import Event
 
 from core.errors import NetworkError
-from core.net.association import RemoteAE
 from core.net.qr import (
     LATIN_1,
     UTF_8,
@@ -28,6 +27,7 @@ from core.net.qr import (
     contradictions,
     query_charset,
 )
+from core.net.remote import RemoteAE
 from tests.support.ports import free_port
 
 

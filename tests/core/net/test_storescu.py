@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pydicom
@@ -19,9 +18,6 @@ from pydicom.uid import (
     JPEGLossless,
     RLELossless,
 )
-from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
-from pynetdicom.pdu_primitives import A_ASSOCIATE, MaximumLengthNotification
-from pynetdicom.presentation import PresentationContext
 
 from core.dicom.transcode import (
     Part10Error,
@@ -34,8 +30,6 @@ from core.net.storescu import (
     MAX_CONTEXTS,
     StoreItem,
     StoreResult,
-    decode_associate_ac,
-    encode_associate_rq,
     plan_associations,
     requested_contexts,
 )
@@ -204,53 +198,6 @@ class TestReadDataset:
         chunks = list(dataset)
         assert len(chunks) == 2
         assert b"".join(chunks) == data[parse_meta(data).dataset_offset :]
-
-
-class TestNegotiationPdus:
-    CONTEXTS: ClassVar[list[tuple[str, list[str]]]] = [
-        ("1.2.840.10008.5.1.4.1.1.2", LE),
-        ("1.2.840.10008.5.1.4.1.1.2", [str(JPEG2000Lossless)]),
-        ("1.2.840.10008.5.1.4.1.1.4", LE),
-    ]
-
-    def test_request_as_pynetdicom_reads_it(self) -> None:
-        pdu = A_ASSOCIATE_RQ()
-        pdu.decode(encode_associate_rq("KIOSK", "ARCHIVE", self.CONTEXTS))
-        primitive = pdu.to_primitive()
-        assert (primitive.calling_ae_title, primitive.called_ae_title) == ("KIOSK", "ARCHIVE")
-        contexts = [
-            (cx.context_id, cx.abstract_syntax, cx.transfer_syntax)
-            for cx in primitive.presentation_context_definition_list
-        ]
-        assert contexts == [(2 * i + 1, a, t) for i, (a, t) in enumerate(self.CONTEXTS)]
-
-    def test_accept_matched_to_the_proposal(self) -> None:
-        primitive = A_ASSOCIATE()
-        primitive.application_context_name = "1.2.840.10008.3.1.1.1"
-        primitive.calling_ae_title, primitive.called_ae_title = "KIOSK", "ARCHIVE"
-        primitive.result = 0
-        results = []
-        for context_id, result, syntax in [
-            (1, 0, ImplicitVRLittleEndian),
-            (3, 4, JPEG2000Lossless),  # transfer syntax not supported
-            (5, 0, ExplicitVRLittleEndian),
-        ]:
-            context = PresentationContext()
-            context.context_id, context.result = context_id, result
-            context.transfer_syntax = [syntax]
-            results.append(context)
-        primitive.presentation_context_definition_results_list = results
-        max_length = MaximumLengthNotification()
-        max_length.maximum_length_received = 0
-        primitive.user_information = [max_length]
-        pdu = A_ASSOCIATE_AC()
-        pdu.from_primitive(primitive)
-        negotiated = decode_associate_ac(pdu.encode(), self.CONTEXTS)
-        assert negotiated.contexts == {
-            ("1.2.840.10008.5.1.4.1.1.2", ImplicitVRLittleEndian): 1,
-            ("1.2.840.10008.5.1.4.1.1.4", ExplicitVRLittleEndian): 5,
-        }
-        assert negotiated.max_pdu == 0
 
 
 class TestStoreResult:
