@@ -27,7 +27,7 @@ from pydicom.uid import (
     JPEGLSNearLossless,
     RLELossless,
 )
-from pynetdicom import AE, Association, evt
+from pynetdicom import AE, Association, _config, evt
 from pynetdicom.events import Event
 
 from core.errors import NetworkError
@@ -55,6 +55,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# pynetdicom logs every request's and response's identifier at INFO, a C-FIND's patient names
+# and IDs among them (the node's pynetdicom path, and our C-MOVE/C-GET): no patient name or ID
+# goes to a log above DEBUG. Every pynetdicom association of ours is made after this import.
+_config.LOG_REQUEST_IDENTIFIERS = False
+_config.LOG_RESPONSE_IDENTIFIERS = False
 
 UNCOMPRESSED_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian]
 # What we accept when storing: uncompressed, deflated and every compressed syntax the

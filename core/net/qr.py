@@ -109,13 +109,6 @@ def _status_failure(
     return failure(int(status.Status), comment, what, remote, destination, hint)
 
 
-def _quiet_pynetdicom() -> None:
-    """pynetdicom would log each response identifier at INFO (for C-MOVE and C-GET)."""
-    from pynetdicom import _config
-
-    _config.LOG_RESPONSE_IDENTIFIERS = False
-
-
 class QueryRetrieveClient(FindClient):
     """Blocking Q/R operations against one remote node, as local AE ``ae_title``: C-FIND
     (``FindClient``), C-MOVE and C-GET."""
@@ -184,7 +177,6 @@ class QueryRetrieveClient(FindClient):
         cancel: threading.Event | None = None,
     ) -> RetrieveResult:
         """Ask ``remote`` to C-STORE the study/series to ``destination_ae`` (usually us)."""
-        _quiet_pynetdicom()
         ae = make_ae(self.ae_title, self.timeout)
         model = StudyRootQueryRetrieveInformationModelMove
         ae.add_requested_context(model)
@@ -213,7 +205,6 @@ class QueryRetrieveClient(FindClient):
         from pynetdicom import build_role, evt
         from pynetdicom.presentation import StoragePresentationContexts
 
-        _quiet_pynetdicom()
         ae = make_ae(self.ae_title, self.timeout)
         model = StudyRootQueryRetrieveInformationModelGet
         ae.add_requested_context(model)

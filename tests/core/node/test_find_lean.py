@@ -5,6 +5,7 @@ the accept policy's 0x0124, and one QueryAnswered event per query."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -298,3 +299,21 @@ def test_the_accept_policy_refuses_a_query_with_0124(core: Core) -> None:
         raw.release()
     finally:
         node.stop()
+
+
+def test_no_patient_name_is_logged_above_debug(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On both paths, with every logger at INFO (``serve -v``): the identifiers asked for and
+    answered (patient names) reach no log record above DEBUG; pynetdicom would log each."""
+    syntax = str(ExplicitVRLittleEndian)
+    queries = [(STUDY_ROOT, _query("STUDY", StudyInstanceUID="", PatientName="smith*"))]
+    lean = _scu((STUDY_ROOT, syntax))
+    mixed = _scu((STUDY_ROOT, syntax), (str(StudyRootQueryRetrieveInformationModelGet), syntax))
+    with caplog.at_level(logging.INFO), caplog.at_level(logging.INFO, logger="pynetdicom"):
+        answers = _find_all(lean, running.port, queries, syntax)
+        answers += _find_all(mixed, running.port, queries, syntax)
+    assert sum(len(a) for a in answers) > 2  # matches came back on both paths
+    assert any(r.name.startswith("pynetdicom") for r in caplog.records)  # it did log
+    above = [r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG]
+    assert not [m for m in above if "smith" in m.lower()], above
