@@ -3,9 +3,10 @@
 The kiosk, ``dicom-kiosk serve`` and every CLI command build it the same way:
 ``Core(settings)``, then ``open()`` (migrate, count the store, index what a crash left, start
 the intake thread); ``await start()`` runs the DICOM node and the send worker, ``await stop()``
-stops them, ``close()`` ends the rest. Nothing else constructs a service: the others take what
-they need from here (the node and the sender through small Protocols, so they never import
-this module and the package graph has no cycle).
+stops them, ``close()`` ends the rest. The kiosk opens it after its first frame when
+``readable_before_open()`` says the index can be read as it is (see below). Nothing else
+constructs a service: the others take what they need from here (the node and the sender
+through small Protocols, so they never import this module and the package graph has no cycle).
 
 What it owns:
 - ``events``: the one change bus (core.events): index, transfers and node changes;
@@ -19,13 +20,18 @@ What it owns:
   start/stop are recorded from the bus, off the receive path;
 - ``lock``: the kiosk's PIN and its wrong-PIN count (core.lock).
 
-Built on first use (``_OnFirstUse``; ``built(name)`` tells whether one exists yet):
-``importer``, ``thumbnails`` (and the arrival scheduler, on the first image stored), ``node``,
-``sender`` and ``audit``, and what ``export``, ``qr_client`` and ``send`` call. They bring
-pydicom, numpy, PIL and pynetdicom (and the audit trail's modules); a command such as
-``dicom-kiosk list`` and the kiosk's first frame need none of them (tests/core/test_app.py and
-tests/viewmodels/test_first_frame.py check what they load). ``start()`` builds the node and the
-sender on a worker thread, so that a loop with a window on it (the kiosk) stays responsive.
+Built on first use (``_OnFirstUse``; ``built(name)`` tells whether one exists yet): the
+database side (``engine``, ``sessions``, ``writer``, ``intake``, ``transfers``, ``registry``:
+SQLAlchemy and the ORM's tables, which ``open()`` builds) and the ``store``, ``importer``,
+``thumbnails`` (and the arrival scheduler, on the first image stored), ``node``, ``sender`` and
+``audit``, and what ``export``, ``qr_client`` and ``send`` call. They bring SQLAlchemy,
+pydicom, numpy, PIL and pynetdicom (and the audit trail's modules). A command that opens the
+core needs SQLAlchemy alone of them, the kiosk's first frame none (tests/core/test_app.py and
+tests/viewmodels/test_first_frame.py check what they load): until the engine is built,
+``stats``, ``list_rows`` and ``count`` read a SQLite index at the newest schema with the
+standard library (``core.db.light``, a read-only connection per call, so any thread may call
+them), and through the engine otherwise. ``start()`` builds the node and the sender on a
+worker thread, so that a loop with a window on it (the kiosk) stays responsive.
 
 Holds no Qt state; safe under plain asyncio and under qasync.
 """
@@ -41,26 +47,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
 from core.config import Settings
-from core.db import queries
-from core.db.engine import make_engine, make_sessionmaker, upgrade
+from core.db.browse import BrowseLevel, StudyFilter
 from core.events import IndexChanged, LocalBus
-from core.index.intake import Intake, MemoryBudget
-from core.index.writer import IndexWriter
 from core.lock import KioskLock
-from core.registry import NodeRegistry
-from core.store.files import FileStore
-from core.transfers.log import TransferLog
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
     from core.audit.recorder import AuditRecorder
+    from core.db.light import LightReader
     from core.export.deidentify import DatesOption
     from core.export.exporter import ExportOptions, ExportSummary, ProgressCallback, Selection
     from core.imaging.thumbnails import ArrivalScheduler, ThumbnailCache
     from core.index.importer import Importer, ImportSummary
-    from core.index.writer import DeleteResult, Level
+    from core.index.intake import Intake
+    from core.index.writer import DeleteResult, IndexWriter, Level
     from core.net.qr import QueryRetrieveClient
     from core.net.remote import RemoteAE
     from core.node.server import DicomNode
+    from core.registry import NodeRegistry
+    from core.store.files import FileStore
+    from core.transfers.log import TransferLog
     from core.transfers.sender import SendWorker
 
 log = logging.getLogger(__name__)
@@ -114,22 +122,6 @@ class Core:
         self._closing = False
         self.settings = settings
         self.events = LocalBus()
-        self.engine = make_engine(settings.db_url)
-        self.sessions = make_sessionmaker(self.engine)
-        self.store = FileStore(
-            settings.store_dir, fsync=settings.fsync, max_bytes=settings.max_store_bytes
-        )
-        self.writer = IndexWriter(
-            self.sessions, self.store, settings.duplicate_policy, events=self.events
-        )
-        self.transfers = TransferLog(self.sessions, self.events)
-        self.intake = Intake(
-            self.writer,
-            self.sessions,
-            self.transfers,
-            MemoryBudget(settings.receive_memory_bytes),
-        )
-        self.registry = NodeRegistry(self.sessions)
         self.lock = KioskLock(settings.data_dir)  # the kiosk's PIN (core.lock)
         self._unwatch_audit: Callable[[], None] = lambda: None
         self._running_since: datetime | None = None
@@ -139,6 +131,60 @@ class Core:
         self._node_started = False
 
     # -- services built on first use ----------------------------------------------------------
+    @_OnFirstUse
+    def engine(self) -> Engine:
+        """The database engine (SQLAlchemy loads here: until then, reads go through
+        ``core.db.light`` when it can answer them)."""
+        from core.db.engine import make_engine
+
+        return make_engine(self.settings.db_url)
+
+    @_OnFirstUse
+    def sessions(self) -> sessionmaker[Session]:
+        from core.db.engine import make_sessionmaker
+
+        return make_sessionmaker(self.engine)
+
+    @_OnFirstUse
+    def store(self) -> FileStore:
+        """The image files."""
+        from core.store.files import FileStore
+
+        settings = self.settings
+        return FileStore(
+            settings.store_dir, fsync=settings.fsync, max_bytes=settings.max_store_bytes
+        )
+
+    @_OnFirstUse
+    def writer(self) -> IndexWriter:
+        """The index writer (the intake's, and deletes)."""
+        from core.index.writer import IndexWriter
+
+        settings = self.settings
+        return IndexWriter(self.sessions, self.store, settings.duplicate_policy, events=self.events)
+
+    @_OnFirstUse
+    def transfers(self) -> TransferLog:
+        """The transfer log."""
+        from core.transfers.log import TransferLog
+
+        return TransferLog(self.sessions, self.events)
+
+    @_OnFirstUse
+    def intake(self) -> Intake:
+        """The one thread every image is written by (``open()`` starts it)."""
+        from core.index.intake import Intake, MemoryBudget
+
+        budget = MemoryBudget(self.settings.receive_memory_bytes)
+        return Intake(self.writer, self.sessions, self.transfers, budget)
+
+    @_OnFirstUse
+    def registry(self) -> NodeRegistry:
+        """The remote nodes."""
+        from core.registry import NodeRegistry
+
+        return NodeRegistry(self.sessions)
+
     @_OnFirstUse
     def audit(self) -> AuditRecorder:
         """The audit trail's recorder: the facades and, while the node or the sender runs, the
@@ -208,8 +254,23 @@ class Core:
         arrivals.index_changed(event)
 
     # -- lifecycle ------------------------------------------------------------------------------
+    def readable_before_open(self) -> bool:
+        """Whether ``stats``, ``list_rows`` and ``count`` can answer before ``open()`` without
+        building the engine: the index is a SQLite file at the newest schema and no image a
+        crash left waits in the store's ``incoming/`` (what ``open()`` would migrate or index
+        first). The kiosk then opens the core after its first frame."""
+        from core.db import light
+
+        reader = light.open_reader(self.settings.db_url, self.settings.store_dir)
+        if reader is None:
+            return False
+        reader.close()
+        return True
+
     def open(self) -> None:
         """Migrate the schema to head, count the store's usage, index what a crash left."""
+        from core.db.engine import upgrade
+
         upgrade(self.engine)
         if self.settings.audit_syslog_host:  # all that AuditRecorder.open does: forward
             self.audit.open()
@@ -259,17 +320,21 @@ class Core:
             built = dict(self.__dict__)  # a service never built has nothing to close
         if "_arrivals" in built:
             built["_arrivals"].close()
-        if not self.intake.wait_idle(30.0):
-            log.error("the index writer had images left after 30 s")
-        if self.intake.is_alive():
-            self.intake.stop()
+        intake = built.get("intake")
+        if intake is not None:
+            if not intake.wait_idle(30.0):
+                log.error("the index writer had images left after 30 s")
+            if intake.is_alive():
+                intake.stop()
         self._unwatch_audit()
         if "audit" in built:
             built["audit"].close()
-        self.transfers.close()
+        if "transfers" in built:
+            built["transfers"].close()
         if "thumbnails" in built:
             built["thumbnails"].close()
-        self.engine.dispose()
+        if "engine" in built:
+            built["engine"].dispose()
 
     def __enter__(self) -> Core:
         self.open()
@@ -280,24 +345,57 @@ class Core:
 
     # -- reads ----------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
+        """Patients, studies, series, instances and their bytes."""
+        found = self._read_light(lambda reader: reader.stats())
+        if found is not None:
+            return found
+        from core.db import queries
+
         with self.sessions() as session:
             return queries.stats(session)
 
     def list_rows(
         self,
-        level: queries.BrowseLevel,
-        flt: queries.StudyFilter,
+        level: BrowseLevel,
+        flt: StudyFilter,
         sort: str | None = None,
         descending: bool | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
+        found = self._read_light(
+            lambda reader: reader.list_rows(level, flt, sort, descending, limit, offset)
+        )
+        if found is not None:
+            return found
+        from core.db import queries
+
         with self.sessions() as session:
             return queries.list_rows(session, level, flt, sort, descending, limit, offset)
 
-    def count(self, level: queries.BrowseLevel, flt: queries.StudyFilter) -> int:
+    def count(self, level: BrowseLevel, flt: StudyFilter) -> int:
+        found = self._read_light(lambda reader: reader.count(level, flt))
+        if found is not None:
+            return found
+        from core.db import queries
+
         with self.sessions() as session:
             return queries.count(session, level, flt)
+
+    def _read_light(self, read: Callable[[LightReader], _T]) -> _T | None:
+        """``read`` through ``core.db.light`` while the engine is not built and that module
+        can answer for the index; None otherwise (the caller goes through the engine). A
+        connection per call: the standard library's is for the thread that opened it, and
+        callers read from worker threads."""
+        if "engine" in self.__dict__:
+            return None
+        from core.db import light
+
+        reader = light.open_reader(self.settings.db_url, self.settings.store_dir)
+        if reader is None:
+            return None
+        with reader:
+            return read(reader)
 
     # -- writes -----------------------------------------------------------------------------
     def export(

@@ -13,7 +13,6 @@ from PySide6.QtCore import Property, QObject, QTimer, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.app import Core
 from core.config import save_settings
 from core.events import IndexChanged, NodeStateChanged
 from viewmodels.base import guarded
@@ -26,6 +25,7 @@ from viewmodels.settings import SettingsModel, SettingsStore
 from viewmodels.viewer import ViewerModel
 
 if TYPE_CHECKING:
+    from core.app import Core
     from core.node.server import DicomNode
     from viewmodels.transfers import TransferLogModel
 

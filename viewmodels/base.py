@@ -53,10 +53,12 @@ def guarded(
     def decorate(fn: F) -> F:
         if not inspect.iscoroutinefunction(fn) and inspect.iscoroutinefunction(inspect.unwrap(fn)):
             raise TypeError(f"{fn.__qualname__}: put @guarded under @asyncSlot, not over it")
-        signature = inspect.signature(fn)
         fields = {name for _text, name, _spec, _conv in string.Formatter().parse(message or "")}
         fields.discard(None)
-        if unknown := fields - set(signature.parameters):
+        # Read only for a message that names arguments (the kiosk defines some fifty slots
+        # before its first frame, most naming none).
+        signature = inspect.signature(fn) if fields else None
+        if signature is not None and (unknown := fields - set(signature.parameters)):
             raise TypeError(f"{fn.__qualname__}: {message!r} names no argument in {unknown}")
         logger = logging.getLogger(fn.__module__)
         what = fn.__qualname__
@@ -66,7 +68,7 @@ def guarded(
             if message is None:
                 return
             text = message
-            if fields:
+            if signature is not None:
                 bound = signature.bind(*args, **kwargs)
                 bound.apply_defaults()
                 text = message.format_map(bound.arguments)

@@ -7,15 +7,13 @@ import dataclasses
 import logging
 from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from PySide6.QtCore import Property, QObject, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.app import Core
-from core.db.queries import BrowseLevel, StudyFilter
-from core.index.writer import Level
+from core.db.browse import BrowseLevel, StudyFilter
 from viewmodels.base import guarded
 from viewmodels.exporting import ExportModel
 from viewmodels.filters import FilterModel
@@ -23,8 +21,14 @@ from viewmodels.images import instance_path
 from viewmodels.levels import LevelModel, row_key
 from viewmodels.viewer import ViewerModel
 
-if TYPE_CHECKING:  # pydicom and numpy: loaded when Load first opens the viewer
+# Types only: SQLAlchemy (core.app, the index writer) loads after the first frame, pydicom and
+# numpy when Load first opens the viewer.
+if TYPE_CHECKING:
+    from core.app import Core
     from core.imaging.viewer import SeriesStack
+    from core.index.writer import Level
+
+    Target: TypeAlias = tuple[Level, str]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,6 @@ NO_DESTINATION = "Choose a destination. DICOM nodes to send to are added in Sett
 EXPORT_FORMATS = ("files", "dicomdir", "zip")
 _PLURAL = {"patient": "patients", "study": "studies", "series": "series", "image": "images"}
 
-Target = tuple[Level, str]
 _ORDER: tuple[BrowseLevel, ...] = ("patient", "study", "series", "image")
 
 

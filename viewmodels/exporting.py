@@ -29,12 +29,12 @@ from PySide6.QtCore import Property, QObject, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.app import Core
 from core.cli.choices import EXPORT_DATES, EXPORT_FORMATS
 from viewmodels.base import guarded
 from viewmodels.importing import FolderModel
 
 if TYPE_CHECKING:  # pydicom: loaded when an export runs (Core.export)
+    from core.app import Core
     from core.export.deidentify import DatesOption
     from core.export.exporter import ExportProgress, ExportSummary
 

@@ -6,16 +6,18 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Property, QObject, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.app import Core
-from core.db import queries
-from core.db.queries import StudyFilter
+from core.db.browse import StudyFilter
 from viewmodels.base import guarded
 from viewmodels.levels import format_cell
+
+if TYPE_CHECKING:
+    from core.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +241,8 @@ class FilterModel(QObject):  # type: ignore[operator]
         self.choicesChanged.emit()
 
     def _choices(self, name: str, pid: str) -> tuple[list[str], list[str], list[str]]:
+        from core.db import queries  # SQLAlchemy: after the first frame, which needs none
+
         prefix_name = name.rstrip("*")
         prefix_id = pid.rstrip("*")
         with self._core.sessions() as session:

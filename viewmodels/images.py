@@ -7,6 +7,7 @@ cache (core.thumbnails), which renders with the full display pipeline and keeps 
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,16 +21,18 @@ from PySide6.QtQuick import (
     QQuickTextureFactory,
 )
 
-from core.app import Core
-from core.db.queries import StudyFilter
-from core.store.files import FileStore
+from core.db.browse import StudyFilter
 
 if TYPE_CHECKING:  # numpy: loaded with the first frame the viewer shows
     import numpy as np
 
+    from core.app import Core
+
 log = logging.getLogger(__name__)
 
 THUMB_SIZE = 192
+# A placeholder's pixel, #3a3d42 as QImage.Format_RGB32 keeps it: 0xffRRGGBB, in native order.
+TILE_PIXEL = (0xFF3A3D42).to_bytes(4, sys.byteorder)
 
 
 def to_qimage(array: np.ndarray, rgb: bool = False) -> QImage:
@@ -45,8 +48,10 @@ def to_qimage(array: np.ndarray, rgb: bool = False) -> QImage:
 
 def placeholder(size: int, label: str = "") -> QImage:
     """A neutral grey tile shown while (or instead of) a preview."""
-    image = QImage(size, size, QImage.Format.Format_RGB32)
-    image.fill(QColor("#3a3d42"))
+    # Its pixels from bytes, not QImage.fill: the first call of fill costs 15-25 ms (PySide
+    # resolving its overloads), and the viewer's provider makes a tile before the first frame.
+    pixels = TILE_PIXEL * (size * size)
+    image = QImage(pixels, size, size, 4 * size, QImage.Format.Format_RGB32).copy()
     if label:
         painter = QPainter(image)
         painter.setPen(QColor("#9aa0a6"))
@@ -59,7 +64,8 @@ def placeholder(size: int, label: str = "") -> QImage:
 
 
 def instance_path(core: Core, study_uid: str, series_uid: str, sop_uid: str) -> Path:
-    return core.store.absolute(FileStore.relative_path(study_uid, series_uid, sop_uid))
+    store = core.store
+    return store.absolute(store.relative_path(study_uid, series_uid, sop_uid))
 
 
 def thumbnail_image(core: Core, request_id: str, size: int) -> QImage:

@@ -30,10 +30,10 @@ from PySide6.QtCore import (
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.app import Core
 from viewmodels.base import guarded
 
 if TYPE_CHECKING:  # pydicom: loaded when the first import runs (Core.importer)
+    from core.app import Core
     from core.index.importer import Importer, ImportProgress, ImportSummary
 
 log = logging.getLogger(__name__)

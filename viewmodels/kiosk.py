@@ -77,6 +77,23 @@ class Kiosk:
             shiboken6.delete(self.engine)  # type: ignore[arg-type]
 
 
+def start_engine(component: str = "Main") -> Any:
+    """The QML engine, with the view models' types registered and ``component`` of module
+    Kiosk loading on its loader thread (its files' compiled units, the style's plugins) while
+    the caller goes on; ``build_kiosk`` makes the window from what it loaded."""
+    from PySide6.QtQml import QQmlApplicationEngine, QQmlComponent
+
+    # Importing a view model registers its QML types; the Transfer Log tab's come after the
+    # first frame (AppModel.show_rest).
+    from viewmodels import app, database, filters, importing, levels, viewer  # noqa: F401
+
+    engine = QQmlApplicationEngine()
+    engine.addImportPath(str(QML_DIR))
+    ahead = QQmlComponent(engine, engine)  # the engine's: deleted with it, never while it loads
+    ahead.loadFromModule("Kiosk", component, QQmlComponent.CompilationMode.Asynchronous)
+    return engine
+
+
 def build_kiosk(
     core: Core,
     *,
@@ -84,17 +101,17 @@ def build_kiosk(
     fullscreen: bool = False,
     component: str = "Main",
     before_load: Callable[[Any], None] | None = None,
+    engine: Any = None,
 ) -> Kiosk:
-    """Register the view models, make the engine and load ``component`` of module Kiosk.
+    """Make the view models and the window: ``component`` of module Kiosk, on ``engine``
+    (``start_engine``'s; one is started when None).
 
-    ``before_load(app_model)`` runs before the QML is loaded: the kiosk reads the Database
-    list's first page there, so that the window is made with its rows and its first frame shows
-    them (not an empty list, then the rows a frame later)."""
-    from PySide6.QtQml import QQmlApplicationEngine
-
-    # Importing a view model registers its QML types; the Transfer Log tab's come after the
-    # first frame (AppModel.show_rest).
-    from viewmodels import app, database, filters, importing, levels, viewer  # noqa: F401
+    ``before_load(app_model)`` runs before the window is made (while its QML loads): the kiosk
+    reads the Database list's first page there, so that the window is made with its rows and its
+    first frame shows them (not an empty list, then the rows a frame later)."""
+    if engine is None:
+        engine = start_engine(component)
+    from viewmodels import app
     from viewmodels.images import FrameProvider, ThumbnailProvider
 
     frames = FrameProvider()
@@ -102,8 +119,6 @@ def build_kiosk(
     model = app.AppModel(core, frames, theme=theme, fullscreen=fullscreen)
     if before_load is not None:
         before_load(model)
-    engine = QQmlApplicationEngine()
-    engine.addImportPath(str(QML_DIR))
     engine.addImageProvider("thumbs", thumbnails)
     engine.addImageProvider("viewer", frames)
     engine.setInitialProperties({"app": model})
@@ -114,6 +129,7 @@ def build_kiosk(
 
 
 FIRST_FRAME_ENV = "DICOM_KIOSK_REPORT_FIRST_FRAME"
+PROBE_ENV = "DICOM_KIOSK_TEST_PROBE"  # a socket path: see viewmodels.probe
 FIRST_FRAME_TIMEOUT = 5.0  # a window that is not exposed (minimised, no screen) shows none
 
 
@@ -157,7 +173,6 @@ def run(args: argparse.Namespace) -> int:
     if not display_available():
         print(NO_DISPLAY_HELP, file=sys.stderr, end="")
         return 1
-    import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QGuiApplication
 
@@ -167,10 +182,18 @@ def run(args: argparse.Namespace) -> int:
     prepare_qt(virtual_keyboard=settings.virtual_keyboard)
     qt_app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
     qt_app.setApplicationName("dicom-kiosk")
+    engine = start_engine()  # the window's QML loads meanwhile (on the engine's thread)
+    import qasync  # after PySide6: it takes the Qt binding loaded, trying no other first
+
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
     core = Core(settings)
-    core.open()
+    # An index that can be read as it is (SQLite at the newest schema, nothing a crash left):
+    # the first frame reads it with the standard library, and the core opens after that frame
+    # (SQLAlchemy, the writer, the intake). Else it opens first (migrate, recover), as ever.
+    open_later = core.readable_before_open()
+    if not open_later:
+        core.open()
 
     def first_page(model: Any) -> None:
         loop.run_until_complete(model.start_first_page())
@@ -180,13 +203,17 @@ def run(args: argparse.Namespace) -> int:
     # keyboard) and the rest of the first load (filter choices, settings, remote nodes,
     # transfers) come right after that frame.
     try:
-        kiosk = build_kiosk(core, theme=theme, fullscreen=fullscreen, before_load=first_page)
+        kiosk = build_kiosk(
+            core, theme=theme, fullscreen=fullscreen, before_load=first_page, engine=engine
+        )
     except BaseException:
         core.close()
         raise
-    from viewmodels.probe import start_probe
+    probe = None
+    if probe_path := os.environ.get(PROBE_ENV, ""):  # the real-window tests' probe, or none
+        from viewmodels.probe import start_probe
 
-    probe = start_probe(kiosk.window(), kiosk.app_model)  # None unless a test asks for it
+        probe = start_probe(kiosk.window(), kiosk.app_model, probe_path)
     closed = asyncio.Event()
     qt_app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]  # the loop ends it
     qt_app.lastWindowClosed.connect(closed.set)  # type: ignore[attr-defined]
@@ -202,6 +229,8 @@ def run(args: argparse.Namespace) -> int:
     async def main() -> None:
         await _first_frame(kiosk.window())
         kiosk.app_model.show_rest()  # type: ignore[attr-defined]
+        if open_later:  # off the loop: the window makes the rest of itself meanwhile
+            await asyncio.to_thread(core.open)
         try:
             await core.start()
             node = core.node

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     Property,
@@ -20,9 +20,11 @@ from PySide6.QtCore import (
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.app import Core
-from core.db.queries import BrowseLevel, StudyFilter
+from core.db.browse import DEFAULT_SORT, BrowseLevel, StudyFilter
 from viewmodels.base import guarded
+
+if TYPE_CHECKING:
+    from core.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -495,6 +497,4 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
 
 
 def _default_sort(level: BrowseLevel) -> tuple[str, bool]:
-    from core.db.queries import DEFAULT_SORT
-
     return DEFAULT_SORT[level]

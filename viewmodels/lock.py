@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Property, QEvent, QObject, QTimer, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.app import Core
 from core.errors import ConfigError
 from core.lock import Attempt
 from viewmodels.base import guarded
 from viewmodels.settings import SettingsStore
+
+if TYPE_CHECKING:
+    from core.app import Core
 
 log = logging.getLogger(__name__)
 

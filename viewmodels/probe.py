@@ -39,7 +39,6 @@ from PySide6.QtQuick import QQuickItem, QQuickWindow
 
 log = logging.getLogger(__name__)
 
-PROBE_ENV = "DICOM_KIOSK_TEST_PROBE"
 _MODIFIERS = {
     Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Meta, Qt.Key.Key_AltGr,
     Qt.Key.Key_CapsLock,
@@ -243,10 +242,7 @@ class Probe(QObject):
         )
 
 
-def start_probe(window: QQuickWindow, app_model: Any) -> Probe | None:
-    """The probe, when ``DICOM_KIOSK_TEST_PROBE`` asks for one; otherwise None."""
-    path = os.environ.get(PROBE_ENV, "")
-    if not path:
-        return None
+def start_probe(window: QQuickWindow, app_model: Any, path: str) -> Probe:
+    """The probe on the socket ``path`` (``DICOM_KIOSK_TEST_PROBE``: ``run`` asks for it)."""
     log.warning("test probe listening on %s (set only by the real-window tests)", path)
     return Probe(window, app_model, path)

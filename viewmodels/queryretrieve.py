@@ -24,13 +24,13 @@ from PySide6.QtCore import (
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.app import Core
-from core.registry import NodeInfo
+from core.registry import NodeInfo, NodeRegistry
 from viewmodels.base import guarded
 from viewmodels.levels import format_cell
 from viewmodels.settings import SettingsStore
 
 if TYPE_CHECKING:  # pynetdicom: loaded at the first query or retrieve (or when the node is built)
+    from core.app import Core
     from core.net.qr import QueryRetrieveClient, SeriesMatch, StudyMatch, StudyQuery
     from core.node.server import DicomNode
     from core.transfers.retrieve import RetrieveStatus, RetrieveTarget
@@ -310,7 +310,6 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         self._given_node = node
         self._store = store
         self._opener = opener
-        self._registry = core.registry
         self._studies = ResultListModel(STUDY_COLUMNS, "StudyInstanceUID", STUDY_SORT, self)
         self._series = ResultListModel(SERIES_COLUMNS, "SeriesInstanceUID", SERIES_SORT, self)
         self._studies.selectionChanged.connect(self.selectionChanged)
@@ -335,6 +334,11 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         self._retrieve_targets: list[RetrieveTarget] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def _registry(self) -> NodeRegistry:
+        """The core's remote nodes, read when used: the first frame needs no database engine."""
+        return self._core.registry
 
     @property
     def _node(self) -> DicomNode:

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.app import Core
 from core.config import load_settings
-from core.db.queries import StudyFilter
+from core.db.browse import StudyFilter
 from core.dicom.synth import demo_instances
 from core.index.importer import MemorySource
 

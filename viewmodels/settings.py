@@ -30,14 +30,14 @@ from PySide6.QtCore import (
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.app import Core
 from core.config import Settings, save_settings
 from core.errors import ConfigError
 from core.net.tls import TlsClientConfig, show_fingerprint
-from core.registry import SERVICES, EchoResult, NodeInfo, echo_timed
+from core.registry import SERVICES, EchoResult, NodeInfo, NodeRegistry, echo_timed
 from viewmodels.base import guarded
 
 if TYPE_CHECKING:  # types only: the node (pynetdicom) and the audit trail load on first use
+    from core.app import Core
     from core.audit import AuditEntry
     from core.node.server import DicomNode, NodeState
 
@@ -314,7 +314,6 @@ class SettingsModel(QObject):  # type: ignore[operator]
         self._core = core
         self._given_node = node
         self._store = store
-        self._registry = core.registry
         self._nodes = NodeListModel(self)
         self._known: NodeState | None = node.state if node is not None else None
         self._node_busy = False
@@ -325,6 +324,11 @@ class SettingsModel(QObject):  # type: ignore[operator]
         self._audit_text = ""
         self._audit_broken = False
         self._audit_busy = False
+
+    @property
+    def _registry(self) -> NodeRegistry:
+        """The core's remote nodes, read when used: the first frame needs no database engine."""
+        return self._core.registry
 
     # -- node state (from the change bus, delivered on the GUI thread by the app model) ------
     @property

@@ -20,9 +20,15 @@ The order of the commands in ``--help`` is stable: core's own modules first in
 from __future__ import annotations
 
 import argparse
+import configparser
+import importlib
+import os
+import sys
 from collections.abc import Callable
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 COMMANDS_GROUP = "dicom_kiosk.commands"
 GUI_GROUP = "dicom_kiosk.gui"
@@ -41,6 +47,8 @@ def _sort_key(entry: metadata.EntryPoint) -> tuple[int, str]:
 
 def command_entry_points() -> list[metadata.EntryPoint]:
     """The ``dicom_kiosk.commands`` entry points, in ``--help`` order, each listed once."""
+    from importlib import metadata
+
     unique = {(e.name, e.value): e for e in metadata.entry_points(group=COMMANDS_GROUP)}
     return sorted(unique.values(), key=_sort_key)
 
@@ -51,11 +59,61 @@ def register_commands(subparsers: Any) -> None:
         entry.load()(subparsers)
 
 
+def declared(group: str) -> list[tuple[str, str]]:
+    """(name, object reference) of the ``group`` entry points that the distributions on
+    ``sys.path`` declare in their ``*.dist-info/entry_points.txt``, sorted, each once.
+
+    What ``importlib.metadata.entry_points(group=...)`` finds for an installed or editable
+    package, read without importing ``importlib.metadata`` (with the ``email`` package it loads:
+    about 20 ms, a tenth of what a bare Qt window takes to show, at every kiosk start).
+    tests/core/cli/test_entry_points.py checks both find the same."""
+    found: set[tuple[str, str]] = set()
+    header = f"[{group}]"
+    for folder in sys.path:
+        try:
+            entries = [e for e in os.scandir(folder or ".") if e.name.endswith(".dist-info")]
+        except OSError:  # a zip, a missing folder
+            continue
+        for entry in entries:
+            try:
+                with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if header not in text:
+                continue
+            parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+            parser.optionxform = str  # type: ignore[assignment,method-assign]  # names keep case
+            try:
+                parser.read_string(text)
+            except configparser.Error:
+                continue
+            found.update((name, value.strip()) for name, value in parser.items(group))
+    return sorted(found)
+
+
+def _load(reference: str) -> Any:
+    """The object an entry point's ``module:attr.attr`` reference names."""
+    module, _, attrs = reference.partition("[")[0].partition(":")
+    value: Any = importlib.import_module(module.strip())
+    for part in filter(None, attrs.strip().split(".")):
+        value = getattr(value, part)
+    return value
+
+
 def load_gui() -> GuiRun | None:
     """The ``run(args)`` of the ``dicom_kiosk.gui`` entry point (the first by name when several
-    are installed), or ``None`` when no package provides a kiosk window."""
+    are installed), or ``None`` when no package provides a kiosk window. Found in the
+    distributions' metadata files (``declared``) first; through ``importlib.metadata`` (eggs,
+    zips, other finders) when they declare none."""
+    gui = declared(GUI_GROUP)
+    if gui:
+        run: GuiRun = _load(gui[0][1])
+        return run
+    from importlib import metadata
+
     entries = sorted(metadata.entry_points(group=GUI_GROUP), key=lambda e: e.name)
     if not entries:
         return None
-    run: GuiRun = entries[0].load()
-    return run
+    found: GuiRun = entries[0].load()
+    return found

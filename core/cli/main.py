@@ -240,10 +240,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 # -- parser ------------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="dicom-kiosk", description="Touch-first DICOM database and DICOM node."
-    )
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    """The options before any command, which are all a kiosk launch has."""
     parser.add_argument("--data-dir", help="data directory (env DICOM_KIOSK_DATA)")
     parser.add_argument("--db-url", help="SQLAlchemy database URL (env DICOM_KIOSK_DB_URL)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
@@ -252,6 +250,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--theme", choices=("dark", "light"), help="kiosk colour theme")
     parser.set_defaults(func=cmd_gui)
+
+
+def kiosk_launch(argv: Sequence[str] | None) -> argparse.Namespace | None:
+    """The arguments of a launch of the kiosk (global options only, no command), read without
+    building every command's parser and importing its module (the kiosk's start-up pays for
+    nothing it does not use); None for anything else, which the whole parser reads (a command,
+    ``--help``, an error to report)."""
+    quick = argparse.ArgumentParser(prog="dicom-kiosk", add_help=False, exit_on_error=False)
+    _global_options(quick)
+    try:
+        args, rest = quick.parse_known_args(argv)
+    except argparse.ArgumentError:
+        return None
+    return None if rest else args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dicom-kiosk", description="Touch-first DICOM database and DICOM node."
+    )
+    _global_options(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     p = sub.add_parser("import", help="import files, folders, zip archives or DICOMDIR media")
@@ -301,8 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = kiosk_launch(argv)
+    if args is None:
+        args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * args.verbose
     logging.basicConfig(
         level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"

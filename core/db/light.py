@@ -46,6 +46,14 @@ NULLABLE: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
+# What ``stats`` counts: its keys and their tables (``bytes`` sums the instances' files).
+STATS_TABLES: dict[str, str] = {
+    "patients": "patient",
+    "studies": "study",
+    "series": "series",
+    "instances": "instance",
+}
+
 _REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
 _DOWN_REVISION = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.*)$", re.MULTILINE)
 _QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
@@ -81,8 +89,10 @@ def sqlite_file(db_url: str) -> Path | None:
 
 
 class LightReader:
-    """One page of a browse level from a SQLite index, with ``core.db.queries``' semantics;
-    a remote node of the registry, as ``core.registry`` reads it."""
+    """One page of a browse level from a SQLite index, with ``core.db.queries``' semantics,
+    and its counts (``stats``); a remote node of the registry, as ``core.registry`` reads it.
+
+    The connection is the standard library's: for the thread that opened it only."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
@@ -133,6 +143,14 @@ class LightReader:
         where, params = _base(browse_level, flt)
         found = self._execute(f"SELECT count(*) {where}", params).fetchone()
         return int(found[0])
+
+    def stats(self) -> dict[str, int]:
+        """As ``core.db.queries.stats``: the patients, studies, series and instances, and the
+        bytes of the instances' files."""
+        counts = ", ".join(f"(SELECT count(*) FROM {table})" for table in STATS_TABLES.values())
+        sql = f"SELECT {counts}, (SELECT coalesce(sum(file_size), 0) FROM instance)"
+        found = self._execute(sql, []).fetchone()
+        return dict(zip([*STATS_TABLES, "bytes"], map(int, found), strict=True))
 
     def remote_node(self, name: str) -> NodeInfo:
         """The registered remote node ``name``, as ``NodeRegistry.get`` gives it."""

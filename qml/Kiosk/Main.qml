@@ -255,6 +255,14 @@ ApplicationWindow {
         source: Qt.resolvedUrl("components/KeyboardPanel.qml")
     }
 
-    // Above everything, the on-screen keyboard included, while the kiosk is locked.
-    LockScreen { app: window.app }
+    // Above everything, the on-screen keyboard included, while the kiosk is locked (it puts
+    // itself in the overlay). Made at once when the kiosk opens locked, else in the background
+    // once the first frame is up.
+    Loader {
+        property bool made: false
+        active: made || window.app.lock.locked || window.app.ready
+        asynchronous: !window.app.lock.locked
+        onLoaded: made = true
+        sourceComponent: LockScreen { app: window.app }
+    }
 }

@@ -2,11 +2,13 @@
 
 ``dicom-kiosk list`` reads a SQLite index at the newest schema with the standard library alone
 (core.db.light): no SQLAlchemy, no ``Core``; with files a crash left it goes through ``Core``,
-which indexes them first. The kiosk's first frame (through ``Core``, ``open()`` and
-``list_rows``) loads neither pydicom nor pynetdicom, numpy or PIL: the node, the sender, the
-importer, the thumbnails and the audit recorder are built when first read, and the writer's
-recovery reads headers only when a crash left files in ``incoming/``. Each service is still
-built once, and thumbnails on arrival still follow the first image stored.
+which indexes them first. A ``Core`` reads such an index before ``open()`` the same way, from
+any thread, without building its engine (the kiosk's first frame: tests/viewmodels/
+test_first_frame.py); else its reads build the engine. Opened, it loads neither pydicom nor
+pynetdicom, numpy or PIL: the node, the sender, the importer, the thumbnails and the audit
+recorder are built when first read, and the writer's recovery reads headers only when a crash
+left files in ``incoming/``. Each service is still built once, and thumbnails on arrival still
+follow the first image stored.
 """
 
 from __future__ import annotations
@@ -127,3 +129,72 @@ def test_thumbnails_follow_the_first_images_stored(data_dir: Path) -> None:
         while not path.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert path.exists()
+
+
+DATABASE = ("engine", "sessions", "writer", "intake", "transfers", "registry")
+
+
+def _reads(core: Core) -> tuple[object, ...]:
+    return (
+        core.stats(),
+        core.list_rows("study", StudyFilter(), limit=5),
+        core.list_rows("image", StudyFilter(), "InstanceNumber", True, limit=3, offset=1),
+        core.count("series", StudyFilter()),
+    )
+
+
+def test_reads_before_open_need_no_engine(data_dir: Path) -> None:
+    """An index at the newest schema with nothing to recover is read before ``open()`` with the
+    standard library, from any thread, with the rows the engine gives; ``open()`` then builds
+    the database side and the reads go through it."""
+    settings = load_settings(data_dir, {"fsync": False})
+    with Core(settings) as core:
+        assert _demo(core) > 0
+        expected = _reads(core)
+    core = Core(settings)
+    try:
+        assert core.readable_before_open()
+        seen: list[tuple[object, ...]] = []
+        start = threading.Barrier(4)
+
+        def read() -> None:
+            start.wait()
+            seen.append(_reads(core))
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert seen == [expected] * 4 and _reads(core) == expected
+        assert not any(core.built(name) for name in DATABASE)
+        core.open()
+        assert core.built("engine") and core.intake.is_alive()
+        assert _reads(core) == expected
+    finally:
+        core.close()
+
+
+def test_an_index_to_migrate_or_recover_is_read_through_the_engine(data_dir: Path) -> None:
+    settings = load_settings(data_dir, {"fsync": False})
+    core = Core(settings)
+    try:
+        assert not core.readable_before_open()  # no index yet: open() makes it
+        core.open()
+    finally:
+        core.close()
+    left = settings.store_dir / "incoming" / "p1-left.dcm"
+    left.write_bytes(b"")  # open() would index it first
+    core = Core(settings)
+    try:
+        assert not core.readable_before_open()
+        assert core.count("study", StudyFilter()) == 0 and core.built("engine")
+    finally:
+        core.close()
+        left.unlink()
+
+
+def test_a_core_closed_unopened_built_nothing(data_dir: Path) -> None:
+    core = Core(load_settings(data_dir, {"fsync": False}))
+    core.close()
+    assert not any(core.built(name) for name in DATABASE)

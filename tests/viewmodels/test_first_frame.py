@@ -1,10 +1,12 @@
 """What the kiosk makes before its first frame: the Database list with its first page, and
 nothing else. It needs neither pydicom nor pynetdicom, numpy or PIL (the viewer, imports,
 exports, Query/Retrieve and the node load them when first used; the node is built after that
-frame), nor the Transfer Log's view models; the window has no dialog, no other tab and no
-on-screen keyboard yet (they are made right after that frame, the other tabs without being
-shown). The Settings tab and the lock screen show the state of a node not started yet without
-building it."""
+frame), nor the Transfer Log's view models, nor SQLAlchemy and the ORM: the first page and the
+counts are read with the standard library (core.db.light) and the core opens (engine, writer,
+intake) right after that frame, unless the index must be migrated or a crash left images to
+index first. The window has no dialog, no other tab and no on-screen keyboard yet (they are
+made right after that frame, the other tabs without being shown). The Settings tab and the lock
+screen show the state of a node not started yet without building it."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from core.app import Core
 from core.cli import choices
@@ -33,9 +35,24 @@ from viewmodels.images import FrameProvider
 from viewmodels.settings import NodeNotBuilt, SettingsModel
 
 REPO = Path(__file__).resolve().parents[2]
-HEAVY = {"pydicom", "pynetdicom", "numpy", "PIL", "highdicom", "alembic"}
-# What the window makes after its first frame (by objectName): dialogs and the other tabs.
+HEAVY = {"pydicom", "pynetdicom", "numpy", "PIL", "highdicom", "alembic", "sqlalchemy"}
+# Our modules that come with SQLAlchemy: the ORM, its queries, the engine, the index writer and
+# intake, the transfer log; and the Transfer Log tab's view models.
+AFTER_FIRST_FRAME = (
+    "core.db.models",
+    "core.db.queries",
+    "core.db.engine",
+    "core.index",
+    "core.transfers",
+    "core.node",
+    "viewmodels.transfers",
+)
+# What the window makes after its first frame (by objectName): dialogs, the other tabs, the
+# filter panel, the first-run view (for an empty database) and the lock screen.
 LATER = (
+    "filterPanel",
+    "firstRunSetPin",
+    "lockScreen",
     "sendDialog",
     "exportDialog",
     "importDialog",
@@ -97,11 +114,15 @@ except Shown:
 """
 
 
-def test_the_first_frame_needs_none_of_the_heavy_packages(data_dir: Path, tmp_path: Path) -> None:
+def _demo(data_dir: Path) -> dict[str, int]:
     with Core(load_settings(data_dir, {"fsync": False})) as core:
         sources = [MemorySource(f"demo #{i}", d) for i, d in enumerate(synth.demo_instances(2, 5))]
         assert core.importer.run_sources(sources, source_name="demo").imported > 0
-        stats = core.stats()
+        return core.stats()
+
+
+def _first_frame(data_dir: Path, tmp_path: Path) -> dict[str, Any]:
+    """The kiosk started on ``data_dir`` up to its first frame (PROBE's report)."""
     report = tmp_path / "modules.json"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     names = json.dumps([*LATER, "databaseView"])
@@ -109,13 +130,18 @@ def test_the_first_frame_needs_none_of_the_heavy_packages(data_dir: Path, tmp_pa
         [sys.executable, "-c", PROBE, str(data_dir), str(report), names], cwd=REPO, env=env,
         capture_output=True, timeout=120, check=True,
     )  # fmt: skip
-    probe = json.loads(report.read_text())
+    probe: dict[str, Any] = json.loads(report.read_text())
     assert probe["window"]
+    return probe
+
+
+def test_the_first_frame_needs_none_of_the_heavy_packages(data_dir: Path, tmp_path: Path) -> None:
+    stats = _demo(data_dir)
+    probe = _first_frame(data_dir, tmp_path)
     modules = set(probe["modules"])
-    assert {"PySide6.QtQuick", "viewmodels.database", "sqlalchemy"} <= modules  # it did start
+    assert {"PySide6.QtQuick", "viewmodels.database", "core.db.light"} <= modules  # it did start
     assert {name.split(".")[0] for name in modules} & HEAVY == set()
-    assert "core.node.server" not in modules
-    assert "viewmodels.transfers" not in modules
+    assert {name for name in modules if name.startswith(AFTER_FIRST_FRAME)} == set()
     # The first frame shows the Database list with its first page, and nothing else yet.
     assert (probe["patients"], probe["studies"]) == (stats["patients"], stats["studies"]) > (0, 0)
     assert probe["made"] == ["databaseView"] and not probe["ready"]
@@ -174,3 +200,17 @@ def test_the_settings_hear_the_node_start_after_showing_the_stand_in(
         finally:
             loop.run_until_complete(core.stop())
             model.stop()
+
+
+def test_images_a_crash_left_are_in_the_first_frame(data_dir: Path, tmp_path: Path) -> None:
+    """An image left in ``incoming/`` (acknowledged, not indexed when the power went): the core
+    opens before the window, as the standard library's reader cannot answer for the index then,
+    and the first frame lists that image's patient."""
+    stats = _demo(data_dir)
+    settings = load_settings(data_dir)
+    data = next(iter(synth.demo_instances(1, seed=11)))
+    (settings.store_dir / "incoming" / "p1-left.dcm").write_bytes(data)
+    probe = _first_frame(data_dir, tmp_path)
+    assert {"sqlalchemy", "core.db.engine", "core.index.intake"} <= set(probe["modules"])
+    assert probe["patients"] == stats["patients"] + 1
+    assert not list((settings.store_dir / "incoming").glob("*.dcm"))

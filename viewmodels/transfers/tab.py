@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import Property, QObject, Qt, Signal, Slot
 from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
-from core.app import Core
 from core.errors import KioskError
 from core.events import TransfersChanged
 from core.transfers.log import (
@@ -42,6 +41,9 @@ from viewmodels.transfers.text import (
     status_text,
     transfer_details,
 )
+
+if TYPE_CHECKING:
+    from core.app import Core
 
 QML_IMPORT_NAME = "Kiosk.Backend"
 QML_IMPORT_MAJOR_VERSION = 1

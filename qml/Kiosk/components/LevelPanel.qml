@@ -10,6 +10,11 @@ Rectangle {
     required property LevelModel level
     required property DatabaseModel database
     signal deleteRequested(string levelName)
+    // The columns, read once (each read of the model's property converts the whole list).
+    readonly property var columns: level.columns
+    // Rows made ahead of scrolling (ListView's default cache, 320 px); the Database tab turns
+    // it on once the first frame is up, which then makes only the rows it shows.
+    property bool buffered: true
 
     color: Theme.surface
     radius: Theme.radius
@@ -106,7 +111,7 @@ Rectangle {
                 Row {
                     id: headerRow
                     Repeater {
-                        model: panel.level.columns
+                        model: panel.columns
                         HeaderCell {
                             required property var modelData
                             objectName: "header_" + panel.level.level + "_" + modelData.key
@@ -124,6 +129,7 @@ Rectangle {
                     width: table.width
                     height: table.height - headerRow.height
                     clip: true
+                    cacheBuffer: panel.buffered ? 320 : 0
                     model: panel.level
                     boundsBehavior: Flickable.StopAtBounds
                     currentIndex: panel.level.currentRow
@@ -160,7 +166,7 @@ Rectangle {
                                 Text {
                                     required property var modelData
                                     required property int index
-                                    width: panel.level.columns[index].weight * table.unit
+                                    width: panel.columns[index].weight * table.unit
                                     height: rowItem.height
                                     leftPadding: Theme.spacing
                                     rightPadding: Theme.spacing

@@ -85,6 +85,7 @@ Item {
                             objectName: "levelPanel_" + modelData.level
                             level: modelData
                             database: view.database
+                            buffered: view.app.ready
                             visible: level.shown
                             width: levelArea.slotWidth
                             height: levelArea.slotHeight
@@ -105,13 +106,21 @@ Item {
             Item {
                 Layout.preferredWidth: Math.min(Theme.sidePanel, view.width * 0.4)
                 Layout.fillHeight: true
-                FilterPanel {
+                // Made when first shown, or in the background once the first frame is up.
+                Loader {
+                    property bool made: false
                     anchors.fill: parent
                     visible: view.database.filters.shown
-                    filters: view.database.filters
-                    keyboardHeight: view.keyboardHeight
-                    keyboardOverlap: Math.max(0, view.keyboardHeight - actions.height - 2 * Theme.spacing)
-                    onPickDate: (from) => view.datePickRequested(from)
+                    active: made || view.database.filters.shown || view.app.ready
+                    asynchronous: !view.database.filters.shown
+                    onLoaded: made = true
+                    sourceComponent: FilterPanel {
+                        filters: view.database.filters
+                        keyboardHeight: view.keyboardHeight
+                        keyboardOverlap: Math.max(0, view.keyboardHeight - actions.height
+                                                     - 2 * Theme.spacing)
+                        onPickDate: (from) => view.datePickRequested(from)
+                    }
                 }
                 ThumbnailPanel {
                     anchors.fill: parent
@@ -182,10 +191,17 @@ Item {
         }
     }
 
-    FirstRunView {
+    // Made at once for an empty database, else in the background once the first frame is up.
+    Loader {
+        property bool made: false
         anchors.fill: parent
         visible: view.app.empty
-        app: view.app
-        onImportRequested: view.importRequested()
+        active: made || view.app.empty || view.app.ready
+        asynchronous: !view.app.empty
+        onLoaded: made = true
+        sourceComponent: FirstRunView {
+            app: view.app
+            onImportRequested: view.importRequested()
+        }
     }
 }

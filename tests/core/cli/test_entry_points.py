@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterable
 from importlib import metadata
@@ -45,14 +47,19 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[str]:
 def _install(
     monkeypatch: pytest.MonkeyPatch, group: str, entries: Iterable[metadata.EntryPoint]
 ) -> None:
-    """Make ``group`` hold exactly ``entries``; every other group stays as installed."""
-    installed = metadata.entry_points
+    """Make ``group`` hold exactly ``entries``, as both readers of the installed metadata see
+    it (``importlib.metadata`` and ``commands.declared``); every other group stays as installed."""
+    installed, read = metadata.entry_points, commands.declared
     chosen = metadata.EntryPoints(entries)
 
     def entry_points(**params: Any) -> metadata.EntryPoints:
         return chosen if params.get("group") == group else installed(**params)
 
+    def declared(name: str) -> list[tuple[str, str]]:
+        return sorted({(e.name, e.value) for e in chosen}) if name == group else read(name)
+
     monkeypatch.setattr(metadata, "entry_points", entry_points)
+    monkeypatch.setattr(commands, "declared", declared)
 
 
 def _entry(name: str, function: str, group: str) -> metadata.EntryPoint:
@@ -125,6 +132,28 @@ class TestCommands:
         installed = list(metadata.entry_points(group=commands.COMMANDS_GROUP))
         _install(monkeypatch, commands.COMMANDS_GROUP, installed + installed)
         assert _subcommands(build_parser()) == HELP_ORDER
+
+
+class TestDeclared:
+    def test_the_metadata_files_declare_what_importlib_metadata_finds(self) -> None:
+        for group in (commands.COMMANDS_GROUP, commands.GUI_GROUP):
+            found = {(e.name, e.value) for e in metadata.entry_points(group=group)}
+            assert commands.declared(group) == sorted(found), group
+        assert commands.declared("no.such.group") == []
+
+    def test_the_kiosk_window_is_found_without_importlib_metadata(self) -> None:
+        probe = (
+            "import sys\n"
+            "from core.cli import commands\n"
+            "run = commands.load_gui()\n"
+            "print(run.__module__, run.__name__, 'importlib.metadata' in sys.modules)\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60,
+            check=True,
+        )  # fmt: skip
+        (gui,) = metadata.entry_points(group=commands.GUI_GROUP)
+        assert out.stdout.split() == [gui.module, gui.attr, "False"]
 
 
 class TestKioskWindow:

@@ -3,12 +3,15 @@ mistyped option answer at once; the choices it offers are the ones the commands 
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from core.cli import choices
+import pytest
+
+from core.cli import choices, main
 from core.db.queries import LEVELS
 from core.export.deidentify import DATES_OPTIONS
 from core.export.exporter import FORMATS
@@ -43,3 +46,45 @@ def test_the_choices_are_the_commands_own() -> None:
     assert set(choices.PRIORITIES) == set(PRIORITIES)
     assert set(choices.RETRIEVE_METHODS) == set(RETRIEVE_METHODS)
     assert choices.THUMBNAIL_SIZE == DEFAULT_SIZE
+
+
+KIOSK_LAUNCHES = [
+    [],
+    ["--fullscreen"],
+    ["--data-dir", "/srv/kiosk", "--theme", "light", "-vv"],
+    ["--db-url=sqlite:////tmp/x.sqlite", "--fullscreen", "--data-dir=/d"],
+    ["--full", "--the", "dark"],  # abbreviations, as the whole parser allows them
+]
+OTHERS = [
+    ["list"],
+    ["--data-dir", "/d", "query", "pacs"],
+    ["--help"],
+    ["-h"],
+    ["--theme", "blue"],  # an error: the whole parser reports it
+    ["--data-dir"],
+    ["--fullscreen", "serve"],
+]
+
+
+def test_a_kiosk_launch_is_read_as_the_whole_parser_reads_it() -> None:
+    for argv in KIOSK_LAUNCHES:
+        quick = main.kiosk_launch(argv)
+        assert quick is not None, argv
+        assert quick == main.build_parser().parse_args(argv), argv
+        assert quick.func is main.cmd_gui
+
+
+def test_anything_else_goes_to_the_whole_parser() -> None:
+    for argv in OTHERS:
+        assert main.kiosk_launch(argv) is None, argv
+
+
+def test_a_kiosk_launch_builds_no_command_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(_subparsers: object) -> None:
+        raise AssertionError("the command parsers were built")
+
+    opened: list[argparse.Namespace] = []
+    monkeypatch.setattr(main.commands, "register_commands", refuse)
+    monkeypatch.setattr(main, "cmd_gui", lambda args: opened.append(args) or 0)
+    assert main.main(["--fullscreen", "--theme", "dark"]) == 0
+    assert opened and opened[0].fullscreen and opened[0].theme == "dark"

@@ -1,4 +1,5 @@
-"""core.db.light: the stdlib read path of ``dicom-kiosk list`` gives the rows Core gives.
+"""core.db.light: the stdlib read path of ``dicom-kiosk list`` (and of the kiosk's first frame)
+gives the rows and the counts Core gives.
 
 The same index is read both ways for every level, every sort column in both directions and
 the level's default order, under a set of filters, at several pages; and the reader refuses
@@ -93,6 +94,23 @@ def test_every_order_filter_and_page_gives_cores_rows(index: Path, level: str) -
                     compared += len(theirs)
         core.engine.dispose()
     assert compared > 100  # the battery compared rows, not only empty pages
+
+
+def test_stats_are_cores(index: Path, tmp_path: Path) -> None:
+    """The counts and bytes Core gives through the ORM (``open()`` built its engine), for the
+    index and for an empty one."""
+    empty = tmp_path / "empty"
+    for data_dir in (index, empty):
+        with Core(load_settings(data_dir, {"fsync": False})) as core:
+            assert core.built("engine")
+            theirs = core.stats()
+            core.engine.dispose()
+        with _reader(data_dir) as reader:
+            assert reader.stats() == theirs
+    assert list(theirs) == ["patients", "studies", "series", "instances", "bytes"]
+    assert set(theirs.values()) == {0}
+    with _reader(index) as reader:
+        assert all(value > 0 for value in reader.stats().values())
 
 
 def test_the_filters_select_something(index: Path) -> None:
