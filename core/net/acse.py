@@ -19,6 +19,8 @@ import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
 
 from core.dicom.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
 from core.errors import AssociationRejected, NetworkError, PeerClosedError, ProtocolError
@@ -219,6 +221,40 @@ def close_with_abort(sock: socket.socket, source: int = ABORT_SOURCE_USER) -> No
         sock.sendall(encode_abort(source))
     with contextlib.suppress(OSError):
         sock.close()
+
+
+class LeanAssociation:
+    """What the lean SCUs' associations (``core.net.storescu``, ``core.net.findscu``) share:
+    their socket closed once, and use as a context manager (released when the block ends
+    normally, aborted when it raises). Subclasses set ``_sock`` and ``_closed``."""
+
+    _sock: socket.socket
+    _closed: bool
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.release()
+        else:
+            self.abort()
 
 
 class _Reset(Exception):

@@ -32,10 +32,9 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import TracebackType
 
 from core.errors import NetworkError, PeerClosedError, ProtocolError
-from core.net.acse import close_with_abort, explain_abort, request_association
+from core.net.acse import LeanAssociation, close_with_abort, explain_abort, request_association
 from core.net.dimse import (
     A_ABORT,
     A_RELEASE_RP,
@@ -155,7 +154,7 @@ class _Reader:
         return pdu_type, payload
 
 
-class FindAssociation:
+class FindAssociation(LeanAssociation):
     """One established association for C-FIND, on a blocking socket (one thread)."""
 
     def __init__(
@@ -382,28 +381,9 @@ class FindAssociation:
         close_with_abort(self._sock, source)
         self._closed = True
 
-    def _close(self) -> None:
-        self._closed = True
-        with contextlib.suppress(OSError):
-            self._sock.close()
-
     @property
     def closed(self) -> bool:
         return self._closed
-
-    def __enter__(self) -> FindAssociation:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.release()
-        else:
-            self.abort()
 
 
 def _response(elements: dict[int, int | str | bytes], identifier: bytes | None) -> FindResponse:

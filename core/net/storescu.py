@@ -30,7 +30,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from pydicom.uid import (
     UID,
@@ -48,6 +47,7 @@ from core.dicom.transcode import (
 from core.errors import NetworkError, PeerClosedError, ProtocolError
 from core.net.acse import (
     ABORT_SEND_TIMEOUT,
+    LeanAssociation,
     Negotiated,
     close_with_abort,
     explain_abort,
@@ -187,7 +187,7 @@ def requested_contexts(items: Sequence[StoreItem]) -> list[tuple[str, list[str]]
     return contexts
 
 
-class StoreAssociation:
+class StoreAssociation(LeanAssociation):
     """One established association for sending C-STORE requests, on a blocking socket.
 
     Negotiation is ``core.net.acse``'s; every C-STORE is written directly as
@@ -419,22 +419,3 @@ class StoreAssociation:
                 log.info("release with %s did not complete: %s", self.remote, exc)
             finally:
                 self._close()
-
-    def _close(self) -> None:
-        self._closed = True
-        with contextlib.suppress(OSError):
-            self._sock.close()
-
-    def __enter__(self) -> StoreAssociation:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.release()
-        else:
-            self.abort()
