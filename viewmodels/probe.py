@@ -32,7 +32,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+import shiboken6
+from PySide6.QtCore import Q_ARG, Q_RETURN_ARG, QEvent, QMetaObject, QObject, QPointF, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtQuick import QQuickItem, QQuickWindow
@@ -64,13 +65,33 @@ def _jsonable(value: Any) -> Any:
 
 
 def _visible(item: QQuickItem) -> bool:
-    """Shown: the item and every ancestor visible, none fully transparent."""
+    """Shown: the item and every ancestor visible, none fully transparent, and none a list's
+    row that the list does not place."""
     node: QQuickItem | None = item
     while node is not None:
-        if not node.isVisible() or node.opacity() <= 0.0:
+        if not node.isVisible() or node.opacity() <= 0.0 or not _placed(node):
             return False
         node = node.parentItem()
     return True
+
+
+def _placed(item: QQuickItem) -> bool:
+    """False for a delegate its ListView made ahead (its cache buffer) and has not placed:
+    Qt culls such a row, which keeps it "visible" at the top of the list, where it is never
+    drawn. A row is placed when the view gives it for its index."""
+    content = item.parentItem()
+    view = content.parentItem() if content is not None else None
+    if view is None or not view.inherits("QQuickItemView"):
+        return True
+    index = item.property("index")
+    if not isinstance(index, int):
+        return True
+    placed = QMetaObject.invokeMethod(
+        view, "itemAtIndex", Q_RETURN_ARG("QQuickItem*"), Q_ARG("int", index)
+    )
+    return isinstance(placed, QQuickItem) and (
+        shiboken6.getCppPointer(placed) == shiboken6.getCppPointer(item)
+    )
 
 
 def describe(item: QQuickItem, ratio: float = 1.0) -> dict[str, Any]:
