@@ -238,7 +238,19 @@ class AppModel(QObject):  # type: ignore[operator]
     async def start_first_page(self) -> None:
         """What the first frame shows: live updates on, the counts and the Database list's first
         page. ``finish_start`` loads the rest (the kiosk calls it after that frame)."""
-        self._loop = asyncio.get_running_loop()
+        self._listen(asyncio.get_running_loop())
+        await self._load_first_page()
+
+    def start_first_page_now(self, loop: asyncio.AbstractEventLoop) -> None:
+        """``start_first_page`` on this thread before ``loop`` runs: the kiosk reads its first
+        page so, and shows its first frame before any asyncio work (``loop`` is where live
+        updates will arrive)."""
+        self._listen(loop)
+        self._set_stats(self._core.stats())
+        self._database.apply_filter_now()
+
+    def _listen(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         events = self._core.events
         self._unsubscribe_index = events.subscribe(IndexChanged, self._index_changed)
         self._unsubscribe_node = events.subscribe(
@@ -246,7 +258,6 @@ class AppModel(QObject):  # type: ignore[operator]
         )
         if self._core.built("node"):  # else it has no state to catch up on
             self._settings.node_state_changed(self.node.state)
-        await self._load_first_page()
 
     async def finish_start(self) -> None:
         """The rest of the first load: filter choices, settings, remote nodes, transfers."""
@@ -267,11 +278,13 @@ class AppModel(QObject):  # type: ignore[operator]
         await self._load_rest()
 
     async def _load_first_page(self) -> None:
-        stats = await asyncio.to_thread(self._core.stats)
+        self._set_stats(await asyncio.to_thread(self._core.stats))
+        await self._database.apply_filter()
+
+    def _set_stats(self, stats: dict[str, int]) -> None:
         if stats != self._stats:
             self._stats = stats
             self.statsChanged.emit()
-        await self._database.apply_filter()
 
     async def _load_rest(self) -> None:
         await self._database.filter_model.load_choices()
@@ -308,9 +321,7 @@ class AppModel(QObject):  # type: ignore[operator]
     async def _refresh_now(self) -> None:
         stats = await asyncio.to_thread(self._core.stats)
         was_empty = self.is_empty()
-        if stats != self._stats:
-            self._stats = stats
-            self.statsChanged.emit()
+        self._set_stats(stats)
         with self._changes_lock:
             studies = None if self._changed_everything else set(self._changed_studies)
             self._changed_studies.clear()

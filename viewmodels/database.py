@@ -263,6 +263,16 @@ class DatabaseModel(QObject):  # type: ignore[operator]
     @guarded("Could not apply the filter")
     async def apply_filter(self) -> None:
         """Show the first page of patients and studies matching the applied filter."""
+        self._start_filter()
+        await asyncio.gather(self._levels["patient"].reload(), self._levels["study"].reload())
+
+    def apply_filter_now(self) -> None:
+        """``apply_filter`` on this thread, without a loop (the kiosk's first page)."""
+        self._start_filter()
+        self._levels["patient"].load_now()
+        self._levels["study"].load_now()
+
+    def _start_filter(self) -> None:
         base = self.base_filter()
         for level in ("patient", "study", "series", "image"):
             model = self._levels[level]
@@ -273,7 +283,6 @@ class DatabaseModel(QObject):  # type: ignore[operator]
             else:
                 model.set_filter(base)
         self.previewChanged.emit()
-        await asyncio.gather(self._levels["patient"].reload(), self._levels["study"].reload())
 
     async def refresh_all(self) -> None:
         """Re-read every level that shows something (Refresh, and after a delete)."""

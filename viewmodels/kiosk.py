@@ -133,34 +133,42 @@ PROBE_ENV = "DICOM_KIOSK_TEST_PROBE"  # a socket path: see viewmodels.probe
 FIRST_FRAME_TIMEOUT = 5.0  # a window that is not exposed (minimised, no screen) shows none
 
 
-async def _first_frame(window: Any) -> None:
+def _first_frame(window: Any) -> None:
     """Until the window has shown the frame it draws next (the Database list, once its first page
-    is in), or ``FIRST_FRAME_TIMEOUT`` s. With ``DICOM_KIOSK_REPORT_FIRST_FRAME`` set (the
-    start-up benchmark) print ``first-frame <time.monotonic()> <time.process_time()>`` then."""
+    is in), or ``FIRST_FRAME_TIMEOUT`` s, in Qt's own event loop: no asyncio work runs before that
+    frame (qasync's first timer alone makes PySide build the whole ``Qt`` namespace). With
+    ``DICOM_KIOSK_REPORT_FIRST_FRAME`` set (the start-up benchmark) print
+    ``first-frame <time.monotonic()> <time.process_time()>`` then."""
     if window is None:
         return
     import time
 
-    loop = asyncio.get_running_loop()
-    shown: asyncio.Future[tuple[float, float]] = loop.create_future()
+    from PySide6.QtCore import QEventLoop, QTimer
 
-    def settle(at: tuple[float, float]) -> None:
-        if not shown.done():
-            shown.set_result(at)
+    waiting = QEventLoop()
+    shown: list[tuple[float, float]] = []
 
     def swapped() -> None:  # on the render thread when Qt renders in one
-        loop.call_soon_threadsafe(settle, (time.monotonic(), time.process_time()))
+        if not shown:
+            shown.append((time.monotonic(), time.process_time()))
 
     window.frameSwapped.connect(swapped)
+    window.frameSwapped.connect(waiting.quit)  # the loop's slot: queued to this thread
+    timeout = QTimer()
+    timeout.setSingleShot(True)
+    timeout.timeout.connect(waiting.quit)
+    timeout.start(int(FIRST_FRAME_TIMEOUT * 1000))
     window.update()
     try:
-        at, cpu = await asyncio.wait_for(shown, FIRST_FRAME_TIMEOUT)
-    except TimeoutError:
-        log.warning("no frame shown within %.0f s; starting the node anyway", FIRST_FRAME_TIMEOUT)
-        return
+        waiting.exec()
     finally:
+        timeout.stop()
         window.frameSwapped.disconnect(swapped)
-    if os.environ.get(FIRST_FRAME_ENV):
+        window.frameSwapped.disconnect(waiting.quit)
+    if not shown:
+        log.warning("no frame shown within %.0f s; starting the node anyway", FIRST_FRAME_TIMEOUT)
+    elif os.environ.get(FIRST_FRAME_ENV):
+        at, cpu = shown[0]
         print(f"first-frame {at:.6f} {cpu:.6f}", flush=True)
 
 
@@ -196,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
         core.open()
 
     def first_page(model: Any) -> None:
-        loop.run_until_complete(model.start_first_page())
+        model.start_first_page_now(loop)
 
     # The first frame shows the Database list: its first page is read before the window is made;
     # the node, the send worker, the rest of the window (other tabs, dialogs, the on-screen
@@ -227,7 +235,6 @@ def run(args: argparse.Namespace) -> int:
     wake.timeout.connect(lambda: None)
 
     async def main() -> None:
-        await _first_frame(kiosk.window())
         kiosk.app_model.show_rest()  # type: ignore[attr-defined]
         if open_later:  # off the loop: the window makes the rest of itself meanwhile
             await asyncio.to_thread(core.open)
@@ -244,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
             await core.stop()
 
     try:
+        _first_frame(kiosk.window())
         with loop:
             loop.run_until_complete(main())
     finally:

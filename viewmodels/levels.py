@@ -374,16 +374,7 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
                 self._offset = max(0, (total - 1) // size * size)
                 await self.reload(recount=False)
                 return
-            self.beginResetModel()
-            self._rows = rows
-            self.endResetModel()
-            # Keep the selection's row data current (counts change when images arrive).
-            fresh = {row_key(self._level, r): r for r in rows}
-            self._selected = {k: fresh.get(k, v) for k, v in self._selected.items()}
-            if not recount:
-                self._total = max(self._total, offset + len(rows))
-            self.pageChanged.emit()
-            self.selectionChanged.emit()
+            self._show(rows, None if recount else offset + len(rows))
             if recount:
                 total = await asyncio.to_thread(self._core.count, self._level, flt)
                 if generation != self._generation:
@@ -393,6 +384,31 @@ class LevelModel(QAbstractListModel):  # type: ignore[operator]
         finally:
             if generation == self._generation:
                 self._set_busy(False)
+
+    def load_now(self) -> None:
+        """``reload`` on this thread, without a loop: the kiosk's first page, read before its
+        window is made (the light reader answers in a few milliseconds)."""
+        self._generation += 1
+        flt = self._filter
+        rows = self._core.list_rows(
+            self._level, flt, self._sort_key, self._descending, self._page_size, self._offset
+        )
+        self._total = self._core.count(self._level, flt)
+        self._show(rows, None)
+
+    def _show(self, rows: list[dict[str, Any]], at_least: int | None) -> None:
+        """``rows`` are the page now; the total becomes at least ``at_least`` when given (the
+        page or the order changed: no recount)."""
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+        # Keep the selection's row data current (counts change when images arrive).
+        fresh = {row_key(self._level, r): r for r in rows}
+        self._selected = {k: fresh.get(k, v) for k, v in self._selected.items()}
+        if at_least is not None:
+            self._total = max(self._total, at_least)
+        self.pageChanged.emit()
+        self.selectionChanged.emit()
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:
