@@ -200,7 +200,9 @@ class LockModel(QObject):  # type: ignore[operator]
             self._start_wait()
         self._set_error(attempt.message)
 
-    async def _check(self, pin: str) -> bool:
+    async def _check(self, pin: str, purpose: str) -> bool:
+        """Whether ``pin`` is right; a wrong one checked is recorded in the audit trail (one
+        refused unchecked, while a wait runs, is not: nothing was compared)."""
         self._set_busy(True)
         try:
             attempt = await asyncio.to_thread(self._lock.check, pin)
@@ -209,6 +211,8 @@ class LockModel(QObject):  # type: ignore[operator]
         self._checks += 1
         if not attempt.ok:
             self._refused(attempt)
+            if attempt.checked:
+                await asyncio.to_thread(self._core.audit.pin_refused, purpose)
             return False
         self._waiting = False
         self._retry_in = 0
@@ -244,7 +248,7 @@ class LockModel(QObject):  # type: ignore[operator]
     @guarded("Could not check the PIN")
     async def unlock(self, pin: str) -> None:
         """The lock screen's PIN: right, the window shows again (and the trail records it)."""
-        if not self._locked or not await self._check(pin):
+        if not self._locked or not await self._check(pin, "lock screen"):
             return
         self._locked = False
         self._arm()
@@ -255,7 +259,7 @@ class LockModel(QObject):  # type: ignore[operator]
     @guarded("Could not check the PIN")
     async def authorize(self, pin: str, purpose: str) -> None:
         """A PIN prompt's PIN (``purpose`` names the prompt); ``settings`` opens the tab."""
-        if not await self._check(pin):
+        if not await self._check(pin, f"{purpose} prompt"):
             return
         if purpose == "settings" and not self._settings_open:
             self._settings_open = True

@@ -209,6 +209,9 @@ class AuditRecorder:
     def kiosk_access(self, unlocked: bool, user: str = "") -> AuditEntry | None:
         return self.record(records.kiosk_access(self.local, unlocked, user))
 
+    def pin_refused(self, purpose: str) -> AuditEntry | None:
+        return self.record(records.pin_refused(self.local, purpose))
+
     def queried(
         self, node: str, ae_title: str, address: str, sop_class: str, identifier: bytes,
         matches: int, error: str = "",

@@ -599,6 +599,21 @@ def remote_node_changed(local: Local, name: str, change: str) -> AuditEvent:
     )
 
 
+def pin_refused(local: Local, purpose: str) -> AuditEvent:
+    """A wrong PIN at the lock screen or a PIN prompt (``purpose``): a failed Login (A.5.3.12,
+    outcome 4, as IHE ATNA records a failed user authentication)."""
+    person = Participant(local.user, True, access_point=local.host, access_point_type=1)
+    return AuditEvent(
+        USER_AUTHENTICATION,
+        EXECUTE,
+        f"wrong PIN ({purpose})",
+        (person, local.application(False, ROLE_APPLICATION)),
+        outcome=MINOR_FAILURE,
+        outcome_description="wrong PIN",
+        types=(LOGIN,),
+    )
+
+
 def kiosk_access(local: Local, unlocked: bool, user: str = "") -> AuditEvent:
     """The kiosk unlocked (Login) or left (Logout) (A.5.3.12: 110114)."""
     person = Participant(user or local.user, True, access_point=local.host, access_point_type=1)

@@ -120,11 +120,18 @@ class TestWithPin:
         settle(loop)
         assert not lock.locked and lock.error == ""
         assert "kiosk unlocked" in summaries(core)
+        # Every wrong PIN checked is a failed Login in the trail; the one refused unchecked
+        # during the wait is not.
+        refused = [
+            e for e in core.audit.trail.list(limit=50) if e.event.summary.startswith("wrong")
+        ]
+        assert [e.event.summary for e in refused] == ["wrong PIN (lock screen)"] * FREE_ATTEMPTS
+        assert {(e.event.outcome, e.event.types[0].text) for e in refused} == {(4, "Login")}
 
     def test_a_prompt_goes_on_only_with_the_right_pin(
         self, app: tuple[Core, AppModel], loop: asyncio.AbstractEventLoop
     ) -> None:
-        _core, model = app
+        core, model = app
         lock = model.lock
         set_pin(model, loop)
         lock.closeSettings()
@@ -133,6 +140,7 @@ class TestWithPin:
         lock.authorize("0000", "settings")
         settle(loop)
         assert seen == [] and not lock.settingsOpen
+        assert "wrong PIN (settings prompt)" in summaries(core)
         lock.authorize("2468", "settings")
         settle(loop)
         assert seen == ["settings"] and lock.settingsOpen

@@ -107,3 +107,16 @@ class TestSyslog:
         source = records.peer("MOD", "192.0.2.7:104", True, records.ROLE_SOURCE)
         event = records.received(LOCAL, source, [], done=0, failed=2, error="aborted")
         assert syslog_message(AuditEntry(1, event, "", ""), "h", "K", 1).startswith(b"<84>1 ")
+
+
+def test_a_wrong_pin_is_a_failed_login() -> None:
+    root = ET.fromstring(to_xml(records.pin_refused(LOCAL, "lock screen"), "KIOSK"))
+    ident = root.find("EventIdentification")
+    assert ident is not None and ident.get("EventOutcomeIndicator") == "4"
+    assert ident.findtext("EventOutcomeDescription") == "wrong PIN"
+    event_id, event_type = ident.find("EventID"), ident.find("EventTypeCode")
+    assert event_id is not None and event_id.get("csd-code") == "110114"  # User Authentication
+    assert event_type is not None and event_type.get("csd-code") == "110122"  # Login
+    person = root.find("ActiveParticipant")
+    assert person is not None and person.get("UserID") == "tech"
+    assert root.find("ParticipantObjectIdentification") is None
