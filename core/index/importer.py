@@ -757,10 +757,13 @@ class Importer:
         return ok
 
     def _known(self, sop_uids: list[str]) -> set[str]:
-        """SOP Instance UIDs already indexed (skipped without copying when duplicates are kept)."""
+        """SOP Instance UIDs already indexed with their file in the store (skipped without
+        copying when duplicates are kept; one whose file is gone is imported to restore it)."""
         if self.writer.duplicate_policy != "keep":
             return set()
         with self.sessions() as session:
-            return set(
-                session.scalars(select(Instance.sop_uid).where(Instance.sop_uid.in_(sop_uids)))
+            rows = session.execute(
+                select(Instance.sop_uid, Instance.file_path).where(Instance.sop_uid.in_(sop_uids))
             )
+            store = self.writer.store
+            return {uid for uid, path in rows if store.absolute(path).is_file()}

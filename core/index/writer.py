@@ -129,8 +129,19 @@ class IndexWriter:
         """What becomes of ``item`` whose SOP Instance UID is indexed (``old``) or came
         earlier in its batch (``old`` None): ALREADY (the very file), DUPLICATE (kept out) or
         REPLACED (the caller drops ``old``; its file's space is released here when the new
-        version takes its path)."""
+        version takes its path). An indexed image whose file is gone from the store (removed by
+        hand, or lost in a power cut with ``fsync`` off) is REPLACED by this copy, whatever the
+        duplicate policy: keeping it out would leave a row that no file backs, and lose the
+        only copy (a recovered incoming file is one)."""
         incoming = item.incoming
+        if old is not None and not self.store.absolute(old.file_path).is_file():
+            log.warning(
+                "an indexed image's file was missing from the store: the copy received again"
+                " takes its place (%s)", old.file_path,
+            )  # fmt: skip
+            if old.file_path == relative:
+                self.store.release(old.file_size)
+            return Outcome.REPLACED
         if (
             old is not None
             and incoming is not None

@@ -81,6 +81,20 @@ class TestPydicomTestFiles:
         assert len(second.rejected) == len(first.rejected)
         assert core.stats()["instances"] == first.imported
 
+    def test_reimport_restores_a_stored_file_that_is_gone(self, core: Core) -> None:
+        """The re-import of an image whose stored file went missing puts the file back (it is
+        no duplicate: the index's row named a file that no longer was there)."""
+        assert _import(core, TEST_FILES / "CT_small.dcm").imported == 1
+        stored = next(core.store.root.rglob("*.dcm"))
+        stored.unlink()
+        again = _import(core, TEST_FILES / "CT_small.dcm")
+        assert (again.imported, again.duplicates) == (1, 0)
+        assert (
+            pydicom.dcmread(stored).SOPInstanceUID
+            == pydicom.dcmread(TEST_FILES / "CT_small.dcm").SOPInstanceUID
+        )
+        assert _import(core, TEST_FILES / "CT_small.dcm").duplicates == 1
+
     def test_stored_files_are_complete_part10_copies(self, core: Core) -> None:
         _import(core, TEST_FILES / "CT_small.dcm", TEST_FILES / "ExplVR_LitEndNoMeta.dcm")
         rows = core.list_rows("image", _filter())

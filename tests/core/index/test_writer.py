@@ -440,3 +440,51 @@ def test_each_new_study_makes_its_two_directories_once(
     assert core.writer.write_batch([in_a(core, 5)]) == [Outcome.STORED]
     assert core.store.absolute(f"{STUDY_A}/{CT_A}/{sop(5)}.dcm").is_file()
     check_counts(core)
+
+
+@pytest.mark.parametrize("policy", ["keep", "replace"])
+def test_an_image_whose_file_is_gone_is_restored_by_the_next_copy(
+    core: Core, policy: Literal["keep", "replace"]
+) -> None:
+    """A row no file backs (the file removed by hand, or lost in a power cut with fsync off)
+    must not turn the next copy of that image away as a duplicate: the copy takes its place."""
+    core.writer.duplicate_policy = policy
+    first = in_a(core, 1)
+    assert core.writer.write_batch([first, in_a(core, 2)]) == [Outcome.STORED] * 2
+    with core.sessions() as s:
+        path = s.scalar(select(Instance.file_path).where(Instance.sop_uid == sop(1)))
+    assert path is not None
+    stored = core.store.absolute(path)
+    size = stored.stat().st_size
+    used = core.store.used_bytes
+    stored.unlink()
+    again = in_a(core, 1)
+    assert core.writer.write_batch([again]) == [Outcome.REPLACED]
+    assert parse_instance(stored.read_bytes()).header.sop_uid == sop(1)
+    assert again.incoming is not None and not again.incoming.exists()
+    assert _index_holds(core, sop(1)) and core.stats()["instances"] == 2
+    assert core.store.used_bytes == used and stored.stat().st_size == size
+    check_counts(core)
+    # A copy whose file is there is still a duplicate (keep) or a replacement (replace).
+    expected = Outcome.DUPLICATE if policy == "keep" else Outcome.REPLACED
+    assert core.writer.write_batch([in_a(core, 1)]) == [expected]
+
+
+def test_the_recovery_restores_a_file_the_index_names_but_the_store_lost(
+    settings: Any,
+) -> None:
+    """After a crash, an incoming file of an image whose row committed but whose stored file
+    did not reach the disk is the only copy: the start-up recovery puts it back."""
+    with Core(settings) as core:
+        assert core.writer.write_batch([in_a(core, 1)]) == [Outcome.STORED]
+        with core.sessions() as s:
+            path = s.scalar(select(Instance.file_path).where(Instance.sop_uid == sop(1)))
+        assert path is not None
+        stored = core.store.absolute(path)
+        data = stored.read_bytes()
+        stored.unlink()
+        left = core.store.write_incoming(data, len(data))  # as a crash leaves it
+    assert left.exists()
+    with Core(settings) as core:
+        assert stored.read_bytes() == data
+        assert not left.exists() and core.stats()["instances"] == 1
