@@ -15,7 +15,7 @@ from qasync import asyncSlot
 
 from core.config import save_settings
 from core.events import IndexChanged, NodeStateChanged
-from viewmodels.base import guarded
+from viewmodels.base import guarded, plural
 from viewmodels.database import DatabaseModel
 from viewmodels.images import FrameProvider
 from viewmodels.importing import ImportModel
@@ -81,6 +81,7 @@ class AppModel(QObject):  # type: ignore[operator]
         self._importer.folder_model.errorOccurred.connect(self.errorOccurred)
         self._database.message.connect(self.message)
         self._database.viewerRequested.connect(lambda: self._set_view("viewer"))
+        self._database.refreshed.connect(self._recount)
         self._importer.finished.connect(lambda: self.message.emit(self._importer.summary))
         store = SettingsStore(core)
         # None: the core's node, which they read when first needed (not before the first frame)
@@ -183,10 +184,12 @@ class AppModel(QObject):  # type: ignore[operator]
         s = self._stats
         if not s:
             return ""
-        return (
-            f"{s['patients']:,} patients · {s['studies']:,} studies · "
-            f"{s['instances']:,} images · {s['bytes'] / 1e6:,.0f} MB"
+        counts = (
+            plural(s["patients"], "patient"),
+            plural(s["studies"], "study", "studies"),
+            plural(s["instances"], "image"),
         )
+        return " · ".join(counts) + f" · {s['bytes'] / 1e6:,.0f} MB"
 
     @Property(str, notify=nodeChanged, final=True)
     def nodeText(self) -> str:
@@ -332,6 +335,17 @@ class AppModel(QObject):  # type: ignore[operator]
             await self._database.filter_model.load_choices()
         self.refresh_count += 1
         self.refreshed.emit()
+
+    def _recount(self) -> None:
+        """Refresh was tapped: the counts too may have changed behind the bus's back (an import
+        or a delete by another process on the same index)."""
+        asyncio.ensure_future(self._recount_now())
+
+    @guarded("Could not refresh")
+    async def _recount_now(self) -> None:
+        stats = await asyncio.to_thread(self._core.stats)
+        self._set_stats(stats)
+        await self._settings.storage_changed(stats)
 
     # -- the toast ---------------------------------------------------------------------------------
     def _note_shown(self, text: str) -> None:

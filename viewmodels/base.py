@@ -1,4 +1,5 @@
-"""What every view model shares: one decorator for the error handling of its slots.
+"""What every view model shares: one decorator for the error handling of its slots (and
+``plural``, for the counts they show).
 
 A slot that QML calls must never let an exception escape: qasync would hand it to
 ``sys.excepthook`` and the user would see nothing. So every slot (and every task a model spawns
@@ -113,3 +114,8 @@ def guarded(
         return cast(F, run)
 
     return decorate
+
+
+def plural(n: int, word: str, words: str = "") -> str:
+    """``n`` and the word for it: "1 study", "2 studies" (``words``; else ``word`` + "s")."""
+    return f"{n:,} {word if n == 1 else words or word + 's'}"

@@ -62,6 +62,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
     message = Signal(str)
     viewerRequested = Signal()
     sendQueued = Signal(int, str)  # the new transfer's id, what was queued for where
+    refreshed = Signal()  # Refresh re-read every level (another process may have changed them)
 
     def __init__(
         self, core: Core, viewer: ViewerModel | None = None, parent: QObject | None = None
@@ -309,6 +310,7 @@ class DatabaseModel(QObject):  # type: ignore[operator]
     async def refresh(self) -> None:
         await self.refresh_all()
         await self._filters.load_choices()
+        self.refreshed.emit()
 
     @Slot(str, int)
     def select(self, level: str, row: int) -> None:

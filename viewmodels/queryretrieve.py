@@ -25,7 +25,7 @@ from PySide6.QtQml import QmlElement, QmlUncreatable
 from qasync import asyncSlot
 
 from core.registry import NodeInfo, NodeRegistry
-from viewmodels.base import guarded
+from viewmodels.base import guarded, plural
 from viewmodels.levels import format_cell
 from viewmodels.settings import SettingsStore
 
@@ -84,10 +84,6 @@ def _sort_value(value: Any) -> tuple[int, Any]:
     if isinstance(value, int | float):
         return (0, value)
     return (1, str(value).casefold())
-
-
-def _plural(n: int, word: str, words: str = "") -> str:
-    return f"{n} {word if n == 1 else words or word + 's'}"
 
 
 class Role(IntEnum):
@@ -446,9 +442,9 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
         series = len(self._series.selected_rows())
         studies = len(self._studies.selected_rows())
         if series:
-            return f"{_plural(series, 'series', 'series')} selected"
+            return f"{plural(series, 'series', 'series')} selected"
         if studies:
-            return f"{_plural(studies, 'study', 'studies')} selected"
+            return f"{plural(studies, 'study', 'studies')} selected"
         return "Nothing selected"
 
     @Property(bool, notify=selectionChanged, final=True)
@@ -689,7 +685,7 @@ class QueryRetrieveModel(QObject):  # type: ignore[operator]
                     " query, or raise Maximum matches under Options."
                 )
             else:
-                text = f"{_plural(count, 'study', 'studies')} on {node.name}."
+                text = f"{plural(count, 'study', 'studies')} on {node.name}."
             if result.warnings:  # the peer's answers contradict the query: say so twice
                 text = f"Check the results: {node.name} answered what the query did not ask. {text}"
             self._set_status(text, result.truncated)

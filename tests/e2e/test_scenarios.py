@@ -197,6 +197,19 @@ def recent_study(kiosk: KioskScreen) -> tuple[int, dict[str, Any]]:
 
 
 # -- the scenarios ---------------------------------------------------------------------------------
+def test_refresh_counts_what_the_command_line_imported(database: KioskScreen) -> None:
+    """The `recent` patient came in through `dicom-kiosk import` beside the kiosk (no change
+    bus reaches it from there): after Refresh, the header counts what the index holds."""
+    kiosk = database
+    stats = json.loads(kiosk.cli("db", "stats", "--json"))
+    counts = (
+        f"{stats['patients']:,} patients · {stats['studies']:,} studies · "
+        f"{stats['instances']:,} images · "
+    )
+    kiosk.wait_item("statusStats", lambda i: str(i.text).startswith(counts))
+    picture(kiosk, "refreshed-counts")
+
+
 def test_find_narrow_and_sort_as_the_command_line_does(database: KioskScreen) -> None:
     kiosk = database
     open_filters(kiosk)

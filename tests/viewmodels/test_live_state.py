@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,8 @@ from tests.viewmodels.test_transfers import running_worker, select, send_study, 
 from viewmodels import app as app_module
 from viewmodels.app import AppModel
 from viewmodels.transfers import TransferLogModel
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.integration,
@@ -190,6 +193,27 @@ def test_the_storage_line_counts_images_as_they_arrive(
     )  # fmt: skip
     # No Refresh: the line follows the index.
     run_until(loop, lambda: settings.storageText.startswith("3 images in 3 studies use "))
+
+
+def test_refresh_recounts_what_another_process_imported(
+    app: tuple[Core, AppModel], loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    """An import by `dicom-kiosk import` beside the kiosk reaches no change bus of the kiosk's:
+    Refresh re-reads the counts (the header, Settings' storage line) with the levels."""
+    core, model = app
+    settings = model.settings
+    for i in range(2):
+        write(make_dataset(patient_id="ELSEWHERE", instance_number=i), tmp_path / "in" / f"{i}.dcm")
+    subprocess.run(
+        [sys.executable, "-m", "core.cli", "--data-dir", str(core.settings.data_dir), "import",
+         str(tmp_path / "in")],
+        check=True, capture_output=True, timeout=120, cwd=REPO,
+    )  # fmt: skip
+    assert model.statsText == "0 patients · 0 studies · 0 images · 0 MB"
+    model.database.refresh()
+    run_until(loop, lambda: settings.storageText.startswith("2 images in 2 studies use "))
+    assert model.statsText.startswith("1 patient · 2 studies · 2 images · ")
+    assert model.database.patients.rowCount() == 1
 
 
 def test_the_storage_line_is_counted_off_the_gui_thread_a_few_times_a_second(

@@ -26,7 +26,7 @@ from core.transfers.log import (
     TransferLog,
     TransferRow,
 )
-from viewmodels.base import guarded
+from viewmodels.base import guarded, plural
 from viewmodels.transfers.lists import TransferLevelModel, TransferListModel
 from viewmodels.transfers.text import (
     FINAL_FOLLOW_UPS,
@@ -37,7 +37,6 @@ from viewmodels.transfers.text import (
     level_details,
     level_label,
     peer_text,
-    plural,
     status_text,
     transfer_details,
 )

@@ -82,10 +82,6 @@ def format_bytes(size: int | None) -> str:
     return f"{value:.1f} TB"
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def level_label(row: Mapping[str, Any]) -> str:
     """A drill-down row's name; a study's starts with the patient's name, shown as elsewhere."""
     label = str(row.get("label") or row.get("uid") or "")
