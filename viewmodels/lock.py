@@ -56,6 +56,13 @@ def idle_text(seconds: int) -> str:
     return f"{seconds} s"
 
 
+def _prompt_name(purpose: str) -> str:
+    """The audit trail's name for a PIN prompt: "Settings prompt", or the title of the action
+    it protects ("Delete prompt"; such a purpose reads ``action:<title>``)."""
+    kind, _, title = purpose.partition(":")
+    return f"{title if kind == 'action' and title else purpose.capitalize()} prompt"
+
+
 @QmlElement
 @QmlUncreatable("The application model makes the lock model.")
 class LockModel(QObject):  # type: ignore[operator]
@@ -259,7 +266,7 @@ class LockModel(QObject):  # type: ignore[operator]
     @guarded("Could not check the PIN")
     async def authorize(self, pin: str, purpose: str) -> None:
         """A PIN prompt's PIN (``purpose`` names the prompt); ``settings`` opens the tab."""
-        if not await self._check(pin, f"{purpose} prompt"):
+        if not await self._check(pin, _prompt_name(purpose)):
             return
         if purpose == "settings" and not self._settings_open:
             self._settings_open = True

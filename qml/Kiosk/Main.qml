@@ -64,7 +64,7 @@ ApplicationWindow {
     // What cannot be undone asks for a confirmation; with a kiosk PIN set, for the PIN instead.
     function protect(title, text, confirmText, destructive, callback) {
         if (window.app.lock.pinSet)
-            window.later().pinPrompt.ask(title, text, "action", callback)
+            window.later().pinPrompt.ask(title, text, "action:" + title, callback)
         else
             confirm.ask(title, text, confirmText, destructive, callback)
     }

@@ -116,6 +116,7 @@ def test_delete_asks_for_the_pin(kiosk: KioskScreen) -> None:
     enter(kiosk, "pinDialog", "1357")
     kiosk.wait_item("pinDialog_error", lambda i: i.visible and "Wrong PIN" in str(i.text))
     kiosk.screenshot("delete-wrong-pin")
+    assert "wrong PIN (Delete prompt)" in kiosk.cli("audit", "list", "--limit", "5")
     assert patient_id in [row[1] for row in kiosk.rows("patient")]  # nothing deleted
     enter(kiosk, "pinDialog", PIN)
     kiosk.wait_until(lambda: not shown(kiosk, "pinDialogCancel"), "the PIN dialog to close")

@@ -143,7 +143,10 @@ class TestWithPin:
         lock.authorize("0000", "settings")
         settle(loop)
         assert seen == [] and not lock.settingsOpen
-        assert "wrong PIN (settings prompt)" in summaries(core)
+        assert "wrong PIN (Settings prompt)" in summaries(core)
+        lock.authorize("0000", "action:Delete")  # a protected action's prompt, by its title
+        settle(loop)
+        assert "wrong PIN (Delete prompt)" in summaries(core)
         lock.authorize("2468", "settings")
         settle(loop)
         assert seen == ["settings"] and lock.settingsOpen
