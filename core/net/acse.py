@@ -17,6 +17,7 @@ import socket
 import ssl
 import struct
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -223,19 +224,22 @@ def close_with_abort(sock: socket.socket, source: int = ABORT_SOURCE_USER) -> No
         sock.close()
 
 
-class LeanAssociation:
+class LeanAssociation(ABC):
     """What the lean SCUs' associations (``core.net.storescu``, ``core.net.findscu``) share:
     their socket closed once, and use as a context manager (released when the block ends
-    normally, aborted when it raises). Subclasses set ``_sock`` and ``_closed``."""
+    normally, aborted when it raises). Subclasses set ``_sock`` and ``_closed`` and say how
+    they release and abort (the storage SCU's abort may come from another thread)."""
 
     _sock: socket.socket
     _closed: bool
 
+    @abstractmethod
     def release(self) -> None:
-        raise NotImplementedError
+        """Release the association normally (nothing to do once it is closed)."""
 
+    @abstractmethod
     def abort(self) -> None:
-        raise NotImplementedError
+        """Abort the association (nothing to do once it is closed)."""
 
     def _close(self) -> None:
         self._closed = True
