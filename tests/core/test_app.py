@@ -13,9 +13,6 @@ follow the first image stored.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -27,8 +24,8 @@ from core.config import load_settings
 from core.db.queries import StudyFilter
 from core.dicom import synth
 from core.index.importer import MemorySource
+from tests.support.probe import run_probe
 
-REPO = Path(__file__).resolve().parents[2]
 HEAVY = {"pydicom", "pynetdicom", "numpy", "PIL", "PySide6", "qasync", "alembic", "highdicom"}
 # Our modules that ``list`` has no use for (the audit trail: it records nothing).
 UNNEEDED = ("core.node", "core.imaging", "core.export", "core.audit", "core.net.qr", "core.dicom")
@@ -52,12 +49,7 @@ def _demo(core: Core, patients: int = 2) -> int:
 def test_list_imports_none_of_the_heavy_packages(data_dir: Path, tmp_path: Path) -> None:
     with Core(load_settings(data_dir, {"fsync": False})) as core:
         assert _demo(core) > 0
-    report = tmp_path / "modules.json"
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(data_dir), str(report)], cwd=REPO,
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    probe = json.loads(report.read_text())
+    probe, done = run_probe(PROBE, str(data_dir), report=tmp_path / "modules.json")
     assert probe["code"] == 0
     assert "StudyInstanceUID" in done.stdout  # the command did list the studies
     modules = set(probe["modules"])
@@ -76,12 +68,7 @@ def test_list_goes_through_core_when_a_crash_left_files(data_dir: Path, tmp_path
         before = core.count("study", StudyFilter())
     data = next(iter(synth.demo_instances(1, seed=11)))
     (settings.store_dir / "incoming" / "p1-left.dcm").write_bytes(data)
-    report = tmp_path / "modules.json"
-    subprocess.run(
-        [sys.executable, "-c", PROBE, str(data_dir), str(report)], cwd=REPO,
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    probe = json.loads(report.read_text())
+    probe, _ = run_probe(PROBE, str(data_dir), report=tmp_path / "modules.json")
     assert probe["code"] == 0
     assert {"core.app", "sqlalchemy"} <= set(probe["modules"])
     with Core(settings) as core:

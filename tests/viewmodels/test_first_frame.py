@@ -14,8 +14,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,13 +26,13 @@ from core.export.exporter import FORMATS
 from core.index.importer import MemorySource
 from core.node.server import DicomNode, NodeState
 from tests.support.ports import free_port
+from tests.support.probe import run_probe
 from tests.support.qt import run_until
 from viewmodels import exporting
 from viewmodels.app import AppModel
 from viewmodels.images import FrameProvider
 from viewmodels.settings import NodeNotBuilt, SettingsModel
 
-REPO = Path(__file__).resolve().parents[2]
 HEAVY = {"pydicom", "pynetdicom", "numpy", "PIL", "highdicom", "alembic", "sqlalchemy"}
 # Our modules that come with SQLAlchemy: the ORM, its queries, the engine, the index writer and
 # intake, the transfer log; and the Transfer Log tab's view models.
@@ -64,14 +62,14 @@ LATER = (
     "queryRetrieveView",
 )
 # The kiosk's own start (viewmodels.kiosk.run), stopped at its first frame: the modules, what
-# the window has made (of the objectNames in argv[3]) and the Database list's rows then; then
+# the window has made (of the objectNames in argv[2]) and the Database list's rows then; then
 # what the window has made once told to make the rest (AppModel.show_rest, as the kiosk does).
 PROBE = """
 import argparse, asyncio, json, sys, time
 from PySide6.QtCore import QCoreApplication, QObject
 from viewmodels import kiosk
 
-NAMES = json.loads(sys.argv[3])
+NAMES = json.loads(sys.argv[2])
 
 class Shown(Exception):
     pass
@@ -103,7 +101,7 @@ def record(window):
         time.sleep(0.05)
     report["made_after"] = made()
     report["modules_after"] = sorted(sys.modules)
-    with open(sys.argv[2], "w") as out:
+    with open(sys.argv[3], "w") as out:
         json.dump(report, out)
     raise Shown
 
@@ -125,14 +123,9 @@ def _demo(data_dir: Path) -> dict[str, int]:
 
 def _first_frame(data_dir: Path, tmp_path: Path) -> dict[str, Any]:
     """The kiosk started on ``data_dir`` up to its first frame (PROBE's report)."""
-    report = tmp_path / "modules.json"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     names = json.dumps([*LATER, "databaseView"])
-    subprocess.run(
-        [sys.executable, "-c", PROBE, str(data_dir), str(report), names], cwd=REPO, env=env,
-        capture_output=True, timeout=120, check=True,
-    )  # fmt: skip
-    probe: dict[str, Any] = json.loads(report.read_text())
+    probe, _ = run_probe(PROBE, str(data_dir), names, report=tmp_path / "modules.json", env=env)
     assert probe["window"]
     return probe
 

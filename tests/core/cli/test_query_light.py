@@ -6,8 +6,6 @@ images to index), it does."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +18,8 @@ from core.dicom import synth
 from tests.support.data import make_dataset, write
 from tests.support.dcmtk import Dcmqrscp
 from tests.support.node import cli
+from tests.support.probe import run_probe
 
-REPO = Path(__file__).resolve().parents[3]
 HEAVY = {"sqlalchemy", "pydicom", "pynetdicom", "numpy", "alembic", "PIL"}
 PROBE = """
 import json, sys
@@ -50,12 +48,7 @@ def _register(data_dir: Path, pacs: Dcmqrscp) -> None:
 
 
 def _probe(data_dir: Path, tmp_path: Path) -> tuple[list[dict[str, str]], set[str]]:
-    report = tmp_path / "modules.json"
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(data_dir), str(report)], cwd=REPO,
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    probe = json.loads(report.read_text())
+    probe, done = run_probe(PROBE, str(data_dir), report=tmp_path / "modules.json")
     assert probe["code"] == 0, done.stderr
     return json.loads(done.stdout)["rows"], set(probe["modules"])
 
